@@ -1,0 +1,46 @@
+# copeval — the two commands a newcomer needs are `make report` and `make test`.
+# Each bootstraps a local virtual environment (.venv) from nothing on first use.
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.copeval-installed
+JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
+OUT    ?= reports
+
+.PHONY: report test lab lint format clean venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@echo ">> creating $(VENV) with $(PYTHON)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo ">> installing copeval and its dependencies (first run takes a few minutes)"
+	@$(BIN)/python -m pip install --quiet --progress-bar off -e ".[all,test,dev]"
+	@$(BIN)/python -m ipykernel install --sys-prefix --name copeval \
+		--display-name "copeval (.venv)" >/dev/null
+	@touch $@
+
+## report: build the demo evaluation reports (PDF + HTML) into $(OUT)/
+report: $(STAMP)
+	@$(BIN)/python -m copeval.demo_report --out $(OUT)
+
+## test: run the whole test suite
+test: $(STAMP)
+	@$(BIN)/python -m pytest -n $(JOBS) --dist loadfile
+
+## lab: open JupyterLab on notebooks/ with the project's kernel
+lab: $(STAMP)
+	@$(BIN)/jupyter lab notebooks/
+
+lint: $(STAMP)
+	@$(BIN)/ruff check copeval tests bench
+	@$(BIN)/ruff format --check copeval tests bench
+
+format: $(STAMP)
+	@$(BIN)/ruff format copeval tests bench
+	@$(BIN)/ruff check --fix copeval tests bench
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache build *.egg-info

@@ -1,0 +1,1018 @@
+"""The evaluation project: a folder of tidy CSV tables and plain-text sources.
+
+This is where data enters copeval. :func:`load_project` reads a project folder, checks
+everything at once and returns a :class:`Project` of validated DataFrames; every problem is
+reported with its file, row, column and value, in one :class:`~copeval.errors.ProjectValidationError`.
+Loading never writes to the project folder. :func:`write_project` and :func:`write_datapackage`
+are the only functions that write one. The format is described in ``docs/data-model.md``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path, PurePosixPath
+
+import pandas as pd
+
+from . import __version__
+from .codebook import Codebook, load_codebook
+from .errors import CopevalError, Problem, ProjectValidationError
+from .vocabulary import CONSENT_LEVELS, CRITERIA, METHODS, RESPONDENT_GROUPS
+
+__all__ = [
+    "TABLE_SCHEMAS",
+    "Project",
+    "load_project",
+    "validate_project",
+    "write_datapackage",
+    "write_project",
+]
+
+
+# --------------------------------------------------------------------------- schemas
+@dataclass(frozen=True)
+class Column:
+    """One column of a project table.
+
+    ``kind`` is one of ``id`` (unique string key), ``ref`` (string referring to another
+    table), ``string``, ``enum``, ``integer``, ``number``, ``date``, ``boolean``.
+    """
+
+    name: str
+    kind: str = "string"
+    required: bool = False  # the column must be present
+    nonempty: bool = False  # every cell must have a value
+    choices: tuple = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    description: str = ""
+
+
+_SITES = (
+    Column("site_id", "id", True, True, description="unique site ID"),
+    Column("name", "string", True, True, description="display name"),
+    Column("department", "string", True, True, description="department"),
+    Column("municipality_code", "string", description="INE municipality code, as text"),
+    Column("population", "integer", minimum=0, description="population of the reference area"),
+    Column("population_source", "string", description="source of the population figure"),
+    Column("homicide_rate", "number", minimum=0, description="homicides per 100,000"),
+    Column("homicide_year", "integer", minimum=1900, maximum=2100, description="year of the rate"),
+    Column("homicide_source", "string", description="source of the homicide rate"),
+    Column("police_precinct", "string", description="PNC precinct (comisaría)"),
+    Column("stations", "integer", minimum=0, description="police stations"),
+    Column("substations", "integer", minimum=0, description="police substations"),
+    Column("staff", "integer", minimum=0, description="police staff"),
+    Column("staff_women", "integer", minimum=0, description="of whom women"),
+    Column("police_source", "string", description="source of the precinct figures"),
+    Column("notes", "string", description="free text"),
+)
+_SOURCES = (
+    Column("source_id", "id", True, True, description="unique source ID"),
+    Column("site_id", "ref", True, True, description="site of the source"),
+    Column("respondent_group", "enum", True, True, tuple(RESPONDENT_GROUPS)),
+    Column("method", "enum", True, True, METHODS),
+    Column("date", "date", description="ISO date YYYY-MM-DD"),
+    Column("language", "string", True, True, description="ISO 639-1 code (es, en, ...)"),
+    Column("consent", "enum", True, True, CONSENT_LEVELS),
+    Column("coder_notes", "string", description="free text"),
+    Column("text_path", "string", True, True, description="text file, relative to the project"),
+)
+_SEGMENTS = (
+    Column("segment_id", "id", True, True, description="unique segment ID"),
+    Column("source_id", "ref", True, True, description="source the segment belongs to"),
+    Column("start", "integer", True, True, minimum=0, description="first code point"),
+    Column("end", "integer", True, True, minimum=1, description="one past the last code point"),
+    Column("code", "ref", True, True, description="codebook code"),
+    Column("valence", "integer", True, False, minimum=-2, maximum=2, description="CFIR valence"),
+    Column("coder", "string", True, True, description="coder initials or pseudonym"),
+)
+_ITEMS = (
+    Column("instrument", "string", True, True, description="instrument = responses file stem"),
+    Column("item", "string", True, True, description="column in the responses file"),
+    Column("criterion", "enum", True, False, CRITERIA, description="criterion, empty if unscored"),
+    Column("scale", "string", description="scale the item belongs to"),
+    Column("scale_min", "integer", True, True, description="lowest valid answer"),
+    Column("scale_max", "integer", True, True, description="highest valid answer"),
+    Column("reverse", "boolean", True, True, description="worded negatively"),
+    Column("missing_codes", "string", description="';'-separated don't know/refused codes"),
+    Column("label_en", "string", True, True, description="English wording"),
+    Column("label_es", "string", True, True, description="Spanish wording"),
+)
+_RESPONSES_FIXED = (
+    Column("respondent_id", "id", True, True, description="pseudonymous respondent ID"),
+    Column("site_id", "ref", True, True, description="site of the respondent"),
+    Column("weight", "number", description="design weight (> 0)"),
+    Column("cluster", "string", description="sampling cluster"),
+)
+_REGISTRY = (
+    Column("person_id", "id", True, True),
+    Column("name", "string", True, True),
+    Column("role", "string", True, True),
+)
+
+#: Table name -> column specifications (responses files add one integer column per item).
+TABLE_SCHEMAS = {
+    "sites": _SITES,
+    "sources": _SOURCES,
+    "segments": _SEGMENTS,
+    "items": _ITEMS,
+    "responses": _RESPONSES_FIXED,
+    "registry": _REGISTRY,
+}
+
+_TRUE = {"true", "1", "yes", "y", "t"}
+_FALSE = {"false", "0", "no", "n", "f"}
+_INT_RE = re.compile(r"^[+-]?\d+$")
+_LANG_RE = re.compile(r"^[a-z]{2,3}$")
+
+
+# --------------------------------------------------------------------------- reading
+class _Collector:
+    """Collects problems while reading; one per offending cell."""
+
+    def __init__(self):
+        self.problems: list[Problem] = []
+
+    def error(self, file, message, row=None, column=None, value=None):
+        self.problems.append(Problem(file, message, row, column, value, "error"))
+
+    def warn(self, file, message, row=None, column=None, value=None):
+        self.problems.append(Problem(file, message, row, column, value, "warning"))
+
+
+def _decode(raw: bytes, name: str, out: _Collector) -> str | None:
+    """UTF-8 with or without BOM. Anything else is reported, never guessed."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        out.error(name, "is encoded as UTF-16; re-save it as UTF-8", row=None)
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        byte = raw[exc.start]
+        try:
+            raw.decode("cp1252")
+            guess = "it looks like Latin-1 / Windows-1252"
+        except UnicodeDecodeError:
+            guess = "its encoding is unknown"
+        out.error(
+            name,
+            f"is not valid UTF-8 ({guess}: byte 0x{byte:02X} on line {line}). "
+            "Re-save the file as UTF-8 (in Excel: 'CSV UTF-8'; in LibreOffice: "
+            "character set 'Unicode (UTF-8)').",
+            row=line,
+            value=f"0x{byte:02X}",
+        )
+        return None
+
+
+def _read_csv(path: Path, name: str, out: _Collector) -> pd.DataFrame | None:
+    """Read a CSV as strings, keeping each record's spreadsheet row number in ``_row``."""
+    if not path.is_file():
+        out.error(name, "file not found")
+        return None
+    text = _decode(path.read_bytes(), name, out)
+    if text is None:
+        return None
+    if not text.strip():
+        out.error(name, "file is empty (it needs at least a header row)", row=1)
+        return None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    records, rows = [], []
+    header = None
+    line = 0
+    try:
+        for rec in reader:
+            start_line = line + 1
+            line = reader.line_num
+            if not rec or all(not c.strip() for c in rec):
+                continue  # blank lines are ignored
+            if header is None:
+                header = [h.strip() for h in rec]
+                header_row = start_line
+                continue
+            if len(rec) != len(header):
+                out.error(
+                    name,
+                    f"has {len(rec)} fields but the header has {len(header)}",
+                    row=start_line,
+                )
+                continue
+            records.append(rec)
+            rows.append(start_line)
+    except csv.Error as exc:
+        out.error(name, f"is not valid CSV: {exc}", row=reader.line_num)
+        return None
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    for h in dupes:
+        out.error(name, "column appears more than once in the header", header_row, h)
+    for h in header:
+        if h == "":
+            out.error(name, "a header cell is empty", header_row, h)
+    if dupes:
+        return None
+    df = pd.DataFrame(records, columns=header, dtype=object)
+    df.insert(0, "_row", rows)
+    df.attrs["header_row"] = header_row
+    return df
+
+
+def _check_columns(df, name, spec, out, *, allow_extra=False):
+    header_row = df.attrs.get("header_row", 1)
+    known = {c.name for c in spec}
+    ok = True
+    for col in spec:
+        if col.required and col.name not in df.columns:
+            out.error(
+                name,
+                f"required column is missing. Available columns: "
+                f"{', '.join(c for c in df.columns if c != '_row')}",
+                header_row,
+                col.name,
+            )
+            ok = False
+    if not allow_extra:
+        for c in df.columns:
+            if c != "_row" and c not in known:
+                out.warn(
+                    name,
+                    f"unknown column, ignored (expected: {', '.join(c.name for c in spec)})",
+                    header_row,
+                    c,
+                )
+    return ok
+
+
+def _parse_cells(df: pd.DataFrame, name: str, spec, out: _Collector) -> pd.DataFrame:
+    """Type-check and convert each column of ``spec`` present in ``df``. Returns a new frame."""
+    df = df.copy()
+    for col in spec:
+        if col.name not in df.columns:
+            continue
+        values = []
+        for row, raw in zip(df["_row"], df[col.name], strict=True):
+            values.append(_parse_cell(raw, row, name, col, out))
+        if col.kind == "integer":
+            df[col.name] = pd.array(values, dtype="Int64")
+        elif col.kind == "number":
+            df[col.name] = pd.array(values, dtype="Float64")
+        elif col.kind == "boolean":
+            df[col.name] = pd.array(values, dtype="boolean")
+        else:
+            df[col.name] = pd.Series(values, index=df.index, dtype=object)
+    return df
+
+
+def _parse_cell(raw, row, name, col: Column, out: _Collector):
+    if raw is None:
+        raw = ""
+    stripped = raw.strip()
+    if stripped == "":
+        if col.nonempty:
+            out.error(name, "value is required but the cell is empty", row, col.name, raw)
+        return pd.NA if col.kind in ("integer", "number", "boolean") else None
+    if col.kind in ("id", "ref", "enum", "integer", "number", "date", "boolean") and raw != stripped:
+        out.error(
+            name, f"{raw!r} has leading or trailing spaces", row, col.name, raw
+        )
+    kind = col.kind
+    if kind == "integer":
+        if not _INT_RE.match(stripped):
+            out.error(name, f"{raw!r} is not a whole number", row, col.name, raw)
+            return pd.NA
+        value = int(stripped)
+        if col.minimum is not None and col.maximum is not None and not (
+            col.minimum <= value <= col.maximum
+        ):
+            out.error(
+                name, f"{value} is outside {col.minimum:g}..{col.maximum:g}", row, col.name, value
+            )
+        elif col.minimum is not None and value < col.minimum:
+            out.error(name, f"{value} is below the minimum {col.minimum:g}", row, col.name, value)
+        elif col.maximum is not None and value > col.maximum:
+            out.error(name, f"{value} is above the maximum {col.maximum:g}", row, col.name, value)
+        return value
+    if kind == "number":
+        try:
+            value = float(stripped)
+        except ValueError:
+            out.error(name, f"{raw!r} is not a number", row, col.name, raw)
+            return pd.NA
+        if col.minimum is not None and value < col.minimum:
+            out.error(name, f"{value:g} is below the minimum {col.minimum:g}", row, col.name, value)
+        return value
+    if kind == "date":
+        try:
+            return date.fromisoformat(stripped).isoformat()
+        except ValueError:
+            out.error(name, f"{raw!r} is not a date in YYYY-MM-DD form", row, col.name, raw)
+            return None
+    if kind == "boolean":
+        low = stripped.lower()
+        if low in _TRUE:
+            return True
+        if low in _FALSE:
+            return False
+        out.error(name, f"{raw!r} is not true/false", row, col.name, raw)
+        return pd.NA
+    if kind == "enum" and col.choices and stripped not in col.choices:
+        out.error(
+            name, f"{raw!r} is not one of: {', '.join(col.choices)}", row, col.name, raw
+        )
+        return stripped
+    return stripped if kind in ("id", "ref", "enum") else raw
+
+
+def _check_unique(df, name, column, out):
+    if column not in df.columns:
+        return
+    seen: dict = {}
+    for row, value in zip(df["_row"], df[column], strict=True):
+        if value is None:
+            continue
+        if value in seen:
+            out.error(
+                name, f"duplicate ID {value!r} (first used on row {seen[value]})", row, column, value
+            )
+        else:
+            seen[value] = row
+
+
+def _check_ref(df, name, column, valid, target, out):
+    if df is None or column not in df.columns:
+        return
+    for row, value in zip(df["_row"], df[column], strict=True):
+        if value is not None and value not in valid:
+            shown = ", ".join(sorted(valid)[:20]) or "(none)"
+            out.error(
+                name, f"{value!r} is not a known {target} (known: {shown})", row, column, value
+            )
+
+
+def _safe_relpath(rel: str) -> PurePosixPath | None:
+    p = PurePosixPath(rel.replace("\\", "/"))
+    if p.is_absolute() or ".." in p.parts or re.match(r"^[A-Za-z]:", rel):
+        return None
+    return p
+
+
+# --------------------------------------------------------------------------- Project
+@dataclass(frozen=True)
+class Project:
+    """A loaded, validated evaluation project.
+
+    Attributes
+    ----------
+    path : Path
+        The project folder.
+    meta : dict
+        ``title``, ``synthetic`` (bool), ``period``, ``primary_coder``, ``reference_site``.
+    sites, sources, segments, items : DataFrame
+        The tables of ``docs/data-model.md``. ``sources`` gains ``stratum``; ``segments``
+        gains ``criterion`` and ``obstacle`` from the codebook. IDs are ``str``; ``start``,
+        ``end`` and ``valence`` are nullable integers (``Int64``).
+    responses : dict of str to DataFrame
+        Survey responses by instrument; item columns are ``Int64``.
+    codebook : Codebook
+    warnings : list of Problem
+        Problems that do not invalidate the project (e.g. segments without a valence).
+    """
+
+    path: Path
+    meta: dict
+    sites: pd.DataFrame
+    sources: pd.DataFrame
+    segments: pd.DataFrame
+    items: pd.DataFrame
+    responses: dict
+    codebook: Codebook
+    warnings: list = field(default_factory=list)
+    _texts: dict = field(default_factory=dict, repr=False)
+
+    def __repr__(self) -> str:
+        n_resp = sum(len(r) for r in self.responses.values())
+        return (
+            f"<Project {self.meta.get('title') or self.path.name!r}: {len(self.sites)} sites, "
+            f"{len(self.sources)} sources, {len(self.segments)} segments, "
+            f"{len(self.responses)} instruments / {n_resp} responses"
+            f"{', synthetic' if self.meta.get('synthetic') else ''}>"
+        )
+
+    @property
+    def site_ids(self) -> list[str]:
+        return list(self.sites["site_id"])
+
+    def text(self, source_id: str) -> str:
+        """Full text of a source (BOM removed, line endings as stored)."""
+        try:
+            return self._texts[source_id]
+        except KeyError:
+            raise KeyError(f"No source {source_id!r} in this project") from None
+
+    def segment_text(self, segment_id: str) -> str:
+        """The stretch of text a segment covers."""
+        rows = self.segments.loc[self.segments["segment_id"] == segment_id]
+        if rows.empty:
+            raise KeyError(f"No segment {segment_id!r} in this project")
+        row = rows.iloc[0]
+        return self.text(row["source_id"])[int(row["start"]) : int(row["end"])]
+
+    def site_name(self, site_id: str) -> str:
+        rows = self.sites.loc[self.sites["site_id"] == site_id, "name"]
+        if rows.empty:
+            raise KeyError(
+                f"No site {site_id!r} in this project. Available: {', '.join(self.site_ids)}"
+            )
+        return rows.iloc[0]
+
+    def evidence(self) -> pd.DataFrame:
+        """Segments that count as evidence, joined with their source's attributes.
+
+        Keeps the primary coder's segments that have a valence, from sources whose consent
+        is not ``none``. Columns: the segment columns plus ``site_id``, ``respondent_group``,
+        ``stratum``, ``method``, ``consent``, ``language``.
+        """
+        seg = self.segments
+        primary = self.meta.get("primary_coder")
+        seg = seg[(seg["coder"] == primary) & seg["valence"].notna()]
+        src = self.sources[
+            ["source_id", "site_id", "respondent_group", "stratum", "method", "consent", "language"]
+        ]
+        src = src[src["consent"] != "none"]
+        return seg.merge(src, on="source_id", how="inner", validate="many_to_one").reset_index(
+            drop=True
+        )
+
+
+# --------------------------------------------------------------------------- loading
+def load_project(path: str | Path, *, codebook: Codebook | None = None) -> Project:
+    """Load and validate an evaluation project folder.
+
+    Parameters
+    ----------
+    path : str or Path
+        The project folder (see ``docs/data-model.md``).
+    codebook : Codebook, optional
+        Codebook to check codes against; default: the one shipped with copeval.
+
+    Returns
+    -------
+    Project
+
+    Raises
+    ------
+    ProjectValidationError
+        With every problem found (``.problems``), each naming file, row, column and value.
+    """
+    problems, project = _load(Path(path), codebook)
+    if any(p.severity == "error" for p in problems):
+        raise ProjectValidationError(path, problems)
+    return project
+
+
+def validate_project(path: str | Path, *, codebook: Codebook | None = None) -> list[Problem]:
+    """Every problem (errors and warnings) in a project folder, without raising."""
+    problems, _ = _load(Path(path), codebook)
+    return problems
+
+
+def _load(root: Path, codebook: Codebook | None):
+    out = _Collector()
+    if not root.exists():
+        raise CopevalError(f"Project folder not found: {root}")
+    if not root.is_dir():
+        raise CopevalError(f"{root} is not a folder (an evaluation project is a folder)")
+    codebook = codebook or load_codebook()
+    meta = _read_meta(root, out)
+
+    def table(name, spec, required=True):
+        path = root / f"{name}.csv"
+        if not path.exists() and not required:
+            return None
+        df = _read_csv(path, f"{name}.csv", out)
+        if df is None:
+            return None
+        if not _check_columns(df, f"{name}.csv", spec, out):
+            return None
+        return _parse_cells(df, f"{name}.csv", spec, out)
+
+    sites = table("sites", _SITES)
+    sources = table("sources", _SOURCES)
+    segments = table("segments", _SEGMENTS)
+    items = table("items", _ITEMS, required=False)
+    registry = table("registry", _REGISTRY, required=False)
+
+    site_ids = set()
+    if sites is not None:
+        _check_unique(sites, "sites.csv", "site_id", out)
+        site_ids = {s for s in sites["site_id"] if s is not None}
+        if sites.empty:
+            out.error("sites.csv", "has no sites")
+    if registry is not None:
+        _check_unique(registry, "registry.csv", "person_id", out)
+
+    texts: dict[str, str] = {}
+    if sources is not None:
+        _check_unique(sources, "sources.csv", "source_id", out)
+        if sites is not None:
+            _check_ref(sources, "sources.csv", "site_id", site_ids, "site_id", out)
+        texts = _read_texts(root, sources, out)
+
+    if segments is not None:
+        _check_segments(segments, sources, texts, codebook, out)
+
+    responses = {}
+    if items is not None:
+        responses = _read_responses(root, items, site_ids if sites is not None else None, out)
+    elif (root / "responses").is_dir() and any((root / "responses").glob("*.csv")):
+        out.error("items.csv", "file not found, but responses/ holds survey files that need it")
+
+    if any(p.severity == "error" for p in out.problems):
+        return out.problems, None
+
+    sources = sources.drop(columns="_row")
+    sources["stratum"] = sources["respondent_group"].map(lambda g: RESPONDENT_GROUPS[g][0])
+    segments = segments.drop(columns="_row")
+    segments["criterion"] = segments["code"].map(codebook.criterion_of)
+    segments["obstacle"] = segments["code"].map(codebook.is_obstacle).astype(bool)
+    if not meta.get("primary_coder"):
+        counts = segments["coder"].value_counts()
+        meta["primary_coder"] = (
+            sorted(counts[counts == counts.max()].index)[0] if len(counts) else None
+        )
+    elif len(segments) and meta["primary_coder"] not in set(segments["coder"]):
+        out.error(
+            "datapackage.json",
+            f"primary_coder {meta['primary_coder']!r} has no segments "
+            f"(coders: {', '.join(sorted(set(segments['coder'])))})",
+            column="primary_coder",
+            value=meta["primary_coder"],
+        )
+        return out.problems, None
+    if meta.get("reference_site") and meta["reference_site"] not in site_ids:
+        out.error(
+            "datapackage.json",
+            f"reference_site {meta['reference_site']!r} is not a site of this project",
+            column="reference_site",
+            value=meta["reference_site"],
+        )
+        return out.problems, None
+    if items is None:
+        items = pd.DataFrame({c.name: pd.Series(dtype=object) for c in _ITEMS})
+    else:
+        items = items.drop(columns="_row")
+    project = Project(
+        path=root,
+        meta=meta,
+        sites=sites.drop(columns="_row").reset_index(drop=True),
+        sources=sources.reset_index(drop=True),
+        segments=segments.reset_index(drop=True),
+        items=items.reset_index(drop=True),
+        responses=responses,
+        codebook=codebook,
+        warnings=[p for p in out.problems if p.severity == "warning"],
+        _texts=texts,
+    )
+    return out.problems, project
+
+
+_META_DEFAULTS = {
+    "title": None,
+    "synthetic": False,
+    "period": None,
+    "primary_coder": None,
+    "reference_site": None,
+}
+
+
+def _read_meta(root: Path, out: _Collector) -> dict:
+    meta = dict(_META_DEFAULTS)
+    path = root / "datapackage.json"
+    if not path.is_file():
+        out.warn(
+            "datapackage.json",
+            "file not found; using default metadata. Create it with "
+            f"`copeval describe {root}`",
+        )
+        return meta
+    text = _decode(path.read_bytes(), "datapackage.json", out)
+    if text is None:
+        return meta
+    try:
+        desc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        out.error("datapackage.json", f"is not valid JSON: {exc.msg}", row=exc.lineno)
+        return meta
+    if not isinstance(desc, dict):
+        out.error("datapackage.json", "must hold a JSON object")
+        return meta
+    block = desc.get("copeval", {})
+    if not isinstance(block, dict):
+        out.error("datapackage.json", "the 'copeval' entry must be an object", column="copeval")
+        return meta
+    for key, value in block.items():
+        if key in meta:
+            meta[key] = value
+    meta.setdefault("title", desc.get("title"))
+    if meta["title"] is None:
+        meta["title"] = desc.get("title")
+    if not isinstance(meta["synthetic"], bool):
+        out.error(
+            "datapackage.json",
+            f"'synthetic' must be true or false, got {meta['synthetic']!r}",
+            column="synthetic",
+            value=meta["synthetic"],
+        )
+    return meta
+
+
+def _read_texts(root: Path, sources: pd.DataFrame, out: _Collector) -> dict[str, str]:
+    texts = {}
+    resolved_root = root.resolve()
+    for row, sid, rel, consent in zip(
+        sources["_row"], sources["source_id"], sources["text_path"], sources["consent"],
+        strict=True,
+    ):
+        if consent == "none":
+            out.warn(
+                "sources.csv",
+                f"source {sid!r} has consent 'none': kept for the record, excluded from "
+                "scoring and from every output",
+                row,
+                "consent",
+                consent,
+            )
+        if sid is None or rel is None:
+            continue
+        safe = _safe_relpath(rel)
+        if safe is None:
+            out.error(
+                "sources.csv",
+                f"{rel!r} must be a path inside the project folder (no absolute path, no '..')",
+                row,
+                "text_path",
+                rel,
+            )
+            continue
+        path = root / safe
+        if not path.resolve().is_relative_to(resolved_root):
+            out.error("sources.csv", f"{rel!r} points outside the project", row, "text_path", rel)
+            continue
+        if not path.is_file():
+            out.error("sources.csv", f"text file {rel!r} not found", row, "text_path", rel)
+            continue
+        text = _decode(path.read_bytes(), str(safe), out)
+        if text is None:
+            continue
+        if not text.strip():
+            out.error(
+                "sources.csv", f"text file {rel!r} is empty", row, "text_path", rel
+            )
+        texts[sid] = text
+    return texts
+
+
+def _check_segments(segments, sources, texts, codebook, out):
+    name = "segments.csv"
+    _check_unique(segments, name, "segment_id", out)
+    if sources is not None:
+        known = {s for s in sources["source_id"] if s is not None}
+        _check_ref(segments, name, "source_id", known, "source_id", out)
+    for row, sid, start, end, code, valence in zip(
+        segments["_row"], segments["source_id"], segments["start"], segments["end"],
+        segments["code"], segments["valence"], strict=True,
+    ):
+        if code is not None and code not in codebook:
+            out.error(
+                name,
+                f"{code!r} is not a codebook code (see `copeval codebook --format csv`)",
+                row,
+                "code",
+                code,
+            )
+        has_span = start is not pd.NA and end is not pd.NA
+        if has_span and end <= start:
+            out.error(
+                name, f"end {end} is not after start {start}", row, "end", end
+            )
+        if has_span and sid in texts and end > len(texts[sid]):
+            out.error(
+                name,
+                f"end {end} is past the end of the text of {sid!r} ({len(texts[sid])} "
+                "characters)",
+                row,
+                "end",
+                end,
+            )
+        if valence is pd.NA:
+            out.warn(
+                name, "segment has no valence: it is not scored until rated", row, "valence"
+            )
+        elif code in codebook and codebook.is_obstacle(code) and valence > 0:
+            out.warn(
+                name,
+                f"obstacle code {code!r} has a positive valence {valence}; valence is "
+                "relative to the criterion being in place",
+                row,
+                "valence",
+                valence,
+            )
+
+
+def _read_responses(root, items, site_ids, out):
+    name = "items.csv"
+    key = list(zip(items["instrument"], items["item"], strict=True))
+    seen = {}
+    for row, k in zip(items["_row"], key, strict=True):
+        if k in seen:
+            out.error(name, f"item {k[1]!r} of {k[0]!r} is listed twice (first on row {seen[k]})",
+                      row, "item", k[1])
+        seen.setdefault(k, row)
+    missing_codes = {}
+    for row, inst, item, lo, hi, codes in zip(
+        items["_row"], items["instrument"], items["item"], items["scale_min"],
+        items["scale_max"], items["missing_codes"], strict=True,
+    ):
+        if lo is not pd.NA and hi is not pd.NA and lo >= hi:
+            out.error(name, f"scale_max {hi} is not above scale_min {lo}", row, "scale_max", hi)
+        parsed = set()
+        for part in (codes or "").split(";"):
+            part = part.strip()
+            if not part:
+                continue
+            if _INT_RE.match(part):
+                parsed.add(int(part))
+            else:
+                out.error(name, f"missing code {part!r} is not a whole number", row,
+                          "missing_codes", codes)
+        if lo is not pd.NA and hi is not pd.NA and any(lo <= c <= hi for c in parsed):
+            out.error(name, f"missing codes {codes!r} overlap the valid answers {lo}..{hi}",
+                      row, "missing_codes", codes)
+        missing_codes[(inst, item)] = parsed
+
+    responses = {}
+    folder = root / "responses"
+    instruments = sorted({i for i in items["instrument"] if i is not None})
+    for inst in instruments:
+        fname = f"responses/{inst}.csv"
+        df = _read_csv(folder / f"{inst}.csv", fname, out)
+        if df is None:
+            continue
+        inst_items = items[items["instrument"] == inst]
+        spec = list(_RESPONSES_FIXED) + [
+            Column(it, "integer", True, False) for it in inst_items["item"]
+        ]
+        if not _check_columns(df, fname, spec, out):
+            continue
+        df = _parse_cells(df, fname, spec, out)
+        _check_unique(df, fname, "respondent_id", out)
+        if site_ids is not None:
+            _check_ref(df, fname, "site_id", site_ids, "site_id", out)
+        if "weight" in df.columns:
+            for row, w in zip(df["_row"], df["weight"], strict=True):
+                if w is not pd.NA and w <= 0:
+                    out.error(fname, f"weight {w:g} must be positive", row, "weight", w)
+        for it in inst_items.itertuples(index=False):
+            lo, hi = it.scale_min, it.scale_max
+            if lo is pd.NA or hi is pd.NA:
+                continue
+            codes = missing_codes.get((inst, it.item), set())
+            for row, v in zip(df["_row"], df[it.item], strict=True):
+                if v is pd.NA or lo <= v <= hi or v in codes:
+                    continue
+                out.error(
+                    fname,
+                    f"{v} is outside {lo}..{hi} and not a missing code "
+                    f"({', '.join(map(str, sorted(codes))) or 'none declared'})",
+                    row,
+                    it.item,
+                    v,
+                )
+        responses[inst] = df.drop(columns="_row").reset_index(drop=True)
+    if folder.is_dir():
+        for extra in sorted(folder.glob("*.csv")):
+            if extra.stem not in instruments:
+                out.warn(
+                    f"responses/{extra.name}",
+                    f"no items of instrument {extra.stem!r} in items.csv; file ignored",
+                )
+    return responses
+
+
+# --------------------------------------------------------------------------- writing
+_FRICTIONLESS_TYPES = {
+    "id": "string",
+    "ref": "string",
+    "string": "string",
+    "enum": "string",
+    "integer": "integer",
+    "number": "number",
+    "date": "date",
+    "boolean": "boolean",
+}
+
+
+def _field(col: Column) -> dict:
+    f = {"name": col.name, "type": _FRICTIONLESS_TYPES[col.kind]}
+    if col.description:
+        f["description"] = col.description
+    cons = {}
+    if col.nonempty:
+        cons["required"] = True
+    if col.kind == "id":
+        cons["unique"] = True
+    if col.choices:
+        cons["enum"] = list(col.choices)
+    if col.minimum is not None:
+        cons["minimum"] = col.minimum if col.kind != "integer" else int(col.minimum)
+    if col.maximum is not None:
+        cons["maximum"] = col.maximum if col.kind != "integer" else int(col.maximum)
+    if cons:
+        f["constraints"] = cons
+    if col.kind == "boolean":
+        f["trueValues"] = ["true", "True", "TRUE", "1"]
+        f["falseValues"] = ["false", "False", "FALSE", "0"]
+    return f
+
+
+def _schema(spec, header, *, primary_key=None, foreign_keys=()):
+    by_name = {c.name: c for c in spec}
+    fields = [_field(by_name.get(h, Column(h))) for h in header]
+    schema = {"fields": fields, "missingValues": [""]}
+    if primary_key:
+        schema["primaryKey"] = primary_key
+    fks = [fk for fk in foreign_keys if fk[0] in header]
+    if fks:
+        schema["foreignKeys"] = [
+            {"fields": f, "reference": {"resource": r, "fields": rf}} for f, r, rf in fks
+        ]
+    return schema
+
+
+def _header(path: Path) -> list[str]:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return [h.strip() for h in next(csv.reader(fh), [])]
+
+
+def write_datapackage(path: str | Path, meta: Mapping | None = None) -> Path:
+    """(Re)write ``datapackage.json`` from the tables present in a project folder.
+
+    Existing ``copeval`` metadata is kept and updated with ``meta``. Returns the file's path.
+    """
+    root = Path(path)
+    target = root / "datapackage.json"
+    old = {}
+    if target.is_file():
+        try:
+            old = json.loads(target.read_text(encoding="utf-8-sig"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise CopevalError(f"{target} exists but cannot be read ({exc}); fix or remove it") from exc
+    block = {**_META_DEFAULTS, **old.get("copeval", {}), **dict(meta or {})}
+    resources = []
+
+    def add(name, rel, spec, **kw):
+        p = root / rel
+        if p.is_file():
+            resources.append(
+                {
+                    "name": name,
+                    "path": rel,
+                    "profile": "tabular-data-resource",
+                    "format": "csv",
+                    "mediatype": "text/csv",
+                    "encoding": "utf-8",
+                    "schema": _schema(spec, _header(p), **kw),
+                }
+            )
+
+    add("sites", "sites.csv", _SITES, primary_key=["site_id"])
+    add("sources", "sources.csv", _SOURCES, primary_key=["source_id"],
+        foreign_keys=[(["site_id"], "sites", ["site_id"])])
+    add("segments", "segments.csv", _SEGMENTS, primary_key=["segment_id"],
+        foreign_keys=[(["source_id"], "sources", ["source_id"])])
+    add("items", "items.csv", _ITEMS)
+    for f in sorted((root / "responses").glob("*.csv")) if (root / "responses").is_dir() else []:
+        header = _header(f)
+        spec = list(_RESPONSES_FIXED) + [
+            Column(h, "integer") for h in header if h not in {c.name for c in _RESPONSES_FIXED}
+        ]
+        add(f"responses-{f.stem}".lower(), f"responses/{f.name}", spec,
+            primary_key=["respondent_id"], foreign_keys=[(["site_id"], "sites", ["site_id"])])
+    add("registry", "registry.csv", _REGISTRY, primary_key=["person_id"])
+    desc = {
+        "name": re.sub(r"[^a-z0-9._-]+", "-", (block.get("title") or root.name).lower()).strip("-")
+        or "copeval-project",
+        "title": block.get("title") or root.name,
+        "profile": "tabular-data-package",
+        "resources": resources,
+        "copeval": {**block, "format_version": 1, "written_by": f"copeval {__version__}"},
+    }
+    if block.get("synthetic"):
+        desc["description"] = "SYNTHETIC DATA: texts and survey responses are simulated."
+    target.write_text(json.dumps(desc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return target
+
+
+_PROJECT_FILES = ("sites.csv", "sources.csv", "segments.csv", "datapackage.json")
+
+
+def _safe_filename(source_id: str, used: set) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", source_id).strip("._") or "source"
+    name, k = stem, 1
+    while name.lower() in used:
+        k += 1
+        name = f"{stem}_{k}"
+    used.add(name.lower())
+    return f"texts/{name}.txt"
+
+
+def write_project(
+    path: str | Path,
+    *,
+    sites: pd.DataFrame,
+    sources: pd.DataFrame,
+    segments: pd.DataFrame,
+    texts: Mapping[str, str],
+    items: pd.DataFrame | None = None,
+    responses: Mapping[str, pd.DataFrame] | None = None,
+    meta: Mapping | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write tables and texts as a project folder, with its ``datapackage.json``.
+
+    ``sources.text_path`` is filled in (``texts/<source_id>.txt``) where missing; each text is
+    written byte-for-byte as UTF-8 (line endings kept) so that offsets stay valid. Derived
+    columns (``stratum``, ``criterion``, ``obstacle``) are not written. The inputs are not
+    modified. Validate the result with :func:`load_project`.
+
+    Raises
+    ------
+    CopevalError
+        If the folder already holds a project and ``overwrite`` is false, or a source has
+        no text.
+    """
+    root = Path(path)
+    if root.exists() and not root.is_dir():
+        raise CopevalError(f"{root} exists and is not a folder")
+    if not overwrite and any((root / f).exists() for f in _PROJECT_FILES):
+        raise CopevalError(
+            f"{root} already holds a project; refusing to overwrite it (use overwrite=True, "
+            "or --force on the command line)"
+        )
+    sources = sources.copy()
+    missing = [s for s in sources["source_id"] if s not in texts]
+    if missing:
+        raise CopevalError(f"No text given for source(s): {', '.join(map(str, missing[:10]))}")
+    if "text_path" not in sources.columns:
+        sources["text_path"] = None
+    used: set = set()
+    paths = []
+    for sid, rel in zip(sources["source_id"], sources["text_path"], strict=True):
+        if rel is None or (isinstance(rel, float) and pd.isna(rel)) or rel == "":
+            rel = _safe_filename(str(sid), used)
+        else:
+            used.add(PurePosixPath(rel).stem.lower())
+        paths.append(rel)
+    sources["text_path"] = paths
+
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "texts").mkdir(exist_ok=True)
+    for sid, rel in zip(sources["source_id"], sources["text_path"], strict=True):
+        safe = _safe_relpath(rel)
+        if safe is None:
+            raise CopevalError(f"text_path {rel!r} of source {sid!r} is not inside the project")
+        target = root / safe
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(texts[sid].encode("utf-8"))
+
+    def dump(df, rel, spec):
+        known = [c.name for c in spec]
+        derived = {"stratum", "criterion", "obstacle", "_row"}
+        cols = [c for c in known if c in df.columns] + [
+            c for c in df.columns if c not in known and c not in derived
+        ]
+        out = df[cols].copy()
+        for c in cols:
+            if str(out[c].dtype) == "boolean" or out[c].dtype == bool:
+                out[c] = out[c].map(lambda v: "" if pd.isna(v) else ("true" if v else "false"))
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        out.to_csv(target, index=False, encoding="utf-8", lineterminator="\n")
+
+    dump(sites, "sites.csv", _SITES)
+    dump(sources, "sources.csv", _SOURCES)
+    dump(segments, "segments.csv", _SEGMENTS)
+    if items is not None:
+        dump(items, "items.csv", _ITEMS)
+    for inst, df in (responses or {}).items():
+        dump(df, f"responses/{inst}.csv", _RESPONSES_FIXED)
+    write_datapackage(root, meta)
+    return root
