@@ -35,7 +35,14 @@ CODEBOOK_COLUMNS = (
     "example_en",
     "example_es",
 )
-_REQUIRED_TEXT = ("label_en", "label_es", "definition_en", "definition_es", "example_en", "example_es")
+_REQUIRED_TEXT = (
+    "label_en",
+    "label_es",
+    "definition_en",
+    "definition_es",
+    "example_en",
+    "example_es",
+)
 
 
 @dataclass(frozen=True)

@@ -279,18 +279,21 @@ def _parse_cell(raw, row, name, col: Column, out: _Collector):
         if col.nonempty:
             out.error(name, "value is required but the cell is empty", row, col.name, raw)
         return pd.NA if col.kind in ("integer", "number", "boolean") else None
-    if col.kind in ("id", "ref", "enum", "integer", "number", "date", "boolean") and raw != stripped:
-        out.error(
-            name, f"{raw!r} has leading or trailing spaces", row, col.name, raw
-        )
+    if (
+        col.kind in ("id", "ref", "enum", "integer", "number", "date", "boolean")
+        and raw != stripped
+    ):
+        out.error(name, f"{raw!r} has leading or trailing spaces", row, col.name, raw)
     kind = col.kind
     if kind == "integer":
         if not _INT_RE.match(stripped):
             out.error(name, f"{raw!r} is not a whole number", row, col.name, raw)
             return pd.NA
         value = int(stripped)
-        if col.minimum is not None and col.maximum is not None and not (
-            col.minimum <= value <= col.maximum
+        if (
+            col.minimum is not None
+            and col.maximum is not None
+            and not (col.minimum <= value <= col.maximum)
         ):
             out.error(
                 name, f"{value} is outside {col.minimum:g}..{col.maximum:g}", row, col.name, value
@@ -307,7 +310,9 @@ def _parse_cell(raw, row, name, col: Column, out: _Collector):
             out.error(name, f"{raw!r} is not a number", row, col.name, raw)
             return pd.NA
         if col.minimum is not None and value < col.minimum:
-            out.error(name, f"{value:g} is below the minimum {col.minimum:g}", row, col.name, value)
+            out.error(
+                name, f"{value:g} is below the minimum {col.minimum:g}", row, col.name, value
+            )
         return value
     if kind == "date":
         try:
@@ -324,9 +329,7 @@ def _parse_cell(raw, row, name, col: Column, out: _Collector):
         out.error(name, f"{raw!r} is not true/false", row, col.name, raw)
         return pd.NA
     if kind == "enum" and col.choices and stripped not in col.choices:
-        out.error(
-            name, f"{raw!r} is not one of: {', '.join(col.choices)}", row, col.name, raw
-        )
+        out.error(name, f"{raw!r} is not one of: {', '.join(col.choices)}", row, col.name, raw)
         return stripped
     return stripped if kind in ("id", "ref", "enum") else raw
 
@@ -340,7 +343,11 @@ def _check_unique(df, name, column, out):
             continue
         if value in seen:
             out.error(
-                name, f"duplicate ID {value!r} (first used on row {seen[value]})", row, column, value
+                name,
+                f"duplicate ID {value!r} (first used on row {seen[value]})",
+                row,
+                column,
+                value,
             )
         else:
             seen[value] = row
@@ -444,7 +451,15 @@ class Project:
         primary = self.meta.get("primary_coder")
         seg = seg[(seg["coder"] == primary) & seg["valence"].notna()]
         src = self.sources[
-            ["source_id", "site_id", "respondent_group", "stratum", "method", "consent", "language"]
+            [
+                "source_id",
+                "site_id",
+                "respondent_group",
+                "stratum",
+                "method",
+                "consent",
+                "language",
+            ]
         ]
         src = src[src["consent"] != "none"]
         return seg.merge(src, on="source_id", how="inner", validate="many_to_one").reset_index(
@@ -599,8 +614,7 @@ def _read_meta(root: Path, out: _Collector) -> dict:
     if not path.is_file():
         out.warn(
             "datapackage.json",
-            "file not found; using default metadata. Create it with "
-            f"`copeval describe {root}`",
+            f"file not found; using default metadata. Create it with `copeval describe {root}`",
         )
         return meta
     text = _decode(path.read_bytes(), "datapackage.json", out)
@@ -638,7 +652,10 @@ def _read_texts(root: Path, sources: pd.DataFrame, out: _Collector) -> dict[str,
     texts = {}
     resolved_root = root.resolve()
     for row, sid, rel, consent in zip(
-        sources["_row"], sources["source_id"], sources["text_path"], sources["consent"],
+        sources["_row"],
+        sources["source_id"],
+        sources["text_path"],
+        sources["consent"],
         strict=True,
     ):
         if consent == "none":
@@ -673,9 +690,7 @@ def _read_texts(root: Path, sources: pd.DataFrame, out: _Collector) -> dict[str,
         if text is None:
             continue
         if not text.strip():
-            out.error(
-                "sources.csv", f"text file {rel!r} is empty", row, "text_path", rel
-            )
+            out.error("sources.csv", f"text file {rel!r} is empty", row, "text_path", rel)
         texts[sid] = text
     return texts
 
@@ -687,8 +702,13 @@ def _check_segments(segments, sources, texts, codebook, out):
         known = {s for s in sources["source_id"] if s is not None}
         _check_ref(segments, name, "source_id", known, "source_id", out)
     for row, sid, start, end, code, valence in zip(
-        segments["_row"], segments["source_id"], segments["start"], segments["end"],
-        segments["code"], segments["valence"], strict=True,
+        segments["_row"],
+        segments["source_id"],
+        segments["start"],
+        segments["end"],
+        segments["code"],
+        segments["valence"],
+        strict=True,
     ):
         if code is not None and code not in codebook:
             out.error(
@@ -700,22 +720,17 @@ def _check_segments(segments, sources, texts, codebook, out):
             )
         has_span = start is not pd.NA and end is not pd.NA
         if has_span and end <= start:
-            out.error(
-                name, f"end {end} is not after start {start}", row, "end", end
-            )
+            out.error(name, f"end {end} is not after start {start}", row, "end", end)
         if has_span and sid in texts and end > len(texts[sid]):
             out.error(
                 name,
-                f"end {end} is past the end of the text of {sid!r} ({len(texts[sid])} "
-                "characters)",
+                f"end {end} is past the end of the text of {sid!r} ({len(texts[sid])} characters)",
                 row,
                 "end",
                 end,
             )
         if valence is pd.NA:
-            out.warn(
-                name, "segment has no valence: it is not scored until rated", row, "valence"
-            )
+            out.warn(name, "segment has no valence: it is not scored until rated", row, "valence")
         elif code in codebook and codebook.is_obstacle(code) and valence > 0:
             out.warn(
                 name,
@@ -733,13 +748,23 @@ def _read_responses(root, items, site_ids, out):
     seen = {}
     for row, k in zip(items["_row"], key, strict=True):
         if k in seen:
-            out.error(name, f"item {k[1]!r} of {k[0]!r} is listed twice (first on row {seen[k]})",
-                      row, "item", k[1])
+            out.error(
+                name,
+                f"item {k[1]!r} of {k[0]!r} is listed twice (first on row {seen[k]})",
+                row,
+                "item",
+                k[1],
+            )
         seen.setdefault(k, row)
     missing_codes = {}
     for row, inst, item, lo, hi, codes in zip(
-        items["_row"], items["instrument"], items["item"], items["scale_min"],
-        items["scale_max"], items["missing_codes"], strict=True,
+        items["_row"],
+        items["instrument"],
+        items["item"],
+        items["scale_min"],
+        items["scale_max"],
+        items["missing_codes"],
+        strict=True,
     ):
         if lo is not pd.NA and hi is not pd.NA and lo >= hi:
             out.error(name, f"scale_max {hi} is not above scale_min {lo}", row, "scale_max", hi)
@@ -751,11 +776,21 @@ def _read_responses(root, items, site_ids, out):
             if _INT_RE.match(part):
                 parsed.add(int(part))
             else:
-                out.error(name, f"missing code {part!r} is not a whole number", row,
-                          "missing_codes", codes)
+                out.error(
+                    name,
+                    f"missing code {part!r} is not a whole number",
+                    row,
+                    "missing_codes",
+                    codes,
+                )
         if lo is not pd.NA and hi is not pd.NA and any(lo <= c <= hi for c in parsed):
-            out.error(name, f"missing codes {codes!r} overlap the valid answers {lo}..{hi}",
-                      row, "missing_codes", codes)
+            out.error(
+                name,
+                f"missing codes {codes!r} overlap the valid answers {lo}..{hi}",
+                row,
+                "missing_codes",
+                codes,
+            )
         missing_codes[(inst, item)] = parsed
 
     responses = {}
@@ -874,7 +909,9 @@ def write_datapackage(path: str | Path, meta: Mapping | None = None) -> Path:
         try:
             old = json.loads(target.read_text(encoding="utf-8-sig"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise CopevalError(f"{target} exists but cannot be read ({exc}); fix or remove it") from exc
+            raise CopevalError(
+                f"{target} exists but cannot be read ({exc}); fix or remove it"
+            ) from exc
     block = {**_META_DEFAULTS, **old.get("copeval", {}), **dict(meta or {})}
     resources = []
 
@@ -894,18 +931,33 @@ def write_datapackage(path: str | Path, meta: Mapping | None = None) -> Path:
             )
 
     add("sites", "sites.csv", _SITES, primary_key=["site_id"])
-    add("sources", "sources.csv", _SOURCES, primary_key=["source_id"],
-        foreign_keys=[(["site_id"], "sites", ["site_id"])])
-    add("segments", "segments.csv", _SEGMENTS, primary_key=["segment_id"],
-        foreign_keys=[(["source_id"], "sources", ["source_id"])])
+    add(
+        "sources",
+        "sources.csv",
+        _SOURCES,
+        primary_key=["source_id"],
+        foreign_keys=[(["site_id"], "sites", ["site_id"])],
+    )
+    add(
+        "segments",
+        "segments.csv",
+        _SEGMENTS,
+        primary_key=["segment_id"],
+        foreign_keys=[(["source_id"], "sources", ["source_id"])],
+    )
     add("items", "items.csv", _ITEMS)
     for f in sorted((root / "responses").glob("*.csv")) if (root / "responses").is_dir() else []:
         header = _header(f)
         spec = list(_RESPONSES_FIXED) + [
             Column(h, "integer") for h in header if h not in {c.name for c in _RESPONSES_FIXED}
         ]
-        add(f"responses-{f.stem}".lower(), f"responses/{f.name}", spec,
-            primary_key=["respondent_id"], foreign_keys=[(["site_id"], "sites", ["site_id"])])
+        add(
+            f"responses-{f.stem}".lower(),
+            f"responses/{f.name}",
+            spec,
+            primary_key=["respondent_id"],
+            foreign_keys=[(["site_id"], "sites", ["site_id"])],
+        )
     add("registry", "registry.csv", _REGISTRY, primary_key=["person_id"])
     desc = {
         "name": re.sub(r"[^a-z0-9._-]+", "-", (block.get("title") or root.name).lower()).strip("-")

@@ -52,7 +52,11 @@ STRATUM_LABELS = {
 RESPONDENT_GROUPS = {
     "police_operational": ("police", "Operational police", "Policía operativa"),
     "police_prevention": ("police", "Prevention police", "Policía de prevención"),
-    "police_command": ("police", "Police command and administration", "Mando policial y administración"),
+    "police_command": (
+        "police",
+        "Police command and administration",
+        "Mando policial y administración",
+    ),
     "community_member": ("community", "Community member", "Vecino/a de la comunidad"),
     "community_leader": (
         "community",

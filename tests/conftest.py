@@ -95,8 +95,12 @@ def tiny_tables():
         )
     }
     return dict(
-        sites=sites, sources=sources, segments=segments, texts=dict(TINY_TEXTS),
-        items=items, responses=responses,
+        sites=sites,
+        sources=sources,
+        segments=segments,
+        texts=dict(TINY_TEXTS),
+        items=items,
+        responses=responses,
     )
 
 
@@ -105,4 +109,6 @@ def tiny_project(tmp_path) -> Path:
     """Path of a small valid project written to a temporary folder."""
     from copeval.project import write_project
 
-    return write_project(tmp_path / "tiny", **tiny_tables(), meta={"title": "Tiny", "synthetic": True})
+    return write_project(
+        tmp_path / "tiny", **tiny_tables(), meta={"title": "Tiny", "synthetic": True}
+    )

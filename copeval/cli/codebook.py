@@ -21,7 +21,10 @@ def register(sub) -> None:
     )
     p.add_argument("--lang", choices=["es", "en"], default="en", help="language (default: en)")
     p.add_argument(
-        "--format", choices=["table", "csv"], default="table", help="output format (default: table)"
+        "--format",
+        choices=["table", "csv"],
+        default="table",
+        help="output format (default: table)",
     )
     p.set_defaults(func=run)
 
@@ -30,8 +33,17 @@ def run(args) -> int:
     cb = load_codebook()
     df = cb.to_frame(args.lang)
     if args.format == "csv":
-        cols = ["code", "criterion", "obstacle", "label", "definition", "include", "exclude",
-                "example", "parent"]
+        cols = [
+            "code",
+            "criterion",
+            "obstacle",
+            "label",
+            "definition",
+            "include",
+            "exclude",
+            "example",
+            "parent",
+        ]
         df[cols].to_csv(sys.stdout, index=False, lineterminator="\n")
         return 0
     obstacle = "obstacle" if args.lang == "en" else "obstáculo"

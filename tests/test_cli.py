@@ -1,0 +1,93 @@
+"""The copeval command line: exit codes, messages, help on every command."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from copeval import __version__
+from copeval.cli import build_parser, main
+
+
+def run(*args):
+    """Run the real console script; returns (exit code, stdout, stderr)."""
+    exe = shutil.which("copeval") or None
+    cmd = [exe, *args] if exe else [sys.executable, "-m", "copeval", *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_version():
+    code, out, _ = run("--version")
+    assert code == 0 and out.strip() == f"copeval {__version__}"
+
+
+def test_help_on_every_command(capsys):
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    assert {"validate", "codebook", "describe"} <= set(commands)
+    for name in commands:
+        with pytest.raises(SystemExit) as info:
+            main([name, "--help"])
+        assert info.value.code == 0
+        assert "usage: copeval" in capsys.readouterr().out
+
+
+def test_validate_valid_project(tiny_project):
+    code, out, err = run("validate", str(tiny_project))
+    assert code == 0, err
+    assert "valid" in out
+
+
+def test_validate_broken_project_names_file_row_column(tiny_project):
+    seg = tiny_project / "segments.csv"
+    seg.write_text(
+        seg.read_text(encoding="utf-8").replace("C2.meetings,2", "C2.meetings,3"), encoding="utf-8"
+    )
+    code, _out, err = run("validate", str(tiny_project))
+    assert code == 1
+    assert "segments.csv row 5, column 'valence': 3 is outside -2..2" in err
+    assert "Traceback" not in err
+
+
+def test_validate_missing_folder_is_a_clean_error(tmp_path):
+    code, _, err = run("validate", str(tmp_path / "nope"))
+    assert code == 1
+    assert err.startswith("error: Project folder not found")
+    assert "Traceback" not in err
+
+
+def test_validate_demo(demo_path):
+    code, _out, err = run("validate", str(demo_path))
+    assert code == 0, err
+
+
+def test_codebook_csv_has_mapping_columns(capsys):
+    assert main(["codebook", "--format", "csv", "--lang", "es"]) == 0
+    table = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert {"code", "criterion", "obstacle", "label"} <= set(table.columns)
+    assert "Enfoque en áreas pequeñas" in set(table["label"])
+
+
+def test_codebook_table(capsys):
+    assert main(["codebook"]) == 0
+    out = capsys.readouterr().out
+    assert "C4  Analysis of conditions" in out
+
+
+def test_describe_rewrites_datapackage_keeping_metadata(tiny_project, capsys):
+    assert main(["describe", str(tiny_project), "--period", "2017/2018"]) == 0
+    from copeval.project import load_project
+
+    meta = load_project(tiny_project).meta
+    assert meta["period"] == "2017/2018" and meta["title"] == "Tiny" and meta["synthetic"]
+
+
+def test_unknown_option_exits_2():
+    code, _, err = run("validate")
+    assert code == 2 and "required" in err
