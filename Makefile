@@ -7,6 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.copeval-installed
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 OUT    ?= reports
+PYDIRS := $(wildcard copeval tests bench data/scripts surveys/*.py)
 
 .PHONY: report test lab lint format clean venv
 
@@ -35,12 +36,12 @@ lab: $(STAMP)
 	@$(BIN)/jupyter lab notebooks/
 
 lint: $(STAMP)
-	@$(BIN)/ruff check copeval tests bench
-	@$(BIN)/ruff format --check copeval tests bench
+	@$(BIN)/ruff check $(PYDIRS)
+	@$(BIN)/ruff format --check $(PYDIRS)
 
 format: $(STAMP)
-	@$(BIN)/ruff format copeval tests bench
-	@$(BIN)/ruff check --fix copeval tests bench
+	@$(BIN)/ruff format $(PYDIRS)
+	@$(BIN)/ruff check --fix $(PYDIRS)
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache build *.egg-info
