@@ -1,0 +1,564 @@
+"""Privacy by default: consent rules, PII redaction and pseudonymous respondent IDs.
+
+Three rules, applied everywhere copeval writes something a person may read
+(see ``docs/privacy.md``):
+
+1. **Consent.** Only sources with ``consent == "quote"`` are ever quoted, and a quote is
+   attributed by respondent group and site, never by name. ``anonymous`` sources count as
+   evidence but are never quoted (reports say how many quotes were withheld); ``none``
+   sources are excluded from everything.
+2. **Redaction.** Text that leaves the project (quotes, redacted copies) goes through
+   :func:`redact`: names listed in the project's ``registry.csv``, Guatemalan phone numbers,
+   e-mail addresses, DPI identity numbers and NIT tax numbers are replaced by tags such as
+   ``[PERSON: community leader]``, ``[PHONE]``, ``[EMAIL]``, ``[DPI]``.
+3. **Pseudonyms.** Respondent IDs in outputs are pseudonymous; :func:`pseudonymize` makes
+   keyed, stable pseudonyms and :func:`scan_respondent_ids` warns about IDs that look like
+   personal data.
+
+Detection is pattern-based: it finds what it is told to find (registry names, number and
+address formats) and nothing else. A name absent from the registry is not redacted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import CopevalError, Problem
+from .vocabulary import RESPONDENT_GROUPS, group_label
+
+__all__ = [
+    "PII_KINDS",
+    "find_pii",
+    "load_registry",
+    "pii_problems",
+    "pseudonymize",
+    "quotable",
+    "redact",
+    "redact_project",
+    "scan_project_pii",
+    "scan_respondent_ids",
+    "select_quotes",
+    "usable_sources",
+    "withheld_quotes",
+]
+
+#: Kinds of personal data found, in priority order when two findings overlap.
+PII_KINDS = ("email", "dpi", "phone", "nit", "person")
+
+_TAGS = {
+    "en": {"person": "PERSON", "phone": "PHONE", "email": "EMAIL", "dpi": "DPI", "nit": "NIT"},
+    "es": {"person": "PERSONA", "phone": "TELÉFONO", "email": "EMAIL", "dpi": "DPI", "nit": "NIT"},
+}
+_KIND_WORDS = {
+    "person": "name(s) from registry.csv",
+    "phone": "phone number(s)",
+    "email": "e-mail address(es)",
+    "dpi": "DPI number(s)",
+    "nit": "NIT number(s)",
+}
+
+_SEP = r"[ \t.\-\u00a0]"
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+#: DPI / CUI: 13 digits, usually 4-5-4 separated by spaces or hyphens.
+_DPI = re.compile(rf"(?<![\w+])\d{{4}}{_SEP}?\d{{5}}{_SEP}?\d{{4}}(?!\w)")
+#: Guatemalan numbers: 8 digits starting 2-7, optionally after +502 / 00502 / (502) / 502,
+#: grouped 4-4 or 2-2-2-2 with spaces, hyphens or dots.
+_PHONE = re.compile(
+    rf"(?<![\w+])(?P<cc>(?:\+|00)\s?502{_SEP}?|\(\+?502\){_SEP}?|502{_SEP}?)?"
+    rf"(?P<num>[2-7]\d(?:{_SEP}?\d{{2}}){{3}})(?!\w)"
+)
+_YEAR_RANGE = re.compile(r"^(?:19|20)\d\d\D+(?:19|20)\d\d$")
+_NIT = re.compile(r"(?i)\bNIT\b[\s:.#º°-]*(?P<num>\d{5,9}-?[\dK])(?![\w])")
+
+
+# --------------------------------------------------------------------------- consent
+def _check_sources(sources: pd.DataFrame) -> None:
+    if "consent" not in sources.columns:
+        raise CopevalError(
+            "sources has no 'consent' column. Available columns: "
+            + ", ".join(map(str, sources.columns))
+        )
+
+
+def quotable(sources: pd.DataFrame) -> pd.DataFrame:
+    """Sources that may be quoted: ``consent == "quote"`` (a copy; the input is unchanged)."""
+    _check_sources(sources)
+    return sources[sources["consent"] == "quote"].copy()
+
+
+def usable_sources(sources: pd.DataFrame) -> pd.DataFrame:
+    """Sources that count as evidence: consent ``quote`` or ``anonymous`` (not ``none``)."""
+    _check_sources(sources)
+    return sources[sources["consent"].isin(["quote", "anonymous"])].copy()
+
+
+def select_quotes(
+    project,
+    *,
+    lang: str = "en",
+    criteria: Iterable[str] | None = None,
+    codes: Iterable[str] | None = None,
+    max_chars: int | None = None,
+) -> pd.DataFrame:
+    """Quotable evidence, redacted and attributed by role and site.
+
+    Takes the project's evidence (:meth:`Project.evidence`: primary coder, rated segments,
+    consent not ``none``), keeps segments from sources with ``consent == "quote"``, and
+    redacts their text with :func:`redact` (registry names, phones, e-mails, DPI, NIT).
+
+    Parameters
+    ----------
+    project : Project
+    lang : {"en", "es"}
+        Language of the attribution and the redaction tags.
+    criteria, codes : iterable of str, optional
+        Keep only these criteria / codes.
+    max_chars : int, optional
+        Cut longer quotes at a word boundary and add "…".
+
+    Returns
+    -------
+    DataFrame
+        ``segment_id``, ``source_id``, ``site_id``, ``respondent_group``, ``criterion``,
+        ``code``, ``valence``, ``attribution`` (e.g. ``"Community leader or traditional
+        authority, Totonicapán"``), ``quote`` (redacted text). Count what was left out
+        with :func:`withheld_quotes`.
+    """
+    _check_lang(lang)
+    ev = project.evidence()
+    ev = ev[ev["consent"] == "quote"]
+    if criteria is not None:
+        ev = ev[ev["criterion"].isin(list(criteria))]
+    if codes is not None:
+        ev = ev[ev["code"].isin(list(codes))]
+    registry = load_registry(project)
+    quotes = []
+    for row in ev.itertuples(index=False):
+        text = project.text(row.source_id)[int(row.start) : int(row.end)]
+        text = " ".join(redact(text, registry=registry, lang=lang)[0].split())
+        if max_chars is not None and len(text) > max_chars:
+            cut = text[:max_chars].rsplit(" ", 1)[0]
+            text = cut + "…"
+        quotes.append(text)
+    out = ev[
+        ["segment_id", "source_id", "site_id", "respondent_group", "criterion", "code", "valence"]
+    ].copy()
+    out["attribution"] = [
+        f"{group_label(g, lang)}, {project.site_name(s)}"
+        for g, s in zip(out["respondent_group"], out["site_id"], strict=True)
+    ]
+    out["quote"] = quotes
+    return out.reset_index(drop=True)
+
+
+def withheld_quotes(project) -> pd.DataFrame:
+    """How many evidence segments may not be quoted, per site and criterion.
+
+    Returns
+    -------
+    DataFrame
+        ``site_id``, ``criterion``, ``n_evidence`` (segments counted as evidence),
+        ``n_quotable`` (from ``quote`` sources), ``n_withheld`` (from ``anonymous`` sources:
+        evidence that reports must not quote).
+    """
+    ev = project.evidence()
+    ev = ev.assign(quotable=ev["consent"] == "quote")
+    out = (
+        ev.groupby(["site_id", "criterion"], sort=True)
+        .agg(n_evidence=("segment_id", "size"), n_quotable=("quotable", "sum"))
+        .reset_index()
+    )
+    out["n_quotable"] = out["n_quotable"].astype(np.int64)
+    out["n_withheld"] = out["n_evidence"] - out["n_quotable"]
+    return out
+
+
+# --------------------------------------------------------------------------- registry
+def load_registry(project) -> pd.DataFrame:
+    """The project's ``registry.csv`` (``person_id``, ``name``, ``role``); empty if absent.
+
+    ``name`` may hold several forms of one person's name separated by ``;`` (e.g.
+    ``"María Tzul Batz; doña María"``): each is redacted.
+    """
+    from .project import Project
+
+    root = project.path if isinstance(project, Project) else Path(project)
+    path = root / "registry.csv"
+    if not path.is_file():
+        return pd.DataFrame(columns=["person_id", "name", "role"], dtype=object)
+    reg = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    missing = [c for c in ("person_id", "name", "role") if c not in reg.columns]
+    if missing:
+        raise CopevalError(
+            f"{path} lacks column(s) {', '.join(missing)}. "
+            f"Available columns: {', '.join(reg.columns)}"
+        )
+    return reg[["person_id", "name", "role"]].apply(lambda s: s.str.strip())
+
+
+def _check_lang(lang: str) -> None:
+    if lang not in _TAGS:
+        raise CopevalError(f"lang must be one of {', '.join(_TAGS)}; got {lang!r}")
+
+
+def _fold(text: str) -> str:
+    """Lower-case and remove accents, one character for one character (offsets kept)."""
+    table = {}
+    for ch in set(text):
+        low = ch.lower()
+        if len(low) != 1:
+            low = ch
+        base = unicodedata.normalize("NFD", low)[0] if not low.isascii() else low
+        if base != ch:
+            table[ord(ch)] = base
+    return text.translate(table)
+
+
+_NAME_CACHE: dict[tuple, re.Pattern | None] = {}
+
+
+def _name_pattern(registry: pd.DataFrame) -> tuple[re.Pattern | None, dict[str, int]]:
+    forms: dict[str, int] = {}
+    for i, name in enumerate(registry["name"]):
+        for form in str(name).split(";"):
+            words = _fold(form).split()
+            if words:
+                forms.setdefault(" ".join(words), i)
+    if not forms:
+        return None, forms
+    key = tuple(sorted(forms))
+    if key not in _NAME_CACHE:
+        alts = []
+        for form in sorted(forms, key=len, reverse=True):  # longest first
+            parts = [
+                "".join(re.escape(c) + r"[\u0300-\u036f]*" for c in word) for word in form.split()
+            ]
+            alts.append(r"\s+".join(parts))
+        _NAME_CACHE[key] = re.compile(
+            r"(?<![^\W_])(?:" + "|".join(alts) + r")(?![^\W_]|[\u0300-\u036f])"
+        )
+    return _NAME_CACHE[key], forms
+
+
+def _role_label(role: str, lang: str) -> str:
+    return group_label(role, lang) if role in RESPONDENT_GROUPS else role
+
+
+# --------------------------------------------------------------------------- detection
+def find_pii(text: str, *, registry: pd.DataFrame | None = None, lang: str = "en") -> pd.DataFrame:
+    """Find personal data in a text.
+
+    Parameters
+    ----------
+    text : str
+    registry : DataFrame, optional
+        ``person_id``, ``name``, ``role`` (see :func:`load_registry`). Names match as whole
+        words, ignoring case, accents and the spacing between words.
+    lang : {"en", "es"}
+        Language of the replacement tags.
+
+    Returns
+    -------
+    DataFrame
+        ``start``, ``end`` (code points into ``text``), ``kind`` (one of :data:`PII_KINDS`),
+        ``person_id`` (for names, else empty), ``replacement`` (the tag). Sorted by start;
+        overlapping findings are resolved by the order of :data:`PII_KINDS`. The matched
+        text itself is deliberately not included.
+    """
+    _check_lang(lang)
+    tags = _TAGS[lang]
+    found: list[tuple[int, int, str, str, str]] = []
+    for m in _EMAIL.finditer(text):
+        found.append((m.start(), m.end(), "email", "", f"[{tags['email']}]"))
+    for m in _DPI.finditer(text):
+        found.append((m.start(), m.end(), "dpi", "", f"[{tags['dpi']}]"))
+    for m in _PHONE.finditer(text):
+        if m.group("cc") is None and _YEAR_RANGE.match(m.group("num")):
+            continue  # "2017-2018" is a period, not a phone number
+        found.append((m.start(), m.end(), "phone", "", f"[{tags['phone']}]"))
+    for m in _NIT.finditer(text):
+        found.append((m.start("num"), m.end("num"), "nit", "", f"[{tags['nit']}]"))
+    if registry is not None and len(registry):
+        pattern, forms = _name_pattern(registry)
+        if pattern is not None:
+            folded = _fold(text)
+            for m in pattern.finditer(folded):
+                form = " ".join(_strip_marks(m.group()).split())
+                i = forms.get(form)
+                row = registry.iloc[i] if i is not None else None
+                role = _role_label(str(row["role"]), lang) if row is not None else ""
+                pid = str(row["person_id"]) if row is not None else ""
+                tag = f"[{tags['person']}: {role}]" if role else f"[{tags['person']}]"
+                found.append((m.start(), m.end(), "person", pid, tag))
+    rank = {k: i for i, k in enumerate(PII_KINDS)}
+    found.sort(key=lambda f: (f[0], rank[f[2]], -(f[1] - f[0])))
+    kept: list[tuple] = []
+    for f in found:
+        if kept and f[0] < kept[-1][1]:
+            prev = kept[-1]
+            if rank[f[2]] < rank[prev[2]] or (
+                rank[f[2]] == rank[prev[2]] and f[1] - f[0] > prev[1] - prev[0]
+            ):
+                kept[-1] = (prev[0], max(prev[1], f[1]), f[2], f[3], f[4])
+            else:
+                kept[-1] = (prev[0], max(prev[1], f[1]), *prev[2:])
+            continue
+        kept.append(f)
+    return pd.DataFrame(kept, columns=["start", "end", "kind", "person_id", "replacement"]).astype(
+        {"start": np.int64, "end": np.int64}
+    )
+
+
+def _strip_marks(s: str) -> str:
+    return "".join(c for c in s if not unicodedata.combining(c))
+
+
+def redact(
+    text: str, *, registry: pd.DataFrame | None = None, lang: str = "en"
+) -> tuple[str, pd.DataFrame]:
+    """Replace personal data in a text by tags.
+
+    Names from the registry become ``[PERSON: <role>]`` (``[PERSONA: <rol>]`` in Spanish; a
+    role that is a respondent group key is shown with its label), phone numbers ``[PHONE]``
+    / ``[TELÉFONO]``, e-mails ``[EMAIL]``, DPI numbers ``[DPI]`` and NIT numbers ``[NIT]``.
+
+    Returns
+    -------
+    (str, DataFrame)
+        The redacted text, and the findings of :func:`find_pii` (offsets into the
+        *original* text).
+
+    Examples
+    --------
+    >>> reg = pd.DataFrame({"person_id": ["P1"], "name": ["Ana Pérez"], "role": ["teacher"]})
+    >>> redact("Ana Perez: 5555-1234, ana@example.org", registry=reg)[0]
+    '[PERSON: teacher]: [PHONE], [EMAIL]'
+    """
+    findings = find_pii(text, registry=registry, lang=lang)
+    parts, prev = [], 0
+    for start, end, tag in zip(
+        findings["start"], findings["end"], findings["replacement"], strict=True
+    ):
+        parts.append(text[prev:start])
+        parts.append(tag)
+        prev = end
+    parts.append(text[prev:])
+    return "".join(parts), findings
+
+
+def scan_project_pii(project) -> pd.DataFrame:
+    """Personal data in the raw texts of a project (all sources, whatever their consent).
+
+    Returns
+    -------
+    DataFrame
+        ``source_id``, ``start``, ``end``, ``kind``, ``line`` (1-based line of ``start``),
+        sorted by source and start. Used by ``copeval validate`` to warn.
+    """
+    registry = load_registry(project)
+    rows = []
+    for sid in project.sources["source_id"]:
+        text = project.text(sid)
+        f = find_pii(text, registry=registry)
+        if f.empty:
+            continue
+        newlines = np.flatnonzero(np.frombuffer(text.encode("utf-32-le"), np.uint32) == 10)
+        lines = np.searchsorted(newlines, f["start"].to_numpy()) + 1
+        rows.append(
+            f.assign(source_id=sid, line=lines)[["source_id", "start", "end", "kind", "line"]]
+        )
+    if not rows:
+        return pd.DataFrame(
+            {
+                "source_id": pd.Series(dtype=object),
+                "start": pd.Series(dtype=np.int64),
+                "end": pd.Series(dtype=np.int64),
+                "kind": pd.Series(dtype=object),
+                "line": pd.Series(dtype=np.int64),
+            }
+        )
+    return pd.concat(rows, ignore_index=True)
+
+
+def _looks_like_name(value: str) -> bool:
+    words = value.split()
+    return len(words) >= 2 and all(w[:1].isupper() and w.isalpha() for w in words)
+
+
+def scan_respondent_ids(project) -> pd.DataFrame:
+    """Survey respondent IDs that look like personal data.
+
+    Flags IDs containing an e-mail, phone, DPI or NIT number, a registry name, or shaped
+    like a person's name (two or more capitalised words). The ID itself is not returned.
+
+    Returns
+    -------
+    DataFrame
+        ``instrument``, ``row`` (spreadsheet row: header is 1), ``kind``.
+    """
+    registry = load_registry(project)
+    rows = []
+    for inst, df in project.responses.items():
+        for i, rid in enumerate(df["respondent_id"].astype(str), start=2):
+            f = find_pii(rid, registry=registry)
+            if len(f):
+                rows.append((inst, i, f["kind"].iloc[0]))
+            elif _looks_like_name(rid):
+                rows.append((inst, i, "name-like"))
+    return pd.DataFrame(rows, columns=["instrument", "row", "kind"])
+
+
+def pii_problems(project) -> list[Problem]:
+    """Warnings for ``copeval validate``: raw texts and respondent IDs holding personal data.
+
+    One warning per text (with counts by kind and line numbers) and one per suspicious
+    respondent ID. Messages never repeat the personal data.
+    """
+    problems = []
+    found = scan_project_pii(project)
+    paths = dict(zip(project.sources["source_id"], project.sources["text_path"], strict=True))
+    for sid, f in found.groupby("source_id", sort=False):
+        parts = []
+        for kind in PII_KINDS:
+            k = f[f["kind"] == kind]
+            if len(k):
+                lines = sorted(set(k["line"].tolist()))
+                shown = ", ".join(map(str, lines[:5])) + (" …" if len(lines) > 5 else "")
+                parts.append(f"{len(k)} {_KIND_WORDS[kind]} (line {shown})")
+        problems.append(
+            Problem(
+                file=str(paths.get(sid, sid)),
+                message=(
+                    f"raw text of source {sid!r} contains personal data: {'; '.join(parts)}. "
+                    "Reports redact it; run `copeval redact` before sharing texts"
+                ),
+                severity="warning",
+            )
+        )
+    for row in scan_respondent_ids(project).itertuples(index=False):
+        problems.append(
+            Problem(
+                file=f"responses/{row.instrument}.csv",
+                message=(
+                    f"respondent_id looks like personal data ({row.kind}); use pseudonymous "
+                    "IDs (copeval.privacy.pseudonymize)"
+                ),
+                row=int(row.row),
+                column="respondent_id",
+                severity="warning",
+            )
+        )
+    return problems
+
+
+# --------------------------------------------------------------------------- outputs
+def redact_project(project, *, out: str | Path, lang: str | None = None) -> pd.DataFrame:
+    """Write redacted copies of a project's texts; the originals are never touched.
+
+    Every source whose consent is not ``none`` is redacted (:func:`redact`, with the
+    project's registry) in its own language (``lang`` overrides; other languages get English
+    tags) and written to ``<out>/<text_path>``; ``<out>/findings.csv`` lists what was
+    replaced (``source_id``, ``start``, ``end``, ``kind``, ``replacement``; offsets into the
+    original text). Sources with consent ``none`` are not written at all.
+
+    Returns
+    -------
+    DataFrame
+        The findings (as in ``findings.csv``).
+
+    Raises
+    ------
+    CopevalError
+        If ``out`` is the project folder or would overwrite an original text.
+    """
+    if lang is not None:
+        _check_lang(lang)
+    root = Path(project.path).resolve()
+    out = Path(out)
+    out_res = out.resolve()
+    if out_res == root or out_res == (root / "texts").resolve():
+        raise CopevalError(
+            f"--out {out} is the project folder or its texts/; choose another folder so the "
+            "original texts are never overwritten"
+        )
+    originals = {(root / p).resolve() for p in project.sources["text_path"]}
+    registry = load_registry(project)
+    src = project.sources[project.sources["consent"] != "none"]
+    plan = []
+    for sid, rel, language in zip(
+        src["source_id"], src["text_path"], src["language"], strict=True
+    ):
+        target = out / rel
+        if target.resolve() in originals:
+            raise CopevalError(
+                f"writing the redacted copy of {sid!r} to {target} would overwrite an original "
+                "text; choose another --out folder"
+            )
+        plan.append((sid, target, lang or (language if language in _TAGS else "en")))
+    rows = []
+    for sid, target, tag_lang in plan:
+        redacted, f = redact(project.text(sid), registry=registry, lang=tag_lang)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(redacted.encode("utf-8"))
+        rows.append(f.drop(columns="person_id").assign(source_id=sid))
+    cols = ["source_id", "start", "end", "kind", "replacement"]
+    findings = pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
+    out.mkdir(parents=True, exist_ok=True)
+    findings.to_csv(out / "findings.csv", index=False, lineterminator="\n")
+    return findings
+
+
+def pseudonymize(
+    ids: Iterable[str] | pd.Series, *, key: str | bytes, prefix: str = "R", length: int = 8
+) -> pd.Series:
+    """Stable pseudonyms for identifiers: ``prefix`` + a keyed hash (HMAC-SHA256).
+
+    The same ID and key always give the same pseudonym, so tables stay joinable; without the
+    key, pseudonyms cannot be traced back by hashing candidate names or phone numbers. Keep
+    the key out of the project folder.
+
+    Parameters
+    ----------
+    ids : iterable of str or Series
+    key : str or bytes
+        Secret key (at least 16 characters).
+    prefix : str
+    length : int
+        Hex digits kept (6..64).
+
+    Returns
+    -------
+    Series
+        Pseudonyms, aligned with ``ids`` (same index for a Series), named ``respondent_id``.
+
+    Raises
+    ------
+    CopevalError
+        For a short key, a bad length, or two different IDs getting the same pseudonym
+        (increase ``length``).
+    """
+    if isinstance(key, str):
+        key = key.encode("utf-8")
+    if not isinstance(key, bytes) or len(key) < 16:
+        raise CopevalError("key must be a secret of at least 16 characters")
+    if not 6 <= int(length) <= 64:
+        raise CopevalError(f"length must lie in 6..64; got {length!r}")
+    series = ids if isinstance(ids, pd.Series) else pd.Series(list(ids), dtype=object)
+    values = series.astype(str)
+    mapping: Mapping[str, str] = {
+        v: prefix + hmac.new(key, v.encode("utf-8"), hashlib.sha256).hexdigest()[:length]
+        for v in pd.unique(values)
+    }
+    if len(set(mapping.values())) < len(mapping):
+        raise CopevalError(
+            f"two IDs got the same pseudonym at length={length}; use a larger length"
+        )
+    return values.map(mapping).rename("respondent_id")

@@ -1,0 +1,333 @@
+"""Consent rules, PII detection and redaction, pseudonyms."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from copeval.errors import CopevalError
+from copeval.privacy import (
+    find_pii,
+    load_registry,
+    pii_problems,
+    pseudonymize,
+    quotable,
+    redact,
+    redact_project,
+    scan_project_pii,
+    scan_respondent_ids,
+    select_quotes,
+    usable_sources,
+    withheld_quotes,
+)
+from copeval.project import load_project, write_project
+
+REGISTRY = pd.DataFrame(
+    {
+        "person_id": ["P1", "P2", "P3"],
+        "name": ["María Tzul Batz; doña María", "José Pérez", "Ana López"],
+        "role": ["community_leader", "police_operational", "comadrona"],
+    }
+)
+
+# (planted text, kind) — every format the docs promise to catch
+PLANTED = [
+    ("5555-1234", "phone"),
+    ("5555 1234", "phone"),
+    ("55551234", "phone"),
+    ("2222.3333", "phone"),
+    ("+502 4444-5555", "phone"),
+    ("+502 44445555", "phone"),
+    ("502-7777-8888", "phone"),
+    ("(502) 3333 4444", "phone"),
+    ("00502 6666 7777", "phone"),
+    ("55 55 12 34", "phone"),
+    ("2345 67890 0101", "dpi"),
+    ("2345-67890-0101", "dpi"),
+    ("2345678900101", "dpi"),
+    ("maria.tzul@example.org", "email"),
+    ("j.perez+pnc@correo.example.gt", "email"),
+    ("María Tzul Batz", "person"),
+    ("MARIA TZUL BATZ", "person"),
+    ("maria  tzul\nbatz", "person"),
+    ("doña Maria", "person"),
+    ("José Pérez", "person"),
+    ("Jose Perez", "person"),
+]
+
+
+@pytest.mark.parametrize(("planted", "kind"), PLANTED)
+def test_each_planted_item_is_found_and_redacted(planted, kind):
+    text = f"Dijo que {planted}, y nada más."
+    out, findings = redact(text, registry=REGISTRY)
+    assert planted not in out
+    assert findings["kind"].tolist() == [kind]
+    start, end = findings[["start", "end"]].iloc[0]
+    assert text[start:end] == planted
+    assert out.startswith("Dijo que [") and out.endswith("], y nada más.")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Entre 2017-2018 hubo tres visitas.",  # a period, not a phone
+        "El expediente 12345678 sigue abierto.",  # starts with 1: not a Guatemalan number
+        "Son 555-1234 y 89991234.",  # 7 digits; starts with 8
+        "Ana Lópezmendez y Anabel López no están en el registro.",  # not whole names
+        "Pagó Q 2500.00 en 2019.",
+        "Totonicapán tiene 48 cantones.",
+    ],
+)
+def test_lookalikes_are_left_alone(text):
+    out, findings = redact(text, registry=REGISTRY)
+    assert out == text and findings.empty
+
+
+def test_tags_use_role_labels_in_each_language():
+    text = "Habló José Pérez con Ana López, teléfono 5555-1234, NIT: 1234567-8."
+    es, _ = redact(text, registry=REGISTRY, lang="es")
+    en, findings = redact(text, registry=REGISTRY, lang="en")
+    assert es == (
+        "Habló [PERSONA: Policía operativa] con [PERSONA: comadrona], teléfono [TELÉFONO], "
+        "NIT: [NIT]."
+    )
+    assert en == (
+        "Habló [PERSON: Operational police] con [PERSON: comadrona], teléfono [PHONE], NIT: [NIT]."
+    )
+    assert findings["person_id"].tolist() == ["P2", "P3", "", ""]
+    assert "José" not in " ".join(findings.astype(str).to_numpy().ravel())
+    with pytest.raises(CopevalError, match="lang must be one of"):
+        redact(text, lang="fr")
+
+
+def test_overlaps_keep_one_finding_and_offsets_refer_to_the_original():
+    text = "Correo jose.perez@example.org o José Pérez, DPI 2345 67890 0101."
+    out, findings = redact(text, registry=REGISTRY)
+    assert out == "Correo [EMAIL] o [PERSON: Operational police], DPI [DPI]."
+    assert findings["kind"].tolist() == ["email", "person", "dpi"]
+    assert (findings["end"] > findings["start"]).all()
+    assert (findings["start"].diff().dropna() > 0).all()
+
+
+def test_decomposed_accents_in_text_still_match_names():
+    text = "Vino Jose\u0301 Pe\u0301rez ayer."  # NFD: e + combining acute
+    out, _ = redact(text, registry=REGISTRY)
+    assert out == "Vino [PERSON: Operational police] ayer."
+
+
+# --------------------------------------------------------------------------- projects
+SECRET_ANON = "la tortuga azul del comisario guarda las llaves"
+SECRET_NONE = "el perro verde cuida la bodega de la aldea"
+
+
+def pii_project(tmp_path):
+    texts = {
+        "Q1": "María Tzul Batz dijo: los agentes patrullan a pie. Mi número es 5555-1234.\n"
+        "Escríbame a maria.tzul@example.org si quiere.",
+        "A1": f"Le cuento que {SECRET_ANON}. Mi DPI es 2345 67890 0101.",
+        "N1": f"Dicen que {SECRET_NONE}. Llamen a José Pérez al +502 4444-5555.",
+    }
+    sites = pd.DataFrame(
+        {"site_id": ["VC"], "name": ["Villa Canales"], "department": ["Guatemala"]}
+    )
+    sources = pd.DataFrame(
+        {
+            "source_id": ["Q1", "A1", "N1"],
+            "site_id": ["VC"] * 3,
+            "respondent_group": ["community_leader", "police_operational", "community_member"],
+            "method": ["interview"] * 3,
+            "language": ["es"] * 3,
+            "consent": ["quote", "anonymous", "none"],
+        }
+    )
+    q_end = texts["Q1"].index("Escríbame") + len("Escríbame a maria.tzul@example.org si quiere.")
+    segments = pd.DataFrame(
+        {
+            "segment_id": ["G1", "G2", "G3"],
+            "source_id": ["Q1", "A1", "N1"],
+            "start": [0, 0, 0],
+            "end": [q_end, len(texts["A1"]), len(texts["N1"])],
+            "code": ["C1.patrol", "C1.patrol", "C1.patrol"],
+            "valence": [2, 1, 1],
+            "coder": ["HL"] * 3,
+        }
+    )
+    items = pd.DataFrame(
+        {
+            "instrument": ["community"],
+            "item": ["trust"],
+            "criterion": ["AT"],
+            "scale": ["trust"],
+            "missing_codes": ["97;98"],
+            "scale_min": [1],
+            "scale_max": [7],
+            "reverse": [False],
+            "label_en": ["Trust"],
+            "label_es": ["Confianza"],
+        }
+    )
+    responses = {
+        "community": pd.DataFrame(
+            {
+                "respondent_id": ["R-01", "5555-9876", "Juana Morales", "ok@example.org"],
+                "site_id": ["VC"] * 4,
+                "trust": [3, 4, 5, 6],
+            }
+        )
+    }
+    root = write_project(
+        tmp_path / "pii",
+        sites=sites,
+        sources=sources,
+        segments=segments,
+        texts=texts,
+        items=items,
+        responses=responses,
+    )
+    REGISTRY.to_csv(root / "registry.csv", index=False)
+    return root
+
+
+def test_consent_filters_do_not_mutate(tmp_path):
+    p = load_project(pii_project(tmp_path))
+    before = p.sources.copy()
+    assert quotable(p.sources)["source_id"].tolist() == ["Q1"]
+    assert usable_sources(p.sources)["source_id"].tolist() == ["Q1", "A1"]
+    pd.testing.assert_frame_equal(p.sources, before)
+    with pytest.raises(CopevalError, match="no 'consent' column"):
+        quotable(p.sources.drop(columns="consent"))
+
+
+def test_quotes_only_from_quotable_sources_and_redacted(tmp_path):
+    p = load_project(pii_project(tmp_path))
+    for lang in ("es", "en"):
+        q = select_quotes(p, lang=lang)
+        assert q["source_id"].tolist() == ["Q1"]
+        blob = q.to_csv()
+        for secret in (
+            SECRET_ANON,
+            SECRET_NONE,
+            "tortuga",
+            "perro verde",
+            "María",
+            "Maria",
+            "5555-1234",
+            "maria.tzul@example.org",
+            "2345 67890 0101",
+            "4444-5555",
+        ):
+            assert secret not in blob
+        assert "patrullan a pie" in q["quote"].iloc[0]
+    en = select_quotes(p, lang="en")
+    assert en["attribution"].iloc[0] == "Community leader or traditional authority, Villa Canales"
+    assert en["quote"].iloc[0].startswith("[PERSON: Community leader or traditional authority]")
+    short = select_quotes(p, max_chars=40)["quote"].iloc[0]
+    assert len(short) <= 41 and short.endswith("…")
+    assert select_quotes(p, criteria=["C2"]).empty
+    w = withheld_quotes(p)
+    assert w[
+        ["site_id", "criterion", "n_evidence", "n_quotable", "n_withheld"]
+    ].values.tolist() == [["VC", "C1", 2, 1, 1]]
+
+
+def test_scan_and_validate_warnings_never_repeat_the_data(tmp_path):
+    root = pii_project(tmp_path)
+    p = load_project(root)
+    found = scan_project_pii(p)
+    kinds = found.groupby("source_id")["kind"].apply(sorted).to_dict()
+    assert kinds == {"Q1": ["email", "person", "phone"], "A1": ["dpi"], "N1": ["person", "phone"]}
+    q1 = found[found["source_id"] == "Q1"].set_index("kind")
+    assert q1.loc["email", "line"] == 2 and q1.loc["person", "line"] == 1
+    ids = scan_respondent_ids(p)
+    assert ids.values.tolist() == [
+        ["community", 3, "phone"],
+        ["community", 4, "name-like"],
+        ["community", 5, "email"],
+    ]
+    problems = pii_problems(p)
+    assert all(pr.severity == "warning" for pr in problems)
+    text = "\n".join(str(pr) for pr in problems)
+    assert "texts/Q1.txt" in text and "1 phone number(s) (line 1)" in text
+    assert "responses/community.csv row 3, column 'respondent_id'" in text
+    for secret in ("María", "5555-1234", "maria.tzul", "2345", "Juana", "5555-9876"):
+        assert secret not in text
+
+
+def test_registry_loading(tmp_path):
+    root = pii_project(tmp_path)
+    assert load_registry(root)["person_id"].tolist() == ["P1", "P2", "P3"]
+    (root / "registry.csv").unlink()
+    assert load_registry(root).empty
+    (root / "registry.csv").write_text("id,nombre\n1,x\n", encoding="utf-8")
+    with pytest.raises(CopevalError, match="lacks column"):
+        load_registry(root)
+
+
+def test_redact_project_writes_copies_and_leaves_originals(tmp_path):
+    root = pii_project(tmp_path)
+    p = load_project(root)
+    originals = {f.name: f.read_bytes() for f in (root / "texts").iterdir()}
+    out = tmp_path / "red"
+    findings = redact_project(p, out=out)
+    assert {f.name: f.read_bytes() for f in (root / "texts").iterdir()} == originals
+    assert sorted(f.name for f in (out / "texts").iterdir()) == ["A1.txt", "Q1.txt"]
+    q1 = (out / "texts" / "Q1.txt").read_text(encoding="utf-8")
+    assert q1.startswith("[PERSONA: Liderazgo comunitario o autoridad tradicional] dijo")
+    assert "[TELÉFONO]" in q1 and "[EMAIL]" in q1 and "5555" not in q1
+    assert "[DPI]" in (out / "texts" / "A1.txt").read_text(encoding="utf-8")
+    table = pd.read_csv(out / "findings.csv")
+    assert len(table) == len(findings) == 4
+    assert set(table.columns) == {"source_id", "start", "end", "kind", "replacement"}
+    with pytest.raises(CopevalError, match="never overwritten"):
+        redact_project(p, out=root)
+    with pytest.raises(CopevalError, match="never overwritten"):
+        redact_project(p, out=root / "texts")
+    en = redact_project(p, out=tmp_path / "red_en", lang="en")
+    assert "[PHONE]" in set(en["replacement"])
+
+
+def test_cli_redact(tmp_path, capsys):
+    from copeval.cli import main
+
+    root = pii_project(tmp_path)
+    assert main(["redact", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "2 redacted text(s)" in out and "1 source(s) without consent left out" in out
+    assert "phone" in out and "5555" not in out
+    assert (root / "redacted" / "texts" / "Q1.txt").is_file()
+    assert main(["redact", str(root), "--out", str(root)]) == 1
+    assert "never overwritten" in capsys.readouterr().err
+
+
+def test_cli_validate_warns_about_pii(tmp_path, capsys):
+    from copeval.cli import main
+
+    root = pii_project(tmp_path)
+    assert main(["validate", str(root)]) == 0
+    err = capsys.readouterr().err
+    assert "contains personal data" in err and "respondent_id looks like personal data" in err
+    assert "5555-1234" not in err
+
+
+def test_pseudonymize():
+    ids = pd.Series(["Juana Morales", "5555-9876", "Juana Morales"], index=[10, 11, 12])
+    a = pseudonymize(ids, key="a-very-secret-key-123")
+    assert a.index.tolist() == [10, 11, 12] and a.name == "respondent_id"
+    assert a.iloc[0] == a.iloc[2] != a.iloc[1]
+    assert a.str.fullmatch(r"R[0-9a-f]{8}").all()
+    b = pseudonymize(ids, key="another-secret-key-456")
+    assert (a != b).all()
+    assert (
+        pseudonymize(["x"], key=b"0123456789abcdef", prefix="P-", length=12)
+        .iloc[0]
+        .startswith("P-")
+    )
+    with pytest.raises(CopevalError, match="at least 16"):
+        pseudonymize(ids, key="short")
+    with pytest.raises(CopevalError, match="length must lie"):
+        pseudonymize(ids, key="a-very-secret-key-123", length=3)
+
+
+def test_find_pii_columns_for_empty_text():
+    f = find_pii("")
+    assert f.empty and list(f.columns) == ["start", "end", "kind", "person_id", "replacement"]
