@@ -1,0 +1,169 @@
+"""copeval reliability PROJECT: inter-coder agreement per code (kappa, Krippendorff's alpha)."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from ..project import load_project
+from ..reliability import (
+    ALPHA_RELIABLE,
+    ALPHA_TENTATIVE,
+    code_reliability,
+    criterion_reliability,
+    disagreements,
+)
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "reliability",
+        help="inter-coder reliability per code: Cohen's kappa and Krippendorff's alpha",
+        description=(
+            "Measure agreement between the coders of a project on the sources that at least "
+            "two of them coded: Cohen's kappa and Krippendorff's alpha (nominal) on whether "
+            "each code was applied to each coded span, Krippendorff's alpha (ordinal) on the "
+            "valences, with seeded bootstrap intervals. Codes with nominal alpha below 0.667 "
+            "are flagged."
+        ),
+    )
+    p.add_argument("project", type=Path, help="project folder")
+    p.add_argument("--out", type=Path, metavar="FILE.csv", help="write the table as CSV")
+    p.add_argument(
+        "--disagreements",
+        type=Path,
+        metavar="FILE.csv",
+        help="write every disagreement (unit, code, each coder's presence and valence, "
+        "segment IDs) as CSV",
+    )
+    p.add_argument(
+        "--by",
+        choices=["code", "criterion"],
+        default="code",
+        help="one row per code (default) or per criterion",
+    )
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument(
+        "--n-boot",
+        type=int,
+        default=1000,
+        metavar="B",
+        help="bootstrap replicates (default 1000; 0 for no intervals)",
+    )
+    p.add_argument(
+        "--level", type=float, default=0.95, help="level of the bootstrap intervals (default 0.95)"
+    )
+    p.set_defaults(func=run)
+
+
+def _interval(value: float, low: float, high: float) -> str:
+    if not math.isfinite(value):
+        return "—"
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return f"{value:6.3f}"
+    return f"{value:6.3f} [{low:6.3f}, {high:6.3f}]"
+
+
+def _verdict(alpha: float) -> str:
+    if not math.isfinite(alpha):
+        return "undefined"
+    if alpha >= ALPHA_RELIABLE:
+        return "reliable"
+    if alpha >= ALPHA_TENTATIVE:
+        return "tentative"
+    return "BELOW 0.667"
+
+
+def _display(table: pd.DataFrame, first: str) -> str:
+    shown = pd.DataFrame(
+        {
+            first: table[first],
+            **({"criterion": table["criterion"]} if first == "code" else {}),
+            "kappa": [f"{k:6.3f}" if math.isfinite(k) else "—" for k in table["kappa"]],
+            "alpha presence": [
+                _interval(a, lo, hi)
+                for a, lo, hi in zip(
+                    table["alpha_nominal"],
+                    table["alpha_nominal_lower"],
+                    table["alpha_nominal_upper"],
+                    strict=True,
+                )
+            ],
+            "alpha valence": [
+                _interval(a, lo, hi)
+                for a, lo, hi in zip(
+                    table["alpha_ordinal"],
+                    table["alpha_ordinal_lower"],
+                    table["alpha_ordinal_upper"],
+                    strict=True,
+                )
+            ],
+            "units coded": table["n_present"],
+            "verdict": [_verdict(a) for a in table["alpha_nominal"]],
+        }
+    )
+    return shown.to_string(index=False)
+
+
+def run(args) -> int:
+    project = load_project(args.project)
+    segments = project.segments
+    coders_per_source = segments.groupby("source_id")["coder"].nunique()
+    shared = int((coders_per_source >= 2).sum())
+    coders = sorted(segments["coder"].unique())
+    func = code_reliability if args.by == "code" else criterion_reliability
+    table = func(segments, n_boot=args.n_boot, seed=args.seed, level=args.level)
+    if table.empty:
+        if len(coders) < 2:
+            who = f"one coder ({coders[0]})" if coders else "no coder"
+            msg = (
+                f"Only {who} in {args.project / 'segments.csv'}: inter-coder reliability needs "
+                "segments from at least two coders on the same sources."
+            )
+        else:
+            msg = (
+                f"{len(coders)} coders ({', '.join(coders)}) but no source coded by two of "
+                "them: inter-coder reliability needs sources that at least two coders coded."
+            )
+        print(msg, file=sys.stderr)
+    else:
+        print(
+            f"Inter-coder reliability: {len(coders)} coders ({', '.join(coders)}) on {shared} "
+            f"shared source(s); {int(table['n_units'].iloc[0])} units; "
+            + (
+                f"{args.level:.0%} bootstrap intervals from {args.n_boot} replicates "
+                f"(seed {args.seed})."
+                if args.n_boot
+                else "no bootstrap intervals."
+            )
+        )
+        print(_display(table, "code" if args.by == "code" else "criterion"))
+        dis = disagreements(segments)
+        n_presence = int((dis["kind"] == "presence").sum()) if len(dis) else 0
+        print(
+            f"Disagreements: {len(dis)} ({n_presence} on presence, {len(dis) - n_presence} on "
+            "valence)."
+            + ("" if args.disagreements else " List them with --disagreements FILE.csv.")
+        )
+        below = table.loc[table["below_threshold"], "code" if args.by == "code" else "criterion"]
+        if len(below):
+            print(
+                f"Below alpha {ALPHA_TENTATIVE}: {', '.join(map(str, below))}. Ratings resting "
+                "on these codes carry a warning."
+            )
+        if args.disagreements:
+            args.disagreements.parent.mkdir(parents=True, exist_ok=True)
+            out = dis.copy()
+            for col in ("segment_ids", "overlapping_segment_ids"):
+                if col in out.columns:
+                    out[col] = [";".join(v) if isinstance(v, tuple) else "" for v in out[col]]
+            out.to_csv(args.disagreements, index=False)
+            print(f"wrote {args.disagreements}")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(args.out, index=False)
+        print(f"wrote {args.out}")
+    return 0

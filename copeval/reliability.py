@@ -1,0 +1,715 @@
+"""Inter-coder reliability of a project's coded segments.
+
+When two or more coders code the same sources, agreement is measured on **units**: a unit is a
+distinct text span ``(source_id, start, end)`` that at least one coder coded, on a source that
+at least two coders coded. A coder who coded the source but not the span counts as having
+applied no code there; a coder who did not code the source at all is missing for its units.
+
+For each code, every coder's **presence** (0/1: did the coder apply the code to the unit?) is
+a nominal variable, and the **valence** (-2..+2) each coder gave the code on the unit is an
+ordinal variable. Agreement is measured with:
+
+* Cohen's kappa (two coders; with more, Light's kappa: the mean of the pairwise kappas) on
+  presence;
+* Krippendorff's alpha (any number of coders, missing values allowed): nominal on presence,
+  ordinal on valence, computed with the ``krippendorff`` package, with percentile bootstrap
+  intervals from resampling units (seeded, vectorised over replicates).
+
+Krippendorff's guidance: alpha >= 0.800 reliable; >= 0.667 acceptable for tentative
+conclusions; ratings resting on codes below 0.667 carry a warning.
+
+Functions
+---------
+reliability_data
+    The reliability data in long form: unit x code x coder presence and valence.
+code_reliability
+    Kappa and alpha per code, plus an overall row (code "ALL").
+criterion_reliability
+    The same per criterion (presence of any of the criterion's codes).
+disagreements
+    Every unit x code on which coders disagree, with the segment IDs involved.
+cohen_kappa, krippendorff_alpha
+    The two coefficients on plain arrays.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import CopevalError
+from .vocabulary import CRITERIA
+
+__all__ = [
+    "ALPHA_RELIABLE",
+    "ALPHA_TENTATIVE",
+    "ReliabilityError",
+    "code_reliability",
+    "cohen_kappa",
+    "criterion_reliability",
+    "disagreements",
+    "krippendorff_alpha",
+    "reliability_data",
+]
+
+#: Krippendorff's thresholds: reliable, and acceptable for tentative conclusions.
+ALPHA_RELIABLE = 0.800
+ALPHA_TENTATIVE = 0.667
+
+#: Valence values, in order (the ordinal domain).
+VALENCES = (-2, -1, 0, 1, 2)
+
+SEGMENT_REQUIRED = ("segment_id", "source_id", "start", "end", "code", "coder")
+
+RESULT_COLUMNS = [
+    "code",
+    "criterion",
+    "n_units",
+    "n_coders",
+    "kappa",
+    "alpha_nominal",
+    "alpha_nominal_lower",
+    "alpha_nominal_upper",
+    "alpha_ordinal",
+    "alpha_ordinal_lower",
+    "alpha_ordinal_upper",
+    "below_threshold",
+    "n_present",
+    "n_valence_units",
+]
+
+
+class ReliabilityError(CopevalError):
+    """The segments table cannot be used to measure inter-coder reliability."""
+
+
+# --------------------------------------------------------------------------- coefficients
+def cohen_kappa(table: np.ndarray) -> float:
+    """Cohen's kappa of a square agreement table (rows: coder 1, columns: coder 2).
+
+    ``kappa = (p_o - p_e) / (1 - p_e)`` with ``p_o`` the share on the diagonal and ``p_e`` the
+    agreement expected from the margins. NaN when the table is empty or ``p_e == 1`` (both
+    coders used a single, identical category).
+    """
+    t = np.asarray(table, dtype=float)
+    if t.ndim != 2 or t.shape[0] != t.shape[1]:
+        raise ReliabilityError(f"cohen_kappa needs a square table, got shape {t.shape}")
+    n = t.sum()
+    if n <= 0:
+        return math.nan
+    p_o = np.trace(t) / n
+    p_e = float((t.sum(axis=1) * t.sum(axis=0)).sum() / n**2)
+    if p_e >= 1 - 1e-12:
+        return math.nan
+    return float((p_o - p_e) / (1 - p_e))
+
+
+def _coincidences(counts: np.ndarray) -> np.ndarray:
+    """Per-unit coincidence matrices ``(N, V, V)`` from value counts ``(N, V)``.
+
+    ``o_u[c, k] = (n_uc * n_uk - [c == k] * n_uc) / (m_u - 1)`` where ``m_u`` is the number of
+    values in unit ``u``; units with fewer than two values are not pairable and contribute 0.
+    """
+    counts = np.asarray(counts, dtype=float)
+    m = counts.sum(axis=1)
+    outer = counts[:, :, None] * counts[:, None, :]
+    idx = np.arange(counts.shape[1])
+    outer[:, idx, idx] -= counts
+    scale = np.divide(1.0, m - 1, out=np.zeros_like(m), where=m >= 2)
+    return outer * scale[:, None, None]
+
+
+def _alpha_from_coincidences(o: np.ndarray, level: str) -> np.ndarray:
+    """Krippendorff's alpha from coincidence matrices ``(..., V, V)`` (vectorised).
+
+    NaN where fewer than two values are pairable or all pairable values are equal.
+    """
+    o = np.asarray(o, dtype=float)
+    n_v = o.sum(axis=-1)
+    n = n_v.sum(axis=-1)
+    v = o.shape[-1]
+    if level == "nominal":
+        d = np.broadcast_to(1.0 - np.eye(v), o.shape)
+    elif level == "ordinal":
+        cum = np.cumsum(n_v, axis=-1)
+        i = np.arange(v)
+        lo = np.minimum.outer(i, i)
+        hi = np.maximum.outer(i, i)
+        between = cum[..., hi] - cum[..., lo] + n_v[..., lo]
+        d = (between - (n_v[..., lo] + n_v[..., hi]) / 2.0) ** 2
+    else:
+        raise ReliabilityError(f"level must be 'nominal' or 'ordinal', got {level!r}")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        e = (n_v[..., :, None] * n_v[..., None, :] - np.eye(v) * n_v[..., None, :]) / (
+            n[..., None, None] - 1
+        )
+        d_o = (o * d).sum(axis=(-2, -1))
+        d_e = (e * d).sum(axis=(-2, -1))
+        alpha = 1.0 - d_o / d_e
+    return np.where((n > 1) & (d_e > 1e-12), alpha, np.nan)
+
+
+def krippendorff_alpha(
+    counts: np.ndarray, *, level: str = "nominal", value_domain: Sequence | None = None
+) -> float:
+    """Krippendorff's alpha from value counts, computed by the ``krippendorff`` package.
+
+    Parameters
+    ----------
+    counts : array of shape (units, values)
+        How many coders gave each value to each unit (``value_domain`` order).
+    level : {"nominal", "ordinal"}
+    value_domain : sequence, optional
+        The values, in order; default ``range(values)``.
+
+    Returns NaN when no unit has two values or all pairable values are equal (alpha is
+    undefined without variation).
+    """
+    import krippendorff
+
+    counts = np.asarray(counts, dtype=float)
+    if counts.ndim != 2:
+        raise ReliabilityError(f"counts must be 2-D (units x values), got {counts.ndim}-D")
+    m = counts.sum(axis=1)
+    pairable = counts[m >= 2]
+    if len(pairable) == 0 or (pairable.sum(axis=0) > 0).sum() < 2:
+        return math.nan
+    domain = list(range(counts.shape[1])) if value_domain is None else list(value_domain)
+    return float(
+        krippendorff.alpha(value_counts=counts, value_domain=domain, level_of_measurement=level)
+    )
+
+
+# --------------------------------------------------------------------------- reliability data
+def _check_segments(segments: pd.DataFrame) -> pd.DataFrame:
+    if not isinstance(segments, pd.DataFrame):
+        raise ReliabilityError(
+            f"segments must be a DataFrame (Project.segments), got {type(segments).__name__}"
+        )
+    absent = [c for c in SEGMENT_REQUIRED if c not in segments.columns]
+    if absent:
+        raise ReliabilityError(
+            f"The segments table lacks column(s) {', '.join(absent)}. "
+            f"Available columns: {', '.join(map(str, segments.columns)) or '(none)'}"
+        )
+    seg = segments.loc[
+        :, [c for c in segments.columns if c in (*SEGMENT_REQUIRED, "valence", "criterion")]
+    ].copy()
+    for col in ("segment_id", "source_id", "code", "coder"):
+        empty = seg[col].isna()
+        if empty.any():
+            pos = int(np.flatnonzero(empty.to_numpy())[0])
+            raise ReliabilityError(
+                f"segments row {pos + 2}: column '{col}' is empty "
+                f"(segment {seg['segment_id'].iloc[pos]!r})"
+            )
+        seg[col] = seg[col].astype(str)
+    for col in ("start", "end"):
+        values = pd.to_numeric(seg[col], errors="coerce")
+        if values.isna().any():
+            pos = int(np.flatnonzero(values.isna().to_numpy())[0])
+            raise ReliabilityError(
+                f"segments row {pos + 2}, column '{col}': {seg[col].iloc[pos]!r} is not a "
+                f"whole number (segment {seg['segment_id'].iloc[pos]!r})"
+            )
+        seg[col] = values.astype("int64")
+    if "valence" in seg.columns:
+        val = pd.to_numeric(seg["valence"], errors="coerce").astype("Float64")
+        bad = val.notna() & ~val.isin([float(v) for v in VALENCES])
+        if bad.any():
+            pos = int(np.flatnonzero(bad.to_numpy(dtype=bool))[0])
+            raise ReliabilityError(
+                f"segments row {pos + 2}, column 'valence': {seg['valence'].iloc[pos]} is "
+                f"not one of -2, -1, 0, 1, 2 (segment {seg['segment_id'].iloc[pos]!r})"
+            )
+        seg["valence"] = val.astype("Int64")
+    else:
+        seg["valence"] = pd.array([pd.NA] * len(seg), dtype="Int64")
+    if "criterion" not in seg.columns or seg["criterion"].isna().any():
+        lookup = _criteria_of(seg["code"].unique())
+        seg["criterion"] = seg["code"].map(lookup)
+    seg["criterion"] = seg["criterion"].astype(str)
+    return seg
+
+
+def _criteria_of(codes) -> dict[str, str]:
+    """Criterion of each code: from the packaged codebook, else the code's prefix."""
+    from .codebook import load_codebook
+
+    cb = load_codebook()
+    out = {}
+    for code in codes:
+        prefix = code.split(".", 1)[0]
+        if code in cb:
+            out[code] = cb.criterion_of(code)
+        elif prefix in CRITERIA:
+            out[code] = prefix
+        else:
+            raise ReliabilityError(
+                f"Cannot tell the criterion of code {code!r}: it is not in the codebook. Pass "
+                "segments with a 'criterion' column (Project.segments has one)."
+            )
+    return out
+
+
+class _Units:
+    """Units, coders and per-code reliability matrices of a segments table."""
+
+    def __init__(self, segments: pd.DataFrame):
+        seg = _check_segments(segments)
+        coders_per_source = seg.groupby("source_id")["coder"].nunique()
+        multi = coders_per_source[coders_per_source >= 2].index
+        self.all_coders = sorted(seg["coder"].unique())
+        seg = seg[seg["source_id"].isin(multi)]
+        seg = seg.sort_values(["segment_id"], kind="stable")
+        self.segments = seg
+        self.coders = sorted(seg["coder"].unique())
+        units = (
+            seg[["source_id", "start", "end"]]
+            .drop_duplicates()
+            .sort_values(["source_id", "start", "end"], ignore_index=True)
+        )
+        self.units = units
+        self.n_units = len(units)
+        key = pd.MultiIndex.from_frame(units)
+        seg = seg.assign(
+            _u=key.get_indexer(pd.MultiIndex.from_frame(seg[["source_id", "start", "end"]])),
+            _c=pd.Index(self.coders).get_indexer(seg["coder"]),
+        )
+        self.seg = seg
+        # available[c, u]: coder c coded the source of unit u
+        avail = np.zeros((len(self.coders), self.n_units), dtype=bool)
+        src_of_unit = units["source_id"].to_numpy()
+        for c, coder in enumerate(self.coders):
+            sources = seg.loc[seg["coder"] == coder, "source_id"].unique()
+            avail[c] = np.isin(src_of_unit, sources)
+        self.available = avail
+        codes = seg[["code", "criterion"]].drop_duplicates("code")
+        order = {c: i for i, c in enumerate(CRITERIA)}
+        codes = codes.assign(_o=codes["criterion"].map(lambda c: order.get(c, len(order))))
+        self.codes = codes.sort_values(["_o", "code"], ignore_index=True)[["code", "criterion"]]
+
+    def matrices(self, code: str) -> tuple[np.ndarray, np.ndarray]:
+        """Presence (coders x units, NaN when unavailable) and valence of one code."""
+        rows = self.seg[self.seg["code"] == code].drop_duplicates(["_c", "_u"], keep="first")
+        return self._fill(rows)
+
+    def criterion_matrices(self, criterion: str) -> np.ndarray:
+        rows = self.seg[self.seg["criterion"] == criterion].drop_duplicates(
+            ["_c", "_u"], keep="first"
+        )
+        return self._fill(rows)[0]
+
+    def _fill(self, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        presence = np.where(self.available, 0.0, np.nan)
+        presence[rows["_c"].to_numpy(), rows["_u"].to_numpy()] = 1.0
+        valence = np.full(presence.shape, np.nan)
+        rated = rows[rows["valence"].notna()]
+        valence[rated["_c"].to_numpy(), rated["_u"].to_numpy()] = rated["valence"].to_numpy(
+            dtype=float
+        )
+        return presence, valence
+
+
+def _value_counts(matrix: np.ndarray, domain: Sequence) -> np.ndarray:
+    """(units, values) counts from a coders x units matrix with NaN for missing."""
+    return np.stack([(matrix == v).sum(axis=0) for v in domain], axis=1).astype(float)
+
+
+def _pair_tables(presence: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
+    """2x2 agreement table of every pair of coders over the units both coded."""
+    out = {}
+    n_coders = presence.shape[0]
+    for a in range(n_coders):
+        for b in range(a + 1, n_coders):
+            both = ~np.isnan(presence[a]) & ~np.isnan(presence[b])
+            if not both.any():
+                continue
+            x, y = presence[a, both].astype(int), presence[b, both].astype(int)
+            out[(a, b)] = np.bincount(x * 2 + y, minlength=4).reshape(2, 2).astype(float)
+    return out
+
+
+def _light_kappa(tables: dict) -> float:
+    kappas = [cohen_kappa(t) for t in tables.values()]
+    kappas = [k for k in kappas if np.isfinite(k)]
+    return float(np.mean(kappas)) if kappas else math.nan
+
+
+def reliability_data(segments: pd.DataFrame) -> pd.DataFrame:
+    """The reliability data: each unit x code x coder, with presence and valence.
+
+    Parameters
+    ----------
+    segments : DataFrame
+        ``Project.segments`` (``segment_id``, ``source_id``, ``start``, ``end``, ``code``,
+        ``coder``, optional ``valence`` and ``criterion``).
+
+    Returns
+    -------
+    DataFrame
+        One row per unit x code x coder who coded the unit's source, for every code applied
+        at least once on a multi-coded source; sorted by source, span, code and coder:
+
+        - ``source_id`` (str), ``start``, ``end`` (int): the unit
+        - ``code``, ``criterion``, ``coder`` (str)
+        - ``present`` (bool): the coder applied the code to this exact span
+        - ``valence`` (Int64): the coder's valence for the code on the unit, NA if none
+        - ``segment_id`` (str or NA): the coder's segment (the first by ID if duplicated)
+    """
+    units = _Units(segments)
+    columns = [
+        "source_id",
+        "start",
+        "end",
+        "code",
+        "criterion",
+        "coder",
+        "present",
+        "valence",
+        "segment_id",
+    ]
+    if units.n_units == 0:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    u_idx, c_idx = np.nonzero(units.available.T)
+    base = pd.DataFrame(
+        {
+            "source_id": units.units["source_id"].to_numpy()[u_idx],
+            "start": units.units["start"].to_numpy()[u_idx],
+            "end": units.units["end"].to_numpy()[u_idx],
+            "_u": u_idx,
+            "_c": c_idx,
+            "coder": np.asarray(units.coders, dtype=object)[c_idx],
+        }
+    )
+    frames = []
+    for code, criterion in units.codes.itertuples(index=False):
+        applied = units.seg[units.seg["code"] == code].drop_duplicates(["_c", "_u"])
+        part = base.merge(
+            applied[["_u", "_c", "valence", "segment_id"]], on=["_u", "_c"], how="left"
+        )
+        part.insert(3, "code", code)
+        part.insert(4, "criterion", criterion)
+        part["present"] = part["segment_id"].notna()
+        frames.append(part)
+    out = pd.concat(frames, ignore_index=True)
+    out = out.sort_values(["source_id", "start", "end", "code", "coder"], ignore_index=True)
+    out["valence"] = out["valence"].astype("Int64")
+    return out[columns]
+
+
+# --------------------------------------------------------------------------- code reliability
+def _empty_result(first: str = "code") -> pd.DataFrame:
+    cols = RESULT_COLUMNS if first == "code" else [c for c in RESULT_COLUMNS if c != "code"]
+    dtypes = {
+        "code": object,
+        "criterion": object,
+        "n_units": int,
+        "n_coders": int,
+        "below_threshold": bool,
+        "n_present": int,
+        "n_valence_units": int,
+    }
+    return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, float)) for c in cols})
+
+
+def _bootstrap_counts(n_units: int, n_boot: int, seed) -> np.ndarray:
+    """(n_boot, n_units) multiplicities of units in each bootstrap resample."""
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, n_units, size=(n_boot, n_units))
+    flat = draws + (np.arange(n_boot) * n_units)[:, None]
+    return np.bincount(flat.ravel(), minlength=n_boot * n_units).reshape(n_boot, n_units)
+
+
+class _Variable:
+    """One reliability variable: a code, a criterion, or a pooled set."""
+
+    def __init__(self, presence_list, valence_list):
+        self.o_nominal = sum(_coincidences(_value_counts(p, (0.0, 1.0))) for p in presence_list)
+        self.o_ordinal = sum(
+            _coincidences(_value_counts(v, [float(x) for x in VALENCES])) for v in valence_list
+        )
+        self.tables: dict = {}
+        for p in presence_list:
+            for pair, t in _pair_tables(p).items():
+                self.tables[pair] = self.tables.get(pair, 0) + t
+        self.n_present = int(sum((np.nan_to_num(p) == 1).any(axis=0).sum() for p in presence_list))
+        self.n_valence_units = int(
+            sum(((~np.isnan(v)).sum(axis=0) >= 2).sum() for v in valence_list)
+        )
+        self.counts_nominal = np.concatenate([_value_counts(p, (0.0, 1.0)) for p in presence_list])
+        self.counts_ordinal = np.concatenate(
+            [_value_counts(v, [float(x) for x in VALENCES]) for v in valence_list]
+        )
+
+
+def _summarise(var: _Variable, boot: np.ndarray | None, level: float, threshold: float) -> dict:
+    a_nom = krippendorff_alpha(var.counts_nominal, level="nominal", value_domain=[0, 1])
+    a_ord = krippendorff_alpha(var.counts_ordinal, level="ordinal", value_domain=list(VALENCES))
+    row = {
+        "kappa": _light_kappa(var.tables),
+        "alpha_nominal": a_nom,
+        "alpha_ordinal": a_ord,
+        "alpha_nominal_lower": math.nan,
+        "alpha_nominal_upper": math.nan,
+        "alpha_ordinal_lower": math.nan,
+        "alpha_ordinal_upper": math.nan,
+        "below_threshold": bool(a_nom < threshold),
+        "n_present": var.n_present,
+        "n_valence_units": var.n_valence_units,
+    }
+    if boot is not None:
+        q = [(1 - level) / 2, (1 + level) / 2]
+        for name, o, point in (
+            ("nominal", var.o_nominal, a_nom),
+            ("ordinal", var.o_ordinal, a_ord),
+        ):
+            if not np.isfinite(point):
+                continue
+            v = o.shape[-1]
+            o_boot = (boot @ o.reshape(o.shape[0], -1)).reshape(-1, v, v)
+            alphas = _alpha_from_coincidences(o_boot, name)
+            alphas = alphas[np.isfinite(alphas)]
+            if len(alphas):
+                low, high = np.quantile(alphas, q)
+                row[f"alpha_{name}_lower"] = float(low)
+                row[f"alpha_{name}_upper"] = float(high)
+    return row
+
+
+def _check_options(n_boot, level, threshold) -> None:
+    if not isinstance(n_boot, (int, np.integer)) or isinstance(n_boot, bool) or n_boot < 0:
+        raise ReliabilityError(f"n_boot must be a whole number >= 0, got {n_boot!r}")
+    if not 0 < level < 1:
+        raise ReliabilityError(f"level must be between 0 and 1, got {level!r}")
+    if not 0 < threshold <= 1:
+        raise ReliabilityError(f"threshold must be in (0, 1], got {threshold!r}")
+
+
+def code_reliability(
+    segments: pd.DataFrame,
+    *,
+    n_boot: int = 1000,
+    seed: int | None = 0,
+    level: float = 0.95,
+    threshold: float = ALPHA_TENTATIVE,
+) -> pd.DataFrame:
+    """Inter-coder agreement per code: Cohen's kappa and Krippendorff's alpha with intervals.
+
+    Units, presence and valence are defined in the module docstring. The overall row (code
+    ``"ALL"``, criterion ``"ALL"``) pools every unit x code pair as one presence variable and
+    every unit x code valence pair as one valence variable.
+
+    Parameters
+    ----------
+    segments : DataFrame
+        ``Project.segments`` (all coders, not only the primary one).
+    n_boot : int, default 1000
+        Bootstrap replicates (resampling units with replacement; 0 for no intervals). The same
+        resamples serve every code, so the codes' intervals are comparable.
+    seed : int or None, default 0
+        Seed of the bootstrap; the same seed gives the same table.
+    level : float, default 0.95
+        Level of the percentile intervals.
+    threshold : float, default 0.667
+        ``below_threshold`` flags codes whose nominal alpha is under it.
+
+    Returns
+    -------
+    DataFrame
+        One row per code applied on a multi-coded source (criteria in C1..C4, AT order, codes
+        sorted), then the ``"ALL"`` row; empty (with these columns) when fewer than two coders
+        coded a common source:
+
+        - ``code``, ``criterion`` (str)
+        - ``n_units`` (int): units in the reliability data (every multi-coded span); for the
+          ``"ALL"`` row, unit x code pairs
+        - ``n_coders`` (int): coders who coded at least one multi-coded source
+        - ``kappa`` (float): Cohen's kappa on presence (two coders); with more coders the mean
+          of the pairwise kappas (Light's kappa)
+        - ``alpha_nominal`` (float): Krippendorff's alpha on presence, with
+          ``alpha_nominal_lower`` / ``alpha_nominal_upper`` bootstrap percentile bounds
+        - ``alpha_ordinal`` (float): Krippendorff's alpha (ordinal metric) on valence, over
+          units where at least two coders applied the code with a valence, with
+          ``alpha_ordinal_lower`` / ``alpha_ordinal_upper``; NaN when no such unit has two
+          different valences anywhere (alpha is undefined without variation)
+        - ``below_threshold`` (bool): ``alpha_nominal < threshold`` (False when alpha is NaN)
+        - ``n_present`` (int): units where at least one coder applied the code
+        - ``n_valence_units`` (int): units with at least two valences for the code
+
+    Examples
+    --------
+    >>> segs = pd.DataFrame({"segment_id": ["a1", "a2", "b1"], "source_id": "S1",
+    ...     "start": [0, 10, 0], "end": [5, 20, 5], "code": ["C1.patrol", "C2", "C1.patrol"],
+    ...     "valence": [2, 1, 1], "coder": ["A", "A", "B"]})
+    >>> code_reliability(segs, n_boot=0)[["code", "n_units", "kappa", "alpha_nominal"]]
+            code  n_units  kappa  alpha_nominal
+    0  C1.patrol        2    1.0       1.000000
+    1         C2        2    0.0       0.000000
+    2        ALL        4    0.5       0.533333
+    """
+    _check_options(n_boot, level, threshold)
+    units = _Units(segments)
+    if len(units.coders) < 2 or units.n_units == 0:
+        return _empty_result()
+    boot = _bootstrap_counts(units.n_units, n_boot, seed).astype(float) if n_boot else None
+    rows = []
+    all_p, all_v = [], []
+    for code, criterion in units.codes.itertuples(index=False):
+        p, v = units.matrices(code)
+        all_p.append(p)
+        all_v.append(v)
+        row = {"code": code, "criterion": criterion}
+        row.update(_summarise(_Variable([p], [v]), boot, level, threshold))
+        rows.append(row)
+    row = {"code": "ALL", "criterion": "ALL"}
+    row.update(_summarise(_Variable(all_p, all_v), boot, level, threshold))
+    rows.append(row)
+    out = pd.DataFrame(rows)
+    out["n_units"] = units.n_units
+    out["n_coders"] = len(units.coders)
+    out.loc[out["code"] == "ALL", "n_units"] = units.n_units * len(units.codes)
+    return out[RESULT_COLUMNS].astype({"below_threshold": bool})
+
+
+def criterion_reliability(
+    segments: pd.DataFrame,
+    *,
+    n_boot: int = 1000,
+    seed: int | None = 0,
+    level: float = 0.95,
+    threshold: float = ALPHA_TENTATIVE,
+) -> pd.DataFrame:
+    """Inter-coder agreement per criterion.
+
+    Presence is "the coder applied at least one code of the criterion to the unit", so coders
+    who chose different sub-codes of the same criterion agree here. Valence agreement pools the
+    criterion's codes: every unit x code of the criterion is one valence unit. Parameters and
+    columns are those of :func:`code_reliability`, without ``code`` and without the overall
+    row; ``n_units`` counts units (presence), ``n_valence_units`` unit x code pairs.
+    """
+    _check_options(n_boot, level, threshold)
+    units = _Units(segments)
+    if len(units.coders) < 2 or units.n_units == 0:
+        return _empty_result(first="criterion")
+    boot = _bootstrap_counts(units.n_units, n_boot, seed).astype(float) if n_boot else None
+    rows = []
+    for criterion, codes in units.codes.groupby("criterion", sort=False):
+        presence = units.criterion_matrices(criterion)
+        valences = [units.matrices(code)[1] for code in codes["code"]]
+        var = _Variable([presence], valences)
+        var.n_valence_units = int(sum(((~np.isnan(v)).sum(axis=0) >= 2).sum() for v in valences))
+        row = {"criterion": criterion}
+        row.update(_summarise(var, boot, level, threshold))
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    out["n_units"] = units.n_units
+    out["n_coders"] = len(units.coders)
+    cols = [c for c in RESULT_COLUMNS if c != "code"]
+    return out[cols].astype({"below_threshold": bool})
+
+
+# --------------------------------------------------------------------------- disagreements
+def disagreements(segments: pd.DataFrame) -> pd.DataFrame:
+    """Every unit x code on which the coders of the unit's source disagree.
+
+    A **presence** disagreement: some coders applied the code to the span and others (who
+    coded the source) did not. A **valence** disagreement: every coder applied the code but
+    their valences differ (a missing valence counts as different from a given one).
+
+    Parameters
+    ----------
+    segments : DataFrame
+        ``Project.segments``.
+
+    Returns
+    -------
+    DataFrame
+        One row per disagreement, sorted by source, span and code:
+
+        - ``unit`` (str): ``"source_id[start:end]"``
+        - ``source_id`` (str), ``start``, ``end`` (int), ``code``, ``criterion`` (str)
+        - ``kind`` (str): ``"presence"`` or ``"valence"``
+        - ``present_<coder>`` (boolean): one column per coder; NA when the coder did not code
+          the source
+        - ``valence_<coder>`` (Int64): one column per coder; NA when none was given
+        - ``segment_ids`` (tuple of str): the segments of this code on this span
+        - ``overlapping_segment_ids`` (tuple of str): segments with the same code by the
+          coders who did not apply it to this exact span, overlapping it (a boundary
+          disagreement rather than a substantive one)
+    """
+    data = reliability_data(segments)
+    units = _Units(segments)
+    coders = units.coders
+    base_cols = ["unit", "source_id", "start", "end", "code", "criterion", "kind"]
+    coder_cols = [f"present_{c}" for c in coders] + [f"valence_{c}" for c in coders]
+    columns = base_cols + coder_cols + ["segment_ids", "overlapping_segment_ids"]
+    if data.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    keys = ["source_id", "start", "end", "code", "criterion"]
+    grouped = data.groupby(keys, sort=True)
+    summary = grouped.agg(
+        n_present=("present", "sum"),
+        n_coders=("present", "size"),
+        n_val=("valence", lambda s: s.dropna().nunique()),
+        n_val_missing=("valence", lambda s: int(s.isna().sum())),
+    ).reset_index()
+    presence_dis = (summary["n_present"] > 0) & (summary["n_present"] < summary["n_coders"])
+    all_present = summary["n_present"] == summary["n_coders"]
+    valence_dis = all_present & (
+        (summary["n_val"] > 1) | ((summary["n_val"] >= 1) & (summary["n_val_missing"] > 0))
+    )
+    summary["kind"] = np.where(presence_dis, "presence", np.where(valence_dis, "valence", ""))
+    summary = summary[summary["kind"] != ""]
+    if summary.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    sel = data.merge(summary[[*keys, "kind"]], on=keys, how="inner")
+    present = sel.pivot_table(index=keys, columns="coder", values="present", aggfunc="first")
+    valence = sel.assign(valence=sel["valence"].astype("Float64")).pivot_table(
+        index=keys, columns="coder", values="valence", aggfunc="first", dropna=False
+    )
+    ids = sel[sel["present"]].groupby(keys)["segment_id"].agg(lambda s: tuple(sorted(s)))
+    out = summary[[*keys, "kind"]].set_index(keys)
+    for c in coders:
+        col = present[c] if c in present.columns else pd.Series(pd.NA, index=present.index)
+        out[f"present_{c}"] = col.reindex(out.index).astype("boolean")
+    for c in coders:
+        col = valence[c] if c in valence.columns else pd.Series(pd.NA, index=valence.index)
+        out[f"valence_{c}"] = (
+            pd.to_numeric(col.reindex(out.index)).astype("Float64").astype("Int64")
+        )
+    out["segment_ids"] = ids.reindex(out.index)
+    out = out.reset_index()
+    out.insert(
+        0,
+        "unit",
+        out["source_id"] + "[" + out["start"].astype(str) + ":" + out["end"].astype(str) + "]",
+    )
+    out["overlapping_segment_ids"] = _overlaps(out, units.seg, coders)
+    return out[columns].sort_values(["source_id", "start", "end", "code"], ignore_index=True)
+
+
+def _overlaps(rows: pd.DataFrame, seg: pd.DataFrame, coders: list[str]) -> list[tuple]:
+    """Segments of the same code, by coders absent from a presence disagreement, overlapping it."""
+    by_key = dict(tuple(seg.groupby(["source_id", "code"])))
+    result = []
+    for r in rows.to_dict("records"):
+        absent = [
+            c
+            for c in coders
+            if r["kind"] == "presence"
+            and r[f"present_{c}"] is not pd.NA
+            and not bool(r[f"present_{c}"])
+        ]
+        cand = by_key.get((r["source_id"], r["code"]))
+        if cand is None or not absent:
+            result.append(())
+            continue
+        hit = cand[
+            cand["coder"].isin(absent) & (cand["start"] < r["end"]) & (cand["end"] > r["start"])
+        ]
+        result.append(tuple(sorted(hit["segment_id"])))
+    return result
