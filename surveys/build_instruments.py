@@ -513,7 +513,7 @@ def xlsform_sheets(instrument: Instrument) -> dict[str, list[list[str]]]:
 def anchor_table(instruments: Mapping[str, Instrument]) -> str:
     """Markdown table of every item: instrument, group, item, criterion, reverse, anchor."""
     lines = [
-        "| instrument | group | item | criterion | scale | reverse | anchor |",
+        "| instrument | group | item | criterion | answers | reverse | anchor |",
         "|---|---|---|---|---|---|---|",
     ]
     for inst in instruments.values():
@@ -559,7 +559,14 @@ def _write_xlsx(sheets: Mapping[str, list[list[str]]], path: Path) -> None:
             fixed = zipfile.ZipInfo(info.filename, date_time=_FIXED_TIME.timetuple()[:6])
             fixed.compress_type = zipfile.ZIP_DEFLATED
             fixed.external_attr = 0o644 << 16
-            dst.writestr(fixed, src.read(info.filename))
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":  # openpyxl stamps the save time here
+                data = re.sub(
+                    rb"(<dcterms:modified[^>]*>)[^<]*(<)",
+                    rb"\g<1>" + _FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode() + rb"\2",
+                    data,
+                )
+            dst.writestr(fixed, data)
 
 
 def _write_csv(df: pd.DataFrame, path: Path) -> None:
