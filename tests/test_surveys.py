@@ -503,3 +503,35 @@ def test_simulation_cli(tmp_path, capsys):
     assert "alpha" in capsys.readouterr().out
     assert sim.main(["--out", str(tmp_path), "--surveys", str(tmp_path / "nowhere")]) == 1
     assert "community_items.csv not found" in capsys.readouterr().err
+
+
+def test_kobo_style_export_of_the_form_imports_back(tmp_path):
+    """A KoboToolbox export of the form (group-prefixed headers, metadata columns) reads back
+    through copeval's importer into the item map's columns."""
+    kobo = pytest.importorskip("copeval.interop.kobo")
+    df = read_responses("community").head(12)
+    form = form_items(SURVEYS / "community.xlsx").set_index("item")
+    export = pd.DataFrame(
+        {
+            "start": "2017-02-01T09:00:00-06:00",
+            "end": "2017-02-01T09:20:00-06:00",
+            "today": "2017-02-01",
+            "consent": "yes",
+            "grp_sample/site_id": df["site_id"],
+            "grp_sample/cluster": df["cluster"],
+            "grp_sample/respondent_id": df["respondent_id"],
+        }
+    )
+    for item in form.index:
+        export[f"{form.loc[item, 'group']}/{item}"] = df[item]
+    export["grp_close/comments"] = ""
+    export["_uuid"] = [f"uuid-{k:04d}" for k in range(len(df))]
+    export["_submission_time"] = "2017-02-01T15:30:00"
+    path = tmp_path / "kobo_export.csv"
+    export.to_csv(path, index=False)
+    result = kobo.import_kobo(path, items=read_items(SURVEYS / "community_items.csv"))
+    got = result.responses
+    assert list(got.columns[:2]) == ["respondent_id", "site_id"]
+    assert list(got["cluster"]) == list(df["cluster"])
+    for item in form.index:
+        assert got[item].astype(int).tolist() == df[item].tolist(), item
