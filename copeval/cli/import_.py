@@ -12,6 +12,7 @@ from ..interop import (
     import_refi,
     import_taguette,
     meta_template,
+    parse_valence,
     read_mapping,
     read_qda,
     read_qdc,
@@ -147,21 +148,31 @@ def _qdc(args) -> int:
     mapping = read_mapping(args.mapping)
     rows = []
     for path in codes["path"]:
-        code, how = mapping.resolve(tuple(path.split("/")))
+        parts = tuple(path.split("/"))
+        valence = parse_valence(parts)
+        if valence is not None:
+            rows.append((path, None, f"valence {valence:+d}" if valence else "valence 0"))
+            continue
+        code, how = mapping.resolve(parts)
         rows.append((path, code or "", how))
     n_ok = sum(1 for _, c, _ in rows if c)
-    print(f"{args.file}: {len(rows)} codes; {n_ok} map to the codebook, {len(rows) - n_ok} do not")
+    n_val = sum(1 for _, c, _ in rows if c is None)
+    print(
+        f"{args.file}: {len(rows)} codes; {n_ok} map to the codebook, {n_val} are valence "
+        f"codes, {len(rows) - n_ok - n_val} do not map"
+    )
     for path, code, how in rows:
-        print(f"  {path:<50} -> {code or '(unmapped)'}" + (f"  [{how}]" if code else ""))
+        shown = f"({how})" if code is None else (code or "(unmapped)")
+        print(f"  {path:<50} -> {shown}" + (f"  [{how}]" if code else ""))
     if args.write_mapping:
         if args.write_mapping.exists() and not args.force:
             raise CopevalError(f"{args.write_mapping} exists; use --force to overwrite it")
         import pandas as pd
 
-        pd.DataFrame([(p, c) for p, c, _ in rows], columns=["external_name", "code"]).to_csv(
-            args.write_mapping, index=False, lineterminator="\n"
-        )
-        print(f"mapping template written to {args.write_mapping}")
+        pd.DataFrame(
+            [(p, c) for p, c, _ in rows if c is not None], columns=["external_name", "code"]
+        ).to_csv(args.write_mapping, index=False, lineterminator="\n")
+        print(f"mapping template written to {args.write_mapping}: fill in the empty codes")
     return 0
 
 

@@ -9,6 +9,7 @@ was. Existing data is never replaced without ``force=True``.
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -126,6 +127,18 @@ class SurveyImport:
     extra: dict = field(default_factory=dict)
 
 
+def _stored_meta(root: Path) -> dict:
+    """The metadata as written in datapackage.json (not the defaults loading fills in, such
+    as a derived primary coder, which must stay derived after new segments arrive)."""
+    try:
+        desc = json.loads((root / "datapackage.json").read_text(encoding="utf-8-sig"))
+    except (OSError, ValueError):
+        return {}
+    block = desc.get("copeval", {}) if isinstance(desc, dict) else {}
+    keys = ("title", "synthetic", "period", "primary_coder", "reference_site")
+    return {k: block[k] for k in keys if isinstance(block, dict) and k in block}
+
+
 def _has_project(root: Path) -> bool:
     return any((root / f).exists() for f in _PROJECT_FILES)
 
@@ -227,7 +240,7 @@ def write_import(result, into: str | Path, *, force: bool = False):
         texts = {sid: project.text(sid) for sid in sources["source_id"]}
         items = project.items if len(project.items) else None
         responses = dict(project.responses)
-        meta = dict(project.meta)
+        meta = _stored_meta(root)
     else:
         sites = result.sites.iloc[0:0]
         sources = pd.DataFrame(columns=SOURCE_COLUMNS)
