@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -235,11 +236,16 @@ def _check_segments(segments: pd.DataFrame) -> pd.DataFrame:
     return seg
 
 
-def _criteria_of(codes) -> dict[str, str]:
-    """Criterion of each code: from the packaged codebook, else the code's prefix."""
+@lru_cache(maxsize=1)
+def _packaged_codebook():
     from .codebook import load_codebook
 
-    cb = load_codebook()
+    return load_codebook()
+
+
+def _criteria_of(codes) -> dict[str, str]:
+    """Criterion of each code: from the packaged codebook, else the code's prefix."""
+    cb = _packaged_codebook()
     out = {}
     for code in codes:
         prefix = code.split(".", 1)[0]
@@ -360,7 +366,10 @@ def reliability_data(segments: pd.DataFrame) -> pd.DataFrame:
         - ``valence`` (Int64): the coder's valence for the code on the unit, NA if none
         - ``segment_id`` (str or NA): the coder's segment (the first by ID if duplicated)
     """
-    units = _Units(segments)
+    return _reliability_data(_Units(segments))
+
+
+def _reliability_data(units: _Units) -> pd.DataFrame:
     columns = [
         "source_id",
         "start",
@@ -385,17 +394,12 @@ def reliability_data(segments: pd.DataFrame) -> pd.DataFrame:
             "coder": np.asarray(units.coders, dtype=object)[c_idx],
         }
     )
-    frames = []
-    for code, criterion in units.codes.itertuples(index=False):
-        applied = units.seg[units.seg["code"] == code].drop_duplicates(["_c", "_u"])
-        part = base.merge(
-            applied[["_u", "_c", "valence", "segment_id"]], on=["_u", "_c"], how="left"
-        )
-        part.insert(3, "code", code)
-        part.insert(4, "criterion", criterion)
-        part["present"] = part["segment_id"].notna()
-        frames.append(part)
-    out = pd.concat(frames, ignore_index=True)
+    grid = base.merge(units.codes, how="cross")
+    applied = units.seg.drop_duplicates(["_c", "_u", "code"])[
+        ["_u", "_c", "code", "valence", "segment_id"]
+    ]
+    out = grid.merge(applied, on=["_u", "_c", "code"], how="left")
+    out["present"] = out["segment_id"].notna()
     out = out.sort_values(["source_id", "start", "end", "code", "coder"], ignore_index=True)
     out["valence"] = out["valence"].astype("Int64")
     return out[columns]
@@ -641,8 +645,8 @@ def disagreements(segments: pd.DataFrame) -> pd.DataFrame:
           coders who did not apply it to this exact span, overlapping it (a boundary
           disagreement rather than a substantive one)
     """
-    data = reliability_data(segments)
     units = _Units(segments)
+    data = _reliability_data(units)
     coders = units.coders
     base_cols = ["unit", "source_id", "start", "end", "code", "criterion", "kind"]
     coder_cols = [f"present_{c}" for c in coders] + [f"valence_{c}" for c in coders]
@@ -650,13 +654,27 @@ def disagreements(segments: pd.DataFrame) -> pd.DataFrame:
     if data.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     keys = ["source_id", "start", "end", "code", "criterion"]
-    grouped = data.groupby(keys, sort=True)
-    summary = grouped.agg(
-        n_present=("present", "sum"),
-        n_coders=("present", "size"),
-        n_val=("valence", lambda s: s.dropna().nunique()),
-        n_val_missing=("valence", lambda s: int(s.isna().sum())),
-    ).reset_index()
+    flags = data[keys].assign(
+        present=data["present"].astype(int), val_missing=data["valence"].isna().astype(int)
+    )
+    summary = (
+        flags.groupby(keys, sort=True)
+        .agg(
+            n_present=("present", "sum"),
+            n_coders=("present", "size"),
+            n_val_missing=("val_missing", "sum"),
+        )
+        .reset_index()
+    )
+    distinct = (
+        data.loc[data["valence"].notna(), [*keys, "valence"]]
+        .drop_duplicates()
+        .groupby(keys)
+        .size()
+        .rename("n_val")
+    )
+    summary = summary.merge(distinct.reset_index(), on=keys, how="left")
+    summary["n_val"] = summary["n_val"].fillna(0).astype(int)
     presence_dis = (summary["n_present"] > 0) & (summary["n_present"] < summary["n_coders"])
     all_present = summary["n_present"] == summary["n_coders"]
     valence_dis = all_present & (
@@ -667,10 +685,9 @@ def disagreements(segments: pd.DataFrame) -> pd.DataFrame:
     if summary.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     sel = data.merge(summary[[*keys, "kind"]], on=keys, how="inner")
-    present = sel.pivot_table(index=keys, columns="coder", values="present", aggfunc="first")
-    valence = sel.assign(valence=sel["valence"].astype("Float64")).pivot_table(
-        index=keys, columns="coder", values="valence", aggfunc="first", dropna=False
-    )
+    wide = sel.set_index([*keys, "coder"])
+    present = wide["present"].unstack("coder")
+    valence = wide["valence"].astype("Float64").unstack("coder")
     ids = sel[sel["present"]].groupby(keys)["segment_id"].agg(lambda s: tuple(sorted(s)))
     out = summary[[*keys, "kind"]].set_index(keys)
     for c in coders:

@@ -292,7 +292,7 @@ def test_bootstrap_interval_narrows_with_more_units():
     assert width(400) < width(25)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(st.integers(0, 2**31 - 1), st.integers(2, 3))
 def test_row_order_does_not_change_results(seed, n_coders):
     rng = np.random.default_rng(seed)
@@ -305,7 +305,7 @@ def test_row_order_does_not_change_results(seed, n_coders):
     pd.testing.assert_frame_equal(disagreements(segs), disagreements(shuffled))
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(st.integers(0, 2**31 - 1))
 def test_perfect_agreement_gives_one(seed):
     rng = np.random.default_rng(seed)
@@ -420,7 +420,7 @@ def test_bad_options(kwargs, match):
 TEXT = "x" * 200
 
 
-def _project(tmp_path, segments, name="p"):
+def _project(tmp_path, segments, name="p", consent="quote"):
     sites = pd.DataFrame({"site_id": ["A"], "name": ["Sitio A"], "department": ["Dep"]})
     sources = pd.DataFrame(
         {
@@ -429,7 +429,7 @@ def _project(tmp_path, segments, name="p"):
             "respondent_group": ["community_member"],
             "method": ["interview"],
             "language": ["es"],
-            "consent": ["quote"],
+            "consent": [consent],
         }
     )
     return write_project(
@@ -483,6 +483,15 @@ def test_cli_one_coder(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "Only one coder (K1)" in err and "at least two coders" in err
     assert list(pd.read_csv(out_csv).columns) == RESULT_COLUMNS
+
+
+def test_cli_leaves_out_sources_without_consent(tmp_path, capsys):
+    path = _project(tmp_path, segments_from_matrix(KRIPP_A.astype(float)), consent="none")
+    assert main(["reliability", str(path)]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("No usable segments in") and "at least two coders" in err
+    # 20 filler segments + 6 applications of the code (example A has 2 + 4 ones)
+    assert "(26 segment(s) on sources with consent 'none' are left out.)" in err
 
 
 def test_cli_bad_option_is_a_clean_error(tmp_path, capsys):

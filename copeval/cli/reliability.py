@@ -27,7 +27,7 @@ def register(sub) -> None:
             "two of them coded: Cohen's kappa and Krippendorff's alpha (nominal) on whether "
             "each code was applied to each coded span, Krippendorff's alpha (ordinal) on the "
             "valences, with seeded bootstrap intervals. Codes with nominal alpha below 0.667 "
-            "are flagged."
+            "are flagged. Sources with consent 'none' are left out."
         ),
     )
     p.add_argument("project", type=Path, help="project folder")
@@ -110,25 +110,37 @@ def _display(table: pd.DataFrame, first: str) -> str:
 
 def run(args) -> int:
     project = load_project(args.project)
-    segments = project.segments
+    # Sources without consent are kept for the record only: left out of every output.
+    consented = project.sources.loc[project.sources["consent"] != "none", "source_id"]
+    segments = project.segments[project.segments["source_id"].isin(set(consented))]
     coders_per_source = segments.groupby("source_id")["coder"].nunique()
     shared = int((coders_per_source >= 2).sum())
     coders = sorted(segments["coder"].unique())
     func = code_reliability if args.by == "code" else criterion_reliability
     table = func(segments, n_boot=args.n_boot, seed=args.seed, level=args.level)
+    n_left_out = len(project.segments) - len(segments)
+    left_out = (
+        f" ({n_left_out} segment(s) on sources with consent 'none' are left out.)"
+        if n_left_out
+        else ""
+    )
     if table.empty:
-        if len(coders) < 2:
-            who = f"one coder ({coders[0]})" if coders else "no coder"
+        if not coders:
             msg = (
-                f"Only {who} in {args.project / 'segments.csv'}: inter-coder reliability needs "
-                "segments from at least two coders on the same sources."
+                f"No usable segments in {args.project / 'segments.csv'}: inter-coder "
+                "reliability needs segments from at least two coders on the same sources."
+            )
+        elif len(coders) == 1:
+            msg = (
+                f"Only one coder ({coders[0]}) in {args.project / 'segments.csv'}: inter-coder "
+                "reliability needs segments from at least two coders on the same sources."
             )
         else:
             msg = (
                 f"{len(coders)} coders ({', '.join(coders)}) but no source coded by two of "
                 "them: inter-coder reliability needs sources that at least two coders coded."
             )
-        print(msg, file=sys.stderr)
+        print(msg + left_out, file=sys.stderr)
     else:
         print(
             f"Inter-coder reliability: {len(coders)} coders ({', '.join(coders)}) on {shared} "
@@ -140,6 +152,8 @@ def run(args) -> int:
                 else "no bootstrap intervals."
             )
         )
+        if left_out:
+            print(left_out.strip())
         print(_display(table, "code" if args.by == "code" else "criterion"))
         dis = disagreements(segments)
         n_presence = int((dis["kind"] == "presence").sum()) if len(dis) else 0
