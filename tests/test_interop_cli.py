@@ -123,6 +123,22 @@ def test_qdc_coverage_and_mapping_template(tmp_path, capsys):
     }
 
 
+def test_codebook_only_qdpx_gives_a_mapping_template(tmp_path, capsys):
+    out = tmp_path / "map.csv"
+    assert main(["import", str(DATA / "cases_variables.qdpx"), "--write-mapping", str(out)]) == 0
+    assert (
+        "10 codes; 4 map to the codebook, 6 are valence codes, 0 do not map"
+        in capsys.readouterr().out
+    )
+    df = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert dict(zip(df["external_name"], df["code"], strict=True)) == {
+        "C2": "C2",
+        "C2/meetings": "C2.meetings",
+        "AT": "AT",
+        "AT/AT.trust": "AT.trust",
+    }
+
+
 def test_taguette_and_kobo_through_the_cli(tmp_path, capsys):
     target = tmp_path / "proj"
     assert main(["import", str(DATA / "taguette_highlights.csv"), "--into", str(target)]) == 1

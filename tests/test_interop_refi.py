@@ -184,6 +184,10 @@ def test_cases_fixture_text_sources(cases):
     assert cases.texts["D1_acta"] == (
         "Acta de la junta local de seguridad.\nSe acordó patrullar la plaza los domingos."
     )
+    assert any(
+        "'D1 acta.docx': no plain-text file, text taken from its DOCX" in w
+        for w in cases.report.warnings
+    )
     assert _texts(cases) == [
         ("AT.trust", 1, "CA", "La gente ahora confía más en la policía"),
         ("C2.meetings", 2, "CA", "Las reuniones con el COCODE"),

@@ -19,6 +19,7 @@ from ..interop import (
     read_taguette_highlights,
     write_import,
 )
+from ..interop.mapping import is_valence_group
 from ..interop.metadata import SourceEntry
 from ..interop.safe import read_table
 
@@ -90,7 +91,8 @@ def register(sub) -> None:
         "--write-mapping",
         type=Path,
         metavar="FILE",
-        help=".qdc: write a mapping template (external_name,code) for its codes",
+        help="check the file's codes against the codebook and write a mapping template "
+        "(external_name,code), then stop (.qdc, .qdpx, .qde)",
     )
     s = p.add_argument_group("survey data (KoboToolbox, ODK)")
     s.add_argument(
@@ -144,12 +146,18 @@ def _detect(path: Path) -> str:
 
 
 def _qdc(args) -> int:
-    codes = read_qdc(args.file)
+    if args.file.suffix.lower() in (".qdpx", ".qde"):
+        codes = read_qda(args.file).codes_frame()
+    else:
+        codes = read_qdc(args.file)
     mapping = read_mapping(args.mapping)
     rows = []
     for path in codes["path"]:
         parts = tuple(path.split("/"))
         valence = parse_valence(parts)
+        if is_valence_group(parts):
+            rows.append((path, None, "valence group"))
+            continue
         if valence is not None:
             rows.append((path, None, f"valence {valence:+d}" if valence else "valence 0"))
             continue
@@ -194,7 +202,7 @@ def _template(args, fmt: str) -> int:
 
 def run(args) -> int:
     fmt = _detect(args.file) if args.format == "auto" else args.format
-    if fmt == "qdc":
+    if fmt == "qdc" or (fmt == "refi" and args.write_mapping):
         return _qdc(args)
     if args.meta_template:
         return _template(args, fmt)

@@ -540,15 +540,22 @@ def import_refi(
         report.warn(f"source {s.name!r} skipped: {s.problem or 'no plain text'}")
     for what, n in qda.skipped.items():
         report.warn(f"{n} {what} skipped")
+    for s in usable:
+        if "extracted from the DOCX" in s.text_from:
+            report.warn(
+                f"source {s.name!r}: no plain-text file, text taken from its DOCX (paragraphs "
+                "joined by line feeds)"
+                + (f"; check its {len(s.selections)} selection(s)" if s.selections else "")
+            )
     if not usable:
         n_sel = sum(len(s.selections) for s in qda.sources)
         raise ImportFormatError(
             f"{path}: nothing to import: none of its {len(qda.sources)} text source(s) has "
             f"text in the file ({len(qda.codes)} codes, {n_sel} text selections). "
             + "; ".join(f"{s.name!r}: {s.problem or 'no plain text'}" for s in unusable[:10])
-            + ". Export the project again with its sources included (a codebook-only export "
-            "can still be checked against the codebook: save it as .qdc and run "
-            "`copeval import FILE.qdc`)."
+            + ". Export the project again with its sources included (the codes of a "
+            "codebook-only export can be checked against the codebook with `copeval import "
+            "FILE --write-mapping codes.csv`)."
         )
 
     # offsets ----------------------------------------------------------------------------
