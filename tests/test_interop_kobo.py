@@ -164,3 +164,83 @@ def test_new_survey_only_project(tmp_path):
     assert len(project.sources) == 0 and len(project.responses["community"]) == 4
     assert project.sites.set_index("site_id").loc["VC", "department"] == "unknown"
     assert load_project(tmp_path / "survey").items["item"].tolist() == ITEMS
+
+
+SURVEYS = Path(__file__).resolve().parents[1] / "surveys"
+
+
+def _kobo_export_of(form: Path, items: pd.DataFrame, *, n: int, seed: int) -> pd.DataFrame:
+    """A synthetic KoboToolbox export of an XLSForm: group-prefixed headers, metadata columns,
+    answers drawn inside each item's scale or among its missing codes."""
+    import numpy as np
+    import openpyxl
+
+    wb = openpyxl.load_workbook(form, read_only=True)
+    rows = list(wb["survey"].iter_rows(values_only=True))
+    wb.close()
+    head = [str(h) for h in rows[0]]
+    t, nm = head.index("type"), head.index("name")
+    groups, columns = [], []
+    for r in rows[1:]:
+        kind, name = (r[t] or "").strip(), r[nm]
+        if kind in ("begin_group", "begin group", "begin_repeat"):
+            groups.append(name)
+        elif kind in ("end_group", "end group", "end_repeat"):
+            groups.pop()
+        elif kind and kind not in ("note",) and name:
+            columns.append("/".join([*groups, name]))
+    rng = np.random.default_rng(seed)
+    spec = items.set_index("item")
+    data = []
+    for k in range(n):
+        rec = {}
+        for col in columns:
+            bare = col.split("/")[-1]
+            if bare in spec.index:
+                lo, hi = int(spec.loc[bare, "scale_min"]), int(spec.loc[bare, "scale_max"])
+                codes = [int(c) for c in str(spec.loc[bare, "missing_codes"]).split(";") if c]
+                if codes and rng.random() < 0.1:
+                    rec[col] = str(rng.choice(codes))
+                else:
+                    rec[col] = str(rng.integers(lo, hi + 1))
+            elif bare == "site_id":
+                rec[col] = ["VC", "TOT"][k % 2]
+            elif bare == "consent":
+                rec[col] = "yes"
+            else:
+                rec[col] = f"texto {k}"
+        rec["_uuid"] = str(uuid.uuid5(_NS, f"form-{k}"))
+        rec["_submission_time"] = "2017-06-01T10:00:00"
+        data.append(rec)
+    declined = {c: "" for c in columns}
+    declined.update({c: "no" for c in columns if c.split("/")[-1] == "consent"})
+    declined["_uuid"] = str(uuid.uuid5(_NS, "declined"))
+    data.append(declined)
+    return pd.DataFrame(data).fillna("")
+
+
+def test_export_of_the_community_xlsform_imports(tmp_path):
+    form, items_csv = SURVEYS / "community.xlsx", SURVEYS / "community_items.csv"
+    if not (form.is_file() and items_csv.is_file()):
+        pytest.skip("surveys/community.xlsx or community_items.csv not there")
+    items = read_table(items_csv)
+    export = _kobo_export_of(form, items, n=12, seed=3)
+    f = tmp_path / "community_export.csv"
+    export.to_csv(f, index=False, sep=";")
+    r = import_kobo(f, items=items_csv)
+    assert len(r.responses) == 12  # the submission that declined consent is left out
+    assert any("declined consent" in w for w in r.report.warnings)
+    assert any(
+        "grp_sample/respondent_id" in w and "not imported" in w for w in r.report.warnings
+    )  # the enumerator's code is not the pseudonym
+    assert list(r.responses.columns) == [
+        "respondent_id",
+        "site_id",
+        "cluster",
+        *items["item"].tolist(),
+    ]
+    for item in items["item"]:
+        col = next(c for c in export.columns if c.split("/")[-1] == item)
+        assert r.responses[item].astype(int).tolist() == export[col][:12].astype(int).tolist()
+    project = write_import(r, tmp_path / "survey")
+    assert len(project.responses["community"]) == 12

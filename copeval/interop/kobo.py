@@ -22,6 +22,8 @@ exports). The import:
   lists every offending cell (spreadsheet row and column);
 * **pseudonymises** respondents: ``respondent_id`` is ``R`` + the first 12 hex digits of
   SHA-256(salt + submission UUID), stable across re-imports of the same export;
+* leaves out submissions whose ``consent`` question (any group) was answered ``no`` (or
+  ``0``/``false``), saying how many;
 * takes ``site_id`` from a column you name (``site_column``), optionally recoding its values
   (``site_values``, e.g. ``{"villa_canales": "VC"}``).
 """
@@ -79,6 +81,7 @@ KOBO_METADATA = frozenset(
 _SEPARATORS = ("/", ":", ".")
 _UUID_COLUMNS = ("_uuid", "meta/instanceid", "instanceid", "key", "uuid")
 _INT_RE = re.compile(r"^[+-]?\d+(?:\.0+)?$")
+_DECLINED = frozenset({"no", "0", "false", "n", "declined"})
 
 _ITEM_COLUMNS = (
     "instrument",
@@ -209,6 +212,19 @@ def import_kobo(
     raw = read_table(p, limits=limits)
     item_map = read_item_map(items)
     report = ImportReport(str(p), tool="KoboToolbox/ODK")
+    rownum = list(range(2, len(raw) + 2))  # spreadsheet rows, kept through filtering
+    consent_col = next(
+        (c for c in raw.columns if _parts(c.strip())[-1].lower() == "consent"), None
+    )
+    if consent_col is not None:
+        declined = raw[consent_col].astype(str).str.strip().str.lower().isin(_DECLINED)
+        if declined.any():
+            report.warn(
+                f"{int(declined.sum())} submission(s) declined consent ({consent_col!r}) and "
+                "were not imported"
+            )
+            rownum = [r for r, d in zip(rownum, declined, strict=True) if not d]
+            raw = raw[~declined.to_numpy()].reset_index(drop=True)
     instruments = list(dict.fromkeys(item_map["instrument"].astype(str)))
     cand = {c: _candidates(c) for c in raw.columns}
     all_names = {n for names in cand.values() for n in names}
@@ -240,7 +256,7 @@ def import_kobo(
             "give each respondent a stable pseudonymous ID"
         )
     uuids = raw[uuid_col].astype(str).str.strip()
-    empty = [i for i, u in enumerate(uuids, start=2) if not u]
+    empty = [i for i, u in zip(rownum, uuids, strict=True) if not u]
     if empty:
         raise ImportFormatError(f"{p}: column {uuid_col!r} is empty on row(s) {empty[:20]}")
     dupes = uuids[uuids.duplicated()].unique()
@@ -278,7 +294,7 @@ def import_kobo(
                 "the site recoding table"
             )
         sites = sites.map(lambda v: site_values.get(v, v))
-    blank = [i for i, s in enumerate(sites, start=2) if not s]
+    blank = [i for i, s in zip(rownum, sites, strict=True) if not s]
     if blank:
         raise ImportFormatError(f"{p}: no site in column {site_col!r} on row(s) {blank[:20]}")
     bad_ids = sorted({s for s in sites if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._:-]*$", s)})
@@ -334,7 +350,7 @@ def import_kobo(
             out[name] = pd.array([pd.NA] * len(raw), dtype="Int64")
             continue
         parsed = []
-        for row, v in enumerate(values, start=2):
+        for row, v in zip(rownum, values, strict=True):
             v = str(v).strip()
             if v == "" or v.lower() in ("nan", "none", "n/a"):
                 parsed.append(pd.NA)
