@@ -500,3 +500,32 @@ def test_fixtures_are_what_make_fixtures_writes(tmp_path):
                     assert a.read(n) == b.read(n), (rel, n)
         else:
             assert f.read_bytes() == committed.read_bytes(), rel
+
+
+def test_bom_text_offsets_count_from_after_the_bom(tmp_path):
+    text = "La patrulla pasa por el cantón cada tarde."
+    start, end = text.index("patrulla"), text.index("cantón") + len("cantón")
+    qde = (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        '<Project xmlns="urn:QDA-XML:project:1.0" name="bom" origin="QualCoder 3.5">'
+        '<CodeBook><Codes><Code guid="00000000-0000-0000-0000-000000000001" name="C1.patrol" '
+        'isCodable="true"/></Codes></CodeBook><Sources>'
+        '<TextSource guid="00000000-0000-0000-0000-000000000002" name="obs" '
+        'plainTextPath="internal://obs.txt">'
+        f'<PlainTextSelection guid="00000000-0000-0000-0000-000000000003" '
+        f'startPosition="{start}" endPosition="{end}"><Coding '
+        'guid="00000000-0000-0000-0000-000000000004"><CodeRef '
+        'targetGUID="00000000-0000-0000-0000-000000000001"/></Coding></PlainTextSelection>'
+        "</TextSource></Sources></Project>"
+    )
+    f = tmp_path / "bom.qdpx"
+    with zipfile.ZipFile(f, "w") as z:
+        z.writestr("project.qde", qde)
+        z.writestr("sources/obs.txt", b"\xef\xbb\xbf" + text.encode("utf-8"))
+    meta = pd.DataFrame(
+        {"source": ["obs"], "site_id": ["VC"], "respondent_group": ["observation"]}
+    )
+    r = import_refi(f, sources_meta=meta)
+    assert r.texts["obs"] == text  # BOM removed
+    assert _texts(r) == [("C1.patrol", None, "imported", "patrulla pasa por el cantón")]
+    assert any("coder is 'imported'" in w for w in r.report.warnings)
