@@ -1,10 +1,17 @@
 """copeval: evaluate community-oriented policing implementation, site by site.
 
-The public API is listed in ``__all__``; submodules hold the rest::
+The public API is listed in ``__all__``; everything else lives in submodules::
 
     import copeval
     project = copeval.load_project("data/demo")
+
+Names from the heavier modules (scoring, surveys, reports, interoperability) are imported on
+first use, so ``import copeval`` stays quick.
 """
+
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
@@ -12,6 +19,16 @@ from .codebook import Codebook, load_codebook
 from .errors import CopevalError, Problem, ProjectValidationError
 from .project import Project, load_project, validate_project, write_datapackage, write_project
 from .vocabulary import CRITERIA, CRITERION_LABELS, rating_label
+
+#: public name -> submodule that defines it (imported lazily)
+_LAZY = {
+    "import_refi": "copeval.interop.refi",
+    "import_taguette": "copeval.interop.taguette",
+    "import_kobo": "copeval.interop.kobo",
+    "write_import": "copeval.interop.result",
+    "export_qdpx": "copeval.interop.refi_export",
+    "export_qdc": "copeval.interop.refi_export",
+}
 
 __all__ = [
     "CRITERIA",
@@ -28,4 +45,17 @@ __all__ = [
     "validate_project",
     "write_datapackage",
     "write_project",
+    *_LAZY,
 ]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'copeval' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
