@@ -59,7 +59,19 @@ class Codebook:
     _index: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
-        object.__setattr__(self, "_index", {c: i for i, c in enumerate(self.table["code"])})
+        # Plain dicts: lookups run once per segment, so they must not go through pandas.
+        records = self.table.to_dict("records")
+        object.__setattr__(self, "_index", {r["code"]: r for r in records})
+
+    @property
+    def criteria(self) -> dict[str, str]:
+        """code -> criterion, for vectorised ``Series.map``."""
+        return {c: r["criterion"] for c, r in self._index.items()}
+
+    @property
+    def obstacles(self) -> dict[str, bool]:
+        """code -> whether it is an obstacle code, for vectorised ``Series.map``."""
+        return {c: bool(r["obstacle"]) for c, r in self._index.items()}
 
     @property
     def codes(self) -> list[str]:
@@ -71,9 +83,9 @@ class Codebook:
     def __len__(self) -> int:
         return len(self.table)
 
-    def _row(self, code: str) -> pd.Series:
+    def _row(self, code: str) -> dict:
         try:
-            return self.table.iloc[self._index[code]]
+            return self._index[code]
         except KeyError:
             raise CodebookError(
                 f"Unknown code {code!r}. Known codes: {', '.join(self.codes)}"

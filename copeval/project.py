@@ -252,23 +252,60 @@ def _check_columns(df, name, spec, out, *, allow_extra=False):
 
 
 def _parse_cells(df: pd.DataFrame, name: str, spec, out: _Collector) -> pd.DataFrame:
-    """Type-check and convert each column of ``spec`` present in ``df``. Returns a new frame."""
+    """Type-check and convert each column of ``spec`` present in ``df``. Returns a new frame.
+
+    Columns are checked vectorised; only the cells that fail go through :func:`_parse_cell`,
+    which records the problem with its row and column.
+    """
     df = df.copy()
     for col in spec:
-        if col.name not in df.columns:
-            continue
-        values = []
-        for row, raw in zip(df["_row"], df[col.name], strict=True):
-            values.append(_parse_cell(raw, row, name, col, out))
-        if col.kind == "integer":
-            df[col.name] = pd.array(values, dtype="Int64")
-        elif col.kind == "number":
-            df[col.name] = pd.array(values, dtype="Float64")
-        elif col.kind == "boolean":
-            df[col.name] = pd.array(values, dtype="boolean")
-        else:
-            df[col.name] = pd.Series(values, index=df.index, dtype=object)
+        if col.name in df.columns:
+            df[col.name] = _parse_column(df[col.name], df["_row"], name, col, out)
     return df
+
+
+_STRICT_KINDS = ("id", "ref", "enum", "integer", "number", "date", "boolean")
+
+
+def _parse_column(raw: pd.Series, rows: pd.Series, name: str, col: Column, out: _Collector):
+    raw = raw.fillna("").astype(str)
+    stripped = raw.str.strip()
+    empty = stripped == ""
+    bad = empty & col.nonempty
+    if col.kind in _STRICT_KINDS:
+        bad |= (raw != stripped) & ~empty
+    if col.kind in ("integer", "number"):
+        if col.kind == "integer":
+            ok = stripped.str.fullmatch(r"[+-]?\d+")
+            numbers = pd.to_numeric(stripped.where(ok & ~empty), errors="coerce")
+        else:
+            numbers = pd.to_numeric(stripped.where(~empty), errors="coerce")
+            ok = numbers.notna()
+        bad |= ~ok & ~empty
+        if col.minimum is not None:
+            bad |= numbers < col.minimum
+        if col.maximum is not None:
+            bad |= numbers > col.maximum
+    elif col.kind in ("date", "boolean"):
+        bad |= ~empty  # few cells (sources, items): checked one by one below
+    elif col.kind == "enum" and col.choices:
+        bad |= ~stripped.isin(col.choices) & ~empty
+    values = {i: _parse_cell(raw[i], rows[i], name, col, out) for i in raw.index[bad.to_numpy()]}
+    if col.kind == "integer":
+        result = pd.array(numbers.where(~bad), dtype="Float64").astype("Int64")
+    elif col.kind == "number":
+        result = pd.array(numbers.where(~bad), dtype="Float64")
+    elif col.kind == "boolean":
+        result = pd.array([values.get(i, pd.NA) for i in raw.index], dtype="boolean")
+        return pd.Series(result, index=raw.index)
+    else:
+        base = stripped if col.kind in ("id", "ref", "enum", "date") else raw
+        result = base.where(~empty, None).astype(object)
+        result[empty] = None
+    result = pd.Series(result, index=raw.index)
+    for i, v in values.items():  # failed cells: the value _parse_cell salvaged, or NA
+        result[i] = v
+    return result
 
 
 def _parse_cell(raw, row, name, col: Column, out: _Collector):
@@ -556,8 +593,8 @@ def _load(root: Path, codebook: Codebook | None):
     sources = sources.drop(columns="_row")
     sources["stratum"] = sources["respondent_group"].map(lambda g: RESPONDENT_GROUPS[g][0])
     segments = segments.drop(columns="_row")
-    segments["criterion"] = segments["code"].map(codebook.criterion_of)
-    segments["obstacle"] = segments["code"].map(codebook.is_obstacle).astype(bool)
+    segments["criterion"] = segments["code"].map(codebook.criteria)
+    segments["obstacle"] = segments["code"].map(codebook.obstacles).astype(bool)
     if not meta.get("primary_coder"):
         counts = segments["coder"].value_counts()
         meta["primary_coder"] = (
@@ -812,17 +849,17 @@ def _read_responses(root, items, site_ids, out):
         if site_ids is not None:
             _check_ref(df, fname, "site_id", site_ids, "site_id", out)
         if "weight" in df.columns:
-            for row, w in zip(df["_row"], df["weight"], strict=True):
-                if w is not pd.NA and w <= 0:
-                    out.error(fname, f"weight {w:g} must be positive", row, "weight", w)
+            bad = (df["weight"] <= 0).fillna(False)
+            for row, w in zip(df.loc[bad, "_row"], df.loc[bad, "weight"], strict=True):
+                out.error(fname, f"weight {w:g} must be positive", row, "weight", w)
         for it in inst_items.itertuples(index=False):
             lo, hi = it.scale_min, it.scale_max
             if lo is pd.NA or hi is pd.NA:
                 continue
             codes = missing_codes.get((inst, it.item), set())
-            for row, v in zip(df["_row"], df[it.item], strict=True):
-                if v is pd.NA or lo <= v <= hi or v in codes:
-                    continue
+            values = df[it.item]
+            bad = (values.notna() & ~values.between(lo, hi) & ~values.isin(codes)).fillna(False)
+            for row, v in zip(df.loc[bad, "_row"], values[bad], strict=True):
                 out.error(
                     fname,
                     f"{v} is outside {lo}..{hi} and not a missing code "
