@@ -25,7 +25,9 @@ absence is evidence about the criterion.
 from __future__ import annotations
 
 import csv
+import functools
 import io
+import itertools
 import os
 import re
 import tempfile
@@ -162,39 +164,93 @@ def _lower(text: str) -> str:
     return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
 
 
-class _Stems(dict):
-    """Token -> accent-free stem, computed once per distinct token."""
+@functools.lru_cache(maxsize=8)
+def _stemmer(lang: str):
+    return _snowball().stemmer(_STEMMER_NAMES[lang]).stemWord
 
-    def __init__(self, lang: str):
+
+@functools.lru_cache(maxsize=65536)
+def _true_stem(word: str, lang: str) -> str:
+    """Accent-free Snowball stem of a lower-case word."""
+    return _strip_accents(_stemmer(lang)(unicodedata.normalize("NFC", word)))
+
+
+#: Snowball rewrites at most this many final characters of a stem: Spanish "emergencia" ->
+#: "emergent", English "happily" -> "happili", "dying" -> "die".
+_STEM_REWRITE = {"es": 2, "en": 2}
+
+
+class _Stems(dict):
+    """Token -> accent-free stem, computed once per distinct token.
+
+    Snowball's pure-Python stemmers cost ~0.2 ms a word, so a token is stemmed only when its
+    stem *could* be a lexicon stem. Snowball stemmers only remove endings (and sometimes
+    rewrites the last one or two letters: "emergencia" -> "emergent"), so a token can stem to a
+    lexicon stem ``s`` only if the accent-free token starts with ``s`` less its last
+    ``_STEM_REWRITE[lang]`` letters. Other tokens keep themselves as their "stem": it can
+    never equal a lexicon stem, so matching gives the same result as stemming every token.
+    """
+
+    def __init__(self, lang: str, stems: Iterable[str]):
         super().__init__()
-        self._stem = _snowball().stemmer(_STEMMER_NAMES[lang]).stemWord
+        self.lang = lang
+        cut = _STEM_REWRITE[lang]
+        self._prefixes = frozenset(x[: max(1, len(x) - cut)] for x in stems if x)
+        self._lengths = tuple(sorted({len(x) for x in self._prefixes}))
 
     def __missing__(self, token: str) -> str:
-        stem = _strip_accents(self._stem(unicodedata.normalize("NFC", token)))
+        plain = _strip_accents(token)
+        prefixes = self._prefixes
+        if any(plain[:n] in prefixes for n in self._lengths if n <= len(plain)):
+            stem = _true_stem(token, self.lang)
+        else:
+            stem = token
         self[token] = stem
         return stem
 
 
-_STEM_CACHES: dict[str, _Stems] = {}
+_STEM_CACHES: dict[tuple, _Stems] = {}
 
 
-def _stems_for(lang: str) -> _Stems:
-    cache = _STEM_CACHES.get(lang)
+def _stems_for(lang: str, stems: Iterable[str]) -> _Stems:
+    stems = frozenset(stems)
+    key = (lang, stems)
+    cache = _STEM_CACHES.get(key)
     if cache is None or len(cache) > 2_000_000:
-        cache = _STEM_CACHES[lang] = _Stems(lang)
+        if len(_STEM_CACHES) > 16:
+            _STEM_CACHES.clear()
+        cache = _STEM_CACHES[key] = _Stems(lang, stems)
     return cache
 
 
+@functools.lru_cache(maxsize=1)
+def _alnum_table() -> np.ndarray:
+    """Basic Multilingual Plane code point -> is it a word character of ``_TOKEN``."""
+    return np.array([chr(c).isalnum() for c in range(0x10000)], dtype=bool)
+
+
 def _tokenize(low: str) -> tuple[list[str], np.ndarray]:
-    pattern = _TOKEN_WITH_MARKS if _COMBINING.search(low) else _TOKEN
+    """Word tokens of a lower-cased text and their start offsets (code points)."""
+    marks = _COMBINING.search(low) is not None
+    pattern = _TOKEN_WITH_MARKS if marks else _TOKEN
     tokens = pattern.findall(low)
-    starts = np.fromiter((m.start() for m in pattern.finditer(low)), np.int64, len(tokens))
-    return tokens, starts
+    # token starts, vectorised: a word character preceded by a non-word character
+    cps = np.frombuffer(low.encode("utf-32-le"), dtype=np.uint32)
+    word = _alnum_table()[np.minimum(cps, 0xFFFF)]
+    astral = np.flatnonzero(cps > 0xFFFF)
+    if len(astral):
+        word[astral] = [chr(c).isalnum() for c in cps[astral].tolist()]
+    if marks:
+        word |= (cps >= 0x300) & (cps <= 0x36F)
+    starts = np.flatnonzero(word & ~np.r_[False, word[:-1]])
+    if len(starts) != len(tokens):  # pragma: no cover - defensive: fall back to the regex
+        starts = np.array([m.start() for m in pattern.finditer(low)], dtype=np.int64)
+    return tokens, starts.astype(np.int64)
 
 
-def _word_variants(word: str, stems: _Stems) -> set[str]:
+def _word_variants(word: str, lang: str) -> set[str]:
     """Stems a lexicon word may take in a text: spelt with or without its accents."""
-    return {stems[word], stems[_strip_accents(word)]}
+    return {_true_stem(word, lang), _true_stem(_strip_accents(word), lang)}
 
 
 # --------------------------------------------------------------------------- lexicon
@@ -274,64 +330,68 @@ class _Matcher:
     """The compiled lexicon of one language."""
 
     lang: str
-    automaton: object
+    automaton: object  # key " stem1 stem2 " -> key index
     stems: _Stems
-    term_code: np.ndarray  # term index -> code (object)
+    term_code: np.ndarray  # term index -> code index (into the codebook's codes)
     term_text: np.ndarray  # term index -> the term as written in the lexicon
     term_weight: np.ndarray
     term_has_cue: np.ndarray  # the term contains a negation word itself ("no hay internet")
-    key_terms: list  # key index -> array of term indices
+    key_terms: list  # key index -> array of term indices (empty for a negation cue only)
+    key_nterms: np.ndarray  # key index -> number of terms
+    key_offset: np.ndarray  # key index -> offset of its terms in term_flat
+    term_flat: np.ndarray  # the key_terms arrays, concatenated
     key_ntok: np.ndarray
     key_len: np.ndarray
-    cue_key: int  # payload of negation cue keys
+    key_is_cue: np.ndarray  # the key is a negation word
 
 
-def _compile(lexicon: pd.DataFrame, lang: str) -> _Matcher | None:
+def _compile(lexicon: pd.DataFrame, lang: str, code_index: Mapping[str, int]) -> _Matcher | None:
     rows = lexicon[lexicon["lang"] == lang]
     if rows.empty:
         return None
-    stems = _stems_for(lang)
     keys: dict[str, list[int]] = {}
     codes, texts, weights, has_cue = [], [], [], []
-    cue_stems = {stems[_lower(c)] for c in _NEGATION_CUES[lang]}
+    cue_stems = {_true_stem(_lower(c), lang) for c in _NEGATION_CUES[lang]}
     for t, (code, term) in enumerate(zip(rows["code"], rows["term"], strict=True)):
         words = _TOKEN.findall(_lower(term))
-        codes.append(code)
+        codes.append(code_index[code])
         texts.append(term)
         weights.append(_TERM_WEIGHTS.get(len(words), _TERM_WEIGHT_LONG))
-        has_cue.append(any(stems[w] in cue_stems for w in words))
+        has_cue.append(any(_true_stem(w, lang) in cue_stems for w in words))
         variants = [""]
         for w in words:
-            variants = [f"{v} {s}" for v in variants for s in sorted(_word_variants(w, stems))]
+            variants = [f"{v} {s}" for v in variants for s in sorted(_word_variants(w, lang))]
         for v in variants:
             keys.setdefault(v + " ", []).append(t)
+    for cue in cue_stems:
+        keys.setdefault(f" {cue} ", [])
     ac = _ahocorasick().Automaton()
-    key_terms, key_ntok, key_len = [], [], []
+    key_terms, key_ntok, key_len, key_is_cue = [], [], [], []
     for i, (key, terms) in enumerate(keys.items()):
         ac.add_word(key, i)
         key_terms.append(np.array(sorted(set(terms)), dtype=np.int64))
         key_ntok.append(key.count(" ") - 1)
         key_len.append(len(key))
-    cue_key = len(key_terms)
-    for cue in cue_stems:
-        key = f" {cue} "
-        if key not in keys:
-            ac.add_word(key, cue_key)
-    key_ntok.append(1)
-    key_len.append(0)  # unused: cue hits are located by their own key length below
+        key_is_cue.append(key[1:-1] in cue_stems)
     ac.make_automaton()
+    all_stems = {w for key in keys for w in key.split()}
     return _Matcher(
         lang=lang,
         automaton=ac,
-        stems=stems,
-        term_code=np.array(codes, dtype=object),
+        stems=_stems_for(lang, all_stems),
+        term_code=np.array(codes, dtype=np.int64),
         term_text=np.array(texts, dtype=object),
         term_weight=np.array(weights, dtype=float),
         term_has_cue=np.array(has_cue, dtype=bool),
         key_terms=key_terms,
+        key_nterms=np.array([len(k) for k in key_terms], dtype=np.int64),
+        key_offset=np.concatenate([[0], np.cumsum([len(k) for k in key_terms])[:-1]]).astype(
+            np.int64
+        ),
+        term_flat=np.concatenate(key_terms).astype(np.int64),
         key_ntok=np.array(key_ntok, dtype=np.int64),
         key_len=np.array(key_len, dtype=np.int64),
-        cue_key=cue_key,
+        key_is_cue=np.array(key_is_cue, dtype=bool),
     )
 
 
@@ -394,14 +454,16 @@ def _match_text(text: str, m: _Matcher, unit: str) -> dict[str, np.ndarray] | No
     hit_end = np.fromiter((h[0] for h in hits), np.int64, len(hits))
     hit_key = np.fromiter((h[1] for h in hits), np.int64, len(hits))
 
-    is_cue = hit_key == m.cue_key
-    # negation cues: single tokens; the first char of the stem is 1 past the key's leading space
+    is_cue = m.key_is_cue[hit_key]
+    # negation cues are single tokens: the last character of the stem is just before the
+    # key's trailing space
     cue_tok = np.searchsorted(spos, hit_end[is_cue] - 1, side="right") - 1
     cue_flag = np.zeros(len(tokens) + 1, dtype=np.int64)
     cue_flag[cue_tok + 1] = 1
     cue_cum = np.cumsum(cue_flag)  # cue_cum[k] = cues among tokens [0, k)
 
-    hit_end, hit_key = hit_end[~is_cue], hit_key[~is_cue]
+    is_term = m.key_nterms[hit_key] > 0
+    hit_end, hit_key = hit_end[is_term], hit_key[is_term]
     if not len(hit_key):
         return None
     first = np.searchsorted(spos, hit_end - m.key_len[hit_key] + 2)
@@ -422,9 +484,10 @@ def _match_text(text: str, m: _Matcher, unit: str) -> dict[str, np.ndarray] | No
     negated = (cue_cum[first] - cue_cum[np.minimum(lo, first)]) > 0
 
     # one row per (hit, term): a key can stand for several terms/codes
-    n_terms = np.fromiter((len(m.key_terms[k]) for k in hit_key), np.int64, len(hit_key))
+    n_terms = m.key_nterms[hit_key]
     rep = np.repeat(np.arange(len(hit_key)), n_terms)
-    term = np.concatenate([m.key_terms[k] for k in hit_key])
+    within = np.arange(len(rep)) - np.repeat(np.cumsum(n_terms) - n_terms, n_terms)
+    term = m.term_flat[m.key_offset[hit_key][rep] + within]
     return {
         "unit_start": ustart[u][rep],
         "unit_end": uend[u][rep],
@@ -507,7 +570,8 @@ def suggest_codes(
     Returns
     -------
     DataFrame
-        One row per suggested segment, sorted by source (input order), start and code:
+        One row per suggested segment, sorted by source (input order), start and code
+        (codebook order):
 
         - ``suggestion_id`` (str): ``"<source_id>:<start>-<end>:<code>"``, stable across runs
           on the same text, so decisions survive re-running;
@@ -535,7 +599,10 @@ def suggest_codes(
     triples, project_codebook = _sources_of(data, language)
     codebook = codebook or project_codebook or load_codebook()
     lex = load_lexicon(lexicon, codebook=codebook)
+    code_index = {c: i for i, c in enumerate(codebook.codes)}
     matchers: dict[str, _Matcher | None] = {}
+    term_offset: dict[str, int] = {}
+    term_texts: list[np.ndarray] = []
     skipped: dict[str, list[str]] = {}
     parts: list[dict[str, np.ndarray]] = []
     order: list[str] = []
@@ -546,7 +613,11 @@ def suggest_codes(
         iterable = tqdm(triples, desc="autocode", unit="source")
     for sid, text, lang in iterable:
         if lang not in matchers:
-            matchers[lang] = _compile(lex, lang) if lang in _STEMMER_NAMES else None
+            m = _compile(lex, lang, code_index) if lang in _STEMMER_NAMES else None
+            matchers[lang] = m
+            if m is not None:
+                term_offset[lang] = sum(len(t) for t in term_texts)
+                term_texts.append(m.term_text)
         m = matchers[lang]
         if m is None:
             skipped.setdefault(lang, []).append(sid)
@@ -556,9 +627,8 @@ def suggest_codes(
             continue
         hits["source"] = np.full(len(hits["term"]), len(order), dtype=np.int64)
         hits["code"] = m.term_code[hits["term"]]
-        hits["term_text"] = m.term_text[hits["term"]]
         hits["weight"] = m.term_weight[hits["term"]]
-        hits["term"] = hits["term"] + (0 if lang == "es" else 1_000_000)
+        hits["term"] = hits["term"] + term_offset[lang]
         order.append(sid)
         parts.append(hits)
     if skipped:
@@ -571,49 +641,71 @@ def suggest_codes(
         )
     if not parts:
         return _empty_suggestions()
-    hits = pd.DataFrame({k: np.concatenate([p[k] for p in parts]) for k in parts[0]})
-    out = _aggregate(hits, order, codebook)
+    hits = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    out = _aggregate(hits, order, codebook, np.concatenate(term_texts))
     if min_confidence > 0:
         out = out[out["confidence"] >= min_confidence].reset_index(drop=True)
     return out
 
 
-def _aggregate(hits: pd.DataFrame, order: list[str], codebook: Codebook) -> pd.DataFrame:
-    unit_key = ["source", "unit_start", "code"]
-    # a term inside a longer matched term of the same code does not count twice
-    hits = hits.sort_values(
-        [*unit_key, "first", "last"], ascending=[True, True, True, True, False]
+def _aggregate(
+    hits: dict[str, np.ndarray], order: list[str], codebook: Codebook, term_text: np.ndarray
+) -> pd.DataFrame:
+    """Hits -> one suggestion per (source, unit, code), in source, start and codebook order."""
+    src, ustart, code = hits["source"], hits["unit_start"], hits["code"]
+    first, last = hits["first"], hits["last"]
+    idx = np.lexsort((-last, first, code, ustart, src))
+    h = {k: v[idx] for k, v in hits.items()}
+    src, ustart, code, first, last = h["source"], h["unit_start"], h["code"], h["first"], h["last"]
+    new = np.ones(len(src), dtype=bool)
+    new[1:] = (src[1:] != src[:-1]) | (ustart[1:] != ustart[:-1]) | (code[1:] != code[:-1])
+    gid = np.cumsum(new) - 1
+    # a term inside a longer matched term of the same code does not count: within a group,
+    # hits come by start then longest first, so a hit is contained when an earlier hit of the
+    # group reaches at least as far
+    span = int(last.max()) + 1
+    reach = np.maximum.accumulate(gid * span + last)
+    contained = np.zeros(len(src), dtype=bool)
+    contained[1:] = ~new[1:] & (reach[:-1] >= gid[1:] * span + last[1:])
+    keep = ~contained  # the first hit of a group is never contained: no group disappears
+    h = {k: v[keep] for k, v in h.items()}
+    gid = gid[keep]
+    g_start = np.flatnonzero(np.r_[True, gid[1:] != gid[:-1]])
+    negated = np.logical_and.reduceat(h["negated"], g_start)
+    # distinct terms per group, in order of first appearance
+    n_terms = len(term_text)
+    _, first_seen = np.unique(gid * n_terms + h["term"], return_index=True)
+    first_seen.sort()
+    d_gid = gid[first_seen]
+    d_term = h["term"][first_seen]
+    d_start = np.flatnonzero(np.r_[True, d_gid[1:] != d_gid[:-1]])
+    confidence = 1.0 - np.exp(np.add.reduceat(np.log1p(-h["weight"][first_seen]), d_start))
+    texts = term_text[d_term]
+    bounds = np.r_[d_start, len(d_term)].tolist()
+    matched = [
+        texts[a] if b - a == 1 else "; ".join(texts[a:b]) for a, b in itertools.pairwise(bounds)
+    ]
+    codes = np.array(codebook.codes, dtype=object)[h["code"][g_start]]
+    crit = dict(zip(codebook.table["code"], codebook.table["criterion"], strict=True))
+    source_id = np.array(order, dtype=object)[h["source"][g_start]]
+    start = h["unit_start"][g_start].astype(np.int64)
+    end = h["unit_end"][g_start].astype(np.int64)
+    return pd.DataFrame(
+        {
+            "suggestion_id": [
+                f"{s}:{a}-{b}:{c}"
+                for s, a, b, c in zip(source_id, start.tolist(), end.tolist(), codes, strict=True)
+            ],
+            "source_id": source_id,
+            "start": start,
+            "end": end,
+            "code": codes,
+            "criterion": [crit[c] for c in codes],
+            "confidence": confidence,
+            "matched_terms": matched,
+            "negated": negated.astype(bool),
+        }
     )
-    prev_last = hits.groupby(unit_key, sort=False)["last"].cummax()
-    prev_last = prev_last.groupby([hits[k] for k in unit_key], sort=False).shift()
-    hits = hits[~(prev_last >= hits["last"])]
-    # distinct terms per unit and code
-    terms = hits.drop_duplicates([*unit_key, "term"])
-    terms = terms.assign(logq=np.log1p(-terms["weight"].to_numpy()))
-    g = terms.groupby(unit_key, sort=True)
-    out = g.agg(
-        unit_end=("unit_end", "first"),
-        logq=("logq", "sum"),
-        matched_terms=("term_text", "; ".join),
-    ).reset_index()
-    out["negated"] = hits.groupby(unit_key, sort=True)["negated"].all().to_numpy()
-    out["confidence"] = 1.0 - np.exp(out["logq"].to_numpy())
-    src = np.array(order, dtype=object)[out["source"].to_numpy()]
-    out["source_id"] = src
-    out["start"] = out["unit_start"].astype(np.int64)
-    out["end"] = out["unit_end"].astype(np.int64)
-    out["criterion"] = out["code"].map(codebook.criterion_of)
-    out["suggestion_id"] = (
-        out["source_id"].astype(str)
-        + ":"
-        + out["start"].astype(str)
-        + "-"
-        + out["end"].astype(str)
-        + ":"
-        + out["code"].astype(str)
-    )
-    out = out.sort_values(["source", "start", "code"], kind="stable")
-    return out[list(SUGGESTION_COLUMNS)].reset_index(drop=True)
 
 
 def _empty_suggestions() -> pd.DataFrame:

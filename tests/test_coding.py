@@ -396,3 +396,37 @@ def test_cli_autocode_evaluate_and_bulk_decisions(tmp_path, capsys):
     assert "accepted 2 suggestion(s)" in capsys.readouterr().out
     assert main(["autocode", str(root), "--reject", "C1", "--user", "ana"]) == 0
     assert "rejected" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_stem_prefilter_never_hides_a_lexicon_stem(lang):
+    """Tokens are stemmed only when they could match; check on a real bilingual vocabulary."""
+    from copeval import coding
+
+    cb = load_codebook()
+    text = " ".join(
+        cb.table[[f"{c}_{lang}" for c in ("definition", "include", "exclude", "example")]]
+        .to_numpy()
+        .ravel()
+    )
+    lex = load_lexicon()
+    words = set(coding._TOKEN.findall(coding._lower(text + " " + " ".join(lex["term"]))))
+    # inflect the lexicon's own words too, the hardest case for the filter
+    suffixes = (
+        ["s", "es", "as", "os", "ando", "ción", "encia", "mente"]
+        if lang == "es"
+        else ["s", "es", "ed", "ing", "ly", "ily", "ness", "ation"]
+    )
+    words |= {w + s for w in list(words) for s in suffixes}
+    m = coding._compile(lex, lang, {c: i for i, c in enumerate(cb.codes)})
+    stems = {w for key, _ in m.automaton.items() for w in key.split()}
+    filtered = coding._Stems(lang, stems)
+    checked = 0
+    for w in words:
+        true = coding._true_stem(w, lang)
+        if true in stems:
+            checked += 1
+            assert filtered[w] == true, w
+        else:
+            assert filtered[w] not in stems, w
+    assert checked > 200
