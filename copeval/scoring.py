@@ -1777,7 +1777,8 @@ def _project_reliability(project) -> pd.DataFrame | None:
         if exc.name != "copeval.reliability":
             raise
         return None
-    return code_reliability(segments)
+    # only the point alphas are needed: skip the reliability module's own bootstrap
+    return code_reliability(segments, n_boot=0)
 
 
 def score_sites(
