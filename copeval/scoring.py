@@ -321,10 +321,10 @@ def _prepare_respondents(respondents: pd.DataFrame) -> pd.DataFrame:
 
 def _as_items(value) -> tuple:
     """Item names of one respondent row: a tuple, list or ``;``-joined string."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ()
     if isinstance(value, str):
         return tuple(v for v in value.split(";") if v)
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return ()
     return tuple(str(v) for v in value)
 
 
@@ -651,6 +651,18 @@ def qualitative_scores(
         - ``capped`` (bool): the strength ceiling lowered the score
         - ``insufficient`` (bool): fewer than 3 sources or fewer than 2 strata
         - ``segment_ids``, ``codes``: ``;``-joined, sorted
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({
+    ...     "segment_id": ["g1", "g2", "g3", "g4"], "source_id": ["P1", "P1", "P2", "K1"],
+    ...     "site_id": "X", "stratum": ["police", "police", "police", "community"],
+    ...     "criterion": "C2", "valence": [2, 1, 1, 0]})
+    >>> qualitative_scores(ev)[["site_id", "criterion", "qual_score", "n_sources", "capped"]]
+      site_id criterion  qual_score  n_sources  capped
+    0       X        C2       2.625          3   False
+
+    Police (1.5 + 1) / 2 = 1.25, community 0: (1.25 + 0) / 2 + 2 = 2.625.
     """
     _check_aggregation(aggregation)
     ev = _prepare_evidence(evidence)

@@ -252,9 +252,12 @@ def test_survey_missing_weight_counts_as_one_and_missing_scores_skipped():
     assert s["n_respondents"].iloc[0] == 2
 
 
-def test_survey_items_may_be_strings():
+def test_survey_items_may_be_strings_or_missing():
     rs = respondents([("a", "c", "X", "C1", 2.0)]).assign(items="q1;q2")
     assert survey_scores(rs)["items"].iloc[0] == "c:q1;c:q2"
+    rs = respondents([("a", "c", "X", "C1", 2.0), ("b", "c", "X", "C1", 1.0)])
+    rs["items"] = pd.Series([pd.NA, ["q3"]], dtype=object)
+    assert survey_scores(rs)["items"].iloc[0] == "c:q3"
 
 
 @pytest.mark.parametrize(
