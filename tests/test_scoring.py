@@ -904,6 +904,14 @@ def test_cli_option_errors(tmp_path, capsys, args, message):
     assert message in capsys.readouterr().err
 
 
+def test_cli_prints_reliability_warnings(tmp_path, capsys):
+    swap = {"C2.meetings": "C2.channels"}
+    path = worked_project(tmp_path / "w", second_coder=lambda c: swap.get(c, c))
+    assert main(["score", str(path), "--n-boot", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "warnings:\n  X C2: low inter-coder reliability" in out
+
+
 def test_cli_missing_project(tmp_path, capsys):
     assert main(["score", str(tmp_path / "nope")]) == 1
     assert "error: Project folder not found" in capsys.readouterr().err

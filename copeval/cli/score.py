@@ -135,6 +135,13 @@ def run(args) -> int:
     for col in ("score", "lower", "upper"):
         shown[col] = shown[col].map(lambda v: "" if math.isnan(v) else f"{v:.2f}")
     print(shown.to_string(index=False))
+    warned = table[table["warning"] != ""]
+    if len(warned):
+        print("\nwarnings:")
+        for site, crit, text in zip(
+            warned["site_id"], warned["criterion"], warned["warning"], strict=True
+        ):
+            print(f"  {site} {crit}: {text}")
     s = result.settings
     print(
         f"\n{int(s['ci'] * 100)}% bootstrap intervals, {s['n_boot']} replicates, seed "
