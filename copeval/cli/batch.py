@@ -1,0 +1,65 @@
+"""copeval batch PROJECT: render many site reports in parallel, resumably."""
+
+from __future__ import annotations
+
+import os
+
+from .report import add_render_args, finish
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "batch",
+        help="render the reports of many sites in parallel (resumable)",
+        description=(
+            "Render one report per site and language (plus the comparative report) in "
+            "parallel worker processes. A failing site does not stop the others: failures are "
+            "summarised at the end and the exit status is 1 if any report failed. Outputs are "
+            "written atomically, with the executed notebook and a manifest beside each PDF; "
+            "--resume skips reports whose outputs are complete and whose inputs (project files, "
+            "parameters, template, copeval version) have not changed."
+        ),
+    )
+    add_render_args(p, lang_help="comma-separated languages (default: es,en)")
+    p.set_defaults(lang="es,en")
+    p.add_argument(
+        "--sites", default="all", help="'all' (default) or comma-separated site IDs: VC,TOT"
+    )
+    p.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=None,
+        help=f"parallel worker processes (default: number of cores, here {os.cpu_count()})",
+    )
+    p.add_argument("--resume", action="store_true", help="skip reports that are up to date")
+    p.add_argument(
+        "--no-compare",
+        dest="compare",
+        action="store_false",
+        help="do not render the comparative report of the selected sites",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..errors import CopevalError
+    from ..report.batch import plan_jobs, run_batch
+
+    if args.jobs is not None and args.jobs < 1:
+        raise CopevalError(f"--jobs must be 1 or more, got {args.jobs}")
+    jobs = plan_jobs(
+        args.project,
+        out_dir=args.out,
+        sites=args.sites,
+        langs=args.lang,
+        formats=args.format,
+        comparative=args.compare,
+        weight=args.weight,
+        n_boot=args.n_boot,
+        seed=args.seed,
+        ci=args.ci,
+        timeout=args.timeout,
+    )
+    result = run_batch(jobs, max_workers=args.jobs, resume=args.resume, progress=not args.quiet)
+    return finish(result)

@@ -1,0 +1,83 @@
+"""copeval report PROJECT --site ID: render one site's evaluation report (PDF and HTML)."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import sys
+from pathlib import Path
+
+from ..errors import CopevalError
+
+
+def add_render_args(p, *, lang_help: str) -> None:
+    """Options shared by report, compare and batch."""
+    p.add_argument("project", type=Path, help="project folder")
+    p.add_argument("--lang", default="es", help=lang_help)
+    p.add_argument(
+        "--format",
+        default="pdf,html",
+        help="comma-separated output formats: pdf, html (default: pdf,html); the executed "
+        "notebook (.ipynb) is always kept beside them for audit",
+    )
+    p.add_argument(
+        "--out", type=Path, default=Path("reports"), help="output folder (default: reports)"
+    )
+    p.add_argument(
+        "--weight", type=float, default=0.6, help="qualitative weight 0..1 (default 0.6)"
+    )
+    p.add_argument("--n-boot", type=int, default=2000, help="bootstrap replicates (default 2000)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--ci", type=float, default=0.9, help="interval coverage (default 0.9)")
+    p.add_argument(
+        "--timeout", type=int, default=600, help="seconds one notebook cell may run (default 600)"
+    )
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+
+def finish(result) -> int:
+    """Print the batch summary and the outputs; exit status 1 if any report failed."""
+    for r in result.results:
+        if r.status == "done":
+            for fmt in ("pdf", "html", "ipynb"):
+                if fmt in r.outputs:
+                    print(r.outputs[fmt])
+    stream = sys.stderr if result.failed else sys.stdout
+    print(result.summary(), file=stream)
+    return 0 if result.ok else 1
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "report",
+        help="render one site's evaluation report (PDF and HTML)",
+        description=(
+            "Execute the site report notebook for one site with papermill and export it, code "
+            "hidden, to PDF (A4, no LaTeX) and HTML. Site IDs are strings: --site 0101 stays "
+            "'0101'. Writes <out>/site_<ID>_<lang>.{pdf,html,ipynb} atomically."
+        ),
+    )
+    add_render_args(p, lang_help="report language: es or en (default es); es,en renders both")
+    p.add_argument("--site", required=True, help="site ID (as in sites.csv)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..report.batch import plan_jobs, run_batch
+
+    jobs = plan_jobs(
+        args.project,
+        out_dir=args.out,
+        sites=[args.site],
+        langs=args.lang,
+        formats=args.format,
+        weight=args.weight,
+        n_boot=args.n_boot,
+        seed=args.seed,
+        ci=args.ci,
+        timeout=args.timeout,
+    )
+    if not jobs:
+        raise CopevalError("nothing to render")
+    with cf.ThreadPoolExecutor(max_workers=1) as pool:
+        result = run_batch(jobs, executor=pool, progress=not args.quiet)
+    return finish(result)

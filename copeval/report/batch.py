@@ -1,0 +1,587 @@
+"""Batch rendering of many reports: parallel, resumable, atomic, and honest about failures.
+
+A batch is a list of :class:`ReportJob` (one report = one site or comparison in one
+language), usually made by :func:`plan_jobs`. :func:`run_batch` runs them on any
+:class:`concurrent.futures.Executor` (default: a process pool sized to the machine; a Dask
+cluster's ``Client.get_executor()`` works unchanged), with a progress bar. A failing report
+never stops the others: its error is collected and summarised at the end.
+
+Each job (:func:`render_report`) executes its notebook with papermill, exports HTML and PDF
+in memory and writes the outputs atomically (temporary file + ``os.replace``): a reader, or
+a killed batch, never leaves a half-written PDF. The executed notebook is kept beside the PDF
+for audit. A manifest (``<stem>.manifest.json``) is written last: it records the hash of the
+inputs (every project file, the parameters, the notebook template, the crosswalk and the
+copeval version) and of each output, so ``resume=True`` skips exactly the reports whose
+outputs are complete and whose inputs have not changed.
+
+The project is scored once per batch, in the parent process, and the analysis is cached in
+``<out>/.cache`` (see :class:`copeval.report.data.ReportData`): every report of a national
+batch then reuses one set of scores instead of re-running the bootstrap.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import json
+import multiprocessing
+import os
+import re
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from copeval import __version__
+from copeval.errors import CopevalError
+
+from ._atomic import atomic_write_bytes, atomic_write_text, remove_stale_parts
+from .i18n import check_lang
+
+__all__ = [
+    "FORMATS",
+    "BatchResult",
+    "JobResult",
+    "ReportJob",
+    "is_complete",
+    "plan_jobs",
+    "render_report",
+    "run_batch",
+    "run_job",
+]
+
+#: Output formats a report can be exported to (the executed notebook is always kept).
+FORMATS = ("pdf", "html")
+CACHE_DIRNAME = ".cache"
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _safe(text: str) -> str:
+    cleaned = _SAFE.sub("-", text).strip("-.")
+    return cleaned or hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+# ------------------------------------------------------------------------------- jobs
+@dataclass(frozen=True)
+class ReportJob:
+    """One report to render: a site report or a comparison, in one language.
+
+    Attributes
+    ----------
+    kind : {"site", "comparative"}
+    project : str
+        Absolute path of the project folder.
+    lang : {"es", "en"}
+    out_dir : str
+        Folder the outputs go to.
+    site_id : str or None
+        The site (site reports).
+    sites : tuple of str
+        The sites compared (comparative reports); empty means all.
+    formats : tuple of str
+        Subset of :data:`FORMATS`.
+    weight, n_boot, seed, ci
+        Scoring parameters (see :func:`copeval.scoring.score_sites`).
+    cache_dir : str or None
+        Where the project's analysis is cached and shared between jobs.
+    crosswalk : str or None
+        Recommendations crosswalk folder (default ``data/crosswalk``).
+    notebook : str or None
+        Notebook template to execute instead of the bundled one.
+    timeout : int
+        Seconds any one notebook cell may run.
+    """
+
+    kind: str
+    project: str
+    lang: str
+    out_dir: str
+    site_id: str | None = None
+    sites: tuple = ()
+    formats: tuple = FORMATS
+    weight: float = 0.6
+    n_boot: int = 2000
+    seed: int = 0
+    ci: float = 0.9
+    cache_dir: str | None = None
+    crosswalk: str | None = None
+    notebook: str | None = None
+    timeout: int = 600
+
+    @property
+    def stem(self) -> str:
+        """File name stem: ``site_VC_es``, ``comparative_es``, ``comparative_A-B_es``."""
+        if self.kind == "site":
+            return f"site_{_safe(str(self.site_id))}_{self.lang}"
+        if not self.sites:
+            return f"comparative_{self.lang}"
+        joined = "-".join(_safe(s) for s in self.sites)
+        if len(joined) > 60:
+            joined = hashlib.sha256(",".join(self.sites).encode()).hexdigest()[:12]
+        return f"comparative_{joined}_{self.lang}"
+
+    @property
+    def label(self) -> str:
+        """Short human label (``VC (es)``) for progress and messages."""
+        what = self.site_id if self.kind == "site" else "comparison"
+        return f"{what} ({self.lang})"
+
+    def outputs(self) -> dict[str, Path]:
+        """Paths of every output, the executed notebook included."""
+        out = Path(self.out_dir)
+        paths = {fmt: out / f"{self.stem}.{fmt}" for fmt in self.formats}
+        paths["ipynb"] = out / f"{self.stem}.ipynb"
+        return paths
+
+    @property
+    def manifest_path(self) -> Path:
+        return Path(self.out_dir) / f"{self.stem}.manifest.json"
+
+    def notebook_file(self) -> Path:
+        from .render import NOTEBOOKS, notebook_path
+
+        return Path(self.notebook) if self.notebook else notebook_path(NOTEBOOKS[self.kind])
+
+    def parameters(self) -> dict:
+        """Values papermill injects into the notebook (site IDs as strings)."""
+        params = {
+            "project_path": self.project,
+            "lang": self.lang,
+            "weight": float(self.weight),
+            "n_boot": int(self.n_boot),
+            "seed": int(self.seed),
+            "ci": float(self.ci),
+            "cache_dir": self.cache_dir,
+            "crosswalk": self.crosswalk,
+        }
+        if self.kind == "site":
+            params["site_id"] = str(self.site_id)
+        else:
+            params["sites"] = ",".join(self.sites) if self.sites else "all"
+        return params
+
+
+@dataclass
+class JobResult:
+    """What happened to one job: ``status`` is ``"done"``, ``"skipped"`` or ``"failed"``."""
+
+    job: ReportJob
+    status: str
+    seconds: float = 0.0
+    error: str = ""
+    outputs: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failed"
+
+
+@dataclass
+class BatchResult:
+    """All job results of a batch, in the order the jobs were given."""
+
+    results: list
+    seconds: float
+
+    @property
+    def done(self) -> list[JobResult]:
+        return [r for r in self.results if r.status == "done"]
+
+    @property
+    def skipped(self) -> list[JobResult]:
+        return [r for r in self.results if r.status == "skipped"]
+
+    @property
+    def failed(self) -> list[JobResult]:
+        return [r for r in self.results if r.status == "failed"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def summary(self) -> str:
+        """Multi-line text: counts, timing, skipped reports and every failure with its error."""
+        lines = [
+            f"{len(self.done)} report(s) rendered, {len(self.skipped)} skipped (unchanged), "
+            f"{len(self.failed)} failed, in {self.seconds:.1f} s"
+        ]
+        if self.done:
+            per = [r.seconds for r in self.done]
+            lines.append(
+                f"  seconds per report (execute + export): mean {sum(per) / len(per):.2f}, "
+                f"max {max(per):.2f}"
+            )
+        if self.skipped:
+            lines.append(
+                "  skipped (outputs complete, inputs unchanged): "
+                + ", ".join(r.job.label for r in self.skipped)
+            )
+        for r in self.failed:
+            lines.append(f"  FAILED {r.job.label}: {r.error}")
+        return "\n".join(lines)
+
+
+def plan_jobs(
+    project,
+    *,
+    out_dir,
+    sites: str | Sequence[str] = "all",
+    langs: Sequence[str] = ("es", "en"),
+    formats: Sequence[str] = FORMATS,
+    site_reports: bool = True,
+    comparative: bool = False,
+    weight: float = 0.6,
+    n_boot: int = 2000,
+    seed: int = 0,
+    ci: float = 0.9,
+    cache: bool = True,
+    crosswalk=None,
+    timeout: int = 600,
+) -> list[ReportJob]:
+    """The jobs of a batch: one site report per site and language, plus comparisons.
+
+    Parameters
+    ----------
+    project : str or Path
+        Project folder; it is loaded and validated now, so errors show before any work.
+    out_dir : str or Path
+        Output folder.
+    sites : "all" or sequence of str
+        Site IDs (strings); an unknown ID raises an error listing the available ones.
+    langs : sequence of {"es", "en"}
+    formats : sequence of {"pdf", "html"}
+    site_reports, comparative : bool
+        Which kinds of report to plan (comparisons cover the selected sites).
+    weight, n_boot, seed, ci
+        Scoring parameters.
+    cache : bool
+        Share one analysis between the jobs through ``<out_dir>/.cache``.
+    crosswalk : path, optional
+        Recommendations crosswalk folder.
+    timeout : int
+        Seconds any one notebook cell may run.
+
+    Returns
+    -------
+    list of ReportJob
+    """
+    from copeval.project import load_project
+
+    project_path = Path(project).resolve()
+    proj = load_project(project_path)
+    available = [str(s) for s in proj.sites["site_id"]]
+    chosen = resolve_sites(sites, available)
+    langs = [check_lang(x) for x in _as_list(langs)]
+    formats = tuple(_as_list(formats))
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        raise CopevalError(f"Unknown format {bad[0]!r}. Available formats: {', '.join(FORMATS)}")
+    out = Path(out_dir).resolve()
+    common = dict(
+        project=str(project_path),
+        out_dir=str(out),
+        formats=formats,
+        weight=float(weight),
+        n_boot=int(n_boot),
+        seed=int(seed),
+        ci=float(ci),
+        cache_dir=str(out / CACHE_DIRNAME) if cache else None,
+        crosswalk=str(Path(crosswalk).resolve()) if crosswalk else None,
+        timeout=int(timeout),
+    )
+    jobs = []
+    if site_reports:
+        for site in chosen:
+            for lang in langs:
+                jobs.append(ReportJob(kind="site", site_id=site, lang=lang, **common))
+    if comparative:
+        subset = () if len(chosen) == len(available) else tuple(chosen)
+        for lang in langs:
+            jobs.append(ReportJob(kind="comparative", sites=subset, lang=lang, **common))
+    return jobs
+
+
+def _as_list(value) -> list[str]:
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return [str(v) for v in value]
+
+
+def resolve_sites(sites, available: Sequence[str]) -> list[str]:
+    """``"all"``, ``"A,B"`` or a list -> the site IDs, checked against ``available``."""
+    if isinstance(sites, str) and sites.strip().lower() == "all":
+        return list(available)
+    chosen = _as_list(sites)
+    if not chosen:
+        raise CopevalError("No sites given. Use --sites all or a comma-separated list of IDs")
+    unknown = [s for s in chosen if s not in available]
+    if unknown:
+        raise CopevalError(
+            f"Unknown site ID(s): {', '.join(unknown)}. Available site IDs: {', '.join(available)}"
+        )
+    return list(dict.fromkeys(chosen))
+
+
+# ------------------------------------------------------------------------------- fingerprints
+def _hash_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _hash_folder(path: Path) -> str:
+    digest = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        digest.update(f.relative_to(path).as_posix().encode() + b"\0")
+        digest.update(_hash_file(f).encode())
+    return digest.hexdigest()
+
+
+def input_fingerprint(job: ReportJob, *, project_hash: str | None = None) -> str:
+    """Hash of everything a report depends on: project files, parameters, template, version.
+
+    ``project_hash`` (from :func:`copeval.report.data.project_fingerprint`) can be passed when
+    many jobs share one project, to hash its files once.
+    """
+    from .data import project_fingerprint
+    from .recommend import CROSSWALK_DIR
+
+    params = {k: v for k, v in asdict(job).items() if k not in ("out_dir", "cache_dir", "timeout")}
+    crosswalk = Path(job.crosswalk) if job.crosswalk else CROSSWALK_DIR
+    payload = {
+        "project": project_hash or project_fingerprint(job.project),
+        "params": params,
+        "notebook": _hash_file(job.notebook_file()),
+        "crosswalk": _hash_folder(crosswalk) if crosswalk.is_dir() else "",
+        "templates": _hash_folder(Path(__file__).with_name("templates")),
+        "copeval": __version__,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def is_complete(job: ReportJob, fingerprint: str) -> bool:
+    """True when the job's manifest matches ``fingerprint`` and every output is intact."""
+    try:
+        manifest = json.loads(job.manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if manifest.get("inputs") != fingerprint:
+        return False
+    recorded = manifest.get("outputs", {})
+    for fmt, path in job.outputs().items():
+        entry = recorded.get(fmt)
+        if not entry or not path.is_file():
+            return False
+        if path.stat().st_size != entry.get("bytes") or _hash_file(path) != entry.get("sha256"):
+            return False
+    return True
+
+
+# ------------------------------------------------------------------------------- one job
+def render_report(job: ReportJob, *, fingerprint: str | None = None) -> JobResult:
+    """Execute one report notebook and write its outputs atomically. Raises on failure.
+
+    The outputs are produced in memory first (executed notebook, HTML, PDF) and only then
+    written, each atomically; the manifest is removed at the start and written last, so a
+    report is "complete" only once all its files are in place.
+    """
+    import nbformat
+
+    from .render import execute_notebook, export_html, html_to_pdf, read_notebook
+
+    start = time.perf_counter()
+    out = Path(job.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = job.outputs()
+    for path in [*paths.values(), job.manifest_path]:
+        remove_stale_parts(out, path.name)
+    job.manifest_path.unlink(missing_ok=True)
+    fingerprint = fingerprint or input_fingerprint(job)
+
+    timings = {}
+    t0 = time.perf_counter()
+    nb = read_notebook(job.notebook_file())
+    executed = execute_notebook(nb, job.parameters(), cwd=job.out_dir, timeout=job.timeout)
+    timings["execute"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    html = export_html(executed)
+    timings["html"] = time.perf_counter() - t0
+    blobs = {"ipynb": nbformat.writes(executed).encode("utf-8")}
+    if "html" in paths:
+        blobs["html"] = html.encode("utf-8")
+    if "pdf" in paths:
+        t0 = time.perf_counter()
+        blobs["pdf"] = html_to_pdf(html)
+        timings["pdf"] = time.perf_counter() - t0
+    recorded = {}
+    for fmt, blob in blobs.items():
+        atomic_write_bytes(paths[fmt], blob)
+        recorded[fmt] = {
+            "file": paths[fmt].name,
+            "bytes": len(blob),
+            "sha256": hashlib.sha256(blob).hexdigest(),
+        }
+    seconds = time.perf_counter() - start
+    manifest = {
+        "report": job.stem,
+        "inputs": fingerprint,
+        "job": asdict(job),
+        "outputs": recorded,
+        "copeval": __version__,
+        "seconds": round(seconds, 3),
+        "timings": {k: round(v, 3) for k, v in timings.items()},
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    atomic_write_text(job.manifest_path, json.dumps(manifest, indent=2, ensure_ascii=False))
+    return JobResult(
+        job=job,
+        status="done",
+        seconds=seconds,
+        outputs={k: str(v) for k, v in paths.items()},
+        timings=timings,
+    )
+
+
+def run_job(job: ReportJob, fingerprint: str | None = None) -> JobResult:
+    """:func:`render_report`, returning a ``"failed"`` result instead of raising."""
+    start = time.perf_counter()
+    try:
+        return render_report(job, fingerprint=fingerprint)
+    except Exception as exc:  # one failing report must not stop the batch
+        message = str(exc) if isinstance(exc, CopevalError) else f"{type(exc).__name__}: {exc}"
+        return JobResult(
+            job=job,
+            status="failed",
+            seconds=time.perf_counter() - start,
+            error=message.strip().splitlines()[0] if message.strip() else type(exc).__name__,
+            detail=traceback.format_exc(),
+        )
+
+
+# ------------------------------------------------------------------------------- batch
+def default_executor(max_workers: int | None = None) -> cf.Executor:
+    """A process pool (``spawn`` start method) with ``max_workers`` or one worker per core."""
+    n = max_workers or os.cpu_count() or 1
+    return cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"))
+
+
+def _precompute(jobs: Iterable[ReportJob]) -> None:
+    """Score each distinct (project, parameters) once and cache it for the workers."""
+    from .data import ReportData
+
+    seen = set()
+    for job in jobs:
+        if job.cache_dir is None:
+            continue
+        key = (job.project, job.weight, job.n_boot, job.seed, job.ci, job.cache_dir)
+        if key in seen:
+            continue
+        seen.add(key)
+        ReportData.load(
+            job.project,
+            weight=job.weight,
+            n_boot=job.n_boot,
+            seed=job.seed,
+            ci=job.ci,
+            cache_dir=job.cache_dir,
+        )
+
+
+def run_batch(
+    jobs: Sequence[ReportJob],
+    *,
+    executor: cf.Executor | None = None,
+    max_workers: int | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    runner: Callable[..., JobResult] = run_job,
+    precompute: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> BatchResult:
+    """Render many reports in parallel; failures are collected, never raised.
+
+    Parameters
+    ----------
+    jobs : sequence of ReportJob
+        Usually from :func:`plan_jobs`.
+    executor : concurrent.futures.Executor, optional
+        Where jobs run. Default: a process pool of ``max_workers`` (default: one per core),
+        created and shut down here. Any executor works, e.g. a Dask cluster's
+        ``Client.get_executor()``; a caller-supplied executor is left running.
+    max_workers : int, optional
+        Size of the default process pool.
+    resume : bool
+        Skip jobs whose outputs are complete and whose inputs have not changed.
+    progress : bool
+        Show a progress bar on stderr.
+    runner : callable
+        ``runner(job, fingerprint) -> JobResult``, run in the workers; must be picklable
+        for process pools (default :func:`run_job`).
+    precompute : bool
+        Score each project once in this process before dispatching (jobs with a cache).
+    log : callable, optional
+        Receives one line per skipped or failed job (default: written above the progress bar).
+
+    Returns
+    -------
+    BatchResult
+    """
+    from tqdm.auto import tqdm
+
+    from .data import project_fingerprint
+
+    start = time.perf_counter()
+    jobs = list(jobs)
+    stems = [j.stem for j in jobs]
+    dupes = {s for s in stems if stems.count(s) > 1}
+    if dupes:
+        raise CopevalError(f"Two jobs would write the same report: {', '.join(sorted(dupes))}")
+    project_hashes = {p: project_fingerprint(p) for p in {j.project for j in jobs}}
+    fingerprints = [input_fingerprint(j, project_hash=project_hashes[j.project]) for j in jobs]
+    results: list[JobResult | None] = [None] * len(jobs)
+    bar = tqdm(
+        total=len(jobs),
+        desc="reports",
+        unit="report",
+        file=sys.stderr,
+        disable=not progress,
+        dynamic_ncols=True,
+    )
+    say = log or (lambda msg: bar.write(msg, file=sys.stderr))
+    todo = []
+    for i, (job, fp) in enumerate(zip(jobs, fingerprints, strict=True)):
+        if resume and is_complete(job, fp):
+            results[i] = JobResult(
+                job=job, status="skipped", outputs={k: str(v) for k, v in job.outputs().items()}
+            )
+            say(f"skipped {job.label}: outputs complete and inputs unchanged")
+            bar.update(1)
+        else:
+            todo.append(i)
+    if todo and precompute:
+        bar.set_postfix_str("scoring")
+        _precompute(jobs[i] for i in todo)
+        bar.set_postfix_str("")
+    own = executor is None and bool(todo)
+    if own:
+        executor = default_executor(min(max_workers or os.cpu_count() or 1, len(todo)))
+    try:
+        futures = {executor.submit(runner, jobs[i], fingerprints[i]): i for i in todo}
+        for fut in cf.as_completed(futures):
+            i = futures[fut]
+            try:
+                res = fut.result()
+            except Exception as exc:  # the worker itself died (killed, out of memory...)
+                res = JobResult(job=jobs[i], status="failed", error=f"{type(exc).__name__}: {exc}")
+            results[i] = res
+            if res.status == "failed":
+                say(f"FAILED {res.job.label}: {res.error}")
+            bar.set_postfix_str(res.job.label)
+            bar.update(1)
+    finally:
+        bar.close()
+        if own:
+            executor.shutdown(wait=True, cancel_futures=True)
+    return BatchResult(results=results, seconds=time.perf_counter() - start)

@@ -1,0 +1,275 @@
+"""Everything a report shows, computed once per project and parameter set.
+
+:class:`ReportData` loads a project and computes the language-independent results every
+report section draws on: the score table with intervals, pairwise and rank probabilities,
+the sensitivity grid, inter-coder and scale reliability. Scoring a large project once and
+reusing it for hundreds of site reports is what keeps a national batch fast, so the results
+can be cached on disk (``cache_dir``): the cache key is a hash of every file of the project,
+the scoring parameters and the copeval version, so a changed input never reuses a stale
+result. Cache files are written atomically.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from copeval import __version__
+from copeval.errors import CopevalError
+
+from ._atomic import atomic_write_bytes
+
+__all__ = ["ReportData", "analysis_key", "project_fingerprint"]
+
+DEFAULTS = {"weight": 0.6, "n_boot": 2000, "seed": 0, "ci": 0.9}
+#: Pairwise tables are precomputed (and cached) for projects with at most this many sites.
+PRECOMPUTE_PAIRS_UP_TO = 12
+
+
+def project_fingerprint(path: str | Path) -> str:
+    """SHA-256 over the relative path and bytes of every file in a project folder.
+
+    Hidden files and folders (``.git``, editor backups) are skipped. Any change to any table,
+    text or descriptor changes the fingerprint.
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise CopevalError(f"Project folder not found: {root}")
+    digest = hashlib.sha256()
+    for file in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = file.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        digest.update(rel.as_posix().encode("utf-8") + b"\0")
+        digest.update(hashlib.sha256(file.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def analysis_key(path: str | Path, params: dict) -> str:
+    """Cache key of a project's analysis: fingerprint + scoring parameters + version."""
+    payload = json.dumps(
+        {"project": project_fingerprint(path), "params": _params(params), "copeval": __version__},
+        sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+
+
+def _params(params: dict) -> dict:
+    out = dict(DEFAULTS)
+    out.update({k: v for k, v in params.items() if k in DEFAULTS})
+    return {
+        "weight": float(out["weight"]),
+        "n_boot": int(out["n_boot"]),
+        "seed": int(out["seed"]),
+        "ci": float(out["ci"]),
+    }
+
+
+@dataclass(eq=False)
+class ReportData:
+    """A loaded project with its scores and the tables the report sections need.
+
+    Build it with :meth:`load`. Attributes are computed lazily and cached on the instance.
+
+    Attributes
+    ----------
+    project : Project
+    result : ScoreResult
+        From :func:`copeval.scoring.score_sites` (labels are recomputed per language by the
+        report, so one result serves both languages).
+    params : dict
+        ``weight``, ``n_boot``, ``seed``, ``ci``.
+    """
+
+    project: object
+    result: object
+    params: dict
+    extras: dict = field(default_factory=dict)
+
+    # ---------------------------------------------------------------- construction
+    @classmethod
+    def load(
+        cls,
+        project_path: str | Path,
+        *,
+        weight: float = 0.6,
+        n_boot: int = 2000,
+        seed: int = 0,
+        ci: float = 0.9,
+        cache_dir: str | Path | None = None,
+    ) -> ReportData:
+        """Load the project and score it, or reuse a cached analysis from ``cache_dir``.
+
+        The cache holds the validated project and every computed table, keyed on the hash of
+        every project file, the parameters and the copeval version; it is a pickle, so only
+        point ``cache_dir`` at a folder you trust (the batch engine uses ``<out>/.cache``).
+        """
+        from copeval.project import load_project
+
+        params = _params({"weight": weight, "n_boot": n_boot, "seed": seed, "ci": ci})
+        cache_file = None
+        if cache_dir is not None:
+            key = analysis_key(project_path, params)
+            cache_file = Path(cache_dir) / f"analysis-{key}.pickle"
+            if cache_file.is_file():
+                try:
+                    payload = pickle.loads(cache_file.read_bytes())
+                    return cls(payload["project"], payload["result"], params, payload["extras"])
+                except Exception:  # a corrupt or foreign cache file: recompute
+                    cache_file.unlink(missing_ok=True)
+        project = load_project(project_path)
+        data = cls(project, _score(project, params), params)
+        data.compute_all()
+        if cache_file is not None:
+            blob = pickle.dumps(
+                {"project": project, "result": data.result, "extras": data.extras},
+                protocol=pickle.HIGHEST_PROTOCOL,
+            )
+            atomic_write_bytes(cache_file, blob)
+        return data
+
+    def compute_all(self) -> None:
+        """Compute the lazily cached tables now (before caching to disk).
+
+        Pairwise and rank probabilities and the ordering sensitivity grow with the square of
+        the number of sites; they are precomputed for small projects only (the comparative
+        report computes them when needed).
+        """
+        for name in ("code_reliability", "scale_reliability", "site_sensitivity"):
+            getattr(self, name)
+        if len(self.site_names) <= PRECOMPUTE_PAIRS_UP_TO:
+            self.pairwise()
+            self.ranks()
+            self.orderings()
+
+    def _memo(self, name, fn):
+        if name not in self.extras:
+            self.extras[name] = fn()
+        return self.extras[name]
+
+    # ---------------------------------------------------------------- tables
+    @property
+    def table(self) -> pd.DataFrame:
+        """The score table (one row per site x criterion)."""
+        return self.result.table
+
+    @functools.cached_property
+    def evidence(self) -> pd.DataFrame:
+        """``Project.evidence()``: primary coder, rated segments, consented sources."""
+        return self.project.evidence()
+
+    @functools.cached_property
+    def site_names(self) -> dict:
+        sites = self.project.sites
+        return dict(zip(sites["site_id"].astype(str), sites["name"].astype(str), strict=True))
+
+    @functools.cached_property
+    def scaled_items(self) -> pd.DataFrame:
+        """Survey answers rescaled to 0-4, long format (empty when there are no surveys)."""
+        if not self.project.responses:
+            return pd.DataFrame(
+                columns=["respondent_id", "instrument", "site_id", "item", "criterion", "value"]
+            )
+        from copeval.survey import scale_items
+
+        return scale_items(self.project.items, self.project.responses)
+
+    @property
+    def code_reliability(self) -> pd.DataFrame | None:
+        """Inter-coder reliability per code (None when the project has a single coder)."""
+
+        def compute():
+            project = self.project
+            consented = set(project.sources.loc[project.sources["consent"] != "none", "source_id"])
+            seg = project.segments[project.segments["source_id"].isin(consented)]
+            if seg["coder"].nunique() < 2:
+                return None
+            from copeval.reliability import code_reliability
+
+            return code_reliability(seg, n_boot=500, seed=self.params["seed"])
+
+        return self._memo("code_reliability", compute)
+
+    @property
+    def scale_reliability(self) -> pd.DataFrame | None:
+        """Cronbach's alpha and McDonald's omega per instrument x criterion x site."""
+
+        def compute():
+            if not self.project.responses:
+                return None
+            import warnings
+
+            from copeval.survey import scale_reliability
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return scale_reliability(self.project.items, self.project.responses)
+
+        return self._memo("scale_reliability", compute)
+
+    @property
+    def site_sensitivity(self) -> pd.DataFrame:
+        """Point scores of every site x criterion under the sensitivity grid."""
+
+        def compute():
+            from copeval.scoring import sensitivity_scores
+
+            return sensitivity_scores(self.result.evidence, self.result.respondents)
+
+        return self._memo("site_sensitivity", compute)
+
+    def pairwise(self, sites=None) -> pd.DataFrame:
+        """P(site A > site B) per criterion (restricted to ``sites`` when given)."""
+        full = self.extras.get(("pairwise", None))
+        if full is not None and sites is not None:
+            keep = full["site_a"].isin(sites) & full["site_b"].isin(sites)
+            return full[keep].reset_index(drop=True)
+        key = ("pairwise", tuple(sites) if sites is not None else None)
+        return self._memo(key, lambda: self.result.pairwise(sites=sites))
+
+    def ranks(self) -> pd.DataFrame:
+        return self._memo("ranks", lambda: self.result.ranks())
+
+    def orderings(self) -> pd.DataFrame:
+        """Pairwise orderings that change under the sensitivity grid (changed rows only)."""
+        return self._memo("orderings", lambda: self.result.sensitivity(only_changed=True))
+
+    def site_row(self, site_id: str, criterion: str) -> pd.Series | None:
+        rows = self.table[
+            (self.table["site_id"] == site_id) & (self.table["criterion"] == criterion)
+        ]
+        return None if rows.empty else rows.iloc[0]
+
+    def check_site(self, site_id) -> str:
+        """``site_id`` as a string if the project has it; else a clear error."""
+        if not isinstance(site_id, str):
+            raise CopevalError(
+                f"site_id must be a string, got {type(site_id).__name__} {site_id!r}. "
+                "With papermill, pass it raw: `papermill ... -r site_id 0101` "
+                "(-p converts 0101 to the number 101)."
+            )
+        ids = list(self.site_names)
+        if site_id not in ids:
+            raise CopevalError(
+                f"No site {site_id!r} in project {self.project.path}. "
+                f"Available site IDs: {', '.join(ids)}"
+            )
+        return site_id
+
+
+def _score(project, params: dict):
+    from copeval.scoring import score_sites
+
+    return score_sites(
+        project,
+        weight=params["weight"],
+        n_boot=params["n_boot"],
+        seed=params["seed"],
+        ci=params["ci"],
+    )

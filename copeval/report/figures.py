@@ -1,0 +1,509 @@
+"""Report figures: tidy DataFrames in, matplotlib figures out, labels in Spanish or English.
+
+Every function takes the data first and returns a :class:`matplotlib.figure.Figure` built
+without ``pyplot`` (no global figure registry, no backend switching) inside an
+``rc_context``, so figures never leak state into the next report run in the same kernel.
+:func:`figure_to_svg` and :func:`figure_html` turn a figure into a crisp, deterministic SVG
+(text kept as text in DejaVu Sans: small files, sharp at any zoom, searchable in the PDF).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import textwrap
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from matplotlib.colors import BoundaryNorm, ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from copeval.errors import CopevalError
+from copeval.vocabulary import CRITERIA, RATING_BANDS, STRATA
+
+from .i18n import STRINGS, criterion_label, fmt_num, stratum_label, t
+
+__all__ = [
+    "BAND_COLORS",
+    "coverage_figure",
+    "figure_html",
+    "figure_to_svg",
+    "forest_figure",
+    "heatmap_figure",
+    "likert_figure",
+]
+
+#: One colour per rating band (absent .. strong): ColorBrewer RdYlBu, colour-blind safe.
+BAND_COLORS = ("#d7191c", "#fdae61", "#ffffbf", "#abd9e9", "#2c7bb6")
+#: Five answer levels of the diverging Likert bars (very unfavourable .. very favourable).
+LIKERT_COLORS = ("#ca0020", "#f4a582", "#d9d9d9", "#92c5de", "#0571b0")
+SITE_COLORS = ("#1b4f72", "#c0392b", "#1e8449", "#7d3c98", "#b9770e", "#2e4053", "#148f77")
+INK = "#1f2d3d"
+MUTED = "#6b7785"
+
+_RC = {
+    "font.family": "DejaVu Sans",
+    "font.size": 8.5,
+    "axes.edgecolor": "#9aa5b1",
+    "axes.labelcolor": INK,
+    "axes.titlesize": 9.5,
+    "axes.titleweight": "bold",
+    "xtick.color": INK,
+    "ytick.color": INK,
+    "text.color": INK,
+    "svg.fonttype": "none",
+    "svg.hashsalt": "copeval",
+}
+
+
+def _require(df: pd.DataFrame, columns, name: str) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise CopevalError(f"{name} must be a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise CopevalError(
+            f"{name} lacks column(s) {', '.join(missing)}. "
+            f"Available columns: {', '.join(map(str, df.columns))}"
+        )
+
+
+def _criteria_in(values) -> list[str]:
+    present = set(values)
+    return [c for c in CRITERIA if c in present]
+
+
+def _wrap(text: str, width: int) -> str:
+    return "\n".join(textwrap.wrap(text, width)) or text
+
+
+def _band_label(score: float, lang: str) -> str:
+    for upper, en, es in RATING_BANDS:
+        if score < upper:
+            return en if lang == "en" else es
+    return RATING_BANDS[-1][1] if lang == "en" else RATING_BANDS[-1][2]
+
+
+def _site_names(site_ids, site_names) -> dict:
+    names = dict(site_names or {})
+    return {s: names.get(s, s) for s in site_ids}
+
+
+# ------------------------------------------------------------------------------- heatmap
+def heatmap_figure(
+    scores: pd.DataFrame,
+    *,
+    lang: str = "en",
+    site_names: dict | None = None,
+    highlight: str | None = None,
+    criteria=None,
+) -> Figure:
+    """Criteria x sites heatmap of ratings, each cell labelled with score and level.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        One row per site x criterion with columns ``site_id``, ``criterion``, ``score``
+        (0-4, may be missing) and optionally ``flag`` (cells whose flag is not empty get a
+        dagger: insufficient evidence).
+    lang : {"en", "es"}
+    site_names : dict, optional
+        ``site_id -> display name``; default the IDs.
+    highlight : str, optional
+        A site ID drawn in bold (the report's own site).
+    criteria : sequence, optional
+        Criteria to show, in order; default those present, in the order C1..C4, AT.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    _require(scores, ["site_id", "criterion", "score"], "scores")
+    criteria = list(criteria) if criteria is not None else _criteria_in(scores["criterion"])
+    sites = list(dict.fromkeys(scores["site_id"]))
+    names = _site_names(sites, site_names)
+    grid = scores.pivot_table(
+        index="site_id", columns="criterion", values="score", aggfunc="first", dropna=False
+    ).reindex(index=sites, columns=criteria)
+    flags = None
+    if "flag" in scores.columns:
+        flagged = scores.assign(_f=scores["flag"].fillna("").astype(str).str.len() > 0)
+        flags = flagged.pivot_table(
+            index="site_id", columns="criterion", values="_f", aggfunc="max"
+        ).reindex(index=sites, columns=criteria)
+
+    n_rows, n_cols = len(sites), len(criteria)
+    cell_h = 0.42 if n_rows <= 12 else max(0.16, 5.0 / n_rows)
+    label_w = min(2.6, 0.9 + 0.07 * max((len(v) for v in names.values()), default=4))
+    width = label_w + 1.15 * n_cols
+    height = 1.05 + cell_h * n_rows
+    cmap = ListedColormap(BAND_COLORS)
+    norm = BoundaryNorm([0, 0.8, 1.6, 2.4, 3.2, 4.0001], cmap.N)
+    small = n_rows > 25
+    with mpl.rc_context(_RC):
+        fig = Figure(figsize=(width, height), layout="constrained")
+        ax = fig.add_subplot()
+        values = grid.to_numpy(dtype=float)
+        masked = np.ma.masked_invalid(values)
+        ax.imshow(masked, cmap=cmap, norm=norm, aspect="auto", interpolation="nearest")
+        ax.set_facecolor("#eef1f4")
+        for i in range(n_rows):
+            for j in range(n_cols):
+                v = values[i, j]
+                if np.isnan(v):
+                    txt = t("fig.no_data", lang)
+                    color = MUTED
+                else:
+                    dagger = "†" if flags is not None and bool(flags.iat[i, j]) else ""
+                    txt = f"{fmt_num(v, lang)}{dagger}"
+                    if not small:
+                        txt += f"\n{_band_label(v, lang)}"
+                    color = "white" if v < 0.8 or v >= 3.2 else INK
+                ax.text(
+                    j,
+                    i,
+                    txt,
+                    ha="center",
+                    va="center",
+                    fontsize=6 if small else 7.5,
+                    color=color,
+                    linespacing=1.15,
+                )
+        ax.set_xticks(range(n_cols))
+        ax.set_xticklabels([_wrap(criterion_label(c, lang), 16) for c in criteria], fontsize=7.5)
+        ax.xaxis.tick_top()
+        ax.set_yticks(range(n_rows))
+        ax.set_yticklabels([names[s] for s in sites], fontsize=6 if small else 8)
+        for tick, s in zip(ax.get_yticklabels(), sites, strict=True):
+            if s == highlight:
+                tick.set_fontweight("bold")
+        ax.tick_params(length=0)
+        ax.set_xticks(np.arange(-0.5, n_cols), minor=True)
+        ax.set_yticks(np.arange(-0.5, n_rows), minor=True)
+        ax.grid(which="minor", color="white", linewidth=1.5)
+        ax.tick_params(which="minor", length=0)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        if highlight in sites:
+            i = sites.index(highlight)
+            ax.add_patch(
+                Rectangle((-0.5, i - 0.5), n_cols, 1, fill=False, edgecolor=INK, linewidth=1.6)
+            )
+    return fig
+
+
+# ------------------------------------------------------------------------------- forest
+def forest_figure(
+    scores: pd.DataFrame,
+    *,
+    lang: str = "en",
+    site_names: dict | None = None,
+    criteria=None,
+) -> Figure:
+    """Interval ("forest") plot: each criterion's score with its interval, over rating bands.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        Columns ``site_id``, ``criterion``, ``score``, ``lower``, ``upper`` and optionally
+        ``flag``. With one site, one row per criterion; with several, the sites are offset
+        within each criterion and told apart by colour (legend below).
+    lang : {"en", "es"}
+    site_names : dict, optional
+        ``site_id -> display name``.
+    criteria : sequence, optional
+        Criteria to show, top to bottom.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    _require(scores, ["site_id", "criterion", "score", "lower", "upper"], "scores")
+    criteria = list(criteria) if criteria is not None else _criteria_in(scores["criterion"])
+    sites = list(dict.fromkeys(scores["site_id"]))
+    names = _site_names(sites, site_names)
+    n_sites = len(sites)
+    many = n_sites > len(SITE_COLORS)
+    row_h = 0.42 if n_sites == 1 else min(1.6, 0.16 * n_sites + 0.25)
+    height = 0.9 + row_h * len(criteria) + (0.35 if n_sites > 1 and not many else 0)
+    with mpl.rc_context(_RC):
+        fig = Figure(figsize=(6.6, height), layout="constrained")
+        ax = fig.add_subplot()
+        lowers = [0.0] + [b[0] for b in RATING_BANDS[:-1]]
+        for (lo, (hi, en, es)), color in zip(
+            zip(lowers, RATING_BANDS, strict=True), BAND_COLORS, strict=True
+        ):
+            ax.axvspan(lo, hi, color=color, alpha=0.22, linewidth=0)
+            ax.text(
+                (lo + hi) / 2,
+                1.005,
+                en if lang == "en" else es,
+                transform=ax.get_xaxis_transform(),
+                ha="center",
+                va="bottom",
+                fontsize=7,
+                color=MUTED,
+            )
+        span = 0.62
+        offsets = np.zeros(1) if n_sites == 1 else np.linspace(-span / 2, span / 2, n_sites)
+        by_key = scores.set_index(["site_id", "criterion"])
+        for k, site in enumerate(sites):
+            color = INK if n_sites == 1 else SITE_COLORS[k % len(SITE_COLORS)]
+            for i, c in enumerate(criteria):
+                if (site, c) not in by_key.index:
+                    continue
+                row = by_key.loc[(site, c)]
+                if isinstance(row, pd.DataFrame):
+                    row = row.iloc[0]
+                y = i + offsets[k]
+                if pd.isna(row["score"]):
+                    continue
+                flagged = "flag" in row.index and isinstance(row["flag"], str) and row["flag"]
+                if pd.notna(row["lower"]) and pd.notna(row["upper"]):
+                    ax.plot(
+                        [row["lower"], row["upper"]],
+                        [y, y],
+                        color=color,
+                        linewidth=2.2 if n_sites < 10 else 1.2,
+                        solid_capstyle="round",
+                        alpha=0.55 if flagged else 1,
+                    )
+                ax.plot(
+                    row["score"],
+                    y,
+                    marker="o",
+                    markersize=6.5 if n_sites < 10 else 3.5,
+                    markerfacecolor="white" if flagged else color,
+                    markeredgecolor=color,
+                    markeredgewidth=1.6,
+                    linestyle="none",
+                )
+                if n_sites == 1:
+                    ax.text(
+                        min(row["upper"] if pd.notna(row["upper"]) else row["score"], 3.55) + 0.08,
+                        y,
+                        fmt_num(row["score"], lang) + ("†" if flagged else ""),
+                        va="center",
+                        fontsize=8,
+                        color=INK,
+                        fontweight="bold",
+                    )
+        ax.set_yticks(range(len(criteria)))
+        ax.set_yticklabels([_wrap(criterion_label(c, lang), 24) for c in criteria])
+        ax.set_ylim(len(criteria) - 0.5, -0.5)
+        ax.set_xlim(0, 4)
+        ax.set_xticks([0, 0.8, 1.6, 2.4, 3.2, 4.0])
+        ax.set_xlabel(t("fig.axis.score", lang))
+        ax.tick_params(axis="y", length=0)
+        for side in ("top", "right", "left"):
+            ax.spines[side].set_visible(False)
+        if n_sites > 1 and not many:
+            handles = [
+                mpl.lines.Line2D(
+                    [], [], color=SITE_COLORS[k % len(SITE_COLORS)], marker="o", linewidth=2
+                )
+                for k in range(n_sites)
+            ]
+            fig.legend(
+                handles,
+                [names[s] for s in sites],
+                loc="outside lower center",
+                ncols=min(n_sites, 4),
+                frameon=False,
+                fontsize=8,
+            )
+    return fig
+
+
+# ------------------------------------------------------------------------------- Likert
+def likert_figure(data: pd.DataFrame, *, lang: str = "en", criteria=None) -> Figure:
+    """Diverging stacked bars of survey answers per criterion (and instrument).
+
+    Parameters
+    ----------
+    data : DataFrame
+        Long format, one row per respondent x item: ``criterion``, ``value`` (0-4, already
+        reverse-coded; missing answers are dropped) and optionally ``instrument`` (one bar per
+        criterion x instrument) and ``weight`` (design weight; default 1). Values are binned to
+        the nearest of the five levels 0..4 (a 1-7 item rescaled to 0-4 falls on the nearest
+        level).
+    lang : {"en", "es"}
+    criteria : sequence, optional
+        Criteria to show, top to bottom.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Bars centred on the neutral level: unfavourable answers to the left, favourable to the
+        right, half of the neutral answers on each side; each bar is labelled with its N.
+    """
+    _require(data, ["criterion", "value"], "data")
+    d = data[data["value"].notna() & data["criterion"].notna()].copy()
+    criteria = list(criteria) if criteria is not None else _criteria_in(d["criterion"])
+    d = d[d["criterion"].isin(criteria)]
+    if "instrument" not in d.columns:
+        d["instrument"] = ""
+    if "weight" not in d.columns:
+        d["weight"] = 1.0
+    d["weight"] = pd.to_numeric(d["weight"], errors="coerce").fillna(1.0)
+    d["level"] = np.clip(np.rint(pd.to_numeric(d["value"]).astype(float)), 0, 4).astype(int)
+    instruments = list(dict.fromkeys(d["instrument"]))
+    rows = []
+    for c in criteria:
+        for inst in instruments:
+            sub = d[(d["criterion"] == c) & (d["instrument"] == inst)]
+            if sub.empty:
+                continue
+            shares = sub.groupby("level")["weight"].sum().reindex(range(5), fill_value=0.0)
+            shares = 100 * shares / shares.sum()
+            label = criterion_label(c, lang)
+            if inst:
+                key = f"instrument.{inst}"
+                who = t(key, lang) if key in STRINGS else inst
+                label = f"{label} · {who}"
+            n = sub["respondent_id"].nunique() if "respondent_id" in sub else len(sub)
+            rows.append((label, shares.to_numpy(), n))
+    levels = t("fig.likert.levels", lang).split("|")
+    height = 1.2 + 0.36 * max(len(rows), 1)
+    with mpl.rc_context(_RC):
+        fig = Figure(figsize=(6.6, height), layout="constrained")
+        ax = fig.add_subplot()
+        if not rows:
+            ax.text(0.5, 0.5, t("fig.survey_none", lang), ha="center", va="center")
+            ax.set_axis_off()
+            return fig
+        for i, (_, s, n) in enumerate(rows):
+            left = -(s[0] + s[1] + s[2] / 2)
+            for k in range(5):
+                ax.barh(i, s[k], left=left, color=LIKERT_COLORS[k], height=0.66, linewidth=0)
+                if s[k] >= 9:
+                    ax.text(
+                        left + s[k] / 2,
+                        i,
+                        f"{s[k]:.0f}",
+                        ha="center",
+                        va="center",
+                        fontsize=6.5,
+                        color="white" if k in (0, 4) else INK,
+                    )
+                left += s[k]
+            ax.text(101, i, f"n={n}", va="center", fontsize=6.5, color=MUTED)
+        ax.axvline(0, color=INK, linewidth=0.8)
+        ax.set_yticks(range(len(rows)))
+        ax.set_yticklabels([_wrap(r[0], 30) for r in rows], fontsize=7.5)
+        ax.set_ylim(len(rows) - 0.5, -0.5)
+        ax.set_xlim(-100, 112)
+        ax.set_xticks([-100, -50, 0, 50, 100])
+        ax.set_xticklabels(["100", "50", "0", "50", "100"])
+        ax.set_xlabel(t("fig.axis.share", lang))
+        ax.tick_params(axis="y", length=0)
+        for side in ("top", "right", "left"):
+            ax.spines[side].set_visible(False)
+        handles = [Rectangle((0, 0), 1, 1, color=col) for col in LIKERT_COLORS]
+        fig.legend(
+            handles,
+            levels,
+            loc="outside lower center",
+            ncols=5,
+            frameon=False,
+            fontsize=7,
+            handlelength=1,
+            columnspacing=1,
+        )
+    return fig
+
+
+# ------------------------------------------------------------------------------- coverage
+def coverage_figure(evidence: pd.DataFrame, *, lang: str = "en", criteria=None) -> Figure:
+    """Evidence coverage: sources (and coded segments) per criterion x respondent stratum.
+
+    Parameters
+    ----------
+    evidence : DataFrame
+        One row per coded segment: ``criterion``, ``stratum``, ``source_id`` and
+        ``segment_id`` (as from :meth:`copeval.project.Project.evidence`, filtered to a site).
+    lang : {"en", "es"}
+    criteria : sequence, optional
+        Criteria to show (rows); default all five.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        A grid whose cells read ``sources (segments)``; empty cells are marked with a dash.
+    """
+    _require(evidence, ["criterion", "stratum", "source_id", "segment_id"], "evidence")
+    criteria = list(criteria) if criteria is not None else list(CRITERIA)
+    n_src = (
+        evidence.groupby(["criterion", "stratum"])["source_id"]
+        .nunique()
+        .unstack()
+        .reindex(index=criteria, columns=list(STRATA))
+        .fillna(0)
+    )
+    n_seg = (
+        evidence.groupby(["criterion", "stratum"])["segment_id"]
+        .nunique()
+        .unstack()
+        .reindex(index=criteria, columns=list(STRATA))
+        .fillna(0)
+    )
+    vmax = max(3.0, float(n_src.to_numpy().max()) if n_src.size else 3.0)
+    with mpl.rc_context(_RC):
+        fig = Figure(figsize=(6.6, 0.8 + 0.42 * len(criteria)), layout="constrained")
+        ax = fig.add_subplot()
+        values = n_src.to_numpy(dtype=float)
+        cmap = mpl.colormaps["Blues"]
+        shown = np.where(values > 0, 0.15 + 0.7 * values / vmax, np.nan)
+        ax.imshow(np.ma.masked_invalid(shown), cmap=cmap, vmin=0, vmax=1, aspect="auto")
+        ax.set_facecolor("#f3f4f6")
+        for i in range(len(criteria)):
+            for j in range(len(STRATA)):
+                s, g = int(values[i, j]), int(n_seg.iat[i, j])
+                txt = "—" if s == 0 else f"{s} ({g})"
+                dark = s > 0 and (0.15 + 0.7 * s / vmax) > 0.55
+                ax.text(
+                    j,
+                    i,
+                    txt,
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if dark else (MUTED if s == 0 else INK),
+                )
+        ax.set_xticks(range(len(STRATA)))
+        ax.set_xticklabels([_wrap(stratum_label(s, lang), 16) for s in STRATA], fontsize=7.5)
+        ax.xaxis.tick_top()
+        ax.set_yticks(range(len(criteria)))
+        ax.set_yticklabels([_wrap(criterion_label(c, lang), 28) for c in criteria], fontsize=7.5)
+        ax.tick_params(length=0)
+        ax.set_xticks(np.arange(-0.5, len(STRATA)), minor=True)
+        ax.set_yticks(np.arange(-0.5, len(criteria)), minor=True)
+        ax.grid(which="minor", color="white", linewidth=1.5)
+        ax.tick_params(which="minor", length=0)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+    return fig
+
+
+# ------------------------------------------------------------------------------- output
+def figure_to_svg(fig: Figure) -> str:
+    """The figure as an SVG document (deterministic: no date, fixed ID salt)."""
+    buf = io.StringIO()
+    with mpl.rc_context(_RC):
+        fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def figure_html(fig: Figure, caption: str = "", *, css_class: str = "cv-figure") -> str:
+    """A ``<figure>`` holding the figure as an inline SVG image, with its caption."""
+    svg = figure_to_svg(fig)
+    width_in = fig.get_figwidth()
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+    pct = min(100, round(100 * width_in / 6.6))
+    return (
+        f'<figure class="{css_class}"><img alt="{html.escape(caption)}" style="width:{pct}%" '
+        f'src="data:image/svg+xml;base64,{data}"/>{cap}</figure>'
+    )

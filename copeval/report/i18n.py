@@ -1,0 +1,811 @@
+"""Every word a report shows, in Spanish and English, from one table.
+
+Reports are built from the same templates in both languages: code asks for a string by key
+(``t("summary.title", lang)``) and formats numbers, intervals, dates and lists with the helpers
+below, so no sentence is ever half translated. Numbers use a decimal point in both languages,
+as is usual in Guatemala and the rest of Central America.
+
+Adding a string: add one entry to :data:`STRINGS` with both ``"es"`` and ``"en"`` and the same
+``{placeholders}`` in each (``tests/test_report_i18n.py`` checks this).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pandas as pd
+
+from copeval.errors import CopevalError
+from copeval.vocabulary import CRITERION_LABELS, LANGUAGES, STRATUM_LABELS
+
+__all__ = [
+    "STRINGS",
+    "check_lang",
+    "criterion_label",
+    "fmt_count",
+    "fmt_interval",
+    "fmt_num",
+    "fmt_pct",
+    "fmt_period",
+    "fmt_prob",
+    "join_list",
+    "stratum_label",
+    "t",
+    "tn",
+]
+
+MONTHS = {
+    "en": [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
+    "es": [
+        "enero",
+        "febrero",
+        "marzo",
+        "abril",
+        "mayo",
+        "junio",
+        "julio",
+        "agosto",
+        "septiembre",
+        "octubre",
+        "noviembre",
+        "diciembre",
+    ],
+}
+
+#: key -> {"es": ..., "en": ...}. Placeholders use str.format syntax.
+STRINGS: dict[str, dict[str, str]] = {
+    # ---- cover ---------------------------------------------------------------------------
+    "cover.kicker": {
+        "es": "Evaluación de la implementación de la policía comunitaria",
+        "en": "Evaluation of community-oriented policing implementation",
+    },
+    "cover.kicker.compare": {
+        "es": "Evaluación comparada de la policía comunitaria",
+        "en": "Comparative evaluation of community-oriented policing",
+    },
+    "cover.site_line": {"es": "Departamento de {department}", "en": "Department of {department}"},
+    "cover.period": {"es": "Trabajo de campo", "en": "Fieldwork"},
+    "cover.sources": {"es": "Fuentes de datos", "en": "Data sources"},
+    "cover.project": {"es": "Proyecto", "en": "Project"},
+    "cover.generated": {"es": "Generado", "en": "Generated"},
+    "cover.toolkit": {"es": "Herramienta", "en": "Toolkit"},
+    "cover.parameters": {"es": "Parámetros", "en": "Parameters"},
+    "cover.parameters_value": {
+        "es": "peso cualitativo {weight}, {n_boot} réplicas bootstrap, intervalo {ci}, semilla {seed}",
+        "en": "qualitative weight {weight}, {n_boot} bootstrap replicates, {ci} interval, seed {seed}",
+    },
+    "cover.sites": {"es": "Sitios", "en": "Sites"},
+    "cover.synthetic": {"es": "DATOS SINTÉTICOS", "en": "SYNTHETIC DATA"},
+    "cover.synthetic_note": {
+        "es": "Los textos y respuestas de este informe son simulados con fines de demostración. "
+        "No describen a personas ni hechos reales.",
+        "en": "The texts and responses in this report are simulated for demonstration. "
+        "They do not describe real people or events.",
+    },
+    "cover.frameworks": {
+        "es": "Criterios de Frühling (2004) · Modelo Policial de Seguridad Integral Comunitaria (MOPSIC)",
+        "en": "Frühling's criteria (2004) · Guatemala's community policing model (MOPSIC)",
+    },
+    "sources.interview": {
+        "es": "{n} entrevista|{n} entrevistas",
+        "en": "{n} interview|{n} interviews",
+    },
+    "sources.focus_group": {
+        "es": "{n} grupo focal|{n} grupos focales",
+        "en": "{n} focus group|{n} focus groups",
+    },
+    "sources.observation": {
+        "es": "{n} observación de campo|{n} observaciones de campo",
+        "en": "{n} field observation|{n} field observations",
+    },
+    "sources.document": {"es": "{n} documento|{n} documentos", "en": "{n} document|{n} documents"},
+    "sources.survey": {
+        "es": "encuesta ({instrument}): {n} persona|encuesta ({instrument}): {n} personas",
+        "en": "survey ({instrument}): {n} respondent|survey ({instrument}): {n} respondents",
+    },
+    "sources.none": {"es": "sin fuentes registradas", "en": "no sources recorded"},
+    "instrument.community": {"es": "comunidad", "en": "community"},
+    "instrument.police": {"es": "policía", "en": "police"},
+    # ---- document furniture -----------------------------------------------------------------
+    "doc.title": {
+        "es": "{site}: evaluación de la policía comunitaria",
+        "en": "{site}: community policing evaluation",
+    },
+    "doc.title.compare": {
+        "es": "Evaluación comparada de la policía comunitaria",
+        "en": "Comparative community policing evaluation",
+    },
+    "doc.running": {"es": "{site} · Policía comunitaria", "en": "{site} · Community policing"},
+    "doc.running.compare": {
+        "es": "Comparación de sitios · Policía comunitaria",
+        "en": "Site comparison · Community policing",
+    },
+    "doc.page": {"es": "Página", "en": "Page"},
+    "doc.of": {"es": "de", "en": "of"},
+    "toc.title": {"es": "Contenido", "en": "Contents"},
+    # ---- section titles ---------------------------------------------------------------------
+    "sec.summary": {"es": "Resumen ejecutivo", "en": "Executive summary"},
+    "sec.glance": {"es": "Resultados de un vistazo", "en": "Results at a glance"},
+    "sec.context": {"es": "El sitio", "en": "The site"},
+    "sec.criteria": {"es": "Evidencia por criterio", "en": "Evidence by criterion"},
+    "sec.coverage": {"es": "Cobertura de la evidencia", "en": "Evidence coverage"},
+    "sec.survey": {"es": "Resultados de las encuestas", "en": "Survey results"},
+    "sec.robustness": {
+        "es": "Confiabilidad y sensibilidad",
+        "en": "Reliability and sensitivity",
+    },
+    "sec.recommendations": {"es": "Recomendaciones", "en": "Recommendations"},
+    "sec.methods": {"es": "Anexo A. Método", "en": "Appendix A. Method"},
+    "sec.evidence": {"es": "Anexo B. Evidencia", "en": "Appendix B. Evidence"},
+    "sec.ranking": {"es": "Comparación por criterio", "en": "Comparison by criterion"},
+    "sec.pairwise": {"es": "¿Qué diferencias son claras?", "en": "Which differences are clear?"},
+    # ---- executive summary --------------------------------------------------------------------
+    "summary.lead": {
+        "es": "Este informe valora en qué medida la Policía Nacional Civil practica la policía "
+        "comunitaria en {site}, según los cuatro criterios de Frühling y una dimensión auxiliar "
+        "de rendición de cuentas y confianza. Cada valoración va de 0 (ausente) a 4 "
+        "(consolidado) y se acompaña de un intervalo del {ci}: cuanto más ancho, menos segura "
+        "es la valoración.",
+        "en": "This report assesses how far the National Civil Police practises community-"
+        "oriented policing in {site}, against Frühling's four criteria and an auxiliary "
+        "accountability-and-trust dimension. Each rating runs from 0 (absent) to 4 (strong) and "
+        "comes with a {ci} interval: the wider it is, the less certain the rating.",
+    },
+    "summary.rating": {
+        "es": "{criterion}: {label} ({score}; intervalo {interval}).",
+        "en": "{criterion}: {label} ({score}; interval {interval}).",
+    },
+    "summary.strongest_weakest": {
+        "es": "El criterio mejor valorado es {best} ({best_score}) y el más débil, {worst} "
+        "({worst_score}).",
+        "en": "The strongest criterion is {best} ({best_score}) and the weakest is {worst} "
+        "({worst_score}).",
+    },
+    "summary.clear_gap": {
+        "es": "Sus intervalos no se solapan: la diferencia es clara.",
+        "en": "Their intervals do not overlap: the difference is clear.",
+    },
+    "summary.overlap_gap": {
+        "es": "Sus intervalos se solapan, así que ese orden no es seguro.",
+        "en": "Their intervals overlap, so that order is not certain.",
+    },
+    "summary.all_equal": {
+        "es": "Los {n} criterios reciben la misma valoración ({score}).",
+        "en": "All {n} criteria receive the same rating ({score}).",
+    },
+    "summary.thin": {
+        "es": "La evidencia es escasa para {criteria}: {reason} Esas valoraciones deben leerse "
+        "como provisionales.",
+        "en": "Evidence is thin for {criteria}: {reason} Read those ratings as provisional.",
+    },
+    "summary.thin_reason": {
+        "es": "menos de tres fuentes o un solo grupo de informantes.",
+        "en": "fewer than three sources or a single group of respondents.",
+    },
+    "summary.wide": {
+        "es": "La incertidumbre es alta para {criteria} (intervalo de más de {width} puntos).",
+        "en": "Uncertainty is high for {criteria} (interval wider than {width} points).",
+    },
+    "summary.none_rated": {
+        "es": "No hay evidencia suficiente para valorar ningún criterio en este sitio.",
+        "en": "There is not enough evidence to rate any criterion at this site.",
+    },
+    "summary.missing": {
+        "es": "Sin evidencia para: {criteria}.",
+        "en": "No evidence for: {criteria}.",
+    },
+    "summary.compare_better": {
+        "es": "En {criterion}, {site} supera a {other} (probabilidad {p}).",
+        "en": "On {criterion}, {site} rates above {other} (probability {p}).",
+    },
+    "summary.compare_worse": {
+        "es": "En {criterion}, {site} queda por debajo de {other} (probabilidad {p}).",
+        "en": "On {criterion}, {site} rates below {other} (probability {p}).",
+    },
+    "summary.compare_none": {
+        "es": "Frente a {others}, ninguna diferencia alcanza una probabilidad de {p}.",
+        "en": "Compared with {others}, no difference reaches a probability of {p}.",
+    },
+    "summary.recommend": {
+        "es": "La sección de recomendaciones vincula los criterios débiles ({criteria}) con "
+        "herramientas del MOPSIC y acciones del Plan Estratégico de Seguridad de la Nación "
+        "2020–2024.",
+        "en": "The recommendations section links the weak criteria ({criteria}) to MOPSIC tools "
+        "and actions of Guatemala's National Security Strategic Plan 2020–2024.",
+    },
+    # ---- tables ---------------------------------------------------------------------------------
+    "col.criterion": {"es": "Criterio", "en": "Criterion"},
+    "col.rating": {"es": "Valoración", "en": "Rating"},
+    "col.score": {"es": "Puntaje", "en": "Score"},
+    "col.interval": {"es": "Intervalo {ci}", "en": "{ci} interval"},
+    "col.evidence": {"es": "Evidencia", "en": "Evidence"},
+    "col.note": {"es": "Nota", "en": "Note"},
+    "col.site": {"es": "Sitio", "en": "Site"},
+    "col.qual": {"es": "Cualitativo", "en": "Qualitative"},
+    "col.survey": {"es": "Encuesta", "en": "Survey"},
+    "col.segment": {"es": "Segmento", "en": "Segment"},
+    "col.segments": {
+        "es": "Segmentos (ID, código, valencia)",
+        "en": "Segments (ID, code, valence)",
+    },
+    "col.source": {"es": "Fuente", "en": "Source"},
+    "col.group": {"es": "Grupo", "en": "Group"},
+    "col.method": {"es": "Método", "en": "Method"},
+    "col.code": {"es": "Código", "en": "Code"},
+    "col.valence": {"es": "Valencia", "en": "Valence"},
+    "col.consent": {"es": "Consentimiento", "en": "Consent"},
+    "col.recommendation": {"es": "Recomendación", "en": "Recommendation"},
+    "col.mopsic": {"es": "Herramienta MOPSIC", "en": "MOPSIC tool"},
+    "col.pesn": {"es": "Acción PESN 2020–2024", "en": "PESN 2020–2024 action"},
+    "col.institutions": {"es": "Responsables", "en": "Responsible"},
+    "col.indicator": {"es": "Indicador", "en": "Indicator"},
+    "col.value": {"es": "Valor", "en": "Value"},
+    "col.scale": {"es": "Escala", "en": "Scale"},
+    "col.items": {"es": "Ítems", "en": "Items"},
+    "col.n": {"es": "N", "en": "N"},
+    "col.alpha": {"es": "α de Cronbach", "en": "Cronbach's α"},
+    "col.omega": {"es": "ω de McDonald", "en": "McDonald's ω"},
+    "col.rank1": {"es": "P(primer lugar)", "en": "P(ranked first)"},
+    "col.mean_rank": {"es": "Lugar medio", "en": "Mean rank"},
+    "col.agreement": {"es": "Acuerdo", "en": "Agreement"},
+    "col.probability": {"es": "Probabilidad", "en": "Probability"},
+    "evidence.cell": {
+        "es": "{sources} fuentes · {groups} grupos · {respondents} encuestados",
+        "en": "{sources} sources · {groups} groups · {respondents} respondents",
+    },
+    "flag.insufficient": {"es": "evidencia insuficiente", "en": "insufficient evidence"},
+    "flag.wide": {"es": "incierto", "en": "uncertain"},
+    "flag.no_data": {"es": "sin datos", "en": "no data"},
+    "flag.legend": {
+        "es": "† evidencia insuficiente: menos de tres fuentes o un solo grupo de informantes; "
+        "el valor se muestra pero no debe leerse como valoración firme.",
+        "en": "† insufficient evidence: fewer than three sources or a single group of "
+        "respondents; the value is shown but should not be read as a firm rating.",
+    },
+    "basis.both": {"es": "entrevistas y encuesta", "en": "interviews and survey"},
+    "basis.qualitative": {"es": "solo evidencia cualitativa", "en": "qualitative evidence only"},
+    "basis.survey": {"es": "solo encuesta", "en": "survey only"},
+    "basis.none": {"es": "sin evidencia", "en": "no evidence"},
+    # ---- figures ----------------------------------------------------------------------------------
+    "fig.glance": {
+        "es": "Figura {n}. Valoración de cada criterio con su intervalo del {ci}. Las bandas de "
+        "color marcan los cinco niveles de la escala.",
+        "en": "Figure {n}. Rating of each criterion with its {ci} interval. The coloured bands "
+        "mark the five levels of the scale.",
+    },
+    "fig.heatmap": {
+        "es": "Figura {n}. Valoraciones por criterio y sitio (0 = ausente, 4 = consolidado). "
+        "† evidencia insuficiente.",
+        "en": "Figure {n}. Ratings by criterion and site (0 = absent, 4 = strong). "
+        "† insufficient evidence.",
+    },
+    "fig.forest_compare": {
+        "es": "Figura {n}. Valoración e intervalo del {ci} de cada sitio, por criterio.",
+        "en": "Figure {n}. Rating and {ci} interval of each site, by criterion.",
+    },
+    "fig.likert": {
+        "es": "Figura {n}. Distribución de las respuestas a la encuesta por criterio "
+        "(ítems llevados a 0–4 e invertidos cuando están redactados en negativo). A la "
+        "izquierda del eje, respuestas desfavorables; a la derecha, favorables.",
+        "en": "Figure {n}. Distribution of survey answers by criterion (items put on 0–4 and "
+        "reversed when worded negatively). Left of the axis, unfavourable answers; right, "
+        "favourable.",
+    },
+    "fig.coverage": {
+        "es": "Figura {n}. Fuentes que aportan evidencia a cada criterio, por grupo de "
+        "informantes (entre paréntesis, segmentos codificados).",
+        "en": "Figure {n}. Sources contributing evidence to each criterion, by respondent group "
+        "(in brackets, coded segments).",
+    },
+    "fig.axis.score": {"es": "Valoración (0–4)", "en": "Rating (0–4)"},
+    "fig.axis.share": {"es": "% de respuestas", "en": "% of answers"},
+    "fig.likert.levels": {
+        "es": "Muy desfavorable|Desfavorable|Neutral|Favorable|Muy favorable",
+        "en": "Very unfavourable|Unfavourable|Neutral|Favourable|Very favourable",
+    },
+    "fig.no_data": {"es": "sin datos", "en": "no data"},
+    "fig.survey_none": {
+        "es": "No hay respuestas de encuesta para este sitio.",
+        "en": "There are no survey responses for this site.",
+    },
+    # ---- context --------------------------------------------------------------------------------
+    "context.population": {"es": "Población", "en": "Population"},
+    "context.homicide": {
+        "es": "Tasa de homicidios por 100 000 habitantes",
+        "en": "Homicide rate per 100,000 people",
+    },
+    "context.precinct": {"es": "Comisaría de la PNC", "en": "PNC precinct"},
+    "context.police": {"es": "Despliegue policial", "en": "Police deployment"},
+    "context.stations": {"es": "Estaciones", "en": "Stations"},
+    "context.substations": {"es": "Subestaciones", "en": "Substations"},
+    "context.staff": {"es": "Personal policial", "en": "Police staff"},
+    "context.staff_women": {"es": "de ellas, mujeres", "en": "of whom women"},
+    "context.municipality_code": {"es": "Código INE del municipio", "en": "INE municipality code"},
+    "context.notes": {"es": "Notas", "en": "Notes"},
+    "context.source": {"es": "Fuente: {source}", "en": "Source: {source}"},
+    "context.intro": {
+        "es": "El contexto se describe, no se puntúa: ayuda a leer las valoraciones.",
+        "en": "Context is described, not scored: it helps to read the ratings.",
+    },
+    # ---- per-criterion sections -------------------------------------------------------------------
+    "crit.definition.C1": {
+        "es": "La policía planifica y realiza sus actividades centrándose en un área geográfica "
+        "pequeña: sectores fijos, patrullaje a pie y agentes conocidos en el lugar.",
+        "en": "Police activities are planned and carried out focusing on a small geographic "
+        "area: fixed sectors, foot patrol, officers known locally.",
+    },
+    "crit.definition.C2": {
+        "es": "Relación sólida con la comunidad y un proceso de consulta permanente para que "
+        "las perspectivas de los vecinos se tomen en cuenta.",
+        "en": "Strong relationships with the community and an ongoing consultation process so "
+        "that residents' perspectives are considered.",
+    },
+    "crit.definition.C3": {
+        "es": "La policía se concentra en resolver problemas concretos de seguridad de los "
+        "vecinos, en lugar de solo reaccionar cuando ocurre un delito.",
+        "en": "Police focus on solving concrete security problems affecting residents, instead "
+        "of only reacting when a crime occurs.",
+    },
+    "crit.definition.C4": {
+        "es": "La policía participa en determinar las condiciones y circunstancias que "
+        "favorecen los delitos y un curso de acción para superarlas.",
+        "en": "Police take part in determining the conditions and circumstances that favour "
+        "offences, and a course of action to overcome them.",
+    },
+    "crit.definition.AT": {
+        "es": "Dimensión auxiliar: informes de la policía a la comunidad, confianza, "
+        "seguimiento de denuncias y percepciones de mala conducta.",
+        "en": "Auxiliary dimension: police reporting to the community, trust, complaint "
+        "follow-through and perceptions of misconduct.",
+    },
+    "crit.rating": {
+        "es": "Valoración: {label}, {score} (intervalo del {ci}: {interval}).",
+        "en": "Rating: {label}, {score} ({ci} interval: {interval}).",
+    },
+    "crit.rating_missing": {
+        "es": "No hay evidencia para valorar este criterio en el sitio.",
+        "en": "There is no evidence to rate this criterion at this site.",
+    },
+    "crit.components": {
+        "es": "Componente cualitativo {qual}; componente de encuesta {survey}; base: {basis}.",
+        "en": "Qualitative component {qual}; survey component {survey}; basis: {basis}.",
+    },
+    "crit.evidence": {
+        "es": "Se apoya en {segments} segmentos codificados de {sources} fuentes de {groups} "
+        "grupos de informantes, y en {respondents} respuestas de encuesta.",
+        "en": "It rests on {segments} coded segments from {sources} sources in {groups} "
+        "respondent groups, and on {respondents} survey respondents.",
+    },
+    "crit.balance": {
+        "es": "De los segmentos, {pos} señalan que la práctica existe, {neu} son neutros o "
+        "mixtos y {neg} señalan su ausencia u obstáculos.",
+        "en": "Of the segments, {pos} indicate the practice is in place, {neu} are neutral or "
+        "mixed and {neg} indicate its absence or obstacles.",
+    },
+    "crit.obstacles": {
+        "es": "Obstáculos más mencionados: {obstacles}.",
+        "en": "Obstacles mentioned most: {obstacles}.",
+    },
+    "crit.quotes": {"es": "Lo que dicen los informantes", "en": "What respondents say"},
+    "crit.no_quotes": {
+        "es": "Ninguna fuente con permiso de cita aporta evidencia a este criterio.",
+        "en": "No source that allows quotation contributes evidence to this criterion.",
+    },
+    "crit.withheld": {
+        "es": "{n} segmento más procede de una fuente que no autorizó citas: cuenta como "
+        "evidencia pero no se cita.|{n} segmentos más proceden de fuentes que no autorizaron "
+        "citas: cuentan como evidencia pero no se citan.",
+        "en": "{n} further segment comes from a source that did not allow quotation: it counts "
+        "as evidence but is not quoted.|{n} further segments come from sources that did not "
+        "allow quotation: they count as evidence but are not quoted.",
+    },
+    "crit.warning": {"es": "Advertencia", "en": "Warning"},
+    "quote.attribution": {
+        "es": "{role}, {site} ({method}, {date})",
+        "en": "{role}, {site} ({method}, {date})",
+    },
+    "quote.attribution_nodate": {
+        "es": "{role}, {site} ({method})",
+        "en": "{role}, {site} ({method})",
+    },
+    "method.interview": {"es": "entrevista", "en": "interview"},
+    "method.focus_group": {"es": "grupo focal", "en": "focus group"},
+    "method.observation": {"es": "observación", "en": "observation"},
+    "method.document": {"es": "documento", "en": "document"},
+    "consent.quote": {"es": "cita", "en": "quote"},
+    "consent.anonymous": {"es": "anónimo", "en": "anonymous"},
+    "consent.none": {"es": "ninguno", "en": "none"},
+    # ---- coverage ------------------------------------------------------------------------------------
+    "coverage.intro": {
+        "es": "La triangulación da el mismo peso a cada grupo de informantes. Un criterio con "
+        "evidencia de un solo grupo se marca como evidencia insuficiente.",
+        "en": "Triangulation gives each group of respondents an equal voice. A criterion with "
+        "evidence from a single group is flagged as insufficient evidence.",
+    },
+    "coverage.excluded": {
+        "es": "{n} fuente sin consentimiento de uso se excluye de todo el análisis.|{n} fuentes "
+        "sin consentimiento de uso se excluyen de todo el análisis.",
+        "en": "{n} source without consent for use is excluded from the whole analysis.|{n} "
+        "sources without consent for use are excluded from the whole analysis.",
+    },
+    "coverage.gaps": {
+        "es": "Grupos sin evidencia en este sitio: {groups}.",
+        "en": "Groups with no evidence at this site: {groups}.",
+    },
+    # ---- survey ---------------------------------------------------------------------------------------
+    "survey.intro": {
+        "es": "Las encuestas complementan las entrevistas: su puntaje entra en la valoración "
+        "combinada con un peso de {survey_weight}.",
+        "en": "Surveys complement the interviews: their score enters the combined rating with a "
+        "weight of {survey_weight}.",
+    },
+    "survey.instrument": {"es": "Encuesta a {who}", "en": "{who} survey"},
+    # ---- robustness --------------------------------------------------------------------------------
+    "rob.coders": {
+        "es": "Confiabilidad entre codificadores: {text}",
+        "en": "Inter-coder reliability: {text}",
+    },
+    "rob.coders_none": {
+        "es": "El proyecto no incluye una segunda codificación, así que no puede medirse el "
+        "acuerdo entre codificadores. Se recomienda doble codificación de al menos un 20% de "
+        "las fuentes.",
+        "en": "The project has no second coding, so agreement between coders cannot be "
+        "measured. Double-coding at least 20% of the sources is recommended.",
+    },
+    "rob.coders_summary": {
+        "es": "α de Krippendorff para la valencia = {alpha} ({verdict}), con {n} segmentos "
+        "codificados por más de una persona.",
+        "en": "Krippendorff's α for valence = {alpha} ({verdict}), over {n} segments coded by "
+        "more than one person.",
+    },
+    "rob.verdict.reliable": {"es": "confiable", "en": "reliable"},
+    "rob.verdict.tentative": {"es": "provisional", "en": "tentative"},
+    "rob.verdict.unreliable": {"es": "insuficiente", "en": "unreliable"},
+    "rob.weak_codes": {
+        "es": "Códigos con acuerdo por debajo de 0.667: {codes}. Las valoraciones que se apoyan "
+        "en ellos llevan una advertencia.",
+        "en": "Codes with agreement below 0.667: {codes}. Ratings that rest on them carry a "
+        "warning.",
+    },
+    "rob.scales": {
+        "es": "Consistencia interna de las escalas de encuesta en este sitio:",
+        "en": "Internal consistency of the survey scales at this site:",
+    },
+    "rob.sensitivity": {
+        "es": "Sensibilidad: se recalcularon las valoraciones con pesos cualitativos entre "
+        "{wmin} y {wmax} y con y sin ponderación por grupo.",
+        "en": "Sensitivity: ratings were recomputed with qualitative weights from {wmin} to "
+        "{wmax}, and with and without group weighting.",
+    },
+    "rob.sensitivity_stable": {
+        "es": "Ninguna valoración de este sitio cambia de nivel.",
+        "en": "No rating at this site changes level.",
+    },
+    "rob.sensitivity_changes": {
+        "es": "Cambian de nivel: {changes}.",
+        "en": "Ratings that change level: {changes}.",
+    },
+    "rob.sensitivity_change_item": {
+        "es": "{criterion} ({labels})",
+        "en": "{criterion} ({labels})",
+    },
+    "rob.order_stable": {
+        "es": "El orden entre sitios no cambia en ningún criterio.",
+        "en": "The order of sites does not change on any criterion.",
+    },
+    "rob.order_changes": {
+        "es": "El orden entre sitios cambia en: {criteria}.",
+        "en": "The order of sites changes on: {criteria}.",
+    },
+    "rob.warnings": {"es": "Avisos del cálculo", "en": "Notes from the computation"},
+    # ---- recommendations ----------------------------------------------------------------------------
+    "rec.intro": {
+        "es": "Para cada criterio valorado por debajo de «aceptable» (menos de {threshold}), "
+        "estas son las herramientas del MOPSIC y las acciones del Plan Estratégico de "
+        "Seguridad de la Nación 2020–2024 (PESN) con que se relaciona, con sus instituciones "
+        "responsables. Los obstáculos más citados en el sitio orientan la selección.",
+        "en": "For each criterion rated below “acceptable” (under {threshold}), these are the "
+        "MOPSIC tools and the actions of Guatemala's National Security Strategic Plan 2020–2024 "
+        "(PESN) it bears on, with their responsible institutions. The obstacles cited most at "
+        "the site guide the selection.",
+    },
+    "rec.none": {
+        "es": "Ningún criterio queda por debajo de «aceptable»: no se derivan recomendaciones "
+        "prioritarias. Mantener las prácticas y repetir la evaluación.",
+        "en": "No criterion falls below “acceptable”: no priority recommendations follow. "
+        "Sustain current practice and repeat the evaluation.",
+    },
+    "rec.criterion": {
+        "es": "{criterion} — {label} ({score})",
+        "en": "{criterion} — {label} ({score})",
+    },
+    "rec.source": {
+        "es": "Fuente de las acciones: Consejo Nacional de Seguridad, Plan Estratégico de "
+        "Seguridad de la Nación 2020–2024 (abril de 2020). Tabla de correspondencias: "
+        "{crosswalk}.",
+        "en": "Source of the actions: National Security Council, Plan Estratégico de Seguridad "
+        "de la Nación 2020–2024 (April 2020). Crosswalk table: {crosswalk}.",
+    },
+    "rec.institutions_legend": {"es": "Siglas", "en": "Acronyms"},
+    "rec.actions": {
+        "es": "Acciones del PESN 2020–2024 citadas (texto del Plan)",
+        "en": "PESN 2020–2024 actions cited (text of the Plan, in Spanish)",
+    },
+    # ---- methods -------------------------------------------------------------------------------------------
+    "methods.body": {
+        "es": "<p><strong>Evidencia.</strong> Cada entrevista, grupo focal, observación o "
+        "documento es una fuente de un sitio y de un grupo de informantes. Sus pasajes se "
+        "codifican con el libro de códigos de los criterios de Frühling y reciben una valencia "
+        "de −2 (evidencia explícita de ausencia u obstáculo grave) a +2 (evidencia explícita y "
+        "concreta de que la práctica existe). Solo se usan fuentes con consentimiento.</p>"
+        "<p><strong>Puntaje cualitativo.</strong> Se promedia la valencia por fuente, luego "
+        "por grupo de informantes (policía; comunidad; autoridades y justicia; observación y "
+        "documentos) y luego entre grupos, para que cada grupo pese lo mismo. El resultado se "
+        "lleva de −2..+2 a 0..4.</p>"
+        "<p><strong>Puntaje de encuesta.</strong> Los ítems se llevan a 0..4, se invierten "
+        "cuando están redactados en negativo («no sabe» y «no responde» quedan como datos "
+        "faltantes) y se promedian por criterio, con pesos de diseño cuando existen.</p>"
+        "<p><strong>Valoración combinada.</strong> puntaje = {weight} × cualitativo + "
+        "{survey_weight} × encuesta. Si falta un componente se usa el otro y se indica. "
+        "Niveles: 0–0.8 ausente; 0.8–1.6 incipiente; 1.6–2.4 parcial; 2.4–3.2 aceptable; "
+        "3.2–4 consolidado.</p>"
+        "<p><strong>Reglas de solidez.</strong> Un puntaje de 3 o más requiere evidencia "
+        "positiva de al menos dos grupos; con menos de tres fuentes o un solo grupo, la "
+        "valoración se marca como evidencia insuficiente.</p>"
+        "<p><strong>Incertidumbre.</strong> Bootstrap estratificado ({n_boot} réplicas, "
+        "semilla {seed}): se remuestrean las fuentes dentro de cada grupo y las personas "
+        "encuestadas dentro del sitio; el intervalo es el percentil del {ci}. La probabilidad "
+        "de que un sitio supere a otro es la proporción de réplicas en que lo hace.</p>"
+        "<p><strong>Trazabilidad.</strong> Cada valoración conserva los identificadores de los "
+        "segmentos e ítems que la producen (Anexo B). Las citas solo proceden de fuentes que "
+        "autorizaron ser citadas, se atribuyen por función y sitio, nunca por nombre, y los "
+        "nombres propios registrados se sustituyen.</p>",
+        "en": "<p><strong>Evidence.</strong> Each interview, focus group, observation or "
+        "document is a source belonging to one site and one respondent group. Its passages "
+        "are coded with the codebook of Frühling's criteria and given a valence from −2 "
+        "(explicit evidence of absence or a serious obstacle) to +2 (explicit, concrete "
+        "evidence the practice is in place). Only sources with consent are used.</p>"
+        "<p><strong>Qualitative score.</strong> Valence is averaged per source, then per "
+        "respondent group (police; community; authorities and justice; observation and "
+        "documents), then across groups, so that each group has an equal voice. The result "
+        "is rescaled from −2..+2 to 0..4.</p>"
+        "<p><strong>Survey score.</strong> Items are put on 0..4, reversed when worded "
+        "negatively (don't know and refused stay missing) and averaged per criterion, with "
+        "design weights where they exist.</p>"
+        "<p><strong>Combined rating.</strong> score = {weight} × qualitative + "
+        "{survey_weight} × survey. When one component is missing the other is used and the "
+        "report says so. Levels: 0–0.8 absent; 0.8–1.6 limited; 1.6–2.4 passable; 2.4–3.2 "
+        "acceptable; 3.2–4 strong.</p>"
+        "<p><strong>Strength rules.</strong> A score of 3 or more needs positive evidence from "
+        "at least two groups; with fewer than three sources or a single group the rating is "
+        "flagged as insufficient evidence.</p>"
+        "<p><strong>Uncertainty.</strong> Stratified bootstrap ({n_boot} replicates, seed "
+        "{seed}): sources are resampled within each group and survey respondents within the "
+        "site; the interval is the {ci} percentile interval. The probability that one site "
+        "rates above another is the share of replicates in which it does.</p>"
+        "<p><strong>Traceability.</strong> Every rating keeps the IDs of the segments and items "
+        "behind it (Appendix B). Quotes come only from sources that allowed quotation, are "
+        "attributed by role and site, never by name, and registered personal names are "
+        "replaced.</p>",
+    },
+    "methods.reproduce": {
+        "es": "Para reproducir este informe: {command}",
+        "en": "To reproduce this report: {command}",
+    },
+    "evidence.intro": {
+        "es": "Segmentos codificados que sustentan cada valoración (codificador principal, "
+        "fuentes con consentimiento). Los identificadores remiten a segments.csv y sources.csv "
+        "del proyecto.",
+        "en": "Coded segments behind each rating (primary coder, sources with consent). IDs "
+        "refer to the project's segments.csv and sources.csv.",
+    },
+    "evidence.items": {
+        "es": "Ítems de encuesta: {items}.",
+        "en": "Survey items: {items}.",
+    },
+    "evidence.none": {"es": "Sin segmentos codificados.", "en": "No coded segments."},
+    # ---- comparative -----------------------------------------------------------------------------
+    "cmp.lead": {
+        "es": "Este informe compara {n} sitios en los cuatro criterios de Frühling y la "
+        "dimensión auxiliar de rendición de cuentas y confianza, en la misma escala de 0 a 4, "
+        "con intervalos del {ci}.",
+        "en": "This report compares {n} sites on Frühling's four criteria and the auxiliary "
+        "accountability-and-trust dimension, on the same 0–4 scale, with {ci} intervals.",
+    },
+    "cmp.best": {
+        "es": "{criterion}: mejor valorado {site} ({score}); más bajo {low_site} ({low_score}).",
+        "en": "{criterion}: highest {site} ({score}); lowest {low_site} ({low_score}).",
+    },
+    "cmp.clear": {
+        "es": "La diferencia es clara (probabilidad {p}).",
+        "en": "The difference is clear (probability {p}).",
+    },
+    "cmp.unclear": {
+        "es": "La diferencia no es concluyente (probabilidad {p}).",
+        "en": "The difference is not conclusive (probability {p}).",
+    },
+    "cmp.single": {
+        "es": "{criterion}: solo {site} tiene valoración ({score}).",
+        "en": "{criterion}: only {site} is rated ({score}).",
+    },
+    "cmp.pairwise_intro": {
+        "es": "Cada celda da la probabilidad de que el sitio de la fila supere al de la "
+        "columna, estimada con el bootstrap. Valores cercanos a 0.5 indican que no se puede "
+        "distinguir; 0.9 o más (o 0.1 o menos), una diferencia clara.",
+        "en": "Each cell gives the probability that the row site rates above the column site, "
+        "estimated with the bootstrap. Values near 0.5 mean the two cannot be told apart; 0.9 "
+        "or more (or 0.1 or less) mean a clear difference.",
+    },
+    "cmp.rank_intro": {
+        "es": "Probabilidad de que cada sitio ocupe el primer lugar y lugar medio en las "
+        "réplicas bootstrap.",
+        "en": "Probability that each site ranks first, and its mean rank, across bootstrap "
+        "replicates.",
+    },
+    "cmp.too_many": {
+        "es": "Con {n} sitios, la tabla de pares se omite; se muestran las probabilidades de "
+        "rango.",
+        "en": "With {n} sites the pairwise table is omitted; rank probabilities are shown "
+        "instead.",
+    },
+    "cmp.more_sites": {
+        "es": "y {n} sitios más",
+        "en": "and {n} more sites",
+    },
+    # ---- misc ------------------------------------------------------------------------------------------
+    "word.and": {"es": "y", "en": "and"},
+    "word.none": {"es": "ninguno", "en": "none"},
+    "word.not_available": {"es": "n. d.", "en": "n/a"},
+}
+
+_PLACEHOLDER = re.compile(r"{(\w+)[^}]*}")
+
+
+def check_lang(lang: str) -> str:
+    """Return ``lang`` if it is a report language, else raise a clear error."""
+    if lang not in LANGUAGES:
+        raise CopevalError(
+            f"Unknown report language {lang!r}. Available languages: {', '.join(LANGUAGES)}"
+        )
+    return lang
+
+
+def t(key: str, lang: str, /, **values) -> str:
+    """The string ``key`` in ``lang``, formatted with ``values``.
+
+    Raises :class:`~copeval.errors.CopevalError` for an unknown key or language.
+    """
+    check_lang(lang)
+    try:
+        entry = STRINGS[key]
+    except KeyError:
+        raise CopevalError(f"No report string named {key!r}") from None
+    text = entry[lang]
+    return text.format(**values) if values else text
+
+
+def tn(key: str, n: int, lang: str, /, **values) -> str:
+    """Plural-aware :func:`t`: the string holds ``"singular|plural"``; ``n`` picks the form."""
+    forms = t(key, lang).split("|")
+    text = forms[0] if (n == 1 or len(forms) == 1) else forms[1]
+    return text.format(n=n, **values)
+
+
+def criterion_label(criterion: str, lang: str, *, code: bool = True) -> str:
+    """``"C2 Community relationship and consultation"`` (or without the code)."""
+    label = CRITERION_LABELS[criterion][check_lang(lang)]
+    return f"{criterion} {label}" if code else label
+
+
+def stratum_label(stratum: str, lang: str) -> str:
+    """Display label of a triangulation stratum."""
+    return STRATUM_LABELS[stratum][check_lang(lang)]
+
+
+def _missing(x) -> bool:
+    return x is None or (pd.api.types.is_scalar(x) and bool(pd.isna(x)))
+
+
+def fmt_num(x, lang: str, digits: int = 1) -> str:
+    """A number rounded for display (``"2.4"``); missing values give ``"n/a"``/``"n. d."``."""
+    if _missing(x):
+        return t("word.not_available", lang)
+    return f"{float(x):.{digits}f}"
+
+
+def fmt_count(n, lang: str) -> str:
+    """An integer with thousands separators: ``841,314`` (en) / ``841 314`` (es)."""
+    if _missing(n):
+        return t("word.not_available", lang)
+    text = f"{int(n):,}"
+    return text.replace(",", "\u202f") if lang == "es" else text
+
+
+def fmt_pct(p, lang: str, digits: int = 0) -> str:
+    """A proportion as a percentage: ``0.9 -> "90%"`` (``"90 %"`` in Spanish)."""
+    if _missing(p):
+        return t("word.not_available", lang)
+    value = f"{100 * float(p):.{digits}f}"
+    return f"{value}\u00a0%" if lang == "es" else f"{value}%"
+
+
+def fmt_prob(p, lang: str) -> str:
+    """A probability to two decimals; ``"> 0.99"`` / ``"< 0.01"`` at the extremes.
+
+    A bootstrap proportion of 1.00 only says "in every replicate", not certainty.
+    """
+    if _missing(p):
+        return t("word.not_available", lang)
+    if p >= 0.995:
+        return "> 0.99"
+    if p <= 0.005:
+        return "< 0.01"
+    return f"{float(p):.2f}"
+
+
+def fmt_interval(lower, upper, lang: str, digits: int = 1) -> str:
+    """``"2.1–2.9"``; ``"n/a"`` when either bound is missing."""
+    if _missing(lower) or _missing(upper):
+        return t("word.not_available", lang)
+    return f"{fmt_num(lower, lang, digits)}–{fmt_num(upper, lang, digits)}"
+
+
+def join_list(items, lang: str) -> str:
+    """``["a", "b", "c"] -> "a, b and c"`` (``"a, b y c"``)."""
+    items = [str(i) for i in items]
+    if not items:
+        return t("word.none", lang)
+    if len(items) == 1:
+        return items[0]
+    return f"{', '.join(items[:-1])} {t('word.and', lang)} {items[-1]}"
+
+
+def _fmt_month(text: str, lang: str) -> str:
+    match = re.fullmatch(r"(\d{4})-(\d{2})(?:-(\d{2}))?", text.strip())
+    if not match:
+        return text.strip()
+    year, month, day = match.groups()
+    month_name = MONTHS[lang][int(month) - 1]
+    if day:
+        return (
+            f"{int(day)} {month_name} {year}"
+            if lang == "en"
+            else f"{int(day)} de {month_name} de {year}"
+        )
+    if lang == "en":
+        return f"{month_name.capitalize()} {year}"
+    return f"{month_name} de {year}"
+
+
+def fmt_period(period, lang: str) -> str:
+    """A fieldwork period ``"2017-02/2018-05"`` as ``"February 2017 – May 2018"``.
+
+    Free text that is not ``YYYY-MM[-DD]`` (optionally two separated by ``/``) is returned
+    unchanged; a missing period gives ``"n/a"``.
+    """
+    check_lang(lang)
+    if period is None or (isinstance(period, float) and math.isnan(period)) or not str(period):
+        return t("word.not_available", lang)
+    parts = str(period).split("/")
+    if len(parts) == 2:
+        return f"{_fmt_month(parts[0], lang)} – {_fmt_month(parts[1], lang)}"
+    return _fmt_month(str(period), lang)
+
+
+def placeholders(text: str) -> set[str]:
+    """Names of the ``{placeholders}`` in ``text`` (used by the tests)."""
+    return set(_PLACEHOLDER.findall(text))

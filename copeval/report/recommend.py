@@ -1,0 +1,206 @@
+"""Recommendations: weak criteria linked to MOPSIC tools and national security plan actions.
+
+The crosswalk (``data/crosswalk/recommendations.csv``, see its README) maps each criterion and
+sub-code weakness to a recommendation, the MOPSIC tools it uses (FIAPOL work-period planning,
+FAES statistical analysis) and the actions of the *Plan Estratégico de Seguridad de la Nación
+2020–2024* (PESN) it bears on. ``pesn_actions.csv`` holds those actions verbatim, with their
+responsible institutions, and ``institutions.csv`` spells out every acronym.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from copeval.errors import CopevalError
+from copeval.vocabulary import CRITERIA
+
+__all__ = ["Crosswalk", "load_crosswalk", "recommendations"]
+
+CROSSWALK_DIR = Path(__file__).resolve().parents[2] / "data" / "crosswalk"
+CROSSWALK_COLUMNS = (
+    "code",
+    "criterion",
+    "weakness_en",
+    "weakness_es",
+    "recommendation_en",
+    "recommendation_es",
+    "mopsic_tools",
+    "pesn_actions",
+    "other_institutions",
+    "basis",
+)
+ACTION_COLUMNS = ("action", "objective", "programme_name", "action_es", "responsible")
+#: Scores below this (the lower bound of "acceptable") count as weak.
+WEAK_THRESHOLD = 2.4
+
+
+class CrosswalkError(CopevalError):
+    """The recommendations crosswalk is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Crosswalk:
+    """The three crosswalk tables.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per code (criterion or sub-code), columns :data:`CROSSWALK_COLUMNS`.
+    actions : DataFrame
+        PESN 2020–2024 actions: ``action`` (e.g. ``"2.1.1"``), ``objective``,
+        ``programme_name``, ``action_es`` (verbatim), ``responsible`` (verbatim).
+    institutions : DataFrame
+        ``acronym``, ``name_es``, ``name_en``, ``source``.
+    path : Path
+        The folder the tables were read from.
+    """
+
+    table: pd.DataFrame
+    actions: pd.DataFrame
+    institutions: pd.DataFrame
+    path: Path
+
+
+def _read(path: Path, required) -> pd.DataFrame:
+    if not path.is_file():
+        raise CrosswalkError(
+            f"Crosswalk file not found: {path}. Pass crosswalk=<folder> holding "
+            "recommendations.csv, pesn_actions.csv and institutions.csv"
+        )
+    df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise CrosswalkError(
+            f"{path.name} lacks column(s) {', '.join(missing)}. "
+            f"Available columns: {', '.join(df.columns)}"
+        )
+    return df
+
+
+def load_crosswalk(path: str | Path | None = None) -> Crosswalk:
+    """Read the crosswalk folder (default: ``data/crosswalk`` of the copeval source tree).
+
+    Every action number cited in ``recommendations.csv`` must exist in ``pesn_actions.csv``
+    and every criterion must be one of C1..C4, AT; otherwise :class:`CrosswalkError` names
+    the file, row and value.
+    """
+    folder = Path(path) if path is not None else CROSSWALK_DIR
+    table = _read(folder / "recommendations.csv", CROSSWALK_COLUMNS)
+    actions = _read(folder / "pesn_actions.csv", ACTION_COLUMNS)
+    institutions = _read(folder / "institutions.csv", ("acronym", "name_es", "name_en"))
+    known = set(actions["action"])
+    for i, row in table.iterrows():
+        if row["criterion"] not in CRITERIA:
+            raise CrosswalkError(
+                f"recommendations.csv row {i + 2}, column 'criterion': {row['criterion']!r} "
+                f"is not one of {', '.join(CRITERIA)}"
+            )
+        for action in _split(row["pesn_actions"]):
+            if action not in known:
+                raise CrosswalkError(
+                    f"recommendations.csv row {i + 2}, column 'pesn_actions': action "
+                    f"{action!r} is not in pesn_actions.csv"
+                )
+    return Crosswalk(table=table, actions=actions, institutions=institutions, path=folder)
+
+
+def _split(value: str) -> list[str]:
+    return [v.strip() for v in str(value).split(";") if v.strip()]
+
+
+def recommendations(
+    scores: pd.DataFrame,
+    evidence: pd.DataFrame,
+    *,
+    crosswalk: Crosswalk,
+    lang: str = "en",
+    threshold: float = WEAK_THRESHOLD,
+    max_per_criterion: int = 3,
+) -> pd.DataFrame:
+    """Recommendations for the weak criteria of one site.
+
+    A criterion is weak when its score is below ``threshold`` (default 2.4, the lower bound
+    of "acceptable"). For each weak criterion the general recommendation comes first, then
+    those of the sub-codes the site's evidence points at most: obstacle codes and practices
+    coded with a negative valence, ordered by how many such segments there are.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        The site's rows of the score table: ``criterion``, ``score``.
+    evidence : DataFrame
+        The site's evidence segments: ``code``, ``valence`` (and ``obstacle``).
+    crosswalk : Crosswalk
+        From :func:`load_crosswalk`.
+    lang : {"en", "es"}
+    threshold : float
+    max_per_criterion : int
+        At most this many rows per criterion (the general one included).
+
+    Returns
+    -------
+    DataFrame
+        One row per recommendation, in criterion order: ``criterion``, ``score``, ``code``,
+        ``weakness``, ``recommendation`` (in ``lang``), ``mopsic_tools`` (str, ``;``-joined),
+        ``pesn_actions`` (list of str), ``institutions`` (list of str: responsible institutions
+        of the cited actions, verbatim from the plan, then the other institutions named by the
+        crosswalk), ``n_negative`` (negative segments behind a sub-code row; 0 for the general
+        row).
+    """
+    neg = evidence[(evidence["valence"].astype("Float64") < 0)]
+    counts = neg.groupby("code").size() if not neg.empty else pd.Series(dtype=int)
+    resp = dict(zip(crosswalk.actions["action"], crosswalk.actions["responsible"], strict=True))
+    rows = []
+    by_code = crosswalk.table.set_index("code")
+    for criterion in CRITERIA:
+        sel = scores[scores["criterion"] == criterion]
+        if sel.empty or pd.isna(sel["score"].iloc[0]):
+            continue
+        score = float(sel["score"].iloc[0])
+        if score >= threshold:
+            continue
+        picked = [(criterion, 0)] if criterion in by_code.index else []
+        subs = [
+            (code, int(n))
+            for code, n in counts.items()
+            if code in by_code.index
+            and code != criterion
+            and by_code.loc[code, "criterion"] == criterion
+        ]
+        subs.sort(key=lambda x: (-x[1], x[0]))
+        picked += subs[: max(0, max_per_criterion - len(picked))]
+        for code, n in picked:
+            row = by_code.loc[code]
+            actions = _split(row["pesn_actions"])
+            institutions = []
+            for a in actions:
+                institutions += [s.strip() for s in resp.get(a, "").split(",") if s.strip()]
+            institutions += _split(row["other_institutions"])
+            rows.append(
+                {
+                    "criterion": criterion,
+                    "score": score,
+                    "code": code,
+                    "weakness": row[f"weakness_{lang}"],
+                    "recommendation": row[f"recommendation_{lang}"],
+                    "mopsic_tools": row["mopsic_tools"],
+                    "pesn_actions": actions,
+                    "institutions": list(dict.fromkeys(institutions)),
+                    "n_negative": n,
+                }
+            )
+    columns = [
+        "criterion",
+        "score",
+        "code",
+        "weakness",
+        "recommendation",
+        "mopsic_tools",
+        "pesn_actions",
+        "institutions",
+        "n_negative",
+    ]
+    return pd.DataFrame(rows, columns=columns)

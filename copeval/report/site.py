@@ -1,0 +1,889 @@
+"""The site report: every section a reader sees, as HTML blocks, in Spanish or English.
+
+The report notebook (``notebooks/site_report.py``) only calls these methods, one section
+per cell::
+
+    report = SiteReport.build(project_path, site_id="VC", lang="es")
+    report.cover()
+    report.contents()
+    report.summary()
+    ...
+
+Each method returns a :class:`~copeval.report._html.Block` that Jupyter displays as HTML
+and the exporter turns into the PDF. All logic (selection of quotes, sentences, tables,
+figures) lives here and in the modules it calls, so it is tested without a notebook.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+
+import pandas as pd
+
+from copeval import __version__
+from copeval.vocabulary import CRITERIA, RESPONDENT_GROUPS, STRATA, group_label, rating_label
+
+from . import figures
+from ._html import Block, chip, docinfo, esc, heading, p, table
+from .data import ReportData
+from .i18n import (
+    STRINGS,
+    check_lang,
+    criterion_label,
+    fmt_count,
+    fmt_interval,
+    fmt_num,
+    fmt_pct,
+    fmt_period,
+    join_list,
+    stratum_label,
+    t,
+    tn,
+)
+from .quotes import select_quotes
+from .recommend import WEAK_THRESHOLD, load_crosswalk, recommendations
+from .summary import comparison_sentences, is_thin, rating_sentences, site_findings
+
+__all__ = ["SiteReport", "redactor"]
+
+#: Fixed figure numbers, so re-running one cell never renumbers the others.
+FIG = {"glance": 1, "heatmap": 2, "coverage": 3, "likert": 4}
+#: With more sites than this, the site report compares with a subset (same department).
+MAX_COMPARE = 12
+#: With more sites than this, pairwise sentences give way to rank statements.
+MAX_PAIRWISE = 6
+
+
+def redactor(project, lang: str = "en"):
+    """``text -> text`` applying :func:`copeval.privacy.redact` with the project's registry.
+
+    Registered names become ``[PERSON: role]`` tags, phone numbers, e-mails, DPI and NIT
+    numbers their own tags (in ``lang``).
+    """
+    from copeval import privacy
+
+    registry = privacy.load_registry(project)
+
+    def redact(text: str) -> str:
+        return privacy.redact(text, registry=registry, lang=lang)[0]
+
+    return redact
+
+
+def _site_row(project, site_id: str) -> pd.Series:
+    sites = project.sites
+    return sites.loc[sites["site_id"] == site_id].iloc[0]
+
+
+class SiteReport:
+    """Sections of the evaluation report of one site.
+
+    Parameters
+    ----------
+    data : ReportData
+        The project and its scores (see :meth:`build`).
+    site_id : str
+        The site (a string: ``"0101"``, never the number 101).
+    lang : {"es", "en"}
+    crosswalk : path, optional
+        Folder of the recommendations crosswalk (default ``data/crosswalk``).
+    """
+
+    def __init__(self, data: ReportData, *, site_id: str, lang: str = "es", crosswalk=None):
+        self.data = data
+        self.site_id = data.check_site(site_id)
+        self.lang = check_lang(lang)
+        self.crosswalk_path = crosswalk
+        self.project = data.project
+        self.name = data.site_names[self.site_id]
+        self.ci = float(data.params["ci"])
+        self.rows = data.table[data.table["site_id"] == self.site_id].reset_index(drop=True)
+        ev = data.evidence
+        self.evidence = ev[ev["site_id"] == self.site_id].reset_index(drop=True)
+
+    @classmethod
+    def build(
+        cls,
+        project_path,
+        *,
+        site_id: str,
+        lang: str = "es",
+        weight: float = 0.6,
+        n_boot: int = 2000,
+        seed: int = 0,
+        ci: float = 0.9,
+        cache_dir=None,
+        crosswalk=None,
+    ) -> SiteReport:
+        """Load and score the project (or reuse ``cache_dir``), then prepare the site's report."""
+        check_lang(lang)
+        data = ReportData.load(
+            project_path, weight=weight, n_boot=n_boot, seed=seed, ci=ci, cache_dir=cache_dir
+        )
+        return cls(data, site_id=site_id, lang=lang, crosswalk=crosswalk)
+
+    # ------------------------------------------------------------------ helpers
+    def _t(self, key, **kw) -> str:
+        return t(key, self.lang, **kw)
+
+    @property
+    def _ci_text(self) -> str:
+        return fmt_pct(self.ci, self.lang)
+
+    def _crit(self, c: str) -> pd.Series | None:
+        r = self.rows[self.rows["criterion"] == c]
+        return None if r.empty else r.iloc[0]
+
+    def _compare_sites(self) -> list[str]:
+        """Sites shown beside this one: all when few, else the same department."""
+        ids = list(self.data.site_names)
+        if len(ids) <= MAX_COMPARE:
+            return ids
+        sites = self.project.sites
+        dept = _site_row(self.project, self.site_id)["department"]
+        same = [s for s in sites.loc[sites["department"] == dept, "site_id"] if s != self.site_id]
+        return [self.site_id, *same[: MAX_COMPARE - 1]]
+
+    def _sources(self) -> pd.DataFrame:
+        src = self.project.sources
+        return src[(src["site_id"] == self.site_id) & (src["consent"] != "none")]
+
+    # ------------------------------------------------------------------ sections
+    def cover(self) -> Block:
+        """Cover page: site, period, data sources, toolkit version, synthetic-data banner."""
+        lang = self.lang
+        meta = self.project.meta
+        site = _site_row(self.project, self.site_id)
+        synthetic = bool(meta.get("synthetic"))
+        running = self._t("doc.running", site=self.name)
+        footer = (
+            f"{t('cover.synthetic', 'es')} / {t('cover.synthetic', 'en')}" if synthetic else ""
+        )
+        parts = [
+            docinfo(
+                title=self._t("doc.title", site=self.name),
+                lang=lang,
+                running=running,
+                footer=footer,
+            ),
+            '<section class="cv-cover">',
+        ]
+        if synthetic:
+            parts.append(
+                f'<div class="cv-synthetic"><strong>{esc(t("cover.synthetic", "es"))} / '
+                f"{esc(t('cover.synthetic', 'en'))}</strong>{esc(self._t('cover.synthetic_note'))}</div>"
+            )
+        parts.append(f'<div class="cv-kicker">{esc(self._t("cover.kicker"))}</div>')
+        parts.append(f"<h1>{esc(self.name)}</h1>")
+        dept = site.get("department")
+        if isinstance(dept, str) and dept:
+            parts.append(
+                f'<div class="cv-subtitle">{esc(self._t("cover.site_line", department=dept))}</div>'
+            )
+        parts.append('<div class="cv-bar"></div>')
+        parts.append(self._cover_ratings())
+        parts.append("<dl>")
+        parts.append(
+            f"<dt>{esc(self._t('cover.period'))}</dt>"
+            f"<dd>{esc(fmt_period(meta.get('period'), lang))}</dd>"
+        )
+        parts.append(
+            f"<dt>{esc(self._t('cover.sources'))}</dt><dd>{esc(self._sources_text())}</dd>"
+        )
+        if meta.get("title"):
+            parts.append(f"<dt>{esc(self._t('cover.project'))}</dt><dd>{esc(meta['title'])}</dd>")
+        params = self.data.params
+        parts.append(
+            f"<dt>{esc(self._t('cover.parameters'))}</dt><dd>"
+            + esc(
+                self._t(
+                    "cover.parameters_value",
+                    weight=fmt_num(params["weight"], lang, 2),
+                    n_boot=fmt_count(params["n_boot"], lang),
+                    ci=self._ci_text,
+                    seed=params["seed"],
+                )
+            )
+            + "</dd>"
+        )
+        parts.append(
+            f"<dt>{esc(self._t('cover.toolkit'))}</dt><dd>copeval {esc(__version__)} · "
+            f"{esc(self._t('cover.generated'))} {esc(_today(lang))}</dd>"
+        )
+        parts.append("</dl>")
+        parts.append(f'<div class="cv-frameworks">{esc(self._t("cover.frameworks"))}</div>')
+        parts.append("</section>")
+        return Block("".join(parts))
+
+    def _cover_ratings(self) -> str:
+        lang = self.lang
+        rows = []
+        for c in CRITERIA:
+            r = self._crit(c)
+            if r is None:
+                continue
+            rows.append(
+                f"<tr><td><strong>{esc(c)}</strong> {esc(criterion_label(c, lang, code=False))}</td>"
+                f"<td>{chip(r['score'], lang, dagger=is_thin(r['flag']))}</td>"
+                f'<td class="num">{esc(fmt_num(r["score"], lang))}</td>'
+                f'<td class="num cv-small">{esc(fmt_interval(r["lower"], r["upper"], lang))}</td></tr>'
+            )
+        return f'<table class="cv-cover-ratings"><tbody>{"".join(rows)}</tbody></table>'
+
+    def _sources_text(self) -> str:
+        lang = self.lang
+        src = self._sources()
+        counts = src["method"].value_counts()
+        bits = [
+            tn(f"sources.{m}", int(counts[m]), lang)
+            for m in ("interview", "focus_group", "observation", "document")
+            if counts.get(m, 0)
+        ]
+        items = self.data.scaled_items
+        if len(items):
+            mine = items[items["site_id"] == self.site_id]
+            for inst, grp in mine.groupby("instrument", sort=True):
+                key = f"instrument.{inst}"
+                name = t(key, lang) if key in STRINGS else inst
+                bits.append(
+                    tn("sources.survey", grp["respondent_id"].nunique(), lang, instrument=name)
+                )
+        return "; ".join(bits) if bits else self._t("sources.none")
+
+    def contents(self) -> Block:
+        """Table of contents (filled with page numbers when the PDF is printed)."""
+        return Block(f'<nav class="cv-toc"><h2>{esc(self._t("toc.title"))}</h2></nav>')
+
+    def summary(self) -> Block:
+        """Executive summary: lead, key findings, rating per criterion with its interval."""
+        lang = self.lang
+        out = [heading(2, self._t("sec.summary"), "summary")]
+        out.append(p(self._t("summary.lead", site=self.name, ci=self._ci_text), "cv-lead"))
+        findings = site_findings(self.rows, lang=lang)
+        findings += self._comparison_findings()
+        out.append('<div class="cv-callout"><ul class="cv-summary-list">')
+        out += [f"<li>{esc(s)}</li>" for s in findings]
+        out.append("</ul></div>")
+        out.append(self._ratings_table())
+        if any(is_thin(f) for f in self.rows["flag"]):
+            out.append(p(self._t("flag.legend"), "cv-legend"))
+        return Block("".join(out))
+
+    def _comparison_findings(self) -> list[str]:
+        ids = list(self.data.site_names)
+        if len(ids) < 2:
+            return []
+        if len(ids) <= MAX_PAIRWISE:
+            pw = self.data.pairwise()
+            return comparison_sentences(
+                pw, site_id=self.site_id, site_names=self.data.site_names, lang=self.lang
+            )
+        return []
+
+    def _ratings_table(self) -> str:
+        lang = self.lang
+        rows = []
+        for c in CRITERIA:
+            r = self._crit(c)
+            if r is None:
+                continue
+            thin = is_thin(r["flag"])
+            evidence = self._t(
+                "evidence.cell",
+                sources=int(r["n_sources"]),
+                groups=int(r["n_groups"]),
+                respondents=int(r["n_respondents"]),
+            )
+            note = [self._t("flag.insufficient")] if thin else []
+            if pd.notna(r["upper"]) and r["upper"] - r["lower"] > 1.2:
+                note.append(self._t("flag.wide"))
+            rows.append(
+                [
+                    f"<strong>{esc(c)}</strong> {esc(criterion_label(c, lang, code=False))}",
+                    chip(r["score"], lang, dagger=thin),
+                    esc(fmt_num(r["score"], lang)),
+                    esc(fmt_interval(r["lower"], r["upper"], lang)),
+                    esc(evidence),
+                    esc("; ".join(note)),
+                ]
+            )
+        return table(
+            [
+                self._t("col.criterion"),
+                self._t("col.rating"),
+                self._t("col.score"),
+                self._t("col.interval", ci=self._ci_text),
+                self._t("col.evidence"),
+                self._t("col.note"),
+            ],
+            rows,
+            numeric=(2, 3),
+        )
+
+    def results(self) -> Block:
+        """Results at a glance: forest plot of this site and the criteria x sites heatmap."""
+        lang = self.lang
+        out = [heading(2, self._t("sec.glance"), "glance", newpage=True)]
+        fig = figures.forest_figure(self.rows, lang=lang, site_names=self.data.site_names)
+        out.append(
+            figures.figure_html(fig, self._t("fig.glance", n=FIG["glance"], ci=self._ci_text))
+        )
+        sites = self._compare_sites()
+        if len(sites) > 1:
+            tab = self.data.table[self.data.table["site_id"].isin(sites)]
+            order = {s: i for i, s in enumerate(sites)}
+            tab = tab.sort_values("site_id", key=lambda s: s.map(order), kind="stable")
+            fig = figures.heatmap_figure(
+                tab, lang=lang, site_names=self.data.site_names, highlight=self.site_id
+            )
+            out.append(figures.figure_html(fig, self._t("fig.heatmap", n=FIG["heatmap"])))
+        out.append(
+            '<ul class="cv-summary-list">'
+            + "".join(
+                f"<li>{esc(s)}</li>" for s in rating_sentences(self.rows, lang=lang, ci=self.ci)
+            )
+            + "</ul>"
+        )
+        return Block("".join(out))
+
+    def context(self) -> Block:
+        """The site in figures: population, violence, police deployment (described, not scored)."""
+        lang = self.lang
+        site = _site_row(self.project, self.site_id)
+        out = [heading(2, self._t("sec.context"), "context")]
+        out.append(p(self._t("context.intro")))
+        facts = []
+
+        def present(value) -> bool:
+            return not (
+                value is None or (pd.api.types.is_scalar(value) and pd.isna(value)) or value == ""
+            )
+
+        def add(label_key, text, source_col=None):
+            src = site.get(source_col) if source_col else None
+            note = (
+                f'<span class="cv-small">{esc(self._t("context.source", source=src))}</span>'
+                if isinstance(src, str) and src
+                else ""
+            )
+            facts.append(f"<dt>{esc(self._t(label_key))}</dt><dd>{esc(text)}{note}</dd>")
+
+        if present(site.get("population")):
+            add("context.population", fmt_count(site["population"], lang), "population_source")
+        if present(site.get("homicide_rate")):
+            year = site.get("homicide_year")
+            text = fmt_num(site["homicide_rate"], lang)
+            if present(year):
+                text += f" ({int(year)})"
+            add("context.homicide", text, "homicide_source")
+        police = []
+        if present(site.get("police_precinct")):
+            police.append(f"{self._t('context.precinct')} {site['police_precinct']}")
+        for col in ("stations", "substations"):
+            if present(site.get(col)):
+                police.append(f"{self._t(f'context.{col}')}: {fmt_count(site[col], lang)}")
+        if present(site.get("staff")):
+            staff = f"{self._t('context.staff')}: {fmt_count(site['staff'], lang)}"
+            if present(site.get("staff_women")):
+                staff += (
+                    f" ({self._t('context.staff_women')}: {fmt_count(site['staff_women'], lang)})"
+                )
+            police.append(staff)
+        if police:
+            add("context.police", " · ".join(police), "police_source")
+        if present(site.get("municipality_code")):
+            add("context.municipality_code", str(site["municipality_code"]))
+        if facts:
+            out.append(f'<dl class="cv-facts">{"".join(facts)}</dl>')
+        if present(site.get("notes")):
+            out.append(p(str(site["notes"]), "cv-note"))
+        return Block("".join(out))
+
+    def criteria(self) -> Block:
+        """One section per criterion: rating, components, evidence balance, quotes, warnings."""
+        out = [heading(2, self._t("sec.criteria"), "criteria", newpage=True)]
+        redact = redactor(self.project, self.lang)
+        for c in CRITERIA:
+            out.append(self._criterion_section(c, redact))
+        return Block("".join(out))
+
+    def _criterion_section(self, c: str, redact) -> str:
+        lang = self.lang
+        r = self._crit(c)
+        ev = self.evidence[self.evidence["criterion"] == c]
+        out = ['<section class="cv-criterion"><div class="cv-criterion-head">']
+        out.append(heading(3, criterion_label(c, lang), f"crit-{c}"))
+        out.append(p(self._t(f"crit.definition.{c}"), "cv-def"))
+        out.append("</div>")
+        if r is None or pd.isna(r["score"]):
+            out.append(p(self._t("crit.rating_missing")))
+        else:
+            thin = is_thin(r["flag"])
+            out.append(
+                "<p>"
+                + chip(r["score"], lang, dagger=thin)
+                + " "
+                + esc(
+                    self._t(
+                        "crit.rating",
+                        label=rating_label(float(r["score"]), lang),
+                        score=fmt_num(r["score"], lang),
+                        ci=self._ci_text,
+                        interval=fmt_interval(r["lower"], r["upper"], lang),
+                    )
+                )
+                + "</p>"
+            )
+            basis = _basis_key(r["basis"])
+            out.append(
+                p(
+                    self._t(
+                        "crit.components",
+                        qual=fmt_num(r["qual_score"], lang),
+                        survey=fmt_num(r["survey_score"], lang),
+                        basis=self._t(basis),
+                    )
+                )
+            )
+            out.append(
+                p(
+                    self._t(
+                        "crit.evidence",
+                        segments=int(r["n_segments"]),
+                        sources=int(r["n_sources"]),
+                        groups=int(r["n_groups"]),
+                        respondents=int(r["n_respondents"]),
+                    )
+                )
+            )
+            if thin:
+                out.append(f'<div class="cv-warning">{esc(self._t("flag.legend"))}</div>')
+            if isinstance(r["warning"], str) and r["warning"]:
+                out.append(
+                    f'<div class="cv-warning"><strong>{esc(self._t("crit.warning"))}:</strong> '
+                    f"{esc(_translate_warning(r['warning'], lang))}</div>"
+                )
+        if len(ev):
+            v = pd.to_numeric(ev["valence"], errors="coerce")
+            out.append(
+                p(
+                    self._t(
+                        "crit.balance",
+                        pos=int((v > 0).sum()),
+                        neu=int((v == 0).sum()),
+                        neg=int((v < 0).sum()),
+                    )
+                )
+            )
+            obstacles = ev[ev["obstacle"].astype(bool) & (v < 0)]
+            if len(obstacles):
+                top = (
+                    obstacles["code"]
+                    .value_counts()
+                    .sort_index()
+                    .sort_values(ascending=False, kind="stable")
+                )
+                cb = self.project.codebook
+                names = [
+                    f"{_strip_obstacle(cb.label(code, lang=lang))} ({n})"
+                    for code, n in top.head(3).items()
+                ]
+                out.append(p(self._t("crit.obstacles", obstacles=join_list(names, lang))))
+        out.append(f"<h4>{esc(self._t('crit.quotes'))}</h4>")
+        quotes, withheld = select_quotes(ev, self.project.segment_text, k=3, redact=redact)
+        if quotes.empty:
+            out.append(p(self._t("crit.no_quotes"), "cv-note"))
+        for _, q in quotes.iterrows():
+            out.append(self._quote_html(q))
+        if withheld:
+            out.append(p(tn("crit.withheld", withheld, lang), "cv-note"))
+        out.append("</section>")
+        return "".join(out)
+
+    def _quote_html(self, q: pd.Series) -> str:
+        lang = self.lang
+        role = (
+            group_label(q["respondent_group"], lang)
+            if q["respondent_group"] in RESPONDENT_GROUPS
+            else ""
+        )
+        method = (
+            self._t(f"method.{q['method']}") if f"method.{q['method']}" in STRINGS else q["method"]
+        )
+        date = q.get("date")
+        if date is not None and pd.notna(date) and str(date):
+            attribution = self._t(
+                "quote.attribution",
+                role=role,
+                site=self.name,
+                method=method,
+                date=_month(date, lang),
+            )
+        else:
+            attribution = self._t(
+                "quote.attribution_nodate", role=role, site=self.name, method=method
+            )
+        val = q["valence"]
+        val_text = f"{int(val):+d}" if pd.notna(val) else ""
+        return (
+            f'<blockquote class="cv-quote"><p>“{esc(q["text"])}”</p>'
+            f"<footer>— {esc(attribution)} · {esc(self._t('col.valence').lower())} "
+            f'<span class="cv-val">{esc(val_text)}</span> · {esc(q["segment_id"])}</footer></blockquote>'
+        )
+
+    def coverage(self) -> Block:
+        """Evidence coverage by respondent group (triangulation)."""
+        lang = self.lang
+        out = [
+            '<div class="cv-keep">',
+            heading(2, self._t("sec.coverage"), "coverage", newpage=True),
+        ]
+        out.append(p(self._t("coverage.intro")))
+        fig = figures.coverage_figure(self.evidence, lang=lang)
+        out.append(figures.figure_html(fig, self._t("fig.coverage", n=FIG["coverage"])))
+        out.append("</div>")
+        present = set(self.evidence["stratum"])
+        gaps = [stratum_label(s, lang) for s in STRATA if s not in present]
+        if gaps:
+            out.append(p(self._t("coverage.gaps", groups=join_list(gaps, lang))))
+        src = self.project.sources
+        excluded = int(((src["site_id"] == self.site_id) & (src["consent"] == "none")).sum())
+        if excluded:
+            out.append(p(tn("coverage.excluded", excluded, lang)))
+        return Block("".join(out))
+
+    def survey(self) -> Block:
+        """Diverging Likert bars of the site's survey answers, per criterion and instrument."""
+        lang = self.lang
+        out = ['<div class="cv-keep">', heading(2, self._t("sec.survey"), "survey")]
+        items = self.data.scaled_items
+        mine = items[items["site_id"] == self.site_id] if len(items) else items
+        if mine.empty or mine["criterion"].isna().all():
+            out.append(p(self._t("fig.survey_none")))
+            out.append("</div>")
+            return Block("".join(out))
+        out.append(
+            p(
+                self._t(
+                    "survey.intro", survey_weight=fmt_num(1 - self.data.params["weight"], lang, 2)
+                )
+            )
+        )
+        fig = figures.likert_figure(mine, lang=lang)
+        out.append(figures.figure_html(fig, self._t("fig.likert", n=FIG["likert"])))
+        out.append("</div>")
+        return Block("".join(out))
+
+    def robustness(self) -> Block:
+        """Inter-coder reliability, scale reliability and sensitivity to weighting choices."""
+        lang = self.lang
+        out = [heading(2, self._t("sec.robustness"), "robustness", newpage=True)]
+        out.append(self._coder_note())
+        scales = self.data.scale_reliability
+        if scales is not None and len(scales):
+            mine = scales[scales["site_id"] == self.site_id]
+            if len(mine):
+                out.append(p(self._t("rob.scales")))
+                rows = []
+                for _, r in mine.iterrows():
+                    inst = r["instrument"]
+                    key = f"instrument.{inst}"
+                    who = t(key, lang) if key in STRINGS else inst
+                    crit = r["criterion"] if "criterion" in r.index else ""
+                    rows.append(
+                        [
+                            esc(
+                                f"{criterion_label(crit, lang) if crit in CRITERIA else crit} · {who}"
+                            ),
+                            esc(int(r["n_items"])),
+                            esc(int(r["n_respondents"])),
+                            esc(fmt_num(r["alpha"], lang, 2)),
+                            esc(fmt_num(r["omega"], lang, 2)),
+                        ]
+                    )
+                out.append(
+                    table(
+                        [
+                            self._t("col.scale"),
+                            self._t("col.items"),
+                            self._t("col.n"),
+                            self._t("col.alpha"),
+                            self._t("col.omega"),
+                        ],
+                        rows,
+                        numeric=(1, 2, 3, 4),
+                    )
+                )
+        out.append(self._sensitivity_note())
+        notes = [
+            f
+            for f in self.rows["flag"]
+            if isinstance(f, str) and ("capped" in f or "extended" in f)
+        ]
+        if notes:
+            out.append(
+                p(self._t("rob.warnings") + ": " + "; ".join(sorted(set(notes))), "cv-note")
+            )
+        return Block("".join(out))
+
+    def _coder_note(self) -> str:
+        lang = self.lang
+        rel = self.data.code_reliability
+        if rel is None or rel.empty:
+            return p(self._t("rob.coders_none"))
+        overall = rel[rel["code"] == "ALL"]
+        parts = []
+        if len(overall):
+            o = overall.iloc[0]
+            alpha = o["alpha_ordinal"] if pd.notna(o["alpha_ordinal"]) else o["alpha_nominal"]
+            verdict = (
+                "reliable" if alpha >= 0.8 else "tentative" if alpha >= 0.667 else "unreliable"
+            )
+            parts.append(
+                self._t(
+                    "rob.coders_summary",
+                    alpha=fmt_num(alpha, lang, 3),
+                    verdict=self._t(f"rob.verdict.{verdict}"),
+                    n=int(o["n_valence_units"]) if pd.notna(o["n_valence_units"]) else 0,
+                )
+            )
+        weak = rel[(rel["code"] != "ALL") & rel["below_threshold"].astype(bool)]
+        out = p(self._t("rob.coders", text=" ".join(parts)))
+        if len(weak):
+            codes = [
+                f"{c} ({fmt_num(a, lang, 2)})"
+                for c, a in zip(weak["code"], weak["alpha_nominal"], strict=True)
+            ]
+            out += f'<div class="cv-warning">{esc(self._t("rob.weak_codes", codes=", ".join(codes)))}</div>'
+        return out
+
+    def _sensitivity_note(self) -> str:
+        lang = self.lang
+        sens = self.data.site_sensitivity
+        mine = sens[(sens["site_id"] == self.site_id) & sens["score"].notna()]
+        if mine.empty:
+            return ""
+        wmin, wmax = float(mine["weight"].min()), float(mine["weight"].max())
+        text = self._t("rob.sensitivity", wmin=fmt_num(wmin, lang, 2), wmax=fmt_num(wmax, lang, 2))
+        changes = []
+        for c in CRITERIA:
+            scores = mine.loc[mine["criterion"] == c, "score"].astype(float)
+            if scores.empty:
+                continue
+            labels = [rating_label(s, lang) for s in sorted(scores.clip(0, 4))]
+            distinct = list(dict.fromkeys(labels))
+            if len(distinct) > 1:
+                changes.append(
+                    self._t(
+                        "rob.sensitivity_change_item",
+                        criterion=criterion_label(c, lang),
+                        labels=" – ".join(distinct),
+                    )
+                )
+        if changes:
+            text += " " + self._t("rob.sensitivity_changes", changes="; ".join(changes))
+        else:
+            text += " " + self._t("rob.sensitivity_stable")
+        return p(text)
+
+    def recommendations(self) -> Block:
+        """Weak criteria linked to MOPSIC tools and PESN 2020–2024 actions (crosswalk)."""
+        lang = self.lang
+        out = [heading(2, self._t("sec.recommendations"), "recommendations", newpage=True)]
+        cw = load_crosswalk(self.crosswalk_path)
+        recs = recommendations(self.rows, self.evidence, crosswalk=cw, lang=lang)
+        if recs.empty:
+            out.append(p(self._t("rec.none")))
+            return Block("".join(out))
+        out.append(p(self._t("rec.intro", threshold=fmt_num(WEAK_THRESHOLD, lang))))
+        actions = cw.actions.set_index("action")
+        used_acronyms: list[str] = []
+        cited: list[str] = []
+        for c, grp in recs.groupby("criterion", sort=False):
+            score = grp["score"].iloc[0]
+            out.append(
+                heading(
+                    3,
+                    self._t(
+                        "rec.criterion",
+                        criterion=criterion_label(c, lang),
+                        label=rating_label(score, lang),
+                        score=fmt_num(score, lang),
+                    ),
+                    f"rec-{c}",
+                )
+            )
+            rows = []
+            for _, r in grp.iterrows():
+                acts = ", ".join(
+                    f'<a href="#pesn-{esc(a)}">{esc(a)}</a>' for a in r["pesn_actions"]
+                )
+                cited += [a for a in r["pesn_actions"] if a not in cited]
+                used_acronyms += r["institutions"]
+                rows.append(
+                    [
+                        f"<strong>{esc(r['weakness'])}.</strong> {esc(r['recommendation'])}",
+                        esc(r["mopsic_tools"].replace(";", ", ")),
+                        acts,
+                        esc(", ".join(r["institutions"])),
+                    ]
+                )
+            out.append(
+                table(
+                    [
+                        self._t("col.recommendation"),
+                        self._t("col.mopsic"),
+                        self._t("col.pesn"),
+                        self._t("col.institutions"),
+                    ],
+                    rows,
+                    cls="cv-compact cv-fixed cv-rec",
+                )
+            )
+        out.append(f"<h4>{esc(self._t('rec.actions'))}</h4>")
+        items = "".join(
+            f'<li id="pesn-{esc(a)}"><strong>{esc(a)}</strong> {esc(actions.loc[a, "action_es"])} '
+            f'<span class="cv-small">({esc(self._t("col.institutions"))}: '
+            f"{esc(actions.loc[a, 'responsible'])})</span></li>"
+            for a in sorted(cited, key=_action_key)
+        )
+        out.append(f'<ol class="cv-actions">{items}</ol>')
+        inst = cw.institutions.set_index("acronym")
+        legend = [
+            f"{esc(a)}: {esc(inst.loc[a, f'name_{lang}'])}"
+            for a in dict.fromkeys(used_acronyms)
+            if a in inst.index and inst.loc[a, f"name_{lang}"] != a
+        ]
+        if legend:
+            out.append(
+                p(
+                    f"<strong>{esc(self._t('rec.institutions_legend'))}.</strong> "
+                    + "; ".join(legend),
+                    "cv-note",
+                    raw=True,
+                )
+            )
+        out.append(
+            p(self._t("rec.source", crosswalk="data/crosswalk/recommendations.csv"), "cv-note")
+        )
+        return Block("".join(out))
+
+    def methods(self) -> Block:
+        """Appendix A: the method in plain language, with this report's parameters."""
+        lang = self.lang
+        params = self.data.params
+        out = [heading(2, self._t("sec.methods"), "methods", newpage=True)]
+        out.append(
+            self._t(
+                "methods.body",
+                weight=fmt_num(params["weight"], lang, 2),
+                survey_weight=fmt_num(1 - params["weight"], lang, 2),
+                n_boot=fmt_count(params["n_boot"], lang),
+                seed=params["seed"],
+                ci=self._ci_text,
+            )
+        )
+        command = (
+            f"copeval report {self.project.path.name} --site {self.site_id} --lang {lang} "
+            f"--seed {params['seed']} --n-boot {params['n_boot']} --weight {params['weight']:g}"
+        )
+        out.append(
+            p(
+                self._t("methods.reproduce", command=f"<code>{esc(command)}</code>"),
+                "cv-note",
+                raw=True,
+            )
+        )
+        return Block("".join(out))
+
+    def evidence_appendix(self) -> Block:
+        """Appendix B: every coded segment behind each rating, by source, plus survey items."""
+        lang = self.lang
+        out = [heading(2, self._t("sec.evidence"), "evidence", newpage=True)]
+        out.append(p(self._t("evidence.intro")))
+        for c in CRITERIA:
+            out.append(heading(3, criterion_label(c, lang), f"evidence-{c}"))
+            ev = self.evidence[self.evidence["criterion"] == c].sort_values(["source_id", "start"])
+            if ev.empty:
+                out.append(p(self._t("evidence.none"), "cv-note"))
+            else:
+                rows = []
+                for source_id, grp in ev.groupby("source_id", sort=True):
+                    first = grp.iloc[0]
+                    who = (
+                        f"{group_label(first['respondent_group'], lang)} · "
+                        f"{self._t('method.' + first['method'])} · "
+                        f"{self._t('consent.' + first['consent'])}"
+                    )
+                    segs = "; ".join(
+                        f"{r['segment_id']} {r['code']} {int(r['valence']):+d}"
+                        for _, r in grp.iterrows()
+                    )
+                    rows.append(
+                        [
+                            f"<strong>{esc(source_id)}</strong>",
+                            esc(who),
+                            f'<span class="cv-ids">{esc(segs)}</span>',
+                        ]
+                    )
+                out.append(
+                    table(
+                        [
+                            self._t("col.source"),
+                            self._t("col.group"),
+                            self._t("col.segments"),
+                        ],
+                        rows,
+                        cls="cv-compact cv-fixed cv-evidence",
+                    )
+                )
+            r = self._crit(c)
+            if r is not None and isinstance(r["items"], str) and r["items"]:
+                items = r["items"].split(";")
+                out.append(p(self._t("evidence.items", items=", ".join(items)), "cv-note"))
+        return Block("".join(out))
+
+
+def _action_key(action: str) -> tuple:
+    return tuple(int(x) for x in action.split("."))
+
+
+def _strip_obstacle(label: str) -> str:
+    """``"Obstacle: too few staff"`` -> ``"too few staff"`` (the sentence already says it)."""
+    head, sep, rest = label.partition(": ")
+    return rest if sep and head.lower() in ("obstacle", "obstáculo") else label
+
+
+def _basis_key(basis) -> str:
+    basis = str(basis)
+    if "qualitative" in basis and "survey" in basis:
+        return "basis.both"
+    if basis == "qualitative":
+        return "basis.qualitative"
+    if basis == "survey":
+        return "basis.survey"
+    return "basis.none"
+
+
+def _translate_warning(text: str, lang: str) -> str:
+    if lang == "es":
+        return text.replace(
+            "low inter-coder reliability (Krippendorff's alpha <",
+            "baja confiabilidad entre codificadores (α de Krippendorff <",
+        )
+    return text
+
+
+def _today(lang: str) -> str:
+    return _month(_dt.date.today().isoformat(), lang)
+
+
+def _month(date, lang: str) -> str:
+    return fmt_period(str(date)[:10], lang)
+
+
+def site_report_paths(out_dir, site_id: str, lang: str) -> dict:
+    """Output paths of a site report: ``{"pdf": ..., "html": ..., "ipynb": ...}``."""
+    stem = f"site_{site_id}_{lang}"
+    return {fmt: Path(out_dir) / f"{stem}.{fmt}" for fmt in ("pdf", "html", "ipynb")}
