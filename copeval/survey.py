@@ -435,7 +435,7 @@ def _empty_long() -> pd.DataFrame:
 
 
 def _criterion_sort_key(series: pd.Series) -> pd.Series:
-    return series.map(lambda c: _CRITERION_ORDER.get(c, len(CRITERIA)))
+    return series.map(_CRITERION_ORDER).fillna(len(CRITERIA)).astype(int)
 
 
 # --------------------------------------------------------------------------- respondent scores
@@ -494,23 +494,38 @@ def respondent_scores(items: pd.DataFrame, responses: Mapping[str, pd.DataFrame]
     scored = long[long["criterion"].notna() & long["value"].notna()]
     if scored.empty:
         return _empty_scores()
-    keys = ["instrument", "respondent_id", "criterion"]
-    grouped = scored.groupby(keys, sort=False)
-    out = grouped.agg(
-        score=("value", "mean"),
-        n_items=("value", "size"),
-        items=("item", tuple),
-        site_id=("site_id", "first"),
-        weight=("weight", "first"),
-        cluster=("cluster", "first"),
-    ).reset_index()
-    out["n_items"] = out["n_items"].astype(int)
-    out["cluster"] = out["cluster"].astype("string")
+    out = _reduce_groups(scored, ["instrument", "respondent_id", "criterion"], "value")
+    out = out.rename(columns={"mean": "score"})
     out = out.assign(_c=_criterion_sort_key(out["criterion"]))
     out = out.sort_values(
         ["instrument", "site_id", "respondent_id", "_c"], kind="stable", ignore_index=True
     )
     return out[_SCORE_COLUMNS]
+
+
+def _reduce_groups(frame: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:
+    """Per group of ``keys``: mean and count of ``value``, the items (tuple) and the
+    respondent's site, weight and cluster, vectorised (no Python call per group).
+
+    Rows keep their order within a group (the stable sort), so ``items`` follow the item map.
+    """
+    codes = [pd.factorize(frame[k])[0] for k in keys]
+    order = np.lexsort(codes[::-1])
+    f = frame.iloc[order]
+    stacked = np.column_stack([c[order] for c in codes])
+    change = np.ones(len(f), dtype=bool)
+    change[1:] = (stacked[1:] != stacked[:-1]).any(axis=1)
+    starts = np.flatnonzero(change)
+    counts = np.diff(np.append(starts, len(f)))
+    values = f[value].to_numpy(dtype=float)
+    out = f.iloc[starts][[*keys, "site_id", "weight", "cluster"]].reset_index(drop=True)
+    out["mean"] = np.add.reduceat(values, starts) / counts
+    out["n_items"] = counts.astype(int)
+    names = f["item"].tolist()
+    ends = np.append(starts[1:], len(f))
+    out["items"] = [tuple(names[a:b]) for a, b in zip(starts, ends, strict=True)]
+    out["cluster"] = out["cluster"].astype("string")
+    return out
 
 
 def _empty_scores() -> pd.DataFrame:
@@ -560,17 +575,19 @@ def _feldt_interval(alpha: float, n: int, k: int, level: float) -> tuple[float, 
     return float(lower), float(upper)
 
 
-def one_factor_loadings(
-    corr: np.ndarray, *, max_iter: int = 500, tol: float = 1e-9
-) -> tuple[np.ndarray, bool, bool]:
-    """Loadings of a one-factor model fitted to a correlation matrix by iterated principal axes.
+#: Largest communality allowed; reaching it is reported as a Heywood case.
+_MAX_COMMUNALITY = 0.999
 
-    Starts from squared multiple correlations as communalities, then repeats: put the
-    communalities on the diagonal, take the first eigenpair ``(e, v)``, set loadings
-    ``sqrt(e) * v`` and communalities to their squares, until the communalities change by less
-    than ``tol``. At convergence this is the unweighted least squares (minres) solution.
-    Communalities are capped at 0.999 (a Heywood case is reported). Loadings are oriented so
-    their sum is positive.
+
+def one_factor_loadings(corr: np.ndarray) -> tuple[np.ndarray, bool, bool]:
+    """Loadings of a one-factor model fitted to a correlation matrix by minimum residuals.
+
+    Minimises the unweighted least squares discrepancy of the off-diagonal correlations,
+    ``sum_{i < j} (r_ij - l_i l_j)^2`` (the "minres" solution of R's ``psych``, which is also
+    the fixed point of iterated principal axes), by Levenberg-Marquardt with the analytical
+    Jacobian, from loadings ``sqrt(SMC)`` signed like the first eigenvector. When a
+    communality ``l^2`` would exceed 0.999 the fit is redone with the loadings bounded there
+    and a Heywood case is reported. Loadings are oriented so that their sum is positive.
 
     Returns
     -------
@@ -579,33 +596,50 @@ def one_factor_loadings(
     heywood : bool
         True when a communality reached the cap.
     """
+    from scipy.optimize import least_squares
+
     r = np.asarray(corr, dtype=float)
     k = r.shape[0]
+    rows, cols = np.triu_indices(k, 1)
+    target = r[rows, cols]
+    pairs = np.arange(len(target))
     try:
-        h2 = 1 - 1 / np.diag(np.linalg.inv(r))
+        smc = 1 - 1 / np.diag(np.linalg.inv(r))
     except np.linalg.LinAlgError:
-        h2 = np.max(np.abs(r - np.eye(k)), axis=0)
-    h2 = np.clip(np.nan_to_num(h2, nan=0.5), 0.005, 0.999)
-    converged = False
-    heywood = False
-    loadings = np.sqrt(h2)
-    for _ in range(max_iter):
-        reduced = r.copy()
-        np.fill_diagonal(reduced, h2)
-        eigval, eigvec = np.linalg.eigh(reduced)
-        loadings = np.sqrt(max(eigval[-1], 0.0)) * eigvec[:, -1]
-        new = loadings**2
-        heywood = bool((new >= 0.999).any())
-        new = np.minimum(new, 0.999)
-        if np.max(np.abs(new - h2)) < tol:
-            h2 = new
-            converged = True
-            break
-        h2 = new
+        smc = np.max(np.abs(r - np.diag(np.diag(r))), axis=0)
+    smc = np.clip(np.nan_to_num(smc, nan=0.5), 0.01, _MAX_COMMUNALITY)
+    first = np.linalg.eigh(r)[1][:, -1]
+    start = np.sqrt(smc) * np.where(first < 0, -1.0, 1.0)
+
+    def residuals(lam):
+        return target - lam[rows] * lam[cols]
+
+    def jacobian(lam):
+        jac = np.zeros((len(target), k))
+        jac[pairs, rows] = -lam[cols]
+        jac[pairs, cols] = -lam[rows]
+        return jac
+
+    tol = {"xtol": 1e-12, "ftol": 1e-12, "gtol": 1e-12}
+    bound = math.sqrt(_MAX_COMMUNALITY)
+    if len(target) >= k:
+        res = least_squares(residuals, start, jac=jacobian, method="lm", **tol)
+    else:  # two items: fewer residuals than loadings, which "lm" does not accept
+        res = least_squares(residuals, start, jac=jacobian, method="trf", **tol)
+    heywood = bool((np.abs(res.x) > bound).any())
+    if heywood:
+        res = least_squares(
+            residuals,
+            np.clip(res.x, -bound, bound),
+            jac=jacobian,
+            method="trf",
+            bounds=(-bound, bound),
+            **tol,
+        )
+    loadings = res.x
     if loadings.sum() < 0:
         loadings = -loadings
-    loadings = np.sign(loadings) * np.sqrt(h2)
-    return loadings, converged, heywood
+    return loadings, bool(res.status > 0), heywood
 
 
 def mcdonald_omega(corr: np.ndarray) -> tuple[float, np.ndarray, str]:
@@ -643,10 +677,9 @@ _RELIABILITY_STATS = [
 ]
 
 
-def _reliability_row(wide: pd.DataFrame, level: float) -> dict:
-    items = tuple(wide.columns)
+def _reliability_row(matrix: np.ndarray, items: tuple, level: float) -> dict:
     k = len(items)
-    complete = wide.dropna()
+    complete = matrix[~np.isnan(matrix).any(axis=1)]
     n = len(complete)
     row = dict.fromkeys(_RELIABILITY_STATS, math.nan)
     row.update(n_items=k, n_respondents=n, items=items, note="")
@@ -656,7 +689,7 @@ def _reliability_row(wide: pd.DataFrame, level: float) -> dict:
     if n < 3:
         row["note"] = f"only {n} respondent(s) answered every item; needs at least 3"
         return row
-    x = complete.to_numpy(dtype=float)
+    x = complete
     notes = []
     alpha = cronbach_alpha(x)
     row["alpha"] = alpha
@@ -746,14 +779,37 @@ def scale_reliability(
     long = scale_items(items, responses)
     keys = list(by) + (["site_id"] if per_site else [])
     columns = keys + _RELIABILITY_STATS
-    sub = long.dropna(subset=[b for b in by if b != "instrument"])
+    group_cols = [b for b in by if b != "instrument"]
+    sub = long.dropna(subset=group_cols)
     rows = []
-    for key, grp in sub.groupby(keys, sort=True):
-        order = list(dict.fromkeys(grp["item"]))
-        wide = grp.pivot(index="respondent_id", columns="item", values="value")[order]
-        row = dict(zip(keys, key, strict=True))
-        row.update(_reliability_row(wide, level))
-        rows.append(row)
+    for inst, inst_long in sub.groupby("instrument", sort=True):
+        wide = inst_long.pivot(index="respondent_id", columns="item", values="value")
+        values = wide.to_numpy(dtype=float)
+        site_of = (
+            inst_long.drop_duplicates("respondent_id")
+            .set_index("respondent_id")["site_id"]
+            .reindex(wide.index)
+            .to_numpy()
+        )
+        # items in item-map order (the long table is in that order for each respondent)
+        item_keys = inst_long.drop_duplicates("item").set_index("item")[group_cols]
+        if group_cols:
+            groups = [
+                (key if isinstance(key, tuple) else (key,), list(grp.index))
+                for key, grp in item_keys.groupby(group_cols, sort=True)
+            ]
+        else:
+            groups = [((), list(item_keys.index))]
+        sites = sorted(set(site_of)) if per_site else [None]
+        for key, group_items in groups:
+            mat = values[:, [wide.columns.get_loc(i) for i in group_items]]
+            for site in sites:
+                part = mat if site is None else mat[site_of == site]
+                row = dict(zip(["instrument", *group_cols], (inst, *key), strict=True))
+                if site is not None:
+                    row["site_id"] = site
+                row.update(_reliability_row(part, tuple(group_items), level))
+                rows.append(row)
     out = pd.DataFrame(rows, columns=columns)
     out["n_items"] = out["n_items"].astype(int)
     out["n_respondents"] = out["n_respondents"].astype(int)
@@ -779,21 +835,6 @@ def _weighted_mean_sd(x: np.ndarray, w: np.ndarray) -> tuple[float, float]:
     if denom <= 0:
         return mean, math.nan
     return mean, float(math.sqrt((w * (x - mean) ** 2).sum() / denom))
-
-
-def _weighted_mean_se(x: np.ndarray, w: np.ndarray, groups: np.ndarray) -> tuple[float, float]:
-    """Weighted mean and its linearisation standard error (with-replacement clusters).
-
-    ``se^2 = G / (G - 1) * sum_c (sum_{i in c} w_i (x_i - m))^2 / (sum w)^2``, where the
-    clusters ``c`` are the sampling clusters, or the respondents when there are none.
-    """
-    total = w.sum()
-    mean = float((w * x).sum() / total)
-    resid = pd.Series(w * (x - mean)).groupby(groups, sort=False).sum().to_numpy()
-    g = len(resid)
-    if g < 2:
-        return mean, math.nan
-    return mean, float(math.sqrt(g / (g - 1) * (resid**2).sum()) / total)
 
 
 def _cluster_groups(site: pd.Series, cluster: pd.Series) -> np.ndarray | None:
@@ -891,23 +932,14 @@ def standardised_index(
         [(i, t, m, s) for (i, t), (m, s) in moments.items()],
         columns=["instrument", "item", "_m", "_s"],
     )
-    z = long.merge(mom, on=["instrument", "item"], how="inner")
-    z = z.assign(_z=(z["value"] - z["_m"]) / z["_s"])
-    keys = ["instrument", "respondent_id", by]
-    resp = (
-        z.groupby(keys, sort=False)
-        .agg(
-            index=("_z", "mean"),
-            n_items=("_z", "size"),
-            items=("item", tuple),
-            site_id=("site_id", "first"),
-            weight=("weight", "first"),
-            cluster=("cluster", "first"),
-        )
-        .reset_index()
+    z = (
+        long.assign(_row=np.arange(len(long)))
+        .merge(mom, on=["instrument", "item"], how="inner")
+        .sort_values("_row", kind="stable")
     )
-    resp["n_items"] = resp["n_items"].astype(int)
-    resp["cluster"] = resp["cluster"].astype("string")
+    z = z.assign(_z=(z["value"] - z["_m"]) / z["_s"])
+    resp = _reduce_groups(z, ["instrument", "respondent_id", by], "_z")
+    resp = resp.rename(columns={"mean": "index"})
     resp["reference"] = ref_label
     order_col = _criterion_sort_key(resp[by]) if by == "criterion" else resp[by]
     resp = resp.assign(_o=order_col).sort_values(
@@ -928,41 +960,55 @@ def standardised_index(
                 "reference",
             ]
         ]
-    rows = []
-    for (inst, site, key), grp in resp.groupby(["instrument", "site_id", by], sort=False):
-        groups = _cluster_groups(grp["site_id"], grp["cluster"])
-        n_clusters = pd.NA if groups is None else len(set(groups))
-        if groups is None:
-            groups = grp["respondent_id"].to_numpy()
-        mean, se = _weighted_mean_se(grp["index"].to_numpy(), grp["weight"].to_numpy(), groups)
-        rows.append(
-            {
-                "instrument": inst,
-                "site_id": site,
-                by: key,
-                "reference": ref_label,
-                "index": mean,
-                "se": se,
-                "n_respondents": len(grp),
-                "n_clusters": n_clusters,
-            }
+    return _site_index_summary(resp, by, ref_label)
+
+
+def _site_index_summary(resp: pd.DataFrame, by: str, ref_label: str) -> pd.DataFrame:
+    """Design-weighted mean index per instrument x site x ``by`` with its linearisation SE."""
+    keys = ["instrument", "site_id", by]
+    r = resp[[*keys, "respondent_id", "weight", "cluster", "index"]].reset_index(drop=True)
+    r["_wx"] = r["weight"] * r["index"]
+    r["_nac"] = r["cluster"].isna()
+    summ = (
+        r.groupby(keys, sort=False)
+        .agg(
+            _sw=("weight", "sum"),
+            _swx=("_wx", "sum"),
+            n_respondents=("index", "size"),
+            _nac=("_nac", "any"),
         )
-    out = pd.DataFrame(
-        rows,
-        columns=[
-            "instrument",
-            "site_id",
-            by,
-            "reference",
-            "index",
-            "se",
-            "n_respondents",
-            "n_clusters",
-        ],
+        .reset_index()
     )
-    out["n_respondents"] = out["n_respondents"].astype(int)
-    out["n_clusters"] = out["n_clusters"].astype("Int64")
-    return out
+    summ["index"] = summ["_swx"] / summ["_sw"]
+    r = r.merge(
+        summ[[*keys, "index", "_nac"]].rename(columns={"index": "_m", "_nac": "_gna"}),
+        on=keys,
+        how="left",
+    )
+    r["_e"] = r["weight"] * (r["index"] - r["_m"])
+    # Primary sampling units: the clusters when every respondent of the group has one,
+    # the respondents otherwise.
+    r["_psu"] = np.where(
+        r["_gna"], "r\x1f" + r["respondent_id"].astype(str), "c\x1f" + r["cluster"].astype(str)
+    )
+    psu = r.groupby([*keys, "_psu"], sort=False)["_e"].sum().reset_index()
+    psu["_e2"] = psu["_e"] ** 2
+    per = psu.groupby(keys, sort=False).agg(_g=("_e2", "size"), _se2=("_e2", "sum"))
+    summ = summ.merge(per.reset_index(), on=keys, how="left")
+    g = summ["_g"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        se = np.sqrt(g / (g - 1) * summ["_se2"].to_numpy(dtype=float)) / summ["_sw"].to_numpy()
+    summ["se"] = np.where(g >= 2, se, np.nan)
+    summ["n_clusters"] = pd.array(np.where(summ["_nac"], pd.NA, summ["_g"]), dtype="Int64")
+    summ["n_respondents"] = summ["n_respondents"].astype(int)
+    summ["reference"] = ref_label
+    order = _criterion_sort_key(summ[by]) if by == "criterion" else summ[by]
+    summ = summ.assign(_o=order).sort_values(
+        ["instrument", "site_id", "_o"], kind="stable", ignore_index=True
+    )
+    return summ[
+        ["instrument", "site_id", by, "reference", "index", "se", "n_respondents", "n_clusters"]
+    ]
 
 
 # --------------------------------------------------------------------------- site comparisons
