@@ -22,6 +22,20 @@ from .vocabulary import CRITERIA, CRITERION_LABELS, rating_label
 
 #: public name -> submodule that defines it (imported lazily)
 _LAZY = {
+    **dict.fromkeys(
+        [
+            "scale_items",
+            "respondent_scores",
+            "scale_reliability",
+            "standardised_index",
+            "compare_items",
+            "compare_scales",
+        ],
+        "copeval.survey",
+    ),
+    **dict.fromkeys(
+        ["code_reliability", "criterion_reliability", "disagreements"], "copeval.reliability"
+    ),
     "import_refi": "copeval.interop.refi",
     "import_taguette": "copeval.interop.taguette",
     "import_kobo": "copeval.interop.kobo",

@@ -64,3 +64,11 @@ def test_version_is_single_sourced():
 
     data = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     assert copeval.__version__ == data["project"]["version"]
+
+
+def test_every_public_name_resolves():
+    import copeval
+
+    for name in copeval.__all__:
+        assert getattr(copeval, name) is not None, name
+    assert "load_project" in dir(copeval)
