@@ -23,6 +23,10 @@ from .vocabulary import CRITERIA, CRITERION_LABELS, rating_label
 #: public name -> submodule that defines it (imported lazily)
 _LAZY = {
     **dict.fromkeys(
+        ["score_sites", "score_evidence", "ScoreResult", "ScoringError"], "copeval.scoring"
+    ),
+    **dict.fromkeys(["synth_project", "SyntheticProject"], "copeval.synth"),
+    **dict.fromkeys(
         [
             "scale_items",
             "respondent_scores",
