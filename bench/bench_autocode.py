@@ -121,7 +121,7 @@ def prepare(texts: dict, matcher) -> list[str]:
     """The normalised text both matchers scan: one space-separated stem per token."""
     out = []
     for text in texts.values():
-        tokens, _ = coding._tokenize(coding._lower(text))
+        tokens, _, _ = coding._tokenize(coding._lower(text))
         out.append(" " + " ".join(map(matcher.stems.__getitem__, tokens)) + " ")
     return out
 

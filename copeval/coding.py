@@ -175,38 +175,67 @@ def _true_stem(word: str, lang: str) -> str:
     return _strip_accents(_stemmer(lang)(unicodedata.normalize("NFC", word)))
 
 
-#: Snowball rewrites at most this many final characters of a stem: Spanish "emergencia" ->
-#: "emergent", English "happily" -> "happili", "dying" -> "die".
-_STEM_REWRITE = {"es": 2, "en": 2}
+#: Words of at most this many letters are matched as written (accents removed), not
+#: stemmed: function words in phrases ("a pie", "libro de novedades") do not inflect.
+_SHORT_WORD = 3
+#: Porter2's irregular forms, whose stem is not a near-prefix of the word ("dying" -> "die").
+_EN_IRREGULAR = frozenset(
+    [
+        "skis",
+        "skies",
+        "dying",
+        "lying",
+        "tying",
+        "idly",
+        "gently",
+        "ugly",
+        "early",
+        "only",
+        "singly",
+    ]
+)
+
+
+def _word_forms(word: str, lang: str) -> set[str]:
+    """Forms a lexicon word may take in a text: its stem spelt with or without accents."""
+    plain = _strip_accents(word)
+    if len(plain) <= _SHORT_WORD:
+        return {plain}
+    return {_true_stem(word, lang), _true_stem(plain, lang)}
 
 
 class _Stems(dict):
-    """Token -> accent-free stem, computed once per distinct token.
+    """Token -> match form (accent-free stem), computed once per distinct token.
 
     Snowball's pure-Python stemmers cost ~0.2 ms a word, so a token is stemmed only when its
-    stem *could* be a lexicon stem. Snowball stemmers only remove endings (and sometimes
-    rewrites the last one or two letters: "emergencia" -> "emergent"), so a token can stem to a
-    lexicon stem ``s`` only if the accent-free token starts with ``s`` less its last
-    ``_STEM_REWRITE[lang]`` letters. Other tokens keep themselves as their "stem": it can
-    never equal a lexicon stem, so matching gives the same result as stemming every token.
+    stem *could* be a lexicon form. Snowball stemmers remove endings and at most rewrite the
+    last letter of what remains ("emergencia" -> "emergent", "happily" -> "happili"), so a
+    token can stem to ``s`` only if the accent-free token starts with ``s`` less its last
+    letter (the few English irregulars are always stemmed). Other tokens keep themselves as
+    their form: it can never equal a lexicon form, so matching gives the same result as
+    stemming every token (``tests/test_coding.py`` checks this on every Snowball ending).
+    Words of up to ``_SHORT_WORD`` letters are not stemmed at all, in text and lexicon alike.
     """
 
-    def __init__(self, lang: str, stems: Iterable[str]):
+    def __init__(self, lang: str, forms: Iterable[str]):
         super().__init__()
         self.lang = lang
-        cut = _STEM_REWRITE[lang]
-        self._prefixes = frozenset(x[: max(1, len(x) - cut)] for x in stems if x)
+        self._prefixes = frozenset(f[:-1] for f in forms if len(f) >= _SHORT_WORD)
         self._lengths = tuple(sorted({len(x) for x in self._prefixes}))
+        self._always = _EN_IRREGULAR if lang == "en" else frozenset()
 
     def __missing__(self, token: str) -> str:
         plain = _strip_accents(token)
-        prefixes = self._prefixes
-        if any(plain[:n] in prefixes for n in self._lengths if n <= len(plain)):
-            stem = _true_stem(token, self.lang)
+        if len(plain) <= _SHORT_WORD:
+            form = plain
+        elif plain in self._always or any(
+            plain[:n] in self._prefixes for n in self._lengths if n <= len(plain)
+        ):
+            form = _true_stem(token, self.lang)
         else:
-            stem = token
-        self[token] = stem
-        return stem
+            form = token
+        self[token] = form
+        return form
 
 
 _STEM_CACHES: dict[tuple, _Stems] = {}
@@ -229,28 +258,31 @@ def _alnum_table() -> np.ndarray:
     return np.array([chr(c).isalnum() for c in range(0x10000)], dtype=bool)
 
 
-def _tokenize(low: str) -> tuple[list[str], np.ndarray]:
-    """Word tokens of a lower-cased text and their start offsets (code points)."""
+def _codepoints(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+
+
+def _tokenize(low: str, cps: np.ndarray | None = None):
+    """Word tokens of a lower-cased text with their ``[start, end)`` offsets (code points)."""
     marks = _COMBINING.search(low) is not None
     pattern = _TOKEN_WITH_MARKS if marks else _TOKEN
     tokens = pattern.findall(low)
-    # token starts, vectorised: a word character preceded by a non-word character
-    cps = np.frombuffer(low.encode("utf-32-le"), dtype=np.uint32)
+    cps = _codepoints(low) if cps is None else cps
+    # vectorised: a token starts at a word character after a non-word character
     word = _alnum_table()[np.minimum(cps, 0xFFFF)]
     astral = np.flatnonzero(cps > 0xFFFF)
     if len(astral):
         word[astral] = [chr(c).isalnum() for c in cps[astral].tolist()]
     if marks:
         word |= (cps >= 0x300) & (cps <= 0x36F)
-    starts = np.flatnonzero(word & ~np.r_[False, word[:-1]])
+    edge = np.diff(np.r_[False, word, False].astype(np.int8))
+    starts = np.flatnonzero(edge == 1)
+    ends = np.flatnonzero(edge == -1)
     if len(starts) != len(tokens):  # pragma: no cover - defensive: fall back to the regex
-        starts = np.array([m.start() for m in pattern.finditer(low)], dtype=np.int64)
-    return tokens, starts.astype(np.int64)
-
-
-def _word_variants(word: str, lang: str) -> set[str]:
-    """Stems a lexicon word may take in a text: spelt with or without its accents."""
-    return {_true_stem(word, lang), _true_stem(_strip_accents(word), lang)}
+        spans = [m.span() for m in pattern.finditer(low)]
+        starts = np.array([a for a, _ in spans], dtype=np.int64)
+        ends = np.array([b for _, b in spans], dtype=np.int64)
+    return tokens, starts.astype(np.int64), ends.astype(np.int64)
 
 
 # --------------------------------------------------------------------------- lexicon
@@ -351,16 +383,16 @@ def _compile(lexicon: pd.DataFrame, lang: str, code_index: Mapping[str, int]) ->
         return None
     keys: dict[str, list[int]] = {}
     codes, texts, weights, has_cue = [], [], [], []
-    cue_stems = {_true_stem(_lower(c), lang) for c in _NEGATION_CUES[lang]}
+    cue_stems = {f for c in _NEGATION_CUES[lang] for f in _word_forms(_lower(c), lang)}
     for t, (code, term) in enumerate(zip(rows["code"], rows["term"], strict=True)):
         words = _TOKEN.findall(_lower(term))
         codes.append(code_index[code])
         texts.append(term)
         weights.append(_TERM_WEIGHTS.get(len(words), _TERM_WEIGHT_LONG))
-        has_cue.append(any(_true_stem(w, lang) in cue_stems for w in words))
+        has_cue.append(any(_word_forms(w, lang) & cue_stems for w in words))
         variants = [""]
         for w in words:
-            variants = [f"{v} {s}" for v in variants for s in sorted(_word_variants(w, lang))]
+            variants = [f"{v} {s}" for v in variants for s in sorted(_word_forms(w, lang))]
         for v in variants:
             keys.setdefault(v + " ", []).append(t)
     for cue in cue_stems:
@@ -419,26 +451,53 @@ def _check_unit(unit: str) -> str:
     return unit
 
 
-def _unit_bounds(text: str, unit: str) -> tuple[np.ndarray, np.ndarray]:
-    cuts = [m.end() for m in _UNIT_BREAKS[unit].finditer(text)]
-    starts, ends = [], []
-    prev = 0
-    for cut in [*cuts, len(text)]:
-        piece = text[prev:cut]
-        stripped = piece.strip()
-        if stripped:
-            lead = len(piece) - len(piece.lstrip())
-            starts.append(prev + lead)
-            ends.append(prev + lead + len(stripped))
-        prev = cut
-    return np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
+@functools.lru_cache(maxsize=1)
+def _char_classes() -> np.ndarray:
+    """BMP code point -> bit flags: 1 white space, 2 sentence end, 4 closing quote/bracket."""
+    table = np.array([chr(c).isspace() for c in range(0x10000)], dtype=np.uint8)
+    for c in ".!?…":
+        table[ord(c)] |= 2
+    for c in "\"'”’»)]":
+        table[ord(c)] |= 4
+    return table
+
+
+def _unit_bounds(
+    text: str, unit: str, cps: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``[start, end)`` of each unit, vectorised; the same cuts as ``_UNIT_BREAKS[unit]``."""
+    cps = _codepoints(text) if cps is None else cps
+    n = len(cps)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    flags = _char_classes()[np.minimum(cps, 0xFFFF)]
+    space = (flags & 1).astype(bool)
+    cut = np.zeros(n + 1, dtype=bool)  # cut[i]: a unit ends just before position i
+    cut[1:] |= cps == 10
+    cut[1:] |= (cps == 13) & np.r_[cps[1:] != 10, True]
+    if unit == "sentence":
+        punct = (flags & 2).astype(bool)
+        close = (flags & 4).astype(bool)
+        last_open = np.maximum.accumulate(np.where(close, -1, np.arange(n)))
+        run_end = punct | (close & (last_open >= 0) & punct[np.maximum(last_open, 0)])
+        cut[1:] |= run_end & np.r_[space[1:], False]
+    bounds = np.r_[0, np.flatnonzero(cut[1:n]) + 1, n]
+    visible = np.flatnonzero(~space)
+    first = np.searchsorted(visible, bounds[:-1])
+    after = np.searchsorted(visible, bounds[1:])
+    keep = first < after
+    return (
+        visible[first[keep]].astype(np.int64),
+        (visible[after[keep] - 1] + 1).astype(np.int64),
+    )
 
 
 # --------------------------------------------------------------------------- matching
 def _match_text(text: str, m: _Matcher, unit: str) -> dict[str, np.ndarray] | None:
     """All term hits of one text, with the unit each falls in. None when there are none."""
     low = _lower(text)
-    tokens, starts = _tokenize(low)
+    cps = _codepoints(low)
+    tokens, starts, tok_ends = _tokenize(low, cps)
     if not tokens:
         return None
     stems = list(map(m.stems.__getitem__, tokens))
@@ -468,11 +527,10 @@ def _match_text(text: str, m: _Matcher, unit: str) -> dict[str, np.ndarray] | No
         return None
     first = np.searchsorted(spos, hit_end - m.key_len[hit_key] + 2)
     last = first + m.key_ntok[hit_key] - 1
-    tok_len = np.fromiter(map(len, tokens), np.int64, len(tokens))
     cstart = starts[first]
-    cend = starts[last] + tok_len[last]
+    cend = tok_ends[last]
 
-    ustart, uend = _unit_bounds(text, unit)
+    ustart, uend = _unit_bounds(text, unit, cps)
     u = np.searchsorted(ustart, cstart, side="right") - 1
     ok = (u >= 0) & (cend <= uend[np.maximum(u, 0)])  # a phrase may not straddle two units
     first, last, hit_key, u = first[ok], last[ok], hit_key[ok], u[ok]

@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from copeval.codebook import load_codebook
 from copeval.coding import (
@@ -398,35 +400,64 @@ def test_cli_autocode_evaluate_and_bulk_decisions(tmp_path, capsys):
     assert "rejected" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("lang", ["es", "en"])
-def test_stem_prefilter_never_hides_a_lexicon_stem(lang):
-    """Tokens are stemmed only when they could match; check on a real bilingual vocabulary."""
+@pytest.mark.parametrize(("lang", "module"), [("es", "spanish"), ("en", "english")])
+def test_stem_prefilter_never_hides_a_lexicon_form(lang, module):
+    """Only tokens that could match are stemmed: check against every Snowball ending."""
+    import re
+
+    import snowballstemmer
+
     from copeval import coding
 
+    source = Path(snowballstemmer.__file__).with_name(f"{module}_stemmer.py")
+    endings = sorted(set(re.findall(r'Among\(u?"([^"]*)"', source.read_text("utf-8"))) - {""})
+    assert len(endings) > 100
     cb = load_codebook()
+    lex = load_lexicon()
+    base = sorted(
+        set(coding._TOKEN.findall(coding._lower(" ".join(lex.loc[lex["lang"] == lang, "term"]))))
+    )
     text = " ".join(
         cb.table[[f"{c}_{lang}" for c in ("definition", "include", "exclude", "example")]]
         .to_numpy()
         .ravel()
     )
-    lex = load_lexicon()
-    words = set(coding._TOKEN.findall(coding._lower(text + " " + " ".join(lex["term"]))))
-    # inflect the lexicon's own words too, the hardest case for the filter
-    suffixes = (
-        ["s", "es", "as", "os", "ando", "ción", "encia", "mente"]
-        if lang == "es"
-        else ["s", "es", "ed", "ing", "ly", "ily", "ness", "ation"]
-    )
-    words |= {w + s for w in list(words) for s in suffixes}
+    words = set(coding._TOKEN.findall(coding._lower(text))) | set(base)
+    roots = sorted(set(base[::7]) | {coding._true_stem(w, lang) for w in base[::7]})
+    words |= {r + e for r in roots for e in endings}
     m = coding._compile(lex, lang, {c: i for i, c in enumerate(cb.codes)})
-    stems = {w for key, _ in m.automaton.items() for w in key.split()}
-    filtered = coding._Stems(lang, stems)
+    forms = {w for key, _ in m.automaton.items() for w in key.split()}
+    filtered = coding._Stems(lang, forms)
     checked = 0
     for w in words:
-        true = coding._true_stem(w, lang)
-        if true in stems:
+        plain = coding._strip_accents(w)
+        full = plain if len(plain) <= coding._SHORT_WORD else coding._true_stem(w, lang)
+        if full in forms and len(full) >= coding._SHORT_WORD:
             checked += 1
-            assert filtered[w] == true, w
-        else:
-            assert filtered[w] not in stems, w
-    assert checked > 200
+            assert filtered[w] == full, w
+        elif len(full) >= coding._SHORT_WORD:
+            assert filtered[w] not in forms, w
+    assert checked > 500
+
+
+def _reference_units(text, unit):
+    """The unit definition written as a regular expression and a loop (slow, obvious)."""
+    from copeval.coding import _UNIT_BREAKS
+
+    cuts = [m.end() for m in _UNIT_BREAKS[unit].finditer(text)]
+    out, prev = [], 0
+    for cut in [*cuts, len(text)]:
+        piece = text[prev:cut]
+        if piece.strip():
+            lead = len(piece) - len(piece.lstrip())
+            out.append((prev + lead, prev + lead + len(piece.strip())))
+        prev = cut
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab .!?…\"'”»)]\n\r\t\u00a0¿é")), max_size=60))
+def test_vectorised_units_match_the_regular_expression(text):
+    for unit in ("sentence", "paragraph"):
+        got = split_units(text, unit=unit)
+        assert list(zip(got["start"], got["end"], strict=True)) == _reference_units(text, unit)
