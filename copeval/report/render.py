@@ -150,7 +150,7 @@ def execute_notebook(
             start_timeout=start_timeout,
             execution_timeout=timeout,
             # the kernel's own log (e.g. its plain-TCP notice) is noise on a batch's stderr
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
         )
     except pm.PapermillExecutionError as exc:
         raise ReportExecutionError(
