@@ -390,6 +390,18 @@ DESIGN_COLUMNS = (
     "p_insufficient",
 )
 _INTERVIEW_STRATA = ("police", "community", "authorities")
+# respondent-score columns the scoring needs (the item lists, kept for traceability in
+# reports, only cost memory here)
+_STACK_ROWS = 250_000  # respondent-score rows scored in one call (bounds memory)
+_RESPONDENT_COLUMNS = [
+    "respondent_id",
+    "instrument",
+    "site_id",
+    "weight",
+    "cluster",
+    "criterion",
+    "score",
+]
 
 
 def _simulate_evidence(levels, site_ids, n_max, field_sources, segments_per_source, rng):
@@ -611,8 +623,14 @@ def simulate_design(
             out[col] = prefix + out[col].astype(str)
         return out
 
+    # ... in batches of designs small enough to bound memory
+    batches = []
+    for n_srv in n_survey:
+        per_design = 1 + (int((survey["rank"] < n_srv).sum()) if n_srv > 0 else 0)
+        size = max(1, _STACK_ROWS // per_design)
+        batches += [(n_srv, n_interviews[i : i + size]) for i in range(0, len(n_interviews), size)]
     rows = []
-    for n_srv in tqdm(n_survey, desc="design", unit="survey size", disable=not progress):
+    for n_srv, designs in tqdm(batches, desc="design", unit="batch", disable=not progress):
         ev = pd.concat(
             [
                 stacked(
@@ -621,17 +639,17 @@ def simulate_design(
                     "segment_id",
                     "source_id",
                 )
-                for n in n_interviews
+                for n in designs
             ],
             ignore_index=True,
         ).drop(columns="rank")
         resp = None
         if n_srv > 0:
-            one = survey[survey["rank"] < n_srv].drop(columns="rank")
+            one = survey.loc[survey["rank"] < n_srv, _RESPONDENT_COLUMNS]
             resp = pd.concat(
-                [stacked(one, n, "respondent_id") for n in n_interviews], ignore_index=True
+                [stacked(one, n, "respondent_id") for n in designs], ignore_index=True
             )
-        keys = [f"{n:05d}|{s}" for n in n_interviews for s in site_ids]
+        keys = [f"{n:05d}|{s}" for n in designs for s in site_ids]
         result = score_evidence(
             ev, resp, sites=keys, weight=weight, n_boot=n_boot, seed=seed, ci=ci, n_jobs=n_jobs
         )
