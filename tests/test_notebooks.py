@@ -86,7 +86,7 @@ def test_site_report_has_every_section_and_traceable_evidence(rendered):
     ):
         assert heading in text
     assert "Plan Estratégico de Seguridad de la Nación" in text and "FIAPOL" in text
-    assert re.search(r"TOT-[A-Z]\d+-S\d+ C\d\.\w+ [+-]\d", text)  # IDs in Appendix B
+    assert re.search(r"TOT-[A-Z]\d+-S\d+ C\d\.\w+ ([+\u2212]\d|0)", text)  # Appendix B
     nb = json.loads((rendered / "site_TOT_es.ipynb").read_text(encoding="utf-8"))
     params = nb["metadata"]["papermill"]["parameters"]
     assert params["site_id"] == "TOT" and params["lang"] == "es"

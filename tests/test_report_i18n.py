@@ -26,7 +26,7 @@ SAME_IN_BOTH = {
     "quote.attribution_nodate",
     "rec.criterion",
     "rob.sensitivity_change_item",
-    "cover.synthetic",
+    "cmp.pair",
 }
 
 

@@ -24,6 +24,7 @@ from .i18n import (
     fmt_pct,
     fmt_period,
     fmt_prob,
+    join_list,
     stratum_label,
     t,
     tn,
@@ -37,6 +38,8 @@ __all__ = ["ComparativeReport"]
 HEATMAP_ROWS = 40
 #: Up to this many sites, a forest plot and pairwise tables are shown.
 MAX_DETAIL = 8
+#: Up to this many sites, all pairs fit as columns of one table.
+MAX_PAIR_COLUMNS = 3
 #: Rows of the rank table shown per criterion when there are many sites.
 RANK_ROWS = 15
 
@@ -196,6 +199,20 @@ class ComparativeReport:
                 continue
             hi = r.loc[r["score"].idxmax()]
             lo = r.loc[r["score"].idxmin()]
+            if len(r) > 1 and fmt_num(hi["score"], lang) == fmt_num(lo["score"], lang):
+                names = [self._name(x) for x in r["site_id"]]
+                text = self._t(
+                    "cmp.tie",
+                    criterion=criterion_label(c, lang),
+                    sites=join_list(names, lang),
+                    score=fmt_num(hi["score"], lang),
+                )
+                prob = _p_greater(pw, c, hi["site_id"], lo["site_id"]) if pw is not None else None
+                if prob is not None and len(r) == 2:
+                    key = "cmp.clear" if prob >= P_CLEAR else "cmp.unclear"
+                    text += " " + self._t(key, p=fmt_prob(prob, lang))
+                items.append(text)
+                continue
             if len(r) == 1 or hi["site_id"] == lo["site_id"]:
                 items.append(
                     self._t(
@@ -276,7 +293,10 @@ class ComparativeReport:
         out = [heading(2, self._t("sec.pairwise"), "pairwise", newpage=True)]
         if len(self.sites) < 2:
             return Block("")
-        if len(self.sites) <= MAX_DETAIL:
+        if len(self.sites) <= MAX_PAIR_COLUMNS:
+            out.append(p(self._t("cmp.pair_intro")))
+            out.append(self._pair_table())
+        elif len(self.sites) <= MAX_DETAIL:
             out.append(p(self._t("cmp.pairwise_intro")))
             pw = self.data.pairwise(sites=self.sites)
             for c in CRITERIA:
@@ -292,9 +312,7 @@ class ComparativeReport:
                             cells.append("—")
                             continue
                         prob = _p_greater(sub, c, a, b)
-                        text = fmt_prob(prob, lang) if prob is not None else "—"
-                        strong = prob is not None and (prob >= P_CLEAR or prob <= 1 - P_CLEAR)
-                        cells.append(f"<strong>{esc(text)}</strong>" if strong else esc(text))
+                        cells.append(self._prob_cell(prob))
                     rows.append(cells)
                 out.append(
                     table(
@@ -334,6 +352,28 @@ class ComparativeReport:
                 )
         out.append(self._orderings_note())
         return Block("".join(out))
+
+    def _prob_cell(self, prob) -> str:
+        if prob is None:
+            return "—"
+        text = esc(fmt_prob(prob, self.lang))
+        return f"<strong>{text}</strong>" if (prob >= P_CLEAR or prob <= 1 - P_CLEAR) else text
+
+    def _pair_table(self) -> str:
+        """Rows: criteria; columns: every pair of sites, P(first > second)."""
+        lang = self.lang
+        pw = self.data.pairwise(sites=self.sites)
+        pairs = [(a, b) for i, a in enumerate(self.sites) for b in self.sites[i + 1 :]]
+        header = [self._t("col.criterion")] + [
+            self._t("cmp.pair", a=self._name(a), b=self._name(b)) for a, b in pairs
+        ]
+        rows = [
+            [esc(criterion_label(c, lang))]
+            + [self._prob_cell(_p_greater(pw, c, a, b)) for a, b in pairs]
+            for c in CRITERIA
+            if (pw["criterion"] == c).any()
+        ]
+        return table(header, rows, numeric=tuple(range(1, len(header))))
 
     def _orderings_note(self) -> str:
         lang = self.lang
@@ -397,6 +437,7 @@ class ComparativeReport:
                 n_boot=fmt_count(params["n_boot"], lang),
                 seed=params["seed"],
                 ci=self._ci_text,
+                evidence_ref="",
             )
         )
         sites = "all" if len(self.sites) == len(self.data.site_names) else ",".join(self.sites)

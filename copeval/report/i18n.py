@@ -422,6 +422,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "{role}, {site} ({method})",
         "en": "{role}, {site} ({method})",
     },
+    "quote.original_in": {"es": "original en {language}", "en": "original in {language}"},
+    "language.es": {"es": "español", "en": "Spanish"},
+    "language.en": {"es": "inglés", "en": "English"},
     "method.interview": {"es": "entrevista", "en": "interview"},
     "method.focus_group": {"es": "grupo focal", "en": "focus group"},
     "method.observation": {"es": "observación", "en": "observation"},
@@ -571,7 +574,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "encuestadas dentro del sitio; el intervalo es el percentil del {ci}. La probabilidad "
         "de que un sitio supere a otro es la proporción de réplicas en que lo hace.</p>"
         "<p><strong>Trazabilidad.</strong> Cada valoración conserva los identificadores de los "
-        "segmentos e ítems que la producen (Anexo B). Las citas solo proceden de fuentes que "
+        "segmentos e ítems que la producen{evidence_ref}. Las citas solo proceden de fuentes que "
         "autorizaron ser citadas, se atribuyen por función y sitio, nunca por nombre, y los "
         "nombres propios registrados se sustituyen.</p>",
         "en": "<p><strong>Evidence.</strong> Each interview, focus group, observation or "
@@ -598,7 +601,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "site; the interval is the {ci} percentile interval. The probability that one site "
         "rates above another is the share of replicates in which it does.</p>"
         "<p><strong>Traceability.</strong> Every rating keeps the IDs of the segments and items "
-        "behind it (Appendix B). Quotes come only from sources that allowed quotation, are "
+        "behind it{evidence_ref}. Quotes come only from sources that allowed quotation, are "
         "attributed by role and site, never by name, and registered personal names are "
         "replaced.</p>",
     },
@@ -630,6 +633,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "{criterion}: mejor valorado {site} ({score}); más bajo {low_site} ({low_score}).",
         "en": "{criterion}: highest {site} ({score}); lowest {low_site} ({low_score}).",
     },
+    "cmp.tie": {
+        "es": "{criterion}: {sites} reciben la misma valoración ({score}).",
+        "en": "{criterion}: {sites} rate the same ({score}).",
+    },
+    "cmp.pair": {"es": "P({a} > {b})", "en": "P({a} > {b})"},
+    "methods.evidence_ref": {"es": " (Anexo B)", "en": " (Appendix B)"},
     "cmp.clear": {
         "es": "La diferencia es clara (probabilidad {p}).",
         "en": "The difference is clear (probability {p}).",
@@ -649,6 +658,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Each cell gives the probability that the row site rates above the column site, "
         "estimated with the bootstrap. Values near 0.5 mean the two cannot be told apart; 0.9 "
         "or more (or 0.1 or less) mean a clear difference.",
+    },
+    "cmp.pair_intro": {
+        "es": "Cada celda da la probabilidad, estimada con el bootstrap, de que el primer sitio "
+        "supere al segundo en ese criterio. Valores cercanos a 0.5 indican que no se pueden "
+        "distinguir; 0.9 o más (o 0.1 o menos), una diferencia clara.",
+        "en": "Each cell gives the probability, estimated with the bootstrap, that the first "
+        "site rates above the second on that criterion. Values near 0.5 mean the two cannot be "
+        "told apart; 0.9 or more (or 0.1 or less) mean a clear difference.",
     },
     "cmp.rank_intro": {
         "es": "Probabilidad de que cada sitio ocupe el primer lugar y lugar medio en las "

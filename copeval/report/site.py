@@ -100,7 +100,11 @@ class SiteReport:
         self.ci = float(data.params["ci"])
         self.rows = data.table[data.table["site_id"] == self.site_id].reset_index(drop=True)
         ev = data.evidence
-        self.evidence = ev[ev["site_id"] == self.site_id].reset_index(drop=True)
+        ev = ev[ev["site_id"] == self.site_id]
+        if "date" not in ev.columns and "date" in self.project.sources.columns:
+            dates = self.project.sources[["source_id", "date"]]
+            ev = ev.merge(dates, on="source_id", how="left", validate="many_to_one")
+        self.evidence = ev.reset_index(drop=True)
 
     @classmethod
     def build(
@@ -351,7 +355,7 @@ class SiteReport:
         """The site in figures: population, violence, police deployment (described, not scored)."""
         lang = self.lang
         site = _site_row(self.project, self.site_id)
-        out = [heading(2, self._t("sec.context"), "context")]
+        out = ['<div class="cv-keep">', heading(2, self._t("sec.context"), "context")]
         out.append(p(self._t("context.intro")))
         facts = []
 
@@ -398,11 +402,12 @@ class SiteReport:
             out.append(f'<dl class="cv-facts">{"".join(facts)}</dl>')
         if present(site.get("notes")):
             out.append(p(str(site["notes"]), "cv-note"))
+        out.append("</div>")
         return Block("".join(out))
 
     def criteria(self) -> Block:
         """One section per criterion: rating, components, evidence balance, quotes, warnings."""
-        out = [heading(2, self._t("sec.criteria"), "criteria", newpage=True)]
+        out = [heading(2, self._t("sec.criteria"), "criteria")]
         redact = redactor(self.project, self.lang)
         for c in CRITERIA:
             out.append(self._criterion_section(c, redact))
@@ -511,6 +516,11 @@ class SiteReport:
         method = (
             self._t(f"method.{q['method']}") if f"method.{q['method']}" in STRINGS else q["method"]
         )
+        language = q.get("language")
+        if isinstance(language, str) and language and language != lang:
+            key = f"language.{language}"
+            name = self._t(key) if key in STRINGS else language
+            method = f"{method}, {self._t('quote.original_in', language=name)}"
         date = q.get("date")
         if date is not None and pd.notna(date) and str(date):
             attribution = self._t(
@@ -518,14 +528,14 @@ class SiteReport:
                 role=role,
                 site=self.name,
                 method=method,
-                date=_month(date, lang),
+                date=_month(str(date)[:7], lang),  # month only: a day could identify
             )
         else:
             attribution = self._t(
                 "quote.attribution_nodate", role=role, site=self.name, method=method
             )
         val = q["valence"]
-        val_text = f"{int(val):+d}" if pd.notna(val) else ""
+        val_text = _signed(val) if pd.notna(val) else ""
         return (
             f'<blockquote class="cv-quote"><p>“{esc(q["text"])}”</p>'
             f"<footer>— {esc(attribution)} · {esc(self._t('col.valence').lower())} "
@@ -782,6 +792,7 @@ class SiteReport:
                 n_boot=fmt_count(params["n_boot"], lang),
                 seed=params["seed"],
                 ci=self._ci_text,
+                evidence_ref=self._t("methods.evidence_ref"),
             )
         )
         command = (
@@ -817,7 +828,7 @@ class SiteReport:
                         f"{self._t('consent.' + first['consent'])}"
                     )
                     segs = "; ".join(
-                        f"{r['segment_id']} {r['code']} {int(r['valence']):+d}"
+                        f"{r['segment_id']} {r['code']} {_signed(r['valence'])}"
                         for _, r in grp.iterrows()
                     )
                     rows.append(
@@ -843,6 +854,11 @@ class SiteReport:
                 items = r["items"].split(";")
                 out.append(p(self._t("evidence.items", items=", ".join(items)), "cv-note"))
         return Block("".join(out))
+
+
+def _signed(value) -> str:
+    """``+2``, ``0``, ``−1`` (typographic minus)."""
+    return f"{int(value):+d}".replace("-", "\u2212") if int(value) else "0"
 
 
 def _action_key(action: str) -> tuple:
