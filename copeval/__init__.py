@@ -22,6 +22,8 @@ from .vocabulary import CRITERIA, CRITERION_LABELS, rating_label
 
 #: public name -> submodule that defines it (imported lazily)
 _LAZY = {
+    **dict.fromkeys(["suggest_codes", "evaluate_suggestions"], "copeval.coding"),
+    **dict.fromkeys(["redact", "select_quotes"], "copeval.privacy"),
     **dict.fromkeys(
         ["score_sites", "score_evidence", "ScoreResult", "ScoringError"], "copeval.scoring"
     ),

@@ -371,6 +371,17 @@ def _parse_cell(raw, row, name, col: Column, out: _Collector):
     return stripped if kind in ("id", "ref", "enum") else raw
 
 
+def _with_optional_columns(df: pd.DataFrame, spec) -> pd.DataFrame:
+    """Add the optional columns a file left out, empty, so later code can rely on them."""
+    dtypes = {"integer": "Int64", "number": "Float64", "boolean": "boolean"}
+    for col in spec:
+        if col.name not in df.columns:
+            df[col.name] = pd.Series(pd.NA, index=df.index, dtype=dtypes.get(col.kind, object))
+            if col.kind not in dtypes:
+                df[col.name] = None
+    return df
+
+
 def _check_unique(df, name, column, out):
     if column not in df.columns:
         return
@@ -554,7 +565,8 @@ def _load(root: Path, codebook: Codebook | None):
             return None
         if not _check_columns(df, f"{name}.csv", spec, out):
             return None
-        return _parse_cells(df, f"{name}.csv", spec, out)
+        df = _parse_cells(df, f"{name}.csv", spec, out)
+        return _with_optional_columns(df, spec)
 
     sites = table("sites", _SITES)
     sources = table("sources", _SOURCES)

@@ -599,3 +599,19 @@ def test_demo_project_loads(demo_path):
     assert project.segments["coder"].nunique() >= 2
     sizes = {k: v.groupby("site_id").size().min() for k, v in project.responses.items()}
     assert sizes["community"] >= 150 and sizes["police"] >= 30
+
+
+def test_optional_columns_may_be_left_out(tiny_project):
+    """Only required columns in items.csv and sites.csv: optional ones load as empty."""
+    items = pd.read_csv(tiny_project / "items.csv", dtype=str, keep_default_na=False)
+    items.drop(columns=["missing_codes", "scale"]).to_csv(tiny_project / "items.csv", index=False)
+    responses = tiny_project / "responses" / "community.csv"
+    responses.write_text(
+        responses.read_text(encoding="utf-8").replace(",98,", ",3,").replace(",97\n", ",1\n"),
+        encoding="utf-8",
+    )
+    sites = pd.read_csv(tiny_project / "sites.csv", dtype=str)
+    sites[["site_id", "name", "department"]].to_csv(tiny_project / "sites.csv", index=False)
+    project = load_project(tiny_project)
+    assert project.items["missing_codes"].isna().all()
+    assert project.sites["population"].isna().all()
