@@ -19,7 +19,7 @@ import pytest
 from pypdf import PdfReader
 
 from copeval.cli import main
-from copeval.report.batch import plan_jobs, run_batch
+from copeval.report.batch import plan_jobs
 from copeval.vocabulary import CRITERION_LABELS
 
 pytestmark = pytest.mark.slow
@@ -30,12 +30,18 @@ CODE_MARKERS = ("import ", "def ", "copeval.", "report.", "Traceback", ">>>", "I
 
 @pytest.fixture(scope="module")
 def rendered(demo_path, tmp_path_factory):
+    """`copeval report` (Spanish site report) and `copeval compare` (English), side by side."""
+    import concurrent.futures as cf
+
     out = tmp_path_factory.mktemp("reports")
-    jobs = plan_jobs(demo_path, out_dir=out, langs=("es", "en"), comparative=True, n_boot=200)
-    wanted = {"site_TOT_es", "comparative_en"}
-    jobs = [j for j in jobs if j.stem in wanted]
-    result = run_batch(jobs, progress=False, log=lambda msg: None)
-    assert result.ok, result.summary()
+    common = ["--out", str(out), "--n-boot", "200", "--quiet"]
+    commands = [
+        ["report", str(demo_path), "--site", "TOT", "--lang", "es", *common],
+        ["compare", str(demo_path), "--lang", "en", *common],
+    ]
+    with cf.ThreadPoolExecutor(2) as pool:
+        codes = list(pool.map(main, commands))
+    assert codes == [0, 0]
     return out
 
 

@@ -269,6 +269,17 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "flag.insufficient": {"es": "evidencia insuficiente", "en": "insufficient evidence"},
     "flag.wide": {"es": "incierto", "en": "uncertain"},
+    "flag.capped": {
+        "es": "puntaje cualitativo limitado a {ceiling} porque la evidencia positiva viene de un solo "
+        "grupo de informantes (regla de solidez)",
+        "en": "qualitative score capped at {ceiling} because positive evidence comes from a single "
+        "group of respondents (strength rule)",
+    },
+    "flag.extended": {
+        "es": "intervalo ampliado para que contenga el puntaje (la distribución bootstrap es "
+        "muy asimétrica)",
+        "en": "interval widened to contain the score (the bootstrap distribution is very skewed)",
+    },
     "flag.no_data": {"es": "sin datos", "en": "no data"},
     "flag.legend": {
         "es": "† evidencia insuficiente: menos de tres fuentes o un solo grupo de informantes; "

@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from copeval import __version__
+from copeval.scoring import STRENGTH_CEILING
 from copeval.vocabulary import CRITERIA, RESPONDENT_GROUPS, STRATA, group_label, rating_label
 
 from . import figures
@@ -626,14 +627,20 @@ class SiteReport:
                     )
                 )
         out.append(self._sensitivity_note())
-        notes = [
-            f
-            for f in self.rows["flag"]
-            if isinstance(f, str) and ("capped" in f or "extended" in f)
-        ]
+        notes = []
+        for c in CRITERIA:
+            r = self._crit(c)
+            flags = str(r["flag"]) if r is not None and isinstance(r["flag"], str) else ""
+            if "capped" in flags:
+                text = self._t("flag.capped", ceiling=fmt_num(STRENGTH_CEILING, lang))
+                notes.append(f"{criterion_label(c, lang)}: {text}")
+            if "interval extended" in flags:
+                notes.append(f"{criterion_label(c, lang)}: {self._t('flag.extended')}")
         if notes:
+            items = "".join(f"<li>{esc(n)}</li>" for n in notes)
             out.append(
-                p(self._t("rob.warnings") + ": " + "; ".join(sorted(set(notes))), "cv-note")
+                f'<p class="cv-note">{esc(self._t("rob.warnings"))}:</p>'
+                f'<ul class="cv-summary-list cv-note">{items}</ul>'
             )
         return Block("".join(out))
 
