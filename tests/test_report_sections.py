@@ -110,6 +110,12 @@ def test_findings_sentences():
     assert "Evidence is thin for C3 Problem solving" in text
     assert "Uncertainty is high for C3 Problem solving" in text
     assert "No evidence for: AT Accountability and trust." in text
+    with_cmp = site_findings(rows, lang="en", comparisons=["COMPARISON."])
+    assert with_cmp[-2:] == [
+        "COMPARISON.",
+        "The recommendations section links the weak criteria (C3 and C4) to MOPSIC tools "
+        "and actions of Guatemala's National Security Strategic Plan 2020–2024.",
+    ]
     pw = pd.DataFrame(
         {
             "criterion": ["C2"],

@@ -165,6 +165,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "accountability-and-trust dimension. Each rating runs from 0 (absent) to 4 (strong) and "
         "comes with a {ci} interval: the wider it is, the less certain the rating.",
     },
+    "summary.ratings": {"es": "Valoraciones", "en": "Ratings"},
+    "summary.findings": {"es": "Lo más importante", "en": "Key findings"},
     "summary.rating": {
         "es": "{criterion}: {label} ({score}; intervalo {interval}).",
         "en": "{criterion}: {label} ({score}; interval {interval}).",

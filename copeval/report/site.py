@@ -265,8 +265,16 @@ class SiteReport:
         lang = self.lang
         out = [heading(2, self._t("sec.summary"), "summary")]
         out.append(p(self._t("summary.lead", site=self.name, ci=self._ci_text), "cv-lead"))
-        findings = site_findings(self.rows, lang=lang)
-        findings += self._comparison_findings()
+        ratings = rating_sentences(self.rows, lang=lang, ci=self.ci)
+        if ratings:
+            out.append(f"<h4>{esc(self._t('summary.ratings'))}</h4>")
+            out.append(
+                '<ul class="cv-summary-list">'
+                + "".join(f"<li>{esc(s)}</li>" for s in ratings)
+                + "</ul>"
+            )
+        findings = site_findings(self.rows, lang=lang, comparisons=self._comparison_findings())
+        out.append(f"<h4>{esc(self._t('summary.findings'))}</h4>")
         out.append('<div class="cv-callout"><ul class="cv-summary-list">')
         out += [f"<li>{esc(s)}</li>" for s in findings]
         out.append("</ul></div>")
@@ -343,13 +351,6 @@ class SiteReport:
                 tab, lang=lang, site_names=self.data.site_names, highlight=self.site_id
             )
             out.append(figures.figure_html(fig, self._t("fig.heatmap", n=FIG["heatmap"])))
-        out.append(
-            '<ul class="cv-summary-list">'
-            + "".join(
-                f"<li>{esc(s)}</li>" for s in rating_sentences(self.rows, lang=lang, ci=self.ci)
-            )
-            + "</ul>"
-        )
         return Block("".join(out))
 
     def context(self) -> Block:

@@ -63,7 +63,12 @@ def rating_sentences(rows: pd.DataFrame, *, lang: str, ci: float) -> list[str]:
 
 
 def site_findings(
-    rows: pd.DataFrame, *, lang: str, wide: float = WIDE, weak: float = WEAK
+    rows: pd.DataFrame,
+    *,
+    lang: str,
+    wide: float = WIDE,
+    weak: float = WEAK,
+    comparisons: list[str] | tuple = (),
 ) -> list[str]:
     """Key findings for one site: strongest and weakest criterion, thin and uncertain evidence.
 
@@ -77,6 +82,9 @@ def site_findings(
         Interval width above which a rating is called uncertain.
     weak : float
         Scores below this are weak (they get recommendations).
+    comparisons : list of str
+        Sentences comparing the site with others (:func:`comparison_sentences`), placed
+        before the pointer to the recommendations.
 
     Returns
     -------
@@ -140,6 +148,7 @@ def site_findings(
                 criteria=join_list([criterion_label(c, lang) for c in missing], lang),
             )
         )
+    out += list(comparisons)
     weak_c = [c for c in CRITERIA if c in set(rated.loc[rated["score"] < weak, "criterion"])]
     if weak_c:
         out.append(t("summary.recommend", lang, criteria=join_list(weak_c, lang)))
