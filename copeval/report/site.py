@@ -17,6 +17,7 @@ figures) lives here and in the modules it calls, so it is tested without a noteb
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -763,7 +764,7 @@ class SiteReport:
         items = "".join(
             f'<li id="pesn-{esc(a)}"><strong>{esc(a)}</strong> {esc(actions.loc[a, "action_es"])} '
             f'<span class="cv-small">({esc(self._t("col.institutions"))}: '
-            f"{esc(actions.loc[a, 'responsible'])})</span></li>"
+            f"{esc(_tidy_commas(actions.loc[a, 'responsible']))})</span></li>"
             for a in sorted(cited, key=_action_key)
         )
         out.append(f'<ol class="cv-actions">{items}</ol>')
@@ -862,6 +863,11 @@ class SiteReport:
                 items = r["items"].split(";")
                 out.append(p(self._t("evidence.items", items=", ".join(items)), "cv-note"))
         return Block("".join(out))
+
+
+def _tidy_commas(text: str) -> str:
+    """``"MINGOB , MINDEF"`` (as the plan prints it) -> ``"MINGOB, MINDEF"``."""
+    return re.sub(r"\s+,", ",", text)
 
 
 def _signed(value) -> str:
