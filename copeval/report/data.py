@@ -28,7 +28,8 @@ from ._atomic import atomic_write_bytes
 __all__ = ["ReportData", "analysis_key", "project_fingerprint"]
 
 DEFAULTS = {"weight": 0.6, "n_boot": 2000, "seed": 0, "ci": 0.9}
-#: Pairwise tables are precomputed (and cached) for projects with at most this many sites.
+#: Pairwise tables and per-site scale reliability are precomputed (and cached) for projects
+#: with at most this many sites; larger projects compute them when a report needs them.
 PRECOMPUTE_PAIRS_UP_TO = 12
 
 
@@ -141,9 +142,11 @@ class ReportData:
         the number of sites; they are precomputed for small projects only (the comparative
         report computes them when needed).
         """
-        for name in ("code_reliability", "scale_reliability", "site_sensitivity"):
+        for name in ("code_reliability", "site_sensitivity"):
             getattr(self, name)
         if len(self.site_names) <= PRECOMPUTE_PAIRS_UP_TO:
+            for site in self.site_names:
+                self.scale_reliability(site)
             self.pairwise()
             self.ranks()
             self.orderings()
@@ -196,9 +199,12 @@ class ReportData:
 
         return self._memo("code_reliability", compute)
 
-    @property
-    def scale_reliability(self) -> pd.DataFrame | None:
-        """Cronbach's alpha and McDonald's omega per instrument x criterion x site."""
+    def scale_reliability(self, site_id: str) -> pd.DataFrame | None:
+        """Cronbach's alpha and McDonald's omega per instrument x criterion, for one site.
+
+        Computed from that site's responses only, on demand: the whole-project table costs
+        time in proportion to the number of sites, and a site report needs one site's rows.
+        """
 
         def compute():
             if not self.project.responses:
@@ -207,11 +213,15 @@ class ReportData:
 
             from copeval.survey import scale_reliability
 
+            responses = {
+                inst: df[df["site_id"].astype(str) == site_id]
+                for inst, df in self.project.responses.items()
+            }
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                return scale_reliability(self.project.items, self.project.responses)
+                return scale_reliability(self.project.items, responses)
 
-        return self._memo("scale_reliability", compute)
+        return self._memo(("scale_reliability", site_id), compute)
 
     @property
     def site_sensitivity(self) -> pd.DataFrame:

@@ -593,7 +593,7 @@ class SiteReport:
         lang = self.lang
         out = [heading(2, self._t("sec.robustness"), "robustness", newpage=True)]
         out.append(self._coder_note())
-        scales = self.data.scale_reliability
+        scales = self.data.scale_reliability(self.site_id)
         if scales is not None and len(scales):
             mine = scales[scales["site_id"] == self.site_id]
             if len(mine):
