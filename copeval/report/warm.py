@@ -1,0 +1,470 @@
+"""Warm-kernel report engine: one long-lived Jupyter kernel per worker, reused for every report.
+
+Executing a report with papermill starts a fresh kernel, which then imports pandas,
+matplotlib and copeval before the first cell does any work: most of a report's time on a
+national batch. :class:`WarmKernel` starts a kernel once per worker (process, or thread of a
+process), imports the report modules once, and executes each parameterised notebook in it
+with nbclient; the HTML and PDF export then run in-process in the worker
+(:func:`copeval.report.render.export_html`, :func:`~copeval.report.render.html_to_pdf`), as
+with the papermill engine. The executed notebook is the same one papermill produces: the
+parameters are injected by papermill's own ``parameterize_notebook`` after the cell tagged
+``parameters``, and every report starts from a fresh namespace.
+
+Known traps of warm kernels, and what is done about each:
+
+- nbclient does not stop the kernel client it creates when it is given an existing kernel
+  manager (``km=``): its ZMQ sockets would leak, about a dozen file descriptors per report.
+  Here each kernel has one client, opened when the kernel starts and handed to nbclient for
+  every report (which also saves connecting anew each time); its channels are stopped when
+  the kernel is replaced or shut down.
+- State left by one report would leak into the next. Before every run the kernel resets its
+  user namespace and execution count (``InteractiveShell.reset(new_session=True)``),
+  restores matplotlib's rcParams, warning filters, NumPy error handling, ``sys.path`` and
+  the working directory to their state right after start-up, closes pyplot figures and
+  clears copeval's in-process caches.
+- Memory grows and kernels die. The kernel is restarted every ``restart_every`` reports
+  (default 50), after a timeout or an interruption, and whenever it has died; a report whose
+  kernel died under it is retried once on a fresh kernel. (A report whose cell raised leaves
+  a sound kernel: the next report's reset clears what it left.)
+- Executions can hang (a cell waiting forever, a kernel that stops answering). Besides
+  nbclient's per-cell timeout, every report has an outer ``job_timeout``; when it expires
+  the kernel is restarted and the report fails with a clear error, and the batch goes on.
+
+``tests/test_warm_engine.py`` proves a warm-engine report identical in content to a cold
+papermill run of the same site.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import copy
+import os
+import sys
+import threading
+
+from copeval.errors import CopevalError
+
+__all__ = [
+    "DEFAULT_RESTART_EVERY",
+    "ReportTimeoutError",
+    "WarmKernel",
+    "execute_notebook_warm",
+    "run_job_warm",
+    "worker_kernel",
+]
+
+#: Reports executed by one kernel before it is replaced by a fresh one.
+DEFAULT_RESTART_EVERY = 50
+#: Modules imported into a new kernel before its first report (what report notebooks import).
+PRELOAD = ("copeval.report",)
+
+
+class ReportTimeoutError(CopevalError):
+    """A report did not finish within its job timeout (its kernel was restarted)."""
+
+
+# ------------------------------------------------------------------------------- kernel side
+# These functions run *inside* the kernel (the kernel imports this module).
+_STATE: dict = {}
+
+
+def _kernel_snapshot(preload) -> None:
+    """Import the report modules and record the state every report starts from."""
+    import importlib
+    import warnings
+
+    for name in preload:
+        importlib.import_module(name)
+    import numpy as np
+
+    state = {
+        "sys.path": list(sys.path),
+        "warnings": list(warnings.filters),
+        "numpy.err": np.geterr(),
+        "cwd": os.getcwd(),
+    }
+    if "matplotlib" in sys.modules:
+        import matplotlib as mpl
+
+        state["rcParams"] = dict(mpl.rcParams)
+    _STATE.clear()
+    _STATE.update(state)
+
+
+def _kernel_reset(cwd: str | None) -> None:
+    """Give the next report the state of a kernel that has just started (see module doc)."""
+    import warnings
+
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is not None:
+        shell.reset(new_session=True)  # user namespace, Out/_ history, execution count
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
+    if "rcParams" in _STATE and "matplotlib" in sys.modules:
+        import matplotlib as mpl
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            dict.update(mpl.rcParams, _STATE["rcParams"])
+    if "warnings" in _STATE:
+        warnings.filters[:] = _STATE["warnings"]
+        warnings._filters_mutated()  # invalidate the filters cache, as warnings' own API does
+    if "numpy.err" in _STATE and "numpy" in sys.modules:
+        sys.modules["numpy"].seterr(**_STATE["numpy.err"])
+    if "sys.path" in _STATE:
+        sys.path[:] = _STATE["sys.path"]
+    _clear_caches()
+    os.chdir(cwd or _STATE.get("cwd", os.getcwd()))
+
+
+def _clear_caches() -> None:
+    """Clear the ``functools`` caches of copeval's modules (templates, labels...)."""
+    for name, module in list(sys.modules.items()):
+        if module is None or not (name == "copeval" or name.startswith("copeval.")):
+            continue
+        for value in list(vars(module).values()):
+            clear = getattr(value, "cache_clear", None)
+            if callable(clear) and getattr(value, "__module__", None) == name:
+                clear()
+
+
+# ------------------------------------------------------------------------------- worker side
+class WarmKernel:
+    """A Jupyter kernel kept running to execute many report notebooks, one after another.
+
+    Parameters
+    ----------
+    kernel_name : str
+        Kernel to start (``"python3"``: the interpreter running copeval, as papermill uses).
+    restart_every : int
+        Reports executed before the kernel is replaced by a fresh one (>= 1).
+    start_timeout : float
+        Seconds to wait for a kernel to start.
+    preload : sequence of str
+        Modules imported when a kernel starts.
+
+    Not thread-safe: use one instance per thread (:func:`worker_kernel` does).
+    """
+
+    def __init__(
+        self,
+        *,
+        kernel_name: str = "python3",
+        restart_every: int = DEFAULT_RESTART_EVERY,
+        start_timeout: float = 60,
+        preload=PRELOAD,
+    ):
+        if int(restart_every) < 1:
+            raise CopevalError(f"restart_every must be >= 1, got {restart_every!r}")
+        self.kernel_name = kernel_name
+        self.restart_every = int(restart_every)
+        self.start_timeout = float(start_timeout)
+        self.preload = tuple(preload)
+        self.km = None
+        self.kc = None
+        self.runs_since_start = 0
+        self.runs = 0
+        self.starts = 0
+
+    # ---------------------------------------------------------------- lifecycle
+    def _run(self, coro):
+        from jupyter_core.utils import ensure_event_loop
+
+        return ensure_event_loop().run_until_complete(coro)
+
+    @property
+    def alive(self) -> bool:
+        if self.km is None or not self.km.has_kernel:
+            return False
+        return bool(self._run(self.km.is_alive()))
+
+    def start(self) -> None:
+        """Start a kernel (after shutting down any previous one) and preload the modules."""
+        from jupyter_client.manager import AsyncKernelManager
+
+        self.shutdown()
+        # IPC sockets where available: no TCP ports to allocate, nothing on the network
+        transport = "ipc" if os.name == "posix" else "tcp"
+        km = AsyncKernelManager(kernel_name=self.kernel_name, transport=transport)
+        self._run(km.start_kernel(extra_arguments=["--HistoryManager.hist_file=:memory:"]))
+        self.km = km
+        self.runs_since_start = 0
+        self.starts += 1
+
+        async def connect():
+            kc = km.client()
+            kc.start_channels()
+            try:
+                await kc.wait_for_ready(timeout=self.start_timeout)
+            except BaseException:
+                kc.stop_channels()
+                raise
+            return kc
+
+        self.kc = self._run(connect())
+        code = (
+            "import copeval.report.warm as _copeval_warm\n"
+            f"_copeval_warm._kernel_snapshot({self.preload!r})\n"
+            "del _copeval_warm\n"
+        )
+        self._run(self._execute_code(code, timeout=self.start_timeout + 120, what="set-up"))
+
+    def shutdown(self) -> None:
+        """Stop the kernel and its client, if one is running."""
+        kc, self.kc = self.kc, None
+        if kc is not None:
+            with contextlib.suppress(Exception):
+                kc.stop_channels()
+        km, self.km = self.km, None
+        if km is None:
+            return
+        try:
+            if km.has_kernel:
+                self._run(km.shutdown_kernel(now=True))
+        except Exception:  # already dead: nothing to stop
+            pass
+        with contextlib.suppress(Exception):
+            self._run(km.cleanup_resources())
+
+    def __enter__(self) -> WarmKernel:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.shutdown()
+
+    async def _execute_code(self, code: str, *, timeout: float, what: str) -> None:
+        """Run ``code`` silently in the kernel (no history, no execution count)."""
+        reply = await self.kc.execute_interactive(
+            code,
+            store_history=False,
+            allow_stdin=False,
+            timeout=timeout,
+            output_hook=lambda msg: None,
+        )
+        content = reply.get("content", {})
+        if content.get("status") != "ok":
+            raise CopevalError(
+                f"warm kernel {what} failed: "
+                f"{content.get('ename', 'error')}: {content.get('evalue', '')}"
+            )
+
+    # ---------------------------------------------------------------- execution
+    def execute(
+        self,
+        notebook,
+        parameters: dict,
+        *,
+        cwd=None,
+        timeout: int = 600,
+        job_timeout: float | None = None,
+    ):
+        """Execute a report notebook with ``parameters`` injected; returns the executed notebook.
+
+        Parameters
+        ----------
+        notebook : NotebookNode, str or Path
+            The notebook (a jupytext ``.py`` or an ``.ipynb`` path, or a NotebookNode).
+        parameters : dict
+            Values injected after the ``parameters`` cell (site IDs as ``str``).
+        cwd : path, optional
+            Working directory of the notebook.
+        timeout : int
+            Seconds any one cell may run.
+        job_timeout : float, optional
+            Seconds the whole notebook may run (default: three times ``timeout``, at least
+            60); on expiry the kernel is restarted and :class:`ReportTimeoutError` raised.
+
+        Raises
+        ------
+        ReportExecutionError
+            When a cell raises (message: cell number, error name and value).
+        ReportTimeoutError
+            When the job timeout expires.
+        """
+        from nbclient.exceptions import DeadKernelError
+
+        from .render import ReportExecutionError, read_notebook
+
+        nb = notebook if hasattr(notebook, "cells") else read_notebook(notebook)
+        prepared = _parameterize(nb, parameters, self.kernel_name)
+        limit = job_timeout if job_timeout is not None else max(60.0, 3.0 * timeout)
+        for attempt in (1, 2):
+            if self.km is None or self.runs_since_start >= self.restart_every or not self.alive:
+                self.start()
+            try:
+                result = self._execute_once(copy.deepcopy(prepared), cwd, timeout, limit)
+            except DeadKernelError:
+                self.shutdown()
+                if attempt == 2:
+                    raise CopevalError(
+                        "the report's kernel died twice (out of memory, or a crash in a "
+                        "compiled library)"
+                    ) from None
+                continue
+            except ReportExecutionError:
+                raise  # a cell raised: the kernel is sound, the next reset clears its state
+            except BaseException:
+                self.shutdown()  # timed out or interrupted: start the next report afresh
+                raise
+            finally:
+                self.runs_since_start += 1
+                self.runs += 1
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _execute_once(self, nb, cwd, timeout, limit):
+        from nbclient import NotebookClient
+        from nbclient.exceptions import CellExecutionError
+
+        from .render import ReportExecutionError
+
+        cwd = os.fspath(cwd) if cwd is not None else None
+
+        client = NotebookClient(
+            nb,
+            km=self.km,
+            timeout=timeout,
+            startup_timeout=int(self.start_timeout),
+            kernel_name=self.kernel_name,
+            allow_errors=False,
+            record_timing=True,
+        )
+        # Hand nbclient this kernel's one client: nbclient would otherwise open a new client
+        # per notebook and, not owning the kernel, never stop its channels (a dozen leaked
+        # file descriptors per report). This client is stopped when the kernel is replaced.
+        # It must stay the kernel's only client: clients made by km.client() share one
+        # session, hence one ZMQ identity, and the kernel sends replies to the newest.
+        client.kc = self.kc
+        reset = (
+            f"import copeval.report.warm as _copeval_warm\n_copeval_warm._kernel_reset({cwd!r})\n"
+        )
+
+        async def run():
+            await self._execute_code(reset, timeout=60, what="reset")
+            # not asyncio.wait_for: nbclient turns a cancelled cell into DeadKernelError
+            task = asyncio.ensure_future(client.async_execute())
+            try:
+                done, _ = await asyncio.wait({task}, timeout=limit)
+                if not done:
+                    # cancel the execution and nbclient's helper tasks (message and
+                    # kernel-alive polling); this thread's event loop runs nothing else
+                    current = asyncio.current_task()
+                    pending = [t for t in asyncio.all_tasks() if t is not current]
+                    for t in pending:
+                        t.cancel()
+                    await asyncio.gather(*pending, return_exceptions=True)
+                    raise ReportTimeoutError(
+                        f"report did not finish within {limit:g} s (job timeout); its "
+                        "kernel was restarted"
+                    )
+                return task.result()
+            finally:
+                client.kc = None  # the client belongs to this WarmKernel, not to nbclient
+
+        try:
+            return self._run(run())
+        except CellExecutionError as exc:
+            cell = next(
+                (
+                    c
+                    for c in nb.cells
+                    if c.cell_type == "code"
+                    and any(o.get("output_type") == "error" for o in c.get("outputs", []))
+                ),
+                None,
+            )
+            count = cell.get("execution_count") if cell is not None else None
+            raise ReportExecutionError(
+                f"report notebook failed in cell {count}: {exc.ename}: {exc.evalue}",
+                cell=count,
+                ename=exc.ename,
+                evalue=exc.evalue,
+            ) from None
+
+
+def _parameterize(nb, parameters: dict, kernel_name: str):
+    """The notebook prepared and parameterised exactly as papermill prepares it (metadata
+    defaults as ``papermill.iorw.load_notebook_node`` adds them, then
+    ``papermill.parameterize.parameterize_notebook``)."""
+    import nbformat
+    import papermill
+    from papermill.parameterize import parameterize_notebook
+
+    nb = copy.deepcopy(nb)
+    nb = nbformat.v4.upgrade(nb) or nb
+    if "papermill" not in nb.metadata:
+        nb.metadata["papermill"] = {
+            "default_parameters": {},
+            "parameters": {},
+            "environment_variables": {},
+            "version": papermill.__version__,
+        }
+    for cell in nb.cells:
+        cell.metadata.setdefault("tags", [])
+        cell.metadata.setdefault("papermill", {})
+    nb = parameterize_notebook(nb, dict(parameters), kernel_name=kernel_name, language="python")
+    nb.metadata["papermill"]["engine"] = "copeval-warm"
+    return nb
+
+
+_LOCAL = threading.local()
+_ALL: list = []
+_ALL_LOCK = threading.Lock()
+
+
+def worker_kernel(**options) -> WarmKernel:
+    """This thread's warm kernel, created on first use and shut down when the process exits.
+
+    ``options`` (as for :class:`WarmKernel`) apply when the kernel is created.
+    """
+    kernel = getattr(_LOCAL, "kernel", None)
+    if kernel is None:
+        kernel = WarmKernel(**options)
+        _LOCAL.kernel = kernel
+        with _ALL_LOCK:
+            if not _ALL:
+                atexit.register(_shutdown_all)
+            _ALL.append(kernel)
+    return kernel
+
+
+def _shutdown_all() -> None:
+    with _ALL_LOCK:
+        kernels = list(_ALL)
+        _ALL.clear()
+    for kernel in kernels:
+        with contextlib.suppress(Exception):
+            kernel.shutdown()
+
+
+def execute_notebook_warm(
+    notebook,
+    parameters: dict,
+    *,
+    cwd=None,
+    timeout: int = 600,
+    job_timeout: float | None = None,
+    restart_every: int = DEFAULT_RESTART_EVERY,
+):
+    """Execute a report notebook in this worker's warm kernel.
+
+    A drop-in replacement for :func:`copeval.report.render.execute_notebook` (same
+    parameters and result); see :meth:`WarmKernel.execute`.
+    """
+    kernel = worker_kernel(restart_every=restart_every)
+    return kernel.execute(notebook, parameters, cwd=cwd, timeout=timeout, job_timeout=job_timeout)
+
+
+def run_job_warm(job, fingerprint: str | None = None):
+    """:func:`copeval.report.batch.run_job` with the notebook executed in a warm kernel.
+
+    Module-level (picklable), so process pools and Dask workers can run it; each worker
+    process (or thread) keeps its own kernel between jobs.
+    """
+    from .batch import run_job
+
+    return run_job(job, fingerprint, execute=execute_notebook_warm)
