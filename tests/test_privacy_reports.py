@@ -88,8 +88,10 @@ def test_no_personal_data_in_any_rendered_output(planted, tmp_path):
     from copeval.cli import main
 
     out = tmp_path / "out"
+    # Every site and the comparison, in Spanish: the quotes (where leaks would come from) are
+    # the same text in both languages; the English templates are covered by test_notebooks.
     jobs = batch.plan_jobs(
-        planted, out_dir=out, sites="all", langs=("es", "en"), comparative=True, n_boot=60
+        planted, out_dir=out, sites="all", langs=("es",), comparative=True, n_boot=60
     )
     assert {j.kind for j in jobs} == {"site", "comparative"}
     for job in jobs:

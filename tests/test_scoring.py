@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import sys
 
 import numpy as np
@@ -779,7 +780,12 @@ RESPONDENT = st.tuples(
     st.sampled_from([0.5, 1.0, 2.0]),
 )
 RESPONDENTS = st.lists(RESPONDENT, max_size=20, unique_by=lambda r: (r[0], r[1], r[2], r[3]))
-PROPERTY = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# 15 examples keep the suite fast; HYPOTHESIS_EXAMPLES=200 for a thorough local run.
+PROPERTY = settings(
+    max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", 15)),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 def _ev(segs):
