@@ -210,7 +210,12 @@ class ComparativeReport:
                 prob = _p_greater(pw, c, hi["site_id"], lo["site_id"]) if pw is not None else None
                 if prob is not None and len(r) == 2:
                     key = "cmp.clear" if prob >= P_CLEAR else "cmp.unclear"
-                    text += " " + self._t(key, p=fmt_prob(prob, lang))
+                    text += " " + self._t(
+                        key,
+                        p=fmt_prob(prob, lang),
+                        site=self._name(hi["site_id"]),
+                        other=self._name(lo["site_id"]),
+                    )
                 items.append(text)
                 continue
             if len(r) == 1 or hi["site_id"] == lo["site_id"]:
@@ -234,7 +239,12 @@ class ComparativeReport:
             prob = _p_greater(pw, c, hi["site_id"], lo["site_id"]) if pw is not None else None
             if prob is not None:
                 key = "cmp.clear" if prob >= P_CLEAR else "cmp.unclear"
-                text += " " + self._t(key, p=fmt_prob(prob, lang))
+                text += " " + self._t(
+                    key,
+                    p=fmt_prob(prob, lang),
+                    site=self._name(hi["site_id"]),
+                    other=self._name(lo["site_id"]),
+                )
             items.append(text)
         out.append(
             '<div class="cv-callout"><ul class="cv-summary-list">'

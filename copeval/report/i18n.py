@@ -647,18 +647,20 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "{criterion}: highest {site} ({score}); lowest {low_site} ({low_score}).",
     },
     "cmp.tie": {
-        "es": "{criterion}: {sites} reciben la misma valoración ({score}).",
-        "en": "{criterion}: {sites} rate the same ({score}).",
+        "es": "{criterion}: {sites} reciben una valoración similar ({score}).",
+        "en": "{criterion}: {sites} rate about the same ({score}).",
     },
     "cmp.pair": {"es": "P({a} > {b})", "en": "P({a} > {b})"},
     "methods.evidence_ref": {"es": " (Anexo B)", "en": " (Appendix B)"},
     "cmp.clear": {
-        "es": "La diferencia es clara (probabilidad {p}).",
-        "en": "The difference is clear (probability {p}).",
+        "es": "La diferencia es clara: la probabilidad de que {site} supere a {other} es {p}.",
+        "en": "The difference is clear: the probability that {site} rates above {other} is {p}.",
     },
     "cmp.unclear": {
-        "es": "La diferencia no es concluyente (probabilidad {p}).",
-        "en": "The difference is not conclusive (probability {p}).",
+        "es": "La diferencia no es concluyente: la probabilidad de que {site} supere a {other} "
+        "es {p}.",
+        "en": "The difference is not conclusive: the probability that {site} rates above "
+        "{other} is {p}.",
     },
     "cmp.single": {
         "es": "{criterion}: solo {site} tiene valoración ({score}).",
