@@ -3,19 +3,19 @@ restarts, timeouts and failures handled (copeval.report.warm)."""
 
 from __future__ import annotations
 
+import concurrent.futures as cf
+import gc
+import json
 import os
 import re
+import time
 
 import pytest
 
-from copeval.report.render import (
-    ReportExecutionError,
-    execute_notebook,
-    export_html,
-    notebook_path,
-    read_notebook,
-)
-from copeval.report.warm import ReportTimeoutError, WarmKernel
+from copeval.errors import CopevalError
+from copeval.report.batch import plan_jobs, run_batch
+from copeval.report.render import ReportExecutionError, export_html, read_notebook
+from copeval.report.warm import ReportTimeoutError, WarmKernel, worker_kernel
 
 pytestmark = pytest.mark.slow
 
@@ -160,22 +160,53 @@ def _content(html: str) -> str:
 
 
 def test_warm_report_is_identical_to_a_cold_papermill_run(demo_path, tmp_path):
-    nb = read_notebook(notebook_path("site_report"))
-    params = {
-        "project_path": str(demo_path),
-        "lang": "es",
-        "n_boot": 200,
-        "seed": 0,
-        "cache_dir": str(tmp_path / "cache"),
-    }
-    cold = execute_notebook(nb, {**params, "site_id": "VC"}, cwd=tmp_path)
-    with WarmKernel() as k:
-        # another site in another language first: nothing of it may reach the VC report
-        k.execute(nb, {**params, "site_id": "TOT", "lang": "en"}, cwd=tmp_path)
-        warm = k.execute(nb, {**params, "site_id": "VC"}, cwd=tmp_path)
-        assert k.starts == 1
-    cold_html, warm_html = export_html(cold), export_html(warm)
+    """Through the batch engine: the warm engine renders TOT in English and then VC in
+    Spanish in one kernel; its VC report equals papermill's, cold, VC report."""
+    common = dict(langs="es", formats=("html",), n_boot=200, cache=True)
+    warm_jobs = plan_jobs(
+        demo_path, out_dir=tmp_path / "warm", sites="TOT", **{**common, "langs": "en"}
+    )
+    warm_jobs += plan_jobs(demo_path, out_dir=tmp_path / "warm", sites="VC", **common)
+    cold_jobs = plan_jobs(demo_path, out_dir=tmp_path / "cold", sites="VC", **common)
+    with cf.ThreadPoolExecutor(1) as pool:  # one worker: one kernel renders both reports
+        warm = run_batch(warm_jobs, executor=pool, engine="warm", progress=False)
+    with cf.ThreadPoolExecutor(1) as pool:
+        cold = run_batch(cold_jobs, executor=pool, engine="papermill", progress=False)
+    assert warm.ok and cold.ok, warm.summary() + cold.summary()
+    warm_html = (tmp_path / "warm" / "site_VC_es.html").read_text(encoding="utf-8")
+    cold_html = (tmp_path / "cold" / "site_VC_es.html").read_text(encoding="utf-8")
     assert "Villa Canales" in warm_html
     assert _content(warm_html) == _content(cold_html)
-    injected = [c for c in warm.cells if "injected-parameters" in c.metadata.get("tags", [])]
-    assert len(injected) == 1 and 'site_id = "VC"' in injected[0].source
+    nb = json.loads((tmp_path / "warm" / "site_VC_es.ipynb").read_text(encoding="utf-8"))
+    assert nb["metadata"]["papermill"]["parameters"]["site_id"] == "VC"
+    assert nb["metadata"]["papermill"]["engine"] == "copeval-warm"
+
+
+def _kernel_processes() -> list:
+    psutil = pytest.importorskip("psutil")
+    return [
+        c
+        for c in psutil.Process().children(recursive=True)
+        if "ipykernel" in " ".join(c.cmdline())
+    ]
+
+
+def test_kernels_of_finished_worker_threads_are_stopped(leaky, tmp_path):
+    before = len(_kernel_processes())
+
+    def job(label):
+        return _seen(worker_kernel(preload=LIGHT).execute(leaky, {"label": label}, cwd=tmp_path))
+
+    with cf.ThreadPoolExecutor(2) as pool:
+        seen = list(pool.map(job, ["a", "b", "c"]))
+    assert [x.split(":")[0] for x in seen] == ["a", "b", "c"]
+    gc.collect()
+    deadline = time.monotonic() + 10
+    while len(_kernel_processes()) > before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(_kernel_processes()) == before
+
+
+def test_unknown_engine():
+    with pytest.raises(CopevalError, match="Available engines: warm, papermill"):
+        run_batch([], engine="fast")

@@ -34,6 +34,13 @@ def register(sub) -> None:
     )
     p.add_argument("--resume", action="store_true", help="skip reports that are up to date")
     p.add_argument(
+        "--engine",
+        choices=("warm", "papermill"),
+        default="warm",
+        help="warm (default): one Jupyter kernel per worker, reused for all its reports; "
+        "papermill: a fresh kernel per report (slower, same reports)",
+    )
+    p.add_argument(
         "--no-compare",
         dest="compare",
         action="store_false",
@@ -61,5 +68,11 @@ def run(args) -> int:
         ci=args.ci,
         timeout=args.timeout,
     )
-    result = run_batch(jobs, max_workers=args.jobs, resume=args.resume, progress=not args.quiet)
+    result = run_batch(
+        jobs,
+        max_workers=args.jobs,
+        resume=args.resume,
+        progress=not args.quiet,
+        engine=args.engine,
+    )
     return finish(result)

@@ -6,7 +6,9 @@ language), usually made by :func:`plan_jobs`. :func:`run_batch` runs them on any
 cluster's ``Client.get_executor()`` works unchanged), with a progress bar. A failing report
 never stops the others: its error is collected and summarised at the end.
 
-Each job (:func:`render_report`) executes its notebook with papermill, exports HTML and PDF
+Each job (:func:`render_report`) executes its notebook — by default in its worker's warm
+kernel (:mod:`copeval.report.warm`: one kernel per worker, reused for every report; the
+``"papermill"`` engine starts a fresh kernel per report instead) — exports HTML and PDF
 in memory and writes the outputs atomically (temporary file + ``os.replace``): a reader, or
 a killed batch, never leaves a half-written PDF. The executed notebook is kept beside the PDF
 for audit. A manifest (``<stem>.manifest.json``) is written last: it records the hash of the
@@ -41,10 +43,12 @@ from ._atomic import atomic_write_bytes, atomic_write_text, remove_stale_parts
 from .i18n import check_lang
 
 __all__ = [
+    "ENGINES",
     "FORMATS",
     "BatchResult",
     "JobResult",
     "ReportJob",
+    "engine_runner",
     "is_complete",
     "plan_jobs",
     "render_report",
@@ -380,16 +384,22 @@ def is_complete(job: ReportJob, fingerprint: str) -> bool:
 
 
 # ------------------------------------------------------------------------------- one job
-def render_report(job: ReportJob, *, fingerprint: str | None = None) -> JobResult:
+def render_report(
+    job: ReportJob, *, fingerprint: str | None = None, execute: Callable | None = None
+) -> JobResult:
     """Execute one report notebook and write its outputs atomically. Raises on failure.
 
     The outputs are produced in memory first (executed notebook, HTML, PDF) and only then
     written, each atomically; the manifest is removed at the start and written last, so a
-    report is "complete" only once all its files are in place.
+    report is "complete" only once all its files are in place. ``execute`` runs the notebook
+    (default :func:`copeval.report.render.execute_notebook`, a fresh papermill kernel; the
+    warm engine passes :func:`copeval.report.warm.execute_notebook_warm`).
     """
     import nbformat
 
     from .render import execute_notebook, export_html, html_to_pdf, read_notebook
+
+    execute = execute or execute_notebook
 
     start = time.perf_counter()
     out = Path(job.out_dir)
@@ -403,7 +413,7 @@ def render_report(job: ReportJob, *, fingerprint: str | None = None) -> JobResul
     timings = {}
     t0 = time.perf_counter()
     nb = read_notebook(job.notebook_file())
-    executed = execute_notebook(nb, job.parameters(), cwd=job.out_dir, timeout=job.timeout)
+    executed = execute(nb, job.parameters(), cwd=job.out_dir, timeout=job.timeout)
     timings["execute"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     html = export_html(executed)
@@ -444,11 +454,13 @@ def render_report(job: ReportJob, *, fingerprint: str | None = None) -> JobResul
     )
 
 
-def run_job(job: ReportJob, fingerprint: str | None = None) -> JobResult:
+def run_job(
+    job: ReportJob, fingerprint: str | None = None, *, execute: Callable | None = None
+) -> JobResult:
     """:func:`render_report`, returning a ``"failed"`` result instead of raising."""
     start = time.perf_counter()
     try:
-        return render_report(job, fingerprint=fingerprint)
+        return render_report(job, fingerprint=fingerprint, execute=execute)
     except Exception as exc:  # one failing report must not stop the batch
         message = str(exc) if isinstance(exc, CopevalError) else f"{type(exc).__name__}: {exc}"
         return JobResult(
@@ -461,6 +473,23 @@ def run_job(job: ReportJob, fingerprint: str | None = None) -> JobResult:
 
 
 # ------------------------------------------------------------------------------- batch
+#: Report engines: how each worker executes a notebook. "warm" (default) keeps one kernel
+#: per worker for every report it renders (copeval.report.warm); "papermill" starts a fresh
+#: kernel per report. Both give the same report.
+ENGINES = ("warm", "papermill")
+
+
+def engine_runner(engine: str) -> Callable[..., JobResult]:
+    """The picklable ``runner(job, fingerprint)`` of an engine (see :data:`ENGINES`)."""
+    if engine == "warm":
+        from .warm import run_job_warm
+
+        return run_job_warm
+    if engine == "papermill":
+        return run_job
+    raise CopevalError(f"Unknown engine {engine!r}. Available engines: {', '.join(ENGINES)}")
+
+
 def default_executor(max_workers: int | None = None) -> cf.Executor:
     """A process pool (``spawn`` start method) with ``max_workers`` or one worker per core."""
     n = max_workers or os.cpu_count() or 1
@@ -496,7 +525,8 @@ def run_batch(
     max_workers: int | None = None,
     resume: bool = False,
     progress: bool = True,
-    runner: Callable[..., JobResult] = run_job,
+    runner: Callable[..., JobResult] | None = None,
+    engine: str = "warm",
     precompute: bool = True,
     log: Callable[[str], None] | None = None,
 ) -> BatchResult:
@@ -516,9 +546,13 @@ def run_batch(
         Skip jobs whose outputs are complete and whose inputs have not changed.
     progress : bool
         Show a progress bar on stderr.
-    runner : callable
+    runner : callable, optional
         ``runner(job, fingerprint) -> JobResult``, run in the workers; must be picklable
-        for process pools (default :func:`run_job`).
+        for process pools. Default: the runner of ``engine``.
+    engine : {"warm", "papermill"}
+        How workers execute notebooks when no ``runner`` is given: one warm kernel per
+        worker, reused for all its reports (default), or a fresh papermill kernel per report
+        (see :data:`ENGINES`).
     precompute : bool
         Score each project once in this process before dispatching (jobs with a cache).
     log : callable, optional
@@ -533,6 +567,7 @@ def run_batch(
     from .data import project_fingerprint
 
     start = time.perf_counter()
+    runner = runner if runner is not None else engine_runner(engine)
     jobs = list(jobs)
     stems = [j.stem for j in jobs]
     dupes = {s for s in stems if stems.count(s) > 1}

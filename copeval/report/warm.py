@@ -37,12 +37,14 @@ papermill run of the same site.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import contextlib
 import copy
 import os
+import shutil
 import sys
+import tempfile
 import threading
+import weakref
 
 from copeval.errors import CopevalError
 
@@ -164,11 +166,24 @@ class WarmKernel:
         self.restart_every = int(restart_every)
         self.start_timeout = float(start_timeout)
         self.preload = tuple(preload)
-        self.km = None
-        self.kc = None
+        # kernel manager, client and socket folder, in a dict a finalizer can reach: a
+        # kernel whose WarmKernel is dropped (its thread ended) or that is still running when
+        # the interpreter exits is killed, and its files removed
+        self._res: dict = {"km": None, "kc": None, "ipc_dir": None}
+        self._finalizer = weakref.finalize(self, _release, self._res)
         self.runs_since_start = 0
         self.runs = 0
         self.starts = 0
+
+    @property
+    def km(self):
+        """The kernel manager (None when no kernel is running)."""
+        return self._res["km"]
+
+    @property
+    def kc(self):
+        """The kernel's one client (None when no kernel is running)."""
+        return self._res["kc"]
 
     # ---------------------------------------------------------------- lifecycle
     def _run(self, coro):
@@ -187,11 +202,20 @@ class WarmKernel:
         from jupyter_client.manager import AsyncKernelManager
 
         self.shutdown()
-        # IPC sockets where available: no TCP ports to allocate, nothing on the network
-        transport = "ipc" if os.name == "posix" else "tcp"
-        km = AsyncKernelManager(kernel_name=self.kernel_name, transport=transport)
+        if os.name == "posix":
+            # Unix-domain sockets in a private folder: nothing listens on the network, and
+            # no two kernels (threads, processes) can collide on a socket name -- the default
+            # IPC name, "kernel-ipc-<n>" in the working directory, races between kernels
+            self._res["ipc_dir"] = tempfile.mkdtemp(prefix="copeval-kernel-")
+            km = AsyncKernelManager(
+                kernel_name=self.kernel_name,
+                transport="ipc",
+                ip=os.path.join(self._res["ipc_dir"], "k"),
+            )
+        else:
+            km = AsyncKernelManager(kernel_name=self.kernel_name)
         self._run(km.start_kernel(extra_arguments=["--HistoryManager.hist_file=:memory:"]))
-        self.km = km
+        self._res["km"] = km
         self.runs_since_start = 0
         self.starts += 1
 
@@ -205,7 +229,7 @@ class WarmKernel:
                 raise
             return kc
 
-        self.kc = self._run(connect())
+        self._res["kc"] = self._run(connect())
         code = (
             "import copeval.report.warm as _copeval_warm\n"
             f"_copeval_warm._kernel_snapshot({self.preload!r})\n"
@@ -215,20 +239,18 @@ class WarmKernel:
 
     def shutdown(self) -> None:
         """Stop the kernel and its client, if one is running."""
-        kc, self.kc = self.kc, None
+        kc, self._res["kc"] = self._res["kc"], None
         if kc is not None:
             with contextlib.suppress(Exception):
                 kc.stop_channels()
-        km, self.km = self.km, None
-        if km is None:
-            return
-        try:
-            if km.has_kernel:
-                self._run(km.shutdown_kernel(now=True))
-        except Exception:  # already dead: nothing to stop
-            pass
-        with contextlib.suppress(Exception):
-            self._run(km.cleanup_resources())
+        km, self._res["km"] = self._res["km"], None
+        if km is not None:
+            with contextlib.suppress(Exception):  # already dead: nothing to stop
+                if km.has_kernel:
+                    self._run(km.shutdown_kernel(now=True))
+            with contextlib.suppress(Exception):
+                self._run(km.cleanup_resources())
+        _release(self._res)  # whatever is left (a socket folder)
 
     def __enter__(self) -> WarmKernel:
         return self
@@ -411,34 +433,39 @@ def _parameterize(nb, parameters: dict, kernel_name: str):
     return nb
 
 
+def _release(res: dict) -> None:
+    """Kill a kernel without an event loop and remove its files (finalizer, at exit)."""
+    kc, km, folder = res.get("kc"), res.get("km"), res.get("ipc_dir")
+    res.update(kc=None, km=None, ipc_dir=None)
+    if kc is not None:
+        with contextlib.suppress(Exception):
+            kc.stop_channels()
+    if km is not None:
+        process = getattr(getattr(km, "provisioner", None), "process", None)
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(Exception):
+                process.kill()
+                process.wait(5)
+        with contextlib.suppress(Exception):
+            km.cleanup_connection_file()
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 _LOCAL = threading.local()
-_ALL: list = []
-_ALL_LOCK = threading.Lock()
 
 
 def worker_kernel(**options) -> WarmKernel:
-    """This thread's warm kernel, created on first use and shut down when the process exits.
+    """This thread's warm kernel, created on first use.
 
-    ``options`` (as for :class:`WarmKernel`) apply when the kernel is created.
+    ``options`` (as for :class:`WarmKernel`) apply when the kernel is created. The kernel is
+    stopped when the thread ends or the process exits.
     """
     kernel = getattr(_LOCAL, "kernel", None)
     if kernel is None:
         kernel = WarmKernel(**options)
         _LOCAL.kernel = kernel
-        with _ALL_LOCK:
-            if not _ALL:
-                atexit.register(_shutdown_all)
-            _ALL.append(kernel)
     return kernel
-
-
-def _shutdown_all() -> None:
-    with _ALL_LOCK:
-        kernels = list(_ALL)
-        _ALL.clear()
-    for kernel in kernels:
-        with contextlib.suppress(Exception):
-            kernel.shutdown()
 
 
 def execute_notebook_warm(
