@@ -1,0 +1,417 @@
+"""Benchmark: national batches of site reports and national scoring, side by side.
+
+Usage::
+
+    .venv/bin/python bench/bench_batch.py [--sites 20] [--national 340] [--jobs 2]
+        [--lang es] [--seed 0] [--engines warm,papermill] [--naive-sample 2]
+        [--naive-reps 10] [--skip a,b,c] [--workdir DIR] [--json FILE]
+
+Every comparison is measured in one run, on the same synthetic data
+(:func:`copeval.design.national_project`), and printed as a ratio:
+
+(a) **20 site reports** (execute + HTML + PDF) of a 20-site synthetic project: copeval's
+    batch engine (``run_batch``, one worker per core; the ``warm`` engine and, for
+    reference, the ``papermill`` engine) against the naive route, sequential, per site:
+    one ``papermill`` CLI call, one ``jupyter nbconvert --to html --no-input`` call and one
+    ``weasyprint`` CLI call (HTML to PDF). The naive route runs the notebook without
+    copeval's shared analysis cache, as a user calling papermill would: every report scores
+    the project again.
+(b) **all sites** of a 340-site synthetic project with the batch engine (warm); the naive
+    route is timed on ``--naive-sample`` sites of the same project and extrapolated.
+(c) **scoring** 340 sites x 5 criteria x 2,000 bootstrap replicates with
+    :func:`copeval.scoring.score_evidence` against a naive pandas bootstrap (one
+    ``groupby().sample()`` per replicate), timed on ``--naive-reps`` replicates and
+    extrapolated to 2,000.
+(d) **peak memory** of each: the largest total resident memory of this process and all its
+    descendants (workers, kernels, CLI tools), sampled every 0.1 s; and for scoring the peak
+    of Python/NumPy allocations (``tracemalloc``).
+
+Targets on the 2-core reference machine: (a) >= 8x faster than naive; (b) <= 240 s;
+(c) <= 10 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from copeval.design import national_project  # noqa: E402
+
+BIN = Path(sys.executable).parent
+TARGETS = {"a": 8.0, "b": 240.0, "c": 10.0}
+
+
+# ------------------------------------------------------------------------------- helpers
+def machine_info() -> dict:
+    import jupyter_client
+    import nbconvert
+    import papermill
+    import weasyprint
+
+    cpu = platform.machine()
+    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as fh:
+        cpu = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), cpu)
+    mem = None
+    with contextlib.suppress(ValueError, OSError, AttributeError):
+        mem = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30
+    load = None
+    with contextlib.suppress(OSError):
+        load = os.getloadavg()[0]
+    return {
+        "system": f"{platform.system()} {platform.release()}",
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "ram_gib": round(mem, 1) if mem else None,
+        "load_average_1min_at_start": round(load, 2) if load is not None else None,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "papermill": papermill.__version__,
+        "nbconvert": nbconvert.__version__,
+        "jupyter_client": jupyter_client.__version__,
+        "weasyprint": weasyprint.__version__,
+    }
+
+
+class PeakMemory:
+    """Peak total resident memory (MiB) of this process and all its descendants."""
+
+    def __init__(self, interval: float = 0.1):
+        self.interval = interval
+        self.peak = 0.0
+        self._stop = threading.Event()
+
+    def _sample(self) -> float:
+        import psutil
+
+        me = psutil.Process()
+        total = 0
+        for proc in [me, *me.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                total += proc.memory_info().rss
+        return total / 2**20
+
+    def _run(self):
+        while not self._stop.is_set():
+            with contextlib.suppress(Exception):
+                self.peak = max(self.peak, self._sample())
+            self._stop.wait(self.interval)
+
+    def __enter__(self):
+        self.peak = self._sample()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def _say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def make_project(n_sites: int, seed: int, folder: Path) -> Path:
+    path = folder / f"national{n_sites}"
+    if not (path / "datapackage.json").is_file():
+        national_project(n_sites, seed=seed, out=path)
+    return path
+
+
+def notebook_ipynb(folder: Path) -> Path:
+    """The site report template as .ipynb (the papermill CLI reads notebooks, not .py)."""
+    import jupytext
+
+    target = folder / "site_report.ipynb"
+    nb = jupytext.read(REPO / "notebooks" / "site_report.py", fmt="py:percent")
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    jupytext.write(nb, target, fmt="ipynb")
+    return target
+
+
+# ------------------------------------------------------------------------------- routes
+def naive_commands(ipynb: Path, project: Path, site: str, lang: str, out: Path) -> list:
+    stem = out / f"site_{site}_{lang}"
+    return [
+        [str(BIN / "papermill"), str(ipynb), f"{stem}.ipynb", "-r", "project_path", str(project),
+         "-r", "site_id", site, "-p", "lang", lang, "-k", "python3", "--no-progress-bar",
+         "--cwd", str(out)],
+        [str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", f"{stem}.ipynb",
+         "--output-dir", str(out)],
+        [str(BIN / "weasyprint"), f"{stem}.html", f"{stem}.pdf"],
+    ]  # fmt: skip
+
+
+def naive_route(ipynb, project, sites, lang, out: Path) -> dict:
+    out.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    steps = {"papermill": 0.0, "nbconvert": 0.0, "weasyprint": 0.0}
+    failures = []
+    with PeakMemory() as mem:
+        start = time.perf_counter()
+        for site in sites:
+            for name, cmd in zip(
+                steps, naive_commands(ipynb, project, site, lang, out), strict=True
+            ):
+                t0 = time.perf_counter()
+                done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+                steps[name] += time.perf_counter() - t0
+                if done.returncode != 0:
+                    failures.append(f"{site} {name}: {done.stderr.strip().splitlines()[-1:]}")
+                    break
+        seconds = time.perf_counter() - start
+    pdfs = sum((out / f"site_{s}_{lang}.pdf").is_file() for s in sites)
+    return {
+        "route": "naive (papermill + nbconvert + weasyprint CLIs, sequential)",
+        "reports": len(sites),
+        "pdfs": pdfs,
+        "seconds": seconds,
+        "per_report": seconds / len(sites),
+        "steps_per_report": {k: v / len(sites) for k, v in steps.items()},
+        "peak_mib": mem.peak,
+        "failures": failures,
+    }
+
+
+def engine_route(project, sites, lang, out: Path, *, engine: str, jobs: int) -> dict:
+    from copeval.report.batch import plan_jobs, run_batch
+
+    with PeakMemory() as mem:
+        start = time.perf_counter()
+        planned = plan_jobs(project, out_dir=out, sites=sites, langs=lang)
+        result = run_batch(planned, max_workers=jobs, engine=engine, progress=False, log=_say)
+        seconds = time.perf_counter() - start
+    done = result.done
+    stages = {}
+    for key in ("execute", "html", "pdf"):
+        values = [r.timings.get(key, 0.0) for r in done]
+        stages[key] = sum(values) / len(values) if values else float("nan")
+    return {
+        "route": f"copeval run_batch, engine={engine}, {jobs} workers",
+        "reports": len(planned),
+        "pdfs": sum(Path(r.outputs["pdf"]).is_file() for r in done),
+        "failed": len(result.failed),
+        "seconds": seconds,
+        "per_report": seconds / len(planned),
+        "worker_seconds_per_report": {k: round(v, 3) for k, v in stages.items()},
+        "peak_mib": mem.peak,
+        "failures": [f"{r.job.label}: {r.error}" for r in result.failed],
+    }
+
+
+def _print_route(r: dict) -> None:
+    _say(
+        f"  {r['route']}: {r['reports']} reports ({r['pdfs']} PDFs) in {r['seconds']:.1f} s "
+        f"= {r['per_report']:.2f} s per report; peak memory {r['peak_mib']:.0f} MiB"
+    )
+    if "steps_per_report" in r:
+        _say(
+            "    per report: "
+            + ", ".join(f"{k} {v:.2f} s" for k, v in r["steps_per_report"].items())
+        )
+    if "worker_seconds_per_report" in r:
+        _say(
+            "    per report, inside a worker: "
+            + ", ".join(f"{k} {v:.2f} s" for k, v in r["worker_seconds_per_report"].items())
+        )
+    for f in r.get("failures", [])[:5]:
+        _say(f"    FAILED {f}")
+
+
+# ------------------------------------------------------------------------------- scoring
+def naive_bootstrap(evidence, respondents, n_reps: int, seed: int, weight: float = 0.6):
+    """One pandas ``groupby().sample()`` per replicate and component (the obvious loop)."""
+    rng = np.random.default_rng(seed)
+    cell_q = ["site_id", "criterion", "stratum"]
+    units = evidence.groupby([*cell_q, "source_id"])["valence"].mean().reset_index()
+    cell_s = ["site_id", "criterion", "instrument"]
+    resp = respondents[[*cell_s, "score", "weight"]].dropna(subset=["score"])
+    out = []
+    for _ in range(n_reps):
+        q = units.groupby(cell_q, group_keys=False).sample(frac=1, replace=True, random_state=rng)
+        qual = q.groupby(cell_q)["valence"].mean().groupby(["site_id", "criterion"]).mean() + 2
+        s = resp.groupby(cell_s, group_keys=False).sample(frac=1, replace=True, random_state=rng)
+        s = s.assign(wx=s["score"] * s["weight"]).groupby(cell_s)[["wx", "weight"]].sum()
+        surv = (s["wx"] / s["weight"]).groupby(["site_id", "criterion"]).mean()
+        both = pd.concat({"q": qual, "s": surv}, axis=1)
+        comb = (weight * both["q"] + (1 - weight) * both["s"]).fillna(both["q"]).fillna(both["s"])
+        out.append(comb.to_numpy())
+    return out
+
+
+def scoring_bench(project_path: Path, *, n_boot: int, seed: int, naive_reps: int, jobs: int):
+    from copeval.project import load_project
+    from copeval.scoring import score_evidence, score_sites
+    from copeval.survey import respondent_scores
+
+    project = load_project(project_path)
+    evidence = project.evidence()
+    respondents = respondent_scores(project.items, project.responses)
+    sites = list(project.sites["site_id"])
+    res = {
+        "sites": len(sites),
+        "sources": len(project.sources),
+        "scored_segments": len(evidence),
+        "respondents": int(respondents["respondent_id"].nunique()),
+        "n_boot": n_boot,
+    }
+
+    def core(n_jobs):
+        return score_evidence(
+            evidence, respondents, sites=sites, n_boot=n_boot, seed=seed, n_jobs=n_jobs
+        )
+
+    for label, n_jobs in (("core_1_thread", 1), (f"core_{jobs}_threads", jobs)):
+        best = float("inf")
+        for _ in range(2):
+            t0 = time.perf_counter()
+            result = core(n_jobs)
+            best = min(best, time.perf_counter() - t0)
+        res[label] = best
+    res["rows"] = len(result.table)
+    t0 = time.perf_counter()
+    score_sites(project, n_boot=n_boot, seed=seed, n_jobs=jobs)
+    res["score_sites"] = time.perf_counter() - t0
+    tracemalloc.start()
+    core(1)
+    res["core_traced_peak_mib"] = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+
+    t0 = time.perf_counter()
+    naive_bootstrap(evidence, respondents, 1, seed)  # warm-up: imports, caches
+    t0 = time.perf_counter()
+    tracemalloc.start()
+    naive_bootstrap(evidence, respondents, naive_reps, seed)
+    res["naive_traced_peak_mib"] = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    per_rep = (time.perf_counter() - t0) / naive_reps
+    res["naive_per_replicate"] = per_rep
+    res["naive_extrapolated"] = per_rep * n_boot
+    res["naive_reps_timed"] = naive_reps
+    return res
+
+
+# ------------------------------------------------------------------------------- main
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sites", type=int, default=20, help="sites of benchmark (a)")
+    ap.add_argument("--national", type=int, default=340, help="sites of benchmarks (b), (c)")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="batch workers")
+    ap.add_argument("--lang", default="es")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--n-boot", type=int, default=2000, help="bootstrap replicates in (c)")
+    ap.add_argument("--engines", default="warm,papermill", help="copeval engines timed in (a)")
+    ap.add_argument("--naive-sample", type=int, default=2, help="naive reports timed in (b)")
+    ap.add_argument("--naive-reps", type=int, default=10, help="naive replicates timed in (c)")
+    ap.add_argument("--skip", default="", help="benchmarks to skip, e.g. b or a,c")
+    ap.add_argument("--workdir", type=Path, help="keep data and outputs here (default: temp)")
+    ap.add_argument("--json", type=Path, help="write all measurements here")
+    args = ap.parse_args(argv)
+    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+
+    info = machine_info()
+    results: dict = {"machine": info, "command": " ".join([Path(sys.executable).name, *sys.argv])}
+    _say("machine: " + "; ".join(f"{k} {v}" for k, v in info.items()))
+    with contextlib.ExitStack() as stack:
+        work = args.workdir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        work.mkdir(parents=True, exist_ok=True)
+        ipynb = notebook_ipynb(work)
+
+        if "a" not in skip:
+            project = make_project(args.sites, args.seed, work)
+            sites = list(pd.read_csv(project / "sites.csv", dtype=str)["site_id"])
+            _say(f"\n(a) {len(sites)} site reports ({args.lang}), project {project.name}")
+            runs = {}
+            for engine in [e.strip() for e in args.engines.split(",") if e.strip()]:
+                runs[engine] = engine_route(
+                    project, sites, args.lang, work / f"a_{engine}", engine=engine, jobs=args.jobs
+                )
+                _print_route(runs[engine])
+            runs["naive"] = naive_route(ipynb, project, sites, args.lang, work / "a_naive")
+            _print_route(runs["naive"])
+            for engine in runs:
+                if engine != "naive":
+                    ratio = runs["naive"]["seconds"] / runs[engine]["seconds"]
+                    runs[engine]["speedup_vs_naive"] = ratio
+                    _say(f"  ratio naive / copeval {engine}: {ratio:.2f}x (target >= 8x)")
+            results["a"] = runs
+
+        national = None
+        if not {"b", "c"} <= skip:
+            national = make_project(args.national, args.seed, work)
+        if "b" not in skip:
+            sites = list(pd.read_csv(national / "sites.csv", dtype=str)["site_id"])
+            _say(f"\n(b) {len(sites)} site reports ({args.lang}), project {national.name}")
+            run = engine_route(national, "all", args.lang, work / "b_warm", engine="warm",
+                               jobs=args.jobs)  # fmt: skip
+            _print_route(run)
+            sample = sites[: args.naive_sample]
+            naive = naive_route(ipynb, national, sample, args.lang, work / "b_naive")
+            _print_route(naive)
+            naive_total = naive["per_report"] * len(sites)
+            ratio = naive_total / run["seconds"]
+            _say(
+                f"  naive route extrapolated to {len(sites)} reports from {len(sample)}: "
+                f"{naive_total:.0f} s; ratio naive / copeval warm: {ratio:.2f}x"
+            )
+            _say(f"  target <= {TARGETS['b']:.0f} s: {run['seconds']:.0f} s")
+            results["b"] = {"warm": run, "naive_sample": naive, "naive_extrapolated": naive_total,
+                            "speedup_vs_naive": ratio}  # fmt: skip
+
+        if "c" not in skip:
+            _say(f"\n(c) scoring {args.national} sites x 5 criteria x {args.n_boot} replicates")
+            sc = scoring_bench(national, n_boot=args.n_boot, seed=args.seed,
+                               naive_reps=args.naive_reps, jobs=args.jobs)  # fmt: skip
+            _say(
+                f"  data: {sc['sites']} sites, {sc['sources']} sources, {sc['scored_segments']} "
+                f"scored segments, {sc['respondents']} respondents"
+            )
+            _say(
+                f"  copeval score_evidence: {sc['core_1_thread']:.2f} s (1 thread), "
+                f"{sc[f'core_{args.jobs}_threads']:.2f} s ({args.jobs} threads); score_sites "
+                f"(with survey scales and reliability): {sc['score_sites']:.2f} s"
+            )
+            _say(
+                f"  naive pandas bootstrap: {sc['naive_per_replicate']:.3f} s per replicate -> "
+                f"{sc['naive_extrapolated']:.0f} s for {args.n_boot} (timed on "
+                f"{sc['naive_reps_timed']})"
+            )
+            best = min(sc["core_1_thread"], sc[f"core_{args.jobs}_threads"])
+            _say(f"  ratio naive / copeval: {sc['naive_extrapolated'] / best:.0f}x")
+            _say(
+                f"  peak traced memory: copeval {sc['core_traced_peak_mib']:.0f} MiB, naive "
+                f"{sc['naive_traced_peak_mib']:.0f} MiB ({sc['naive_reps_timed']} replicates)"
+            )
+            _say(f"  target <= {TARGETS['c']:.0f} s: {best:.2f} s")
+            sc["speedup_vs_naive"] = sc["naive_extrapolated"] / best
+            results["c"] = sc
+
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
+        _say(f"\nmeasurements written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
