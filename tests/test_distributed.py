@@ -105,3 +105,18 @@ def test_warm_kernels_live_in_the_workers(client, tiny_project, tmp_path):
         parents.add(int(html.split('<p class="parent">', 1)[1].split("<", 1)[0]))
     workers = set(client.run(os.getpid).values())
     assert parents <= workers  # kernels are children of worker processes, never of this one
+
+
+def test_copeval_batch_cli_on_a_cluster(client, tiny_project, tmp_path, capsys):
+    """`copeval batch --scheduler ADDRESS`: the real site report, rendered by the cluster."""
+    from copeval.cli import main
+
+    out = tmp_path / "reports"
+    args = ["batch", str(tiny_project), "--sites", "A", "--lang", "es", "--format", "html",
+            "--no-compare", "--n-boot", "50", "--out", str(out), "-q",
+            "--scheduler", client.scheduler.address]  # fmt: skip
+    assert main(args) == 0, capsys.readouterr().err
+    html = (out / "site_A_es.html").read_text(encoding="utf-8")
+    assert "Sitio A" in html
+    assert main([*args, "--jobs", "2"]) == 1
+    assert "--jobs applies to local workers" in capsys.readouterr().err

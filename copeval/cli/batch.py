@@ -41,6 +41,13 @@ def register(sub) -> None:
         "papermill: a fresh kernel per report (slower, same reports)",
     )
     p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the reports on a Dask cluster (e.g. tcp://10.0.0.5:8786) instead of local "
+        "worker processes; project and output folders must be visible to every worker "
+        "(see docs/scale.md)",
+    )
+    p.add_argument(
         "--no-compare",
         dest="compare",
         action="store_false",
@@ -68,11 +75,20 @@ def run(args) -> int:
         ci=args.ci,
         timeout=args.timeout,
     )
-    result = run_batch(
-        jobs,
-        max_workers=args.jobs,
-        resume=args.resume,
-        progress=not args.quiet,
-        engine=args.engine,
-    )
-    return finish(result)
+    options = dict(resume=args.resume, progress=not args.quiet, engine=args.engine)
+    if not args.scheduler:
+        return finish(run_batch(jobs, max_workers=args.jobs, **options))
+    if args.jobs is not None:
+        raise CopevalError("--jobs applies to local workers; with --scheduler the cluster decides")
+    try:
+        from distributed import Client
+    except ImportError as exc:
+        from ..errors import MissingDependencyError
+
+        raise MissingDependencyError("distributed", "dist", "Running on a Dask cluster") from exc
+    try:
+        client = Client(args.scheduler, timeout=30)
+    except OSError as exc:
+        raise CopevalError(f"cannot reach the Dask scheduler at {args.scheduler}: {exc}") from None
+    with client:
+        return finish(run_batch(jobs, executor=client.get_executor(), **options))
