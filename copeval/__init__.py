@@ -28,6 +28,7 @@ _LAZY = {
         ["score_sites", "score_evidence", "ScoreResult", "ScoringError"], "copeval.scoring"
     ),
     **dict.fromkeys(["synth_project", "SyntheticProject"], "copeval.synth"),
+    **dict.fromkeys(["national_project", "simulate_design"], "copeval.design"),
     **dict.fromkeys(
         [
             "scale_items",
