@@ -7,21 +7,9 @@ import math
 from pathlib import Path
 
 from ..errors import CopevalError
+from ._args import integer as _integer
 
 _PLOT_SUFFIXES = (".png", ".svg", ".pdf")
-
-
-def _integer(name: str, minimum: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{name} must be >= {minimum}, got {value}")
-        return value
-
-    return parse
 
 
 def _integers(name: str, minimum: int):

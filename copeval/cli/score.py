@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..errors import CopevalError
 from ..scoring import DEFAULT_WEIGHT, score_sites
+from ._args import integer as _integer
 
 #: Columns printed when no --out is given (the CSV holds every column of the score table).
 DISPLAY_COLUMNS = (
@@ -38,19 +39,6 @@ def _fraction(name: str, *, closed: bool):
         if math.isnan(value) or not ok:
             bounds = "between 0 and 1" if closed else "strictly between 0 and 1"
             raise argparse.ArgumentTypeError(f"{name} must be {bounds}, got {text}")
-        return value
-
-    return parse
-
-
-def _integer(name: str, minimum: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{name} must be >= {minimum}, got {value}")
         return value
 
     return parse

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import sys
 from pathlib import Path
 
 from ..errors import CopevalError
+from ._args import integer as _integer
 
 #: Files and folders a project (or a previous ``copeval synth`` run) consists of.
 _PROJECT_ENTRIES = (
@@ -22,19 +22,6 @@ _PROJECT_ENTRIES = (
     "texts",
     "responses",
 )
-
-
-def _integer(name: str, minimum: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{name} must be >= {minimum}, got {value}")
-        return value
-
-    return parse
 
 
 def register(sub) -> None:
