@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from copeval import __version__
 from copeval.vocabulary import CRITERIA, STRATA
 
 from . import figures
@@ -29,7 +28,7 @@ from .i18n import (
     t,
     tn,
 )
-from .site import _today
+from .site import cover_provenance
 from .summary import P_CLEAR, is_thin
 
 __all__ = ["ComparativeReport"]
@@ -159,26 +158,8 @@ class ComparativeReport:
             f"<dt>{esc(self._t('cover.sources'))}</dt>"
             f"<dd>{esc('; '.join(bits) or self._t('sources.none'))}</dd>"
         )
-        if meta.get("title"):
-            parts.append(f"<dt>{esc(self._t('cover.project'))}</dt><dd>{esc(meta['title'])}</dd>")
-        params = self.data.params
-        parts.append(
-            f"<dt>{esc(self._t('cover.parameters'))}</dt><dd>"
-            + esc(
-                self._t(
-                    "cover.parameters_value",
-                    weight=fmt_num(params["weight"], lang, 2),
-                    n_boot=fmt_count(params["n_boot"], lang),
-                    ci=self._ci_text,
-                    seed=params["seed"],
-                )
-            )
-            + "</dd>"
-        )
-        parts.append(
-            f"<dt>{esc(self._t('cover.toolkit'))}</dt><dd>copeval {esc(__version__)} · "
-            f"{esc(self._t('cover.generated'))} {esc(_today(lang))}</dd></dl>"
-        )
+        parts += cover_provenance(self._t, meta, self.data.params, self._ci_text, lang)
+        parts.append("</dl>")
         parts.append(f'<div class="cv-frameworks">{esc(self._t("cover.frameworks"))}</div>')
         parts.append("</section>")
         return Block("".join(parts))

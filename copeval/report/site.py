@@ -197,26 +197,7 @@ class SiteReport:
         parts.append(
             f"<dt>{esc(self._t('cover.sources'))}</dt><dd>{esc(self._sources_text())}</dd>"
         )
-        if meta.get("title"):
-            parts.append(f"<dt>{esc(self._t('cover.project'))}</dt><dd>{esc(meta['title'])}</dd>")
-        params = self.data.params
-        parts.append(
-            f"<dt>{esc(self._t('cover.parameters'))}</dt><dd>"
-            + esc(
-                self._t(
-                    "cover.parameters_value",
-                    weight=fmt_num(params["weight"], lang, 2),
-                    n_boot=fmt_count(params["n_boot"], lang),
-                    ci=self._ci_text,
-                    seed=params["seed"],
-                )
-            )
-            + "</dd>"
-        )
-        parts.append(
-            f"<dt>{esc(self._t('cover.toolkit'))}</dt><dd>copeval {esc(__version__)} · "
-            f"{esc(self._t('cover.generated'))} {esc(_today(lang))}</dd>"
-        )
+        parts += cover_provenance(self._t, meta, self.data.params, self._ci_text, lang)
         parts.append("</dl>")
         parts.append(f'<div class="cv-frameworks">{esc(self._t("cover.frameworks"))}</div>')
         parts.append("</section>")
@@ -903,6 +884,29 @@ def _translate_warning(text: str, lang: str) -> str:
             "baja confiabilidad entre codificadores (α de Krippendorff <",
         )
     return text
+
+
+def cover_provenance(t, meta: dict, params: dict, ci_text: str, lang: str) -> list[str]:
+    """Cover entries shared by every report: project, analysis parameters, toolkit and date.
+
+    ``t`` is the report's translation function; returns ``<dt>/<dd>`` pairs as HTML strings.
+    """
+    parts = []
+    if meta.get("title"):
+        parts.append(f"<dt>{esc(t('cover.project'))}</dt><dd>{esc(meta['title'])}</dd>")
+    value = t(
+        "cover.parameters_value",
+        weight=fmt_num(params["weight"], lang, 2),
+        n_boot=fmt_count(params["n_boot"], lang),
+        ci=ci_text,
+        seed=params["seed"],
+    )
+    parts.append(f"<dt>{esc(t('cover.parameters'))}</dt><dd>{esc(value)}</dd>")
+    parts.append(
+        f"<dt>{esc(t('cover.toolkit'))}</dt><dd>copeval {esc(__version__)} · "
+        f"{esc(t('cover.generated'))} {esc(_today(lang))}</dd>"
+    )
+    return parts
 
 
 def _today(lang: str) -> str:
