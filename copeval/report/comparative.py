@@ -28,7 +28,7 @@ from .i18n import (
     t,
     tn,
 )
-from .site import cover_provenance
+from .site import cover_provenance, methods_appendix
 from .summary import P_CLEAR, is_thin
 
 __all__ = ["ComparativeReport"]
@@ -419,30 +419,12 @@ class ComparativeReport:
     def methods(self) -> Block:
         lang = self.lang
         params = self.data.params
-        out = [heading(2, self._t("sec.methods"), "methods", newpage=True)]
-        out.append(
-            self._t(
-                "methods.body",
-                weight=fmt_num(params["weight"], lang, 2),
-                survey_weight=fmt_num(1 - params["weight"], lang, 2),
-                n_boot=fmt_count(params["n_boot"], lang),
-                seed=params["seed"],
-                ci=self._ci_text,
-                evidence_ref="",
-            )
-        )
         sites = "all" if len(self.sites) == len(self.data.site_names) else ",".join(self.sites)
         command = (
             f"copeval compare {self.project.path.name} --sites {sites} --lang {lang} "
             f"--seed {params['seed']} --n-boot {params['n_boot']} --weight {params['weight']:g}"
         )
-        out.append(
-            p(
-                self._t("methods.reproduce", command=f"<code>{esc(command)}</code>"),
-                "cv-note",
-                raw=True,
-            )
-        )
+        out = methods_appendix(self._t, params, self._ci_text, lang, "", command)
         return Block("".join(out))
 
 

@@ -773,28 +773,12 @@ class SiteReport:
         """Appendix A: the method in plain language, with this report's parameters."""
         lang = self.lang
         params = self.data.params
-        out = [heading(2, self._t("sec.methods"), "methods", newpage=True)]
-        out.append(
-            self._t(
-                "methods.body",
-                weight=fmt_num(params["weight"], lang, 2),
-                survey_weight=fmt_num(1 - params["weight"], lang, 2),
-                n_boot=fmt_count(params["n_boot"], lang),
-                seed=params["seed"],
-                ci=self._ci_text,
-                evidence_ref=self._t("methods.evidence_ref"),
-            )
-        )
         command = (
             f"copeval report {self.project.path.name} --site {self.site_id} --lang {lang} "
             f"--seed {params['seed']} --n-boot {params['n_boot']} --weight {params['weight']:g}"
         )
-        out.append(
-            p(
-                self._t("methods.reproduce", command=f"<code>{esc(command)}</code>"),
-                "cv-note",
-                raw=True,
-            )
+        out = methods_appendix(
+            self._t, params, self._ci_text, lang, self._t("methods.evidence_ref"), command
         )
         return Block("".join(out))
 
@@ -884,6 +868,29 @@ def _translate_warning(text: str, lang: str) -> str:
             "baja confiabilidad entre codificadores (α de Krippendorff <",
         )
     return text
+
+
+def methods_appendix(
+    t, params: dict, ci_text: str, lang: str, evidence_ref: str, command: str
+) -> list[str]:
+    """Appendix A shared by every report: the method with this run's parameters, and the
+    command that reproduces the report. Returns HTML strings."""
+    out = [heading(2, t("sec.methods"), "methods", newpage=True)]
+    out.append(
+        t(
+            "methods.body",
+            weight=fmt_num(params["weight"], lang, 2),
+            survey_weight=fmt_num(1 - params["weight"], lang, 2),
+            n_boot=fmt_count(params["n_boot"], lang),
+            seed=params["seed"],
+            ci=ci_text,
+            evidence_ref=evidence_ref,
+        )
+    )
+    out.append(
+        p(t("methods.reproduce", command=f"<code>{esc(command)}</code>"), "cv-note", raw=True)
+    )
+    return out
 
 
 def cover_provenance(t, meta: dict, params: dict, ci_text: str, lang: str) -> list[str]:
