@@ -451,6 +451,7 @@ class Project:
     codebook: Codebook
     warnings: list = field(default_factory=list)
     _texts: dict = field(default_factory=dict, repr=False)
+    _index: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __repr__(self) -> str:
         n_resp = sum(len(r) for r in self.responses.values())
@@ -474,11 +475,33 @@ class Project:
 
     def segment_text(self, segment_id: str) -> str:
         """The stretch of text a segment covers."""
-        rows = self.segments.loc[self.segments["segment_id"] == segment_id]
-        if rows.empty:
-            raise KeyError(f"No segment {segment_id!r} in this project")
-        row = rows.iloc[0]
-        return self.text(row["source_id"])[int(row["start"]) : int(row["end"])]
+        try:
+            source_id, start, end = self._segment_spans()[segment_id]
+        except KeyError:
+            raise KeyError(f"No segment {segment_id!r} in this project") from None
+        return self.text(source_id)[int(start) : int(end)]
+
+    def _segment_spans(self) -> dict:
+        """``segment_id -> (source_id, start, end)``, built once per ``segments`` table.
+
+        A report quotes dozens of segments; a scan of a national project's segment table
+        per quote cost more than the rest of the report. The index is rebuilt when
+        ``segments`` is replaced by another table. First occurrence wins, as before.
+        """
+        seg = self.segments
+        cached = self._index.get("spans")
+        if cached is not None and cached[0] is seg:
+            return cached[1]
+        first = seg.drop_duplicates("segment_id")
+        spans = dict(
+            zip(
+                first["segment_id"],
+                zip(first["source_id"], first["start"], first["end"], strict=True),
+                strict=True,
+            )
+        )
+        self._index["spans"] = (seg, spans)
+        return spans
 
     def site_name(self, site_id: str) -> str:
         rows = self.sites.loc[self.sites["site_id"] == site_id, "name"]

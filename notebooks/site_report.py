@@ -24,6 +24,9 @@
 #
 #     papermill notebooks/site_report.ipynb out.ipynb -r site_id VC -p lang en
 #
+# `profile` is "full" (the complete report) or "brief" (a short municipal brief for national
+# rounds: the sections outside it display nothing).
+#
 # Every section is one call into `copeval.report`; this notebook holds no logic. The cell
 # below is tagged `parameters`: papermill injects new values after it. Keep it to plain
 # literals (no values computed from other parameters: they would not be recomputed).
@@ -38,6 +41,7 @@ seed = 0
 ci = 0.9
 cache_dir = None
 crosswalk = None
+profile = "full"
 
 # %%
 from copeval.report import SiteReport
@@ -52,6 +56,7 @@ report = SiteReport.build(
     ci=ci,
     cache_dir=cache_dir,
     crosswalk=crosswalk,
+    profile=profile,
 )
 report.cover()
 

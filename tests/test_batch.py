@@ -189,3 +189,16 @@ def test_render_resume_and_failure_with_a_real_kernel(tiny_project, tmp_path, te
     assert fp_after != fp_before and not batch.is_complete(jobs[0], fp_after)
     # ... and so does any change of parameters
     assert batch.input_fingerprint(replace(jobs[0], seed=1)) != fp_after
+
+
+def test_brief_jobs_have_their_own_names_and_parameter(tiny_project, tmp_path):
+    jobs = plan_jobs(tiny_project, out_dir=tmp_path, langs="es", profile="brief", comparative=True)
+    assert [j.stem for j in jobs] == ["brief_A_es", "brief_B_es", "comparative_es"]
+    assert jobs[0].label == "A (es, brief)"
+    assert jobs[0].parameters()["profile"] == "brief"
+    assert "profile" not in jobs[-1].parameters()  # comparisons are always complete
+    full = plan_jobs(tiny_project, out_dir=tmp_path, langs="es")[0]
+    assert "profile" not in full.parameters()  # custom templates need not declare it
+    assert batch.input_fingerprint(jobs[0]) != batch.input_fingerprint(full)
+    with pytest.raises(CopevalError, match=r"Unknown report profile 'x'"):
+        plan_jobs(tiny_project, out_dir=tmp_path, profile="x")

@@ -38,10 +38,11 @@ def rendered(demo_path, tmp_path_factory):
     commands = [
         ["report", str(demo_path), "--site", "TOT", "--lang", "es", *common],
         ["compare", str(demo_path), "--lang", "en", *common],
+        ["report", str(demo_path), "--site", "VC", "--lang", "en", "--profile", "brief", *common],
     ]
     with cf.ThreadPoolExecutor(2) as pool:
         codes = list(pool.map(main, commands))
-    assert codes == [0, 0]
+    assert codes == [0, 0, 0]
     return out
 
 
@@ -96,6 +97,25 @@ def test_site_report_has_every_section_and_traceable_evidence(rendered):
     nb = json.loads((rendered / "site_TOT_es.ipynb").read_text(encoding="utf-8"))
     params = nb["metadata"]["papermill"]["parameters"]
     assert params["site_id"] == "TOT" and params["lang"] == "es"
+
+
+def test_brief_is_short_and_complete_in_what_it_promises(rendered):
+    pdf = rendered / "brief_VC_en.pdf"
+    assert (rendered / "brief_VC_en.html").is_file()
+    pages = _pages(pdf)
+    assert len(pages) <= 6
+    text = re.sub(r"\s+", " ", "\n".join(pages))
+    assert "MUNICIPAL BRIEF" in pages[0].upper() and "Villa Canales" in pages[0]
+    for c, labels in CRITERION_LABELS.items():
+        assert labels["en"] in text, c
+    for heading in ("Executive summary", "Results at a glance", "Recommendations", "About this"):
+        assert heading in text, heading
+    for absent in ("Contents", "Appendix B", "Evidence by criterion", "Survey results"):
+        assert absent not in text, absent
+    assert re.search(r"--\s?profile brief", text)  # the command line may wrap
+    for marker in CODE_MARKERS:
+        assert marker not in text, marker
+    assert re.search(rf"\b2 / {len(pages)}\b", pages[1])  # page furniture as in the full report
 
 
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm not installed")

@@ -173,3 +173,37 @@ def test_analysis_cache_is_reused_and_keyed_on_inputs(demo_copy, tmp_path):
     )
     ReportData.load(demo_copy, n_boot=20, cache_dir=cache)  # changed file: new entry
     assert len(list(cache.glob("analysis-*.pickle"))) == 3
+
+
+# ------------------------------------------------------------------------------- profiles
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_brief_profile_renders_only_its_sections(demo_data, lang):
+    from copeval.report.site import PROFILES
+
+    full = SiteReport(demo_data, site_id="VC", lang=lang)
+    brief = SiteReport(demo_data, site_id="VC", lang=lang, profile="brief")
+    for name in PROFILES["full"]:
+        shown = str(getattr(brief, name)())
+        assert bool(shown) == (name in PROFILES["brief"]), name
+    # the same ratings and summary as the full report
+    assert str(brief.summary()) == str(full.summary())
+    # no heatmap of other sites, no links to an action list the brief does not print
+    assert str(brief.results()).count("<figure") == 1
+    assert str(full.results()).count("<figure") == 2
+    recs = str(brief.recommendations())
+    assert 'href="#pesn-' not in recs and 'class="cv-actions"' not in recs
+    assert 'href="#pesn-' in str(full.recommendations())
+    about = _text(brief.methods())
+    assert "--profile brief" in about
+    assert ("Sobre este resumen" in about) == (lang == "es")
+    kicker = "Resumen municipal" if lang == "es" else "Municipal brief"
+    assert kicker in _text(brief.cover()) and kicker not in _text(full.cover())
+
+
+def test_unknown_profile_is_a_clear_error(demo_data, demo_path):
+    with pytest.raises(
+        CopevalError, match=r"Unknown report profile 'short'. Available profiles: full, brief"
+    ):
+        SiteReport(demo_data, site_id="VC", profile="short")
+    with pytest.raises(CopevalError, match=r"Unknown report profile"):
+        SiteReport.build(demo_path, site_id="VC", profile="short")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from .report import add_render_args, finish
+from .report import add_profile_arg, add_render_args, finish
 
 
 def register(sub) -> None:
@@ -33,6 +33,7 @@ def register(sub) -> None:
         help=f"parallel worker processes (default: number of cores, here {os.cpu_count()})",
     )
     p.add_argument("--resume", action="store_true", help="skip reports that are up to date")
+    add_profile_arg(p)
     p.add_argument(
         "--engine",
         choices=("warm", "papermill"),
@@ -74,6 +75,7 @@ def run(args) -> int:
         seed=args.seed,
         ci=args.ci,
         timeout=args.timeout,
+        profile=args.profile,
     )
     options = dict(resume=args.resume, progress=not args.quiet, engine=args.engine)
     if not args.scheduler:

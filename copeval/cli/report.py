@@ -34,6 +34,18 @@ def add_render_args(p, *, lang_help: str) -> None:
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
+def add_profile_arg(p) -> None:
+    """--profile, for the commands that render site reports."""
+    p.add_argument(
+        "--profile",
+        choices=("full", "brief"),
+        default="full",
+        help="full (default): the complete site report (<out>/site_<ID>_<lang>.*); brief: a "
+        "4-6 page municipal brief for national rounds -- ratings, summary, ratings plot, "
+        "recommendations (<out>/brief_<ID>_<lang>.*)",
+    )
+
+
 def finish(result) -> int:
     """Print the batch summary and the outputs; exit status 1 if any report failed."""
     for r in result.results:
@@ -58,6 +70,7 @@ def register(sub) -> None:
     )
     add_render_args(p, lang_help="report language: es or en (default es); es,en renders both")
     p.add_argument("--site", required=True, help="site ID (as in sites.csv)")
+    add_profile_arg(p)
     p.set_defaults(func=run)
 
 
@@ -75,6 +88,7 @@ def run(args) -> int:
         seed=args.seed,
         ci=args.ci,
         timeout=args.timeout,
+        profile=args.profile,
     )
     if not jobs:
         raise CopevalError("nothing to render")

@@ -96,6 +96,9 @@ class ReportJob:
         Notebook template to execute instead of the bundled one.
     timeout : int
         Seconds any one notebook cell may run.
+    profile : {"full", "brief"}
+        Site reports: the complete report or the short municipal brief (see
+        :data:`copeval.report.site.PROFILES`). Comparisons are always complete.
     """
 
     kind: str
@@ -113,12 +116,15 @@ class ReportJob:
     crosswalk: str | None = None
     notebook: str | None = None
     timeout: int = 600
+    profile: str = "full"
 
     @property
     def stem(self) -> str:
-        """File name stem: ``site_VC_es``, ``comparative_es``, ``comparative_A-B_es``."""
+        """File name stem: ``site_VC_es``, ``brief_VC_es``, ``comparative_es``,
+        ``comparative_A-B_es``."""
         if self.kind == "site":
-            return f"site_{_safe(str(self.site_id))}_{self.lang}"
+            prefix = "site" if self.profile == "full" else self.profile
+            return f"{prefix}_{_safe(str(self.site_id))}_{self.lang}"
         if not self.sites:
             return f"comparative_{self.lang}"
         joined = "-".join(_safe(s) for s in self.sites)
@@ -130,6 +136,8 @@ class ReportJob:
     def label(self) -> str:
         """Short human label (``VC (es)``) for progress and messages."""
         what = self.site_id if self.kind == "site" else "comparison"
+        if self.kind == "site" and self.profile != "full":
+            return f"{what} ({self.lang}, {self.profile})"
         return f"{what} ({self.lang})"
 
     def outputs(self) -> dict[str, Path]:
@@ -162,6 +170,8 @@ class ReportJob:
         }
         if self.kind == "site":
             params["site_id"] = str(self.site_id)
+            if self.profile != "full":  # custom templates without the parameter keep working
+                params["profile"] = self.profile
         else:
             params["sites"] = ",".join(self.sites) if self.sites else "all"
         return params
@@ -245,6 +255,7 @@ def plan_jobs(
     cache: bool = True,
     crosswalk=None,
     timeout: int = 600,
+    profile: str = "full",
 ) -> list[ReportJob]:
     """The jobs of a batch: one site report per site and language, plus comparisons.
 
@@ -268,6 +279,9 @@ def plan_jobs(
         Recommendations crosswalk folder.
     timeout : int
         Seconds any one notebook cell may run.
+    profile : {"full", "brief"}
+        Site reports: complete (``site_<ID>_<lang>``) or municipal briefs
+        (``brief_<ID>_<lang>``); comparisons are always complete.
 
     Returns
     -------
@@ -275,6 +289,9 @@ def plan_jobs(
     """
     from copeval.project import load_project
 
+    from .site import check_profile
+
+    check_profile(profile)
     project_path = Path(project).resolve()
     proj = load_project(project_path)
     available = [str(s) for s in proj.sites["site_id"]]
@@ -301,7 +318,9 @@ def plan_jobs(
     if site_reports:
         for site in chosen:
             for lang in langs:
-                jobs.append(ReportJob(kind="site", site_id=site, lang=lang, **common))
+                jobs.append(
+                    ReportJob(kind="site", site_id=site, lang=lang, profile=profile, **common)
+                )
     if comparative:
         subset = () if len(chosen) == len(available) else tuple(chosen)
         for lang in langs:

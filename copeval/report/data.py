@@ -14,7 +14,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import pickle
+import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,12 +28,53 @@ from copeval.errors import CopevalError
 
 from ._atomic import atomic_write_bytes
 
-__all__ = ["ReportData", "analysis_key", "project_fingerprint"]
+__all__ = ["ReportData", "analysis_key", "clear_memo", "project_fingerprint"]
 
 DEFAULTS = {"weight": 0.6, "n_boot": 2000, "seed": 0, "ci": 0.9}
 #: Pairwise tables and per-site scale reliability are precomputed (and cached) for projects
 #: with at most this many sites; larger projects compute them when a report needs them.
 PRECOMPUTE_PAIRS_UP_TO = 12
+
+
+#: Version of the pickled analysis layout; bump it when a pickled class changes shape, so
+#: caches written by older code are recomputed instead of loaded.
+CACHE_FORMAT = 2
+#: Analyses kept in memory per process (see :meth:`ReportData.load`).
+MEMO_SIZE = 2
+#: A project with a file modified less than this many nanoseconds ago is not memoised.
+RACY_NS = 2_000_000_000
+_LOADED: OrderedDict = OrderedDict()
+
+
+def _stat_signature(path: str | Path) -> tuple:
+    """Names, sizes and modification times (ns) of a project's files: cheap change detection.
+
+    Hidden files and folders are skipped, as in :func:`project_fingerprint`. A missing
+    folder gives an empty signature (loading then reports the error).
+    """
+    root = Path(path)
+    entries = []
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            scan = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in scan:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=True):
+                stack.append(Path(entry.path))
+            elif entry.is_file(follow_symlinks=True):
+                st = entry.stat(follow_symlinks=True)
+                entries.append((entry.path, st.st_size, st.st_mtime_ns))
+    return tuple(sorted(entries))
+
+
+def clear_memo() -> None:
+    """Forget the analyses kept in memory by :meth:`ReportData.load`."""
+    _LOADED.clear()
 
 
 def project_fingerprint(path: str | Path) -> str:
@@ -53,9 +97,15 @@ def project_fingerprint(path: str | Path) -> str:
 
 
 def analysis_key(path: str | Path, params: dict) -> str:
-    """Cache key of a project's analysis: fingerprint + scoring parameters + version."""
+    """Cache key of a project's analysis: fingerprint, scoring parameters, copeval version
+    and cache format."""
     payload = json.dumps(
-        {"project": project_fingerprint(path), "params": _params(params), "copeval": __version__},
+        {
+            "project": project_fingerprint(path),
+            "params": _params(params),
+            "copeval": __version__,
+            "format": CACHE_FORMAT,
+        },
         sort_keys=True,
     )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
@@ -92,6 +142,7 @@ class ReportData:
     result: object
     params: dict
     extras: dict = field(default_factory=dict)
+    _site_rows: dict = field(default_factory=dict, repr=False)
 
     # ---------------------------------------------------------------- construction
     @classmethod
@@ -110,10 +161,37 @@ class ReportData:
         The cache holds the validated project and every computed table, keyed on the hash of
         every project file, the parameters and the copeval version; it is a pickle, so only
         point ``cache_dir`` at a folder you trust (the batch engine uses ``<out>/.cache``).
+
+        Within one process the loaded analysis is also kept in memory (the last
+        :data:`MEMO_SIZE` projects) and returned again while no project file has changed
+        (same names, sizes and modification times): a warm kernel rendering 340 site
+        reports loads the project once, not 340 times. Treat the result as read-only.
         """
         from copeval.project import load_project
 
         params = _params({"weight": weight, "n_boot": n_boot, "seed": seed, "ci": ci})
+        memo_key = (
+            str(Path(project_path).resolve()),
+            tuple(sorted(params.items())),
+            str(Path(cache_dir).resolve()) if cache_dir is not None else None,
+        )
+        signature = _stat_signature(project_path)
+        hit = _LOADED.pop(memo_key, None)
+        if hit is not None and hit[0] == signature:
+            _LOADED[memo_key] = hit
+            return hit[1]
+        data = cls._load(project_path, params, cache_dir, load_project)
+        newest = max((mtime for _, _, mtime in signature), default=0)
+        if time.time_ns() - newest > RACY_NS:
+            # a file changed in the last moments could change again within the clock's
+            # granularity with the same size: such a project is not kept (as git does)
+            _LOADED[memo_key] = (signature, data)
+            while len(_LOADED) > MEMO_SIZE:
+                _LOADED.popitem(last=False)
+        return data
+
+    @classmethod
+    def _load(cls, project_path, params, cache_dir, load_project) -> ReportData:
         cache_file = None
         if cache_dir is not None:
             key = analysis_key(project_path, params)
@@ -214,7 +292,7 @@ class ReportData:
             from copeval.survey import scale_reliability
 
             responses = {
-                inst: df[df["site_id"].astype(str) == site_id]
+                inst: _rows_of(self._site_rows, ("responses", inst), df, site_id)
                 for inst, df in self.project.responses.items()
             }
             with warnings.catch_warnings():
@@ -250,6 +328,24 @@ class ReportData:
         """Pairwise orderings that change under the sensitivity grid (changed rows only)."""
         return self._memo("orderings", lambda: self.result.sensitivity(only_changed=True))
 
+    # ---------------------------------------------------------------- one site's rows
+    #: Site-keyed tables :meth:`for_site` slices (attribute name -> how to get the frame).
+    SITE_TABLES = ("table", "evidence", "sources", "scaled_items", "site_sensitivity")
+
+    def for_site(self, name: str, site_id: str) -> pd.DataFrame:
+        """The rows of one site in a site-keyed table, as ``frame[frame.site_id == site_id]``.
+
+        ``name`` is one of :data:`SITE_TABLES`. The positions of every site's rows are found
+        once per table (one ``groupby``), so a report pays a lookup, not a scan of a
+        national table, each time it needs its site's rows.
+        """
+        if name not in self.SITE_TABLES:
+            raise CopevalError(
+                f"Unknown site table {name!r}. Known: {', '.join(self.SITE_TABLES)}"
+            )
+        frame = self.project.sources if name == "sources" else getattr(self, name)
+        return _rows_of(self._site_rows, name, frame, site_id)
+
     def site_row(self, site_id: str, criterion: str) -> pd.Series | None:
         rows = self.table[
             (self.table["site_id"] == site_id) & (self.table["criterion"] == criterion)
@@ -271,6 +367,22 @@ class ReportData:
                 f"Available site IDs: {', '.join(ids)}"
             )
         return site_id
+
+
+def _rows_of(index: dict, key, frame: pd.DataFrame, site_id: str) -> pd.DataFrame:
+    """``frame[frame.site_id == site_id]`` through a per-frame index of row positions.
+
+    The index is kept in ``index[key]`` with the frame it was built from, and rebuilt if
+    that frame is replaced. Rows keep their order and index labels, as a boolean mask would.
+    """
+    cached = index.get(key)
+    if cached is None or cached[0] is not frame:
+        ids = frame["site_id"].astype(str) if len(frame) else frame["site_id"]
+        positions = ids.groupby(ids, sort=False).indices if len(frame) else {}
+        cached = (frame, positions)
+        index[key] = cached
+    rows = cached[1].get(str(site_id))
+    return frame.iloc[rows] if rows is not None else frame.iloc[0:0]
 
 
 def _score(project, params: dict):

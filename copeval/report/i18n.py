@@ -73,6 +73,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "Evaluación de la implementación de la policía comunitaria",
         "en": "Evaluation of community-oriented policing implementation",
     },
+    "cover.kicker.brief": {
+        "es": "Evaluación de la policía comunitaria · Resumen municipal",
+        "en": "Community-oriented policing evaluation · Municipal brief",
+    },
     "cover.kicker.compare": {
         "es": "Evaluación comparada de la policía comunitaria",
         "en": "Comparative evaluation of community-oriented policing",
@@ -618,6 +622,35 @@ STRINGS: dict[str, dict[str, str]] = {
         "attributed by role and site, never by name, and registered personal names are "
         "replaced.</p>",
     },
+    "methods.brief": {
+        "es": "<p>Este resumen presenta las valoraciones del municipio en los cuatro criterios "
+        "de Frühling y la dimensión de rendición de cuentas y confianza, con sus intervalos "
+        "del {ci}, y las recomendaciones que se derivan. Cada valoración combina la evidencia "
+        "cualitativa codificada (entrevistas, grupos focales, observación y documentos, con "
+        "peso {weight}) y la encuesta (peso {survey_weight}) en una escala de 0 a 4; la "
+        "incertidumbre procede de un bootstrap estratificado ({n_boot} réplicas, semilla "
+        "{seed}). Solo se usan fuentes con consentimiento.</p>"
+        "<p>El informe completo del municipio añade la evidencia por criterio con citas, la "
+        "cobertura por grupo de informantes, los resultados de las encuestas, la confiabilidad "
+        "y la sensibilidad de las valoraciones, el texto de las acciones del PESN citadas, el "
+        "método detallado y el anexo de evidencia.</p>",
+        "en": "<p>This brief gives the municipality's ratings on Frühling's four criteria and "
+        "the accountability-and-trust dimension, with their {ci} intervals, and the "
+        "recommendations that follow. Each rating combines the coded qualitative evidence "
+        "(interviews, focus groups, observation and documents, weight {weight}) with the "
+        "survey (weight {survey_weight}) on a 0–4 scale; the uncertainty comes from a "
+        "stratified bootstrap ({n_boot} replicates, seed {seed}). Only sources with consent "
+        "are used.</p>"
+        "<p>The municipality's full report adds the evidence per criterion with quotes, the "
+        "coverage by respondent group, the survey results, the reliability and sensitivity "
+        "of the ratings, the text of the PESN actions cited, the detailed method and the "
+        "evidence appendix.</p>",
+    },
+    "methods.full_report": {
+        "es": "Para obtener el informe completo: {command}",
+        "en": "To produce the full report: {command}",
+    },
+    "sec.methods.brief": {"es": "Sobre este resumen", "en": "About this brief"},
     "methods.reproduce": {
         "es": "Para reproducir este informe: {command}",
         "en": "To reproduce this report: {command}",

@@ -17,12 +17,14 @@ figures) lives here and in the modules it calls, so it is tested without a noteb
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 from pathlib import Path
 
 import pandas as pd
 
 from copeval import __version__
+from copeval.errors import CopevalError
 from copeval.scoring import STRENGTH_CEILING
 from copeval.vocabulary import CRITERIA, RESPONDENT_GROUPS, STRATA, group_label, rating_label
 
@@ -47,7 +49,7 @@ from .quotes import select_quotes
 from .recommend import WEAK_THRESHOLD, load_crosswalk, recommendations
 from .summary import comparison_sentences, is_thin, rating_sentences, site_findings
 
-__all__ = ["SiteReport", "redactor"]
+__all__ = ["PROFILES", "SiteReport", "check_profile", "redactor"]
 
 #: Fixed figure numbers, so re-running one cell never renumbers the others.
 FIG = {"glance": 1, "heatmap": 2, "coverage": 3, "likert": 4}
@@ -55,6 +57,48 @@ FIG = {"glance": 1, "heatmap": 2, "coverage": 3, "likert": 4}
 MAX_COMPARE = 12
 #: With more sites than this, pairwise sentences give way to rank statements.
 MAX_PAIRWISE = 6
+#: Report profiles and the sections each renders (the notebook calls every section; those
+#: outside the profile display nothing). ``full``: the complete evaluation report (15-17
+#: pages). ``brief``: a municipal brief for national rounds, 4-6 pages -- cover with the
+#: ratings, executive summary, the ratings plot, recommendations and the method in brief.
+PROFILES = {
+    "full": (
+        "cover",
+        "contents",
+        "summary",
+        "results",
+        "context",
+        "criteria",
+        "coverage",
+        "survey",
+        "robustness",
+        "recommendations",
+        "methods",
+        "evidence_appendix",
+    ),
+    "brief": ("cover", "summary", "results", "recommendations", "methods"),
+}
+
+
+def check_profile(profile) -> str:
+    """``profile`` if it names a report profile; else a clear error listing them."""
+    if profile not in PROFILES:
+        raise CopevalError(
+            f"Unknown report profile {profile!r}. Available profiles: {', '.join(PROFILES)}"
+        )
+    return profile
+
+
+def _section(method):
+    """Render the section only when the report's profile includes it (else an empty block)."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        if method.__name__ not in PROFILES[self.profile]:
+            return Block("")
+        return method(self, *args, **kwargs)
+
+    return wrapper
 
 
 def redactor(project, lang: str = "en"):
@@ -90,19 +134,29 @@ class SiteReport:
     lang : {"es", "en"}
     crosswalk : path, optional
         Folder of the recommendations crosswalk (default ``data/crosswalk``).
+    profile : {"full", "brief"}
+        Which sections render (see :data:`PROFILES`).
     """
 
-    def __init__(self, data: ReportData, *, site_id: str, lang: str = "es", crosswalk=None):
+    def __init__(
+        self,
+        data: ReportData,
+        *,
+        site_id: str,
+        lang: str = "es",
+        crosswalk=None,
+        profile: str = "full",
+    ):
         self.data = data
         self.site_id = data.check_site(site_id)
         self.lang = check_lang(lang)
+        self.profile = check_profile(profile)
         self.crosswalk_path = crosswalk
         self.project = data.project
         self.name = data.site_names[self.site_id]
         self.ci = float(data.params["ci"])
-        self.rows = data.table[data.table["site_id"] == self.site_id].reset_index(drop=True)
-        ev = data.evidence
-        ev = ev[ev["site_id"] == self.site_id]
+        self.rows = data.for_site("table", self.site_id).reset_index(drop=True)
+        ev = data.for_site("evidence", self.site_id)
         if "date" not in ev.columns and "date" in self.project.sources.columns:
             dates = self.project.sources[["source_id", "date"]]
             ev = ev.merge(dates, on="source_id", how="left", validate="many_to_one")
@@ -121,13 +175,15 @@ class SiteReport:
         ci: float = 0.9,
         cache_dir=None,
         crosswalk=None,
+        profile: str = "full",
     ) -> SiteReport:
         """Load and score the project (or reuse ``cache_dir``), then prepare the site's report."""
         check_lang(lang)
+        check_profile(profile)
         data = ReportData.load(
             project_path, weight=weight, n_boot=n_boot, seed=seed, ci=ci, cache_dir=cache_dir
         )
-        return cls(data, site_id=site_id, lang=lang, crosswalk=crosswalk)
+        return cls(data, site_id=site_id, lang=lang, crosswalk=crosswalk, profile=profile)
 
     # ------------------------------------------------------------------ helpers
     def _t(self, key, **kw) -> str:
@@ -152,10 +208,11 @@ class SiteReport:
         return [self.site_id, *same[: MAX_COMPARE - 1]]
 
     def _sources(self) -> pd.DataFrame:
-        src = self.project.sources
-        return src[(src["site_id"] == self.site_id) & (src["consent"] != "none")]
+        src = self.data.for_site("sources", self.site_id)
+        return src[src["consent"] != "none"]
 
     # ------------------------------------------------------------------ sections
+    @_section
     def cover(self) -> Block:
         """Cover page: site, period, data sources, toolkit version, synthetic-data banner."""
         lang = self.lang
@@ -180,7 +237,8 @@ class SiteReport:
                 f'<div class="cv-synthetic"><strong>{esc(t("cover.synthetic", "es"))} / '
                 f"{esc(t('cover.synthetic', 'en'))}</strong>{esc(self._t('cover.synthetic_note'))}</div>"
             )
-        parts.append(f'<div class="cv-kicker">{esc(self._t("cover.kicker"))}</div>')
+        kicker = "cover.kicker.brief" if self.profile == "brief" else "cover.kicker"
+        parts.append(f'<div class="cv-kicker">{esc(self._t(kicker))}</div>')
         parts.append(f"<h1>{esc(self.name)}</h1>")
         dept = site.get("department")
         if isinstance(dept, str) and dept:
@@ -227,9 +285,8 @@ class SiteReport:
             for m in ("interview", "focus_group", "observation", "document")
             if counts.get(m, 0)
         ]
-        items = self.data.scaled_items
-        if len(items):
-            mine = items[items["site_id"] == self.site_id]
+        mine = self.data.for_site("scaled_items", self.site_id)
+        if len(mine):
             for inst, grp in mine.groupby("instrument", sort=True):
                 key = f"instrument.{inst}"
                 name = t(key, lang) if key in STRINGS else inst
@@ -238,10 +295,12 @@ class SiteReport:
                 )
         return "; ".join(bits) if bits else self._t("sources.none")
 
+    @_section
     def contents(self) -> Block:
         """Table of contents (filled with page numbers when the PDF is printed)."""
         return Block(f'<nav class="cv-toc"><h2>{esc(self._t("toc.title"))}</h2></nav>')
 
+    @_section
     def summary(self) -> Block:
         """Executive summary: lead, key findings, rating per criterion with its interval."""
         lang = self.lang
@@ -316,15 +375,17 @@ class SiteReport:
             numeric=(2, 3),
         )
 
+    @_section
     def results(self) -> Block:
         """Results at a glance: forest plot of this site and the criteria x sites heatmap."""
         lang = self.lang
-        out = [heading(2, self._t("sec.glance"), "glance", newpage=True)]
+        brief = self.profile == "brief"
+        out = [heading(2, self._t("sec.glance"), "glance", newpage=not brief)]
         fig = figures.forest_figure(self.rows, lang=lang, site_names=self.data.site_names)
         out.append(
             figures.figure_html(fig, self._t("fig.glance", n=FIG["glance"], ci=self._ci_text))
         )
-        sites = self._compare_sites()
+        sites = self._compare_sites() if self.profile == "full" else []
         if len(sites) > 1:
             tab = self.data.table[self.data.table["site_id"].isin(sites)]
             order = {s: i for i, s in enumerate(sites)}
@@ -335,6 +396,7 @@ class SiteReport:
             out.append(figures.figure_html(fig, self._t("fig.heatmap", n=FIG["heatmap"])))
         return Block("".join(out))
 
+    @_section
     def context(self) -> Block:
         """The site in figures: population, violence, police deployment (described, not scored)."""
         lang = self.lang
@@ -389,6 +451,7 @@ class SiteReport:
         out.append("</div>")
         return Block("".join(out))
 
+    @_section
     def criteria(self) -> Block:
         """One section per criterion: rating, components, evidence balance, quotes, warnings."""
         out = [heading(2, self._t("sec.criteria"), "criteria")]
@@ -526,6 +589,7 @@ class SiteReport:
             f'<span class="cv-val">{esc(val_text)}</span> · {esc(q["segment_id"])}</footer></blockquote>'
         )
 
+    @_section
     def coverage(self) -> Block:
         """Evidence coverage by respondent group (triangulation)."""
         lang = self.lang
@@ -541,18 +605,18 @@ class SiteReport:
         gaps = [stratum_label(s, lang) for s in STRATA if s not in present]
         if gaps:
             out.append(p(self._t("coverage.gaps", groups=join_list(gaps, lang))))
-        src = self.project.sources
-        excluded = int(((src["site_id"] == self.site_id) & (src["consent"] == "none")).sum())
+        src = self.data.for_site("sources", self.site_id)
+        excluded = int((src["consent"] == "none").sum())
         if excluded:
             out.append(p(tn("coverage.excluded", excluded, lang)))
         return Block("".join(out))
 
+    @_section
     def survey(self) -> Block:
         """Diverging Likert bars of the site's survey answers, per criterion and instrument."""
         lang = self.lang
         out = ['<div class="cv-keep">', heading(2, self._t("sec.survey"), "survey")]
-        items = self.data.scaled_items
-        mine = items[items["site_id"] == self.site_id] if len(items) else items
+        mine = self.data.for_site("scaled_items", self.site_id)
         if mine.empty or mine["criterion"].isna().all():
             out.append(p(self._t("fig.survey_none")))
             out.append("</div>")
@@ -569,6 +633,7 @@ class SiteReport:
         out.append("</div>")
         return Block("".join(out))
 
+    @_section
     def robustness(self) -> Block:
         """Inter-coder reliability, scale reliability and sensitivity to weighting choices."""
         lang = self.lang
@@ -660,8 +725,8 @@ class SiteReport:
 
     def _sensitivity_note(self) -> str:
         lang = self.lang
-        sens = self.data.site_sensitivity
-        mine = sens[(sens["site_id"] == self.site_id) & sens["score"].notna()]
+        sens = self.data.for_site("site_sensitivity", self.site_id)
+        mine = sens[sens["score"].notna()]
         if mine.empty:
             return ""
         wmin, wmax = float(mine["weight"].min()), float(mine["weight"].max())
@@ -687,10 +752,12 @@ class SiteReport:
             text += " " + self._t("rob.sensitivity_stable")
         return p(text)
 
+    @_section
     def recommendations(self) -> Block:
         """Weak criteria linked to MOPSIC tools and PESN 2020–2024 actions (crosswalk)."""
         lang = self.lang
-        out = [heading(2, self._t("sec.recommendations"), "recommendations", newpage=True)]
+        brief = self.profile == "brief"
+        out = [heading(2, self._t("sec.recommendations"), "recommendations", newpage=not brief)]
         cw = load_crosswalk(self.crosswalk_path)
         recs = recommendations(self.rows, self.evidence, crosswalk=cw, lang=lang)
         if recs.empty:
@@ -717,7 +784,8 @@ class SiteReport:
             rows = []
             for _, r in grp.iterrows():
                 acts = ", ".join(
-                    f'<a href="#pesn-{esc(a)}">{esc(a)}</a>' for a in r["pesn_actions"]
+                    esc(a) if brief else f'<a href="#pesn-{esc(a)}">{esc(a)}</a>'
+                    for a in r["pesn_actions"]
                 )
                 cited += [a for a in r["pesn_actions"] if a not in cited]
                 used_acronyms += r["institutions"]
@@ -741,14 +809,8 @@ class SiteReport:
                     cls="cv-compact cv-fixed cv-rec",
                 )
             )
-        out.append(f"<h4>{esc(self._t('rec.actions'))}</h4>")
-        items = "".join(
-            f'<li id="pesn-{esc(a)}"><strong>{esc(a)}</strong> {esc(actions.loc[a, "action_es"])} '
-            f'<span class="cv-small">({esc(self._t("col.institutions"))}: '
-            f"{esc(_tidy_commas(actions.loc[a, 'responsible']))})</span></li>"
-            for a in sorted(cited, key=_action_key)
-        )
-        out.append(f'<ol class="cv-actions">{items}</ol>')
+        if not brief:  # the brief cites action numbers; the full report prints their text
+            out.append(self._actions_list(cited, actions))
         inst = cw.institutions.set_index("acronym")
         legend = [
             f"{esc(a)}: {esc(inst.loc[a, f'name_{lang}'])}"
@@ -769,6 +831,17 @@ class SiteReport:
         )
         return Block("".join(out))
 
+    def _actions_list(self, cited: list[str], actions: pd.DataFrame) -> str:
+        """The text of the cited PESN 2020-2024 actions (the table cells link here)."""
+        items = "".join(
+            f'<li id="pesn-{esc(a)}"><strong>{esc(a)}</strong> {esc(actions.loc[a, "action_es"])} '
+            f'<span class="cv-small">({esc(self._t("col.institutions"))}: '
+            f"{esc(_tidy_commas(actions.loc[a, 'responsible']))})</span></li>"
+            for a in sorted(cited, key=_action_key)
+        )
+        return f"<h4>{esc(self._t('rec.actions'))}</h4>" + f'<ol class="cv-actions">{items}</ol>'
+
+    @_section
     def methods(self) -> Block:
         """Appendix A: the method in plain language, with this report's parameters."""
         lang = self.lang
@@ -777,11 +850,29 @@ class SiteReport:
             f"copeval report {self.project.path.name} --site {self.site_id} --lang {lang} "
             f"--seed {params['seed']} --n-boot {params['n_boot']} --weight {params['weight']:g}"
         )
+        if self.profile == "brief":
+            out = [heading(2, self._t("sec.methods.brief"), "methods")]
+            out.append(
+                self._t(
+                    "methods.brief",
+                    weight=fmt_num(params["weight"], lang, 2),
+                    survey_weight=fmt_num(1 - params["weight"], lang, 2),
+                    n_boot=fmt_count(params["n_boot"], lang),
+                    seed=params["seed"],
+                    ci=self._ci_text,
+                )
+            )
+            full = f"<code>{esc(command)}</code>"
+            brief = f"<code>{esc(command + ' --profile brief')}</code>"
+            out.append(p(self._t("methods.full_report", command=full), "cv-note", raw=True))
+            out.append(p(self._t("methods.reproduce", command=brief), "cv-note", raw=True))
+            return Block("".join(out))
         out = methods_appendix(
             self._t, params, self._ci_text, lang, self._t("methods.evidence_ref"), command
         )
         return Block("".join(out))
 
+    @_section
     def evidence_appendix(self) -> Block:
         """Appendix B: every coded segment behind each rating, by source, plus survey items."""
         lang = self.lang

@@ -1,0 +1,106 @@
+"""ReportData: the per-process memo, one site's rows, the segment index."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pandas as pd
+import pytest
+
+from copeval.errors import CopevalError
+from copeval.project import load_project
+from copeval.report import data as data_mod
+from copeval.report.data import ReportData, clear_memo
+
+
+def _age(folder, seconds: float = 60) -> None:
+    """Set every file's modification time ``seconds`` in the past (as a settled project)."""
+    then = time.time() - seconds
+    for root, _, files in os.walk(folder):
+        for name in files:
+            os.utime(os.path.join(root, name), (then, then))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_memo():
+    clear_memo()
+    yield
+    clear_memo()
+
+
+def test_memo_returns_the_same_analysis_while_no_file_changes(tiny_project):
+    _age(tiny_project)
+    first = ReportData.load(tiny_project, n_boot=20)
+    assert ReportData.load(tiny_project, n_boot=20) is first
+    # other parameters are another analysis
+    other = ReportData.load(tiny_project, n_boot=20, seed=1)
+    assert other is not first and other.params["seed"] == 1
+
+
+def test_memo_notices_a_changed_file(tiny_project):
+    _age(tiny_project)
+    first = ReportData.load(tiny_project, n_boot=20)
+    sites = tiny_project / "sites.csv"
+    sites.write_text(
+        sites.read_text(encoding="utf-8").replace("Sitio A", "Sitio Á"), encoding="utf-8"
+    )
+    second = ReportData.load(tiny_project, n_boot=20)
+    assert second is not first
+    assert "Sitio Á" in set(second.site_names.values())
+
+
+def test_memo_notices_a_same_size_edit_with_an_older_time(tiny_project):
+    _age(tiny_project, 120)
+    first = ReportData.load(tiny_project, n_boot=20)
+    sites = tiny_project / "sites.csv"
+    text = sites.read_text(encoding="utf-8")
+    sites.write_text(text.replace("Sitio A", "Sitio Z"), encoding="utf-8")  # same size
+    _age(tiny_project, 60)  # a different (still old) time: the signature differs
+    assert ReportData.load(tiny_project, n_boot=20) is not first
+
+
+def test_a_project_modified_just_now_is_not_memoised(tiny_project):
+    # a second same-size edit within the clock's granularity would go unseen: do not keep it
+    first = ReportData.load(tiny_project, n_boot=20)
+    assert ReportData.load(tiny_project, n_boot=20) is not first
+    assert not data_mod._LOADED
+
+
+def test_memo_is_bounded(tiny_project):
+    _age(tiny_project)
+    for seed in range(data_mod.MEMO_SIZE + 2):
+        ReportData.load(tiny_project, n_boot=10, seed=seed)
+    assert len(data_mod._LOADED) == data_mod.MEMO_SIZE
+
+
+def test_for_site_equals_a_boolean_mask(demo_path):
+    data = ReportData.load(demo_path, n_boot=50)
+    for name in ReportData.SITE_TABLES:
+        frame = data.project.sources if name == "sources" else getattr(data, name)
+        for site in ("VC", "TOT", "NOPE"):
+            expected = frame[frame["site_id"].astype(str) == site]
+            pd.testing.assert_frame_equal(data.for_site(name, site), expected)
+    with pytest.raises(CopevalError, match=r"Unknown site table 'segments'\. Known: table"):
+        data.for_site("segments", "VC")
+
+
+def test_segment_text_uses_the_offsets(demo_path):
+    project = load_project(demo_path)
+    seg = project.segments.drop_duplicates("segment_id").sample(25, random_state=1)
+    for _, row in seg.iterrows():
+        text = project.text(row["source_id"])[int(row["start"]) : int(row["end"])]
+        assert project.segment_text(row["segment_id"]) == text
+    with pytest.raises(KeyError, match="No segment 'XX-1' in this project"):
+        project.segment_text("XX-1")
+
+
+def test_a_stale_cache_format_is_recomputed(tiny_project, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    ReportData.load(tiny_project, n_boot=10, cache_dir=cache)
+    (written,) = cache.glob("analysis-*.pickle")
+    monkeypatch.setattr(data_mod, "CACHE_FORMAT", data_mod.CACHE_FORMAT + 1)
+    clear_memo()
+    ReportData.load(tiny_project, n_boot=10, cache_dir=cache)
+    assert len(list(cache.glob("analysis-*.pickle"))) == 2  # a new key, not the old file
+    assert written.is_file()
