@@ -104,3 +104,15 @@ def test_a_stale_cache_format_is_recomputed(tiny_project, tmp_path, monkeypatch)
     ReportData.load(tiny_project, n_boot=10, cache_dir=cache)
     assert len(list(cache.glob("analysis-*.pickle"))) == 2  # a new key, not the old file
     assert written.is_file()
+
+
+def test_an_incomplete_cache_is_completed_when_a_full_report_needs_it(demo_copy, tmp_path):
+    cache = tmp_path / "cache"
+    brief = ReportData.load(demo_copy, n_boot=30, cache_dir=cache, memo=False, complete=False)
+    assert not any(k in brief.extras for k in data_mod.COMPLETE_TABLES)
+    full = ReportData.load(demo_copy, n_boot=30, cache_dir=cache, memo=False)
+    assert all(k in full.extras for k in data_mod.COMPLETE_TABLES)
+    again = ReportData.load(demo_copy, n_boot=30, cache_dir=cache, memo=False, complete=False)
+    assert all(k in again.extras for k in data_mod.COMPLETE_TABLES)  # completed on disk
+    pd.testing.assert_frame_equal(again.site_sensitivity, full.site_sensitivity)
+    pd.testing.assert_frame_equal(brief.site_sensitivity, full.site_sensitivity)  # lazily

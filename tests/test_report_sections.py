@@ -207,3 +207,47 @@ def test_unknown_profile_is_a_clear_error(demo_data, demo_path):
         SiteReport(demo_data, site_id="VC", profile="short")
     with pytest.raises(CopevalError, match=r"Unknown report profile"):
         SiteReport.build(demo_path, site_id="VC", profile="short")
+
+
+# ------------------------------------------------------------------------------- HTML grids
+def test_heatmap_table_cells_bands_flags_and_highlight():
+    from copeval.report._html import heatmap_table
+
+    scores = pd.DataFrame(
+        {
+            "site_id": ["A", "A", "B", "B"],
+            "criterion": ["C1", "C2", "C1", "C2"],
+            "score": [3.5, 0.2, float("nan"), 1.7],
+            "flag": ["", "", "", "insufficient evidence"],
+        }
+    )
+    html = heatmap_table(
+        scores,
+        lang="es",
+        site_names={"A": "Sitio <A>", "B": "B"},
+        criteria=["C1", "C2"],
+        highlight="A",
+        caption="Figura 2.",
+    )
+    rows = re.findall(r"<tr[^>]*>.*?</tr>", html)
+    assert len(rows) == 3  # header + two sites, in the given order
+    assert '<tr class="cv-self"><th scope="row">Sitio &lt;A&gt;</th>' in rows[1]
+    assert re.findall(r'class="(cv-band-[^"]+)"', rows[1]) == ["cv-band-4", "cv-band-0"]
+    assert "3.5<br/><span>consolidado</span>" in rows[1]
+    assert re.findall(r'class="(cv-band-[^"]+)"', rows[2]) == ["cv-band-na", "cv-band-2"]
+    assert "1.7†" in rows[2] and "sin datos" in rows[2].lower()
+    assert html.endswith("<figcaption>Figura 2.</figcaption></figure>")
+
+
+def test_coverage_table_counts_sources_and_segments_per_group(demo_data):
+    from copeval.report._html import coverage_table
+
+    ev = demo_data.for_site("evidence", "VC")
+    html = coverage_table(ev, lang="en")
+    c1 = ev[ev["criterion"] == "C1"]
+    police = c1[c1["stratum"] == "police"]
+    expected = f"{police['source_id'].nunique()} ({police['segment_id'].nunique()})"
+    first_row = re.search(r"<tr><th scope=\"row\">C1 [^<]*</th>(.*?)</tr>", html).group(1)
+    assert re.findall(r"<td[^>]*>([^<]*)</td>", first_row)[0] == expected
+    empty = coverage_table(ev.iloc[0:0], lang="en")
+    assert empty.count('class="cv-empty"') == 5 * 4  # every cell a dash

@@ -210,3 +210,17 @@ def test_kernels_of_finished_worker_threads_are_stopped(leaky, tmp_path):
 def test_unknown_engine():
     with pytest.raises(CopevalError, match="Available engines: warm, papermill"):
         run_batch([], engine="fast")
+
+
+def test_warm_up_starts_this_workers_kernel_once():
+    from copeval.report.warm import warm_up
+
+    def run():
+        assert warm_up() is True
+        kernel = worker_kernel()
+        assert kernel.km is not None and kernel.starts == 1
+        assert warm_up() is True and kernel.starts == 1  # already warm: not restarted
+        return kernel.runs
+
+    with cf.ThreadPoolExecutor(1) as pool:  # a thread of its own: its kernel ends with it
+        assert pool.submit(run).result() == 0

@@ -102,3 +102,105 @@ def docinfo(*, title: str, lang: str, running: str, footer: str = "") -> str:
         f'<div class="cv-docinfo" data-title="{esc(title)}" data-lang="{esc(lang)}" '
         f'data-running="{esc(running)}" data-footer="{esc(footer)}"></div>'
     )
+
+
+def heatmap_table(
+    scores: pd.DataFrame,
+    *,
+    lang: str,
+    site_names: dict,
+    criteria: Sequence[str],
+    highlight: str | None = None,
+    caption: str = "",
+) -> str:
+    """Criteria x sites grid of ratings as an HTML table, each cell coloured by its band.
+
+    The table form of :func:`copeval.report.figures.heatmap_figure` for a handful of sites:
+    the same cells (score, dagger when flagged, level) and colours, as text that is sharp at
+    any zoom, searchable and read by screen readers, and cheap to print (a figure with a
+    hundred labels cost the site report 0.4 s to draw and as much again to print).
+
+    ``scores`` has one row per site x criterion (``site_id``, ``criterion``, ``score`` and
+    optionally ``flag``), rows in the order the sites are shown.
+    """
+    from .i18n import criterion_label
+
+    sites = list(dict.fromkeys(scores["site_id"]))
+    by_key = {(r.site_id, r.criterion): r for r in scores.itertuples(index=False)}
+    head = "".join(f"<th>{esc(criterion_label(c, lang))}</th>" for c in criteria)
+    body = []
+    for site in sites:
+        cells = []
+        for c in criteria:
+            r = by_key.get((site, c))
+            score = None if r is None else r.score
+            i = band_index(score)
+            if i is None:
+                cells.append(f'<td class="cv-band-na">{esc(t("fig.no_data", lang))}</td>')
+                continue
+            flag = getattr(r, "flag", "")
+            dagger = "†" if isinstance(flag, str) and flag else ""
+            label = RATING_BANDS[i][1] if lang == "en" else RATING_BANDS[i][2]
+            cells.append(
+                f'<td class="cv-band-{i}">{esc(fmt_num(score, lang))}{dagger}'
+                f"<br/><span>{esc(label)}</span></td>"
+            )
+        cls = ' class="cv-self"' if site == highlight else ""
+        name = esc(site_names.get(site, site))
+        body.append(f'<tr{cls}><th scope="row">{name}</th>{"".join(cells)}</tr>')
+    cap = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""
+    return (
+        '<figure class="cv-figure"><table class="cv-heat"><thead><tr><th></th>'
+        f"{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{cap}</figure>"
+    )
+
+
+def coverage_table(evidence: pd.DataFrame, *, lang: str, caption: str = "") -> str:
+    """Evidence coverage as an HTML table: sources (segments) per criterion x stratum.
+
+    The table form of :func:`copeval.report.figures.coverage_figure` (same cells, same
+    shading: darker blue for more sources, a dash where a group said nothing), for the
+    reasons given in :func:`heatmap_table`.
+    """
+    import matplotlib as mpl
+    from matplotlib.colors import to_hex
+
+    from copeval.vocabulary import CRITERIA, STRATA
+
+    from .i18n import criterion_label, stratum_label
+
+    def grid(column):
+        return (
+            evidence.groupby(["criterion", "stratum"])[column]
+            .nunique()
+            .unstack()
+            .reindex(index=list(CRITERIA), columns=list(STRATA))
+            .fillna(0)
+            .astype(int)
+        )
+
+    n_src, n_seg = grid("source_id"), grid("segment_id")
+    vmax = max(3.0, float(n_src.to_numpy().max()) if n_src.size else 3.0)
+    blues = mpl.colormaps["Blues"]
+    head = "".join(f"<th>{esc(stratum_label(g, lang))}</th>" for g in STRATA)
+    body = []
+    for c in CRITERIA:
+        cells = []
+        for g in STRATA:
+            s, n = int(n_src.at[c, g]), int(n_seg.at[c, g])
+            if s == 0:
+                cells.append('<td class="cv-empty">—</td>')
+                continue
+            shade = 0.15 + 0.7 * s / vmax
+            ink = "white" if shade > 0.55 else "var(--ink)"
+            cells.append(
+                f'<td style="background:{to_hex(blues(shade))};color:{ink}">{s} ({n})</td>'
+            )
+        body.append(
+            f'<tr><th scope="row">{esc(criterion_label(c, lang))}</th>{"".join(cells)}</tr>'
+        )
+    cap = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""
+    return (
+        '<figure class="cv-figure"><table class="cv-heat cv-coverage"><thead><tr><th></th>'
+        f"{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{cap}</figure>"
+    )

@@ -515,10 +515,17 @@ def default_executor(max_workers: int | None = None) -> cf.Executor:
     return cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"))
 
 
-def _precompute(jobs: Iterable[ReportJob]) -> None:
-    """Score each distinct (project, parameters) once and cache it for the workers."""
+def _precompute(jobs: Iterable[ReportJob], *, n_jobs: int = 1) -> None:
+    """Score each distinct (project, parameters) once and cache it for the workers.
+
+    ``n_jobs`` threads share the bootstrap (the result does not depend on it).
+    """
     from .data import ReportData
 
+    jobs = list(jobs)
+    # briefs need only the scores: the reliability and sensitivity tables of the full
+    # reports (4 s on a 340-site project) are left for a full report to compute
+    complete = any(job.kind != "site" or job.profile == "full" for job in jobs)
     seen = set()
     for job in jobs:
         if job.cache_dir is None:
@@ -534,6 +541,9 @@ def _precompute(jobs: Iterable[ReportJob]) -> None:
             seed=job.seed,
             ci=job.ci,
             cache_dir=job.cache_dir,
+            n_jobs=n_jobs,
+            memo=False,
+            complete=complete,
         )
 
 
@@ -614,14 +624,22 @@ def run_batch(
             bar.update(1)
         else:
             todo.append(i)
-    if todo and precompute:
-        bar.set_postfix_str("scoring")
-        _precompute(jobs[i] for i in todo)
-        bar.set_postfix_str("")
     own = executor is None and bool(todo)
     if own:
-        executor = default_executor(min(max_workers or os.cpu_count() or 1, len(todo)))
+        n_workers = min(max_workers or os.cpu_count() or 1, len(todo))
+        executor = default_executor(n_workers)
     try:
+        if todo and precompute:
+            warming = []
+            if own and runner is engine_runner("warm"):
+                # start the workers' kernels while this process scores the project
+                from .warm import warm_up
+
+                warming = [executor.submit(warm_up) for _ in range(n_workers)]
+            bar.set_postfix_str("scoring")
+            _precompute((jobs[i] for i in todo), n_jobs=max_workers or os.cpu_count() or 1)
+            cf.wait(warming)
+            bar.set_postfix_str("")
         futures = {executor.submit(runner, jobs[i], fingerprints[i]): i for i in todo}
         for fut in cf.as_completed(futures):
             i = futures[fut]

@@ -36,6 +36,8 @@ DEFAULTS = {"weight": 0.6, "n_boot": 2000, "seed": 0, "ci": 0.9}
 PRECOMPUTE_PAIRS_UP_TO = 12
 
 
+#: Tables :meth:`ReportData.compute_all` always computes (only full reports show them).
+COMPLETE_TABLES = ("code_reliability", "site_sensitivity")
 #: Version of the pickled analysis layout; bump it when a pickled class changes shape, so
 #: caches written by older code are recomputed instead of loaded.
 CACHE_FORMAT = 2
@@ -155,8 +157,19 @@ class ReportData:
         seed: int = 0,
         ci: float = 0.9,
         cache_dir: str | Path | None = None,
+        n_jobs: int | None = None,
+        memo: bool = True,
+        complete: bool = True,
     ) -> ReportData:
         """Load the project and score it, or reuse a cached analysis from ``cache_dir``.
+
+        ``n_jobs`` threads share the bootstrap when the project must be scored (as in
+        :func:`copeval.scoring.score_sites`; the result does not depend on it). With
+        ``memo=False`` the analysis is neither taken from nor kept in memory (a batch's
+        parent process, which only fills the disk cache for its workers). With
+        ``complete=False`` a newly scored analysis is cached without the tables only the
+        full reports show (inter-coder reliability, sensitivity grid; see
+        :meth:`compute_all`): they are computed when a report first asks for them.
 
         The cache holds the validated project and every computed table, keyed on the hash of
         every project file, the parameters and the copeval version; it is a pickle, so only
@@ -175,12 +188,14 @@ class ReportData:
             tuple(sorted(params.items())),
             str(Path(cache_dir).resolve()) if cache_dir is not None else None,
         )
+        if not memo:
+            return cls._load(project_path, params, cache_dir, load_project, n_jobs, complete)
         signature = _stat_signature(project_path)
         hit = _LOADED.pop(memo_key, None)
         if hit is not None and hit[0] == signature:
             _LOADED[memo_key] = hit
             return hit[1]
-        data = cls._load(project_path, params, cache_dir, load_project)
+        data = cls._load(project_path, params, cache_dir, load_project, n_jobs, complete)
         newest = max((mtime for _, _, mtime in signature), default=0)
         if time.time_ns() - newest > RACY_NS:
             # a file changed in the last moments could change again within the clock's
@@ -191,7 +206,9 @@ class ReportData:
         return data
 
     @classmethod
-    def _load(cls, project_path, params, cache_dir, load_project) -> ReportData:
+    def _load(
+        cls, project_path, params, cache_dir, load_project, n_jobs=None, complete=True
+    ) -> ReportData:
         cache_file = None
         if cache_dir is not None:
             key = analysis_key(project_path, params)
@@ -199,19 +216,28 @@ class ReportData:
             if cache_file.is_file():
                 try:
                     payload = pickle.loads(cache_file.read_bytes())
-                    return cls(payload["project"], payload["result"], params, payload["extras"])
+                    data = cls(payload["project"], payload["result"], params, payload["extras"])
                 except Exception:  # a corrupt or foreign cache file: recompute
                     cache_file.unlink(missing_ok=True)
+                else:
+                    if complete and not all(k in data.extras for k in COMPLETE_TABLES):
+                        data.compute_all()  # cached by a batch of briefs: complete it
+                        data._save(cache_file)
+                    return data
         project = load_project(project_path)
-        data = cls(project, _score(project, params), params)
-        data.compute_all()
+        data = cls(project, _score(project, params, n_jobs), params)
+        if complete:
+            data.compute_all()
         if cache_file is not None:
-            blob = pickle.dumps(
-                {"project": project, "result": data.result, "extras": data.extras},
-                protocol=pickle.HIGHEST_PROTOCOL,
-            )
-            atomic_write_bytes(cache_file, blob)
+            data._save(cache_file)
         return data
+
+    def _save(self, cache_file: Path) -> None:
+        blob = pickle.dumps(
+            {"project": self.project, "result": self.result, "extras": self.extras},
+            protocol=pickle.HIGHEST_PROTOCOL,
+        )
+        atomic_write_bytes(cache_file, blob)
 
     def compute_all(self) -> None:
         """Compute the lazily cached tables now (before caching to disk).
@@ -220,7 +246,7 @@ class ReportData:
         the number of sites; they are precomputed for small projects only (the comparative
         report computes them when needed).
         """
-        for name in ("code_reliability", "site_sensitivity"):
+        for name in COMPLETE_TABLES:
             getattr(self, name)
         if len(self.site_names) <= PRECOMPUTE_PAIRS_UP_TO:
             for site in self.site_names:
@@ -385,7 +411,7 @@ def _rows_of(index: dict, key, frame: pd.DataFrame, site_id: str) -> pd.DataFram
     return frame.iloc[rows] if rows is not None else frame.iloc[0:0]
 
 
-def _score(project, params: dict):
+def _score(project, params: dict, n_jobs: int | None = None):
     from copeval.scoring import score_sites
 
     return score_sites(
@@ -394,4 +420,5 @@ def _score(project, params: dict):
         n_boot=params["n_boot"],
         seed=params["seed"],
         ci=params["ci"],
+        n_jobs=n_jobs,
     )

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import html as html_lib
 import re
+import threading
 from pathlib import Path
 
 from copeval import __version__
@@ -185,9 +186,20 @@ def _stylesheet() -> str:
     return (TEMPLATES / "report.css").read_text(encoding="utf-8")
 
 
+_EXPORTERS = threading.local()
+
+
 def _exporter():
-    # A fresh exporter per call: nbconvert exporters keep per-run resources, and creating one
-    # costs ~10 ms once its templates are cached by jinja.
+    # One exporter per thread, reused: a new HTMLExporter compiles its jinja templates again
+    # (~70 ms a report). Per-run state travels in the ``resources`` of each call, as when
+    # nbconvert's own command line converts many notebooks with one exporter.
+    exporter = getattr(_EXPORTERS, "exporter", None)
+    if exporter is None:
+        exporter = _EXPORTERS.exporter = _new_exporter()
+    return exporter
+
+
+def _new_exporter():
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
 
@@ -289,4 +301,42 @@ def html_to_pdf(html: str, *, base_url: str | None = None) -> bytes:
 
     # WeasyPrint logs every unsupported CSS property at WARNING; reports need none of them.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    return weasyprint.HTML(string=html, base_url=base_url or str(TEMPLATES)).write_pdf()
+    base_url = base_url or str(TEMPLATES)
+    css_text = _stylesheet()
+    if css_text not in html:  # not a copeval page: print it as it is
+        return weasyprint.HTML(string=html, base_url=base_url).write_pdf()
+    # copeval's stylesheet, parsed once per thread instead of once per report (with the
+    # font configuration it needs). The page's inline style element holds that stylesheet
+    # followed by the page's own @page furniture (running header, footer); both are given to
+    # WeasyPrint as stylesheets, in the same order, so the cascade is the one of the inline
+    # element (same origin, same order, same specificities) and the output is identical.
+    font_config, css = _print_setup()
+    start = html.index(css_text)
+    end = html.find("</style>", start)
+    if end < 0:  # pragma: no cover - the page template always closes its style element
+        return weasyprint.HTML(string=html, base_url=base_url).write_pdf()
+    furniture = weasyprint.CSS(
+        string=html[start + len(css_text) : end], font_config=font_config, base_url=base_url
+    )
+    page = html[:start] + html[end:]
+    return weasyprint.HTML(string=page, base_url=base_url).write_pdf(
+        stylesheets=[css, furniture], font_config=font_config
+    )
+
+
+_PRINT = threading.local()
+
+
+def _print_setup():
+    """This thread's WeasyPrint font configuration and parsed report stylesheet."""
+    setup = getattr(_PRINT, "setup", None)
+    if setup is None:
+        import weasyprint
+        from weasyprint.text.fonts import FontConfiguration
+
+        font_config = FontConfiguration()
+        css = weasyprint.CSS(
+            string=_stylesheet(), font_config=font_config, base_url=str(TEMPLATES)
+        )
+        setup = _PRINT.setup = (font_config, css)
+    return setup

@@ -29,7 +29,7 @@ from copeval.scoring import STRENGTH_CEILING
 from copeval.vocabulary import CRITERIA, RESPONDENT_GROUPS, STRATA, group_label, rating_label
 
 from . import figures
-from ._html import Block, chip, docinfo, esc, heading, p, table
+from ._html import Block, chip, coverage_table, docinfo, esc, heading, heatmap_table, p, table
 from .data import ReportData
 from .i18n import (
     STRINGS,
@@ -390,10 +390,16 @@ class SiteReport:
             tab = self.data.table[self.data.table["site_id"].isin(sites)]
             order = {s: i for i, s in enumerate(sites)}
             tab = tab.sort_values("site_id", key=lambda s: s.map(order), kind="stable")
-            fig = figures.heatmap_figure(
-                tab, lang=lang, site_names=self.data.site_names, highlight=self.site_id
+            out.append(
+                heatmap_table(
+                    tab,
+                    lang=lang,
+                    site_names=self.data.site_names,
+                    criteria=[c for c in CRITERIA if c in set(tab["criterion"])],
+                    highlight=self.site_id,
+                    caption=self._t("fig.heatmap", n=FIG["heatmap"]),
+                )
             )
-            out.append(figures.figure_html(fig, self._t("fig.heatmap", n=FIG["heatmap"])))
         return Block("".join(out))
 
     @_section
@@ -598,8 +604,11 @@ class SiteReport:
             heading(2, self._t("sec.coverage"), "coverage", newpage=True),
         ]
         out.append(p(self._t("coverage.intro")))
-        fig = figures.coverage_figure(self.evidence, lang=lang)
-        out.append(figures.figure_html(fig, self._t("fig.coverage", n=FIG["coverage"])))
+        out.append(
+            coverage_table(
+                self.evidence, lang=lang, caption=self._t("fig.coverage", n=FIG["coverage"])
+            )
+        )
         out.append("</div>")
         present = set(self.evidence["stratum"])
         gaps = [stratum_label(s, lang) for s in STRATA if s not in present]

@@ -21,10 +21,15 @@ Known traps of warm kernels, and what is done about each:
   user namespace and execution count (``InteractiveShell.reset(new_session=True)``),
   restores matplotlib's rcParams, warning filters, NumPy error handling, ``sys.path`` and
   the working directory to their state right after start-up, closes pyplot figures and
-  clears copeval's in-process caches.
+  clears copeval's ``functools`` caches. The loaded analysis
+  (:meth:`copeval.report.data.ReportData.load`) is kept: it is keyed on the project's files
+  and parameters, so the next report of the same project gets the same data a fresh kernel
+  would load, without loading it again.
 - Memory grows and kernels die. The kernel is restarted every ``restart_every`` reports
-  (default 50), after a timeout or an interruption, and whenever it has died; a report whose
-  kernel died under it is retried once on a fresh kernel. (A report whose cell raised leaves
+  (default 250: over 120 brief reports of a 340-site project a kernel's resident memory
+  stayed within 423-427 MiB, and each restart costs a kernel start and a reload), after a
+  timeout or an interruption, and whenever it has died; a report whose kernel died under
+  it is retried once on a fresh kernel. (A report whose cell raised leaves
   a sound kernel: the next report's reset clears what it left.)
 - Executions can hang (a cell waiting forever, a kernel that stops answering). Besides
   nbclient's per-cell timeout, every report has an outer ``job_timeout``; when it expires
@@ -54,11 +59,12 @@ __all__ = [
     "WarmKernel",
     "execute_notebook_warm",
     "run_job_warm",
+    "warm_up",
     "worker_kernel",
 ]
 
 #: Reports executed by one kernel before it is replaced by a fresh one.
-DEFAULT_RESTART_EVERY = 50
+DEFAULT_RESTART_EVERY = 250
 #: Modules imported into a new kernel before its first report (what report notebooks import).
 PRELOAD = ("copeval.report",)
 
@@ -121,6 +127,14 @@ def _kernel_reset(cwd: str | None) -> None:
         sys.path[:] = _STATE["sys.path"]
     _clear_caches()
     os.chdir(cwd or _STATE.get("cwd", os.getcwd()))
+    # The reset above ran a full garbage collection. What survives it (modules, the loaded
+    # analysis kept by copeval.report.data) moves to the permanent generation, so the next
+    # report's collection scans only what that report created: 0.07 s less per report with
+    # a national project in memory. Garbage among the frozen objects waits for the kernel's
+    # next restart (every `restart_every` reports).
+    import gc
+
+    gc.freeze()
 
 
 def _clear_caches() -> None:
@@ -484,6 +498,24 @@ def execute_notebook_warm(
     """
     kernel = worker_kernel(restart_every=restart_every)
     return kernel.execute(notebook, parameters, cwd=cwd, timeout=timeout, job_timeout=job_timeout)
+
+
+def warm_up() -> bool:
+    """Start this worker's warm kernel now (it would start with the worker's first report).
+
+    :func:`copeval.report.batch.run_batch` sends one to each worker of its own process pool
+    while it scores the project, so kernels start on otherwise idle cores. Returns True
+    when a kernel is running; a kernel that cannot start is left to the first report, which
+    then fails with the reason.
+    """
+    kernel = worker_kernel()
+    try:
+        if kernel.km is None:
+            kernel.start()
+    except Exception:
+        kernel.shutdown()
+        return False
+    return True
 
 
 def run_job_warm(job, fingerprint: str | None = None):
