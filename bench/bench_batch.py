@@ -3,21 +3,25 @@
 Usage::
 
     .venv/bin/python bench/bench_batch.py [--sites 20] [--national 340] [--jobs 2]
-        [--lang es] [--seed 0] [--engines warm,papermill] [--naive-sample 2]
-        [--naive-reps 10] [--skip a,b,c] [--workdir DIR] [--json FILE]
+        [--lang es] [--seed 0] [--engines warm,papermill] [--profiles full,brief]
+        [--national-profile brief] [--naive-sample 2] [--naive-reps 10] [--skip a,b,c]
+        [--workdir DIR] [--json FILE]
 
 Every comparison is measured in one run, on the same synthetic data
 (:func:`copeval.design.national_project`), and printed as a ratio:
 
-(a) **20 site reports** (execute + HTML + PDF) of a 20-site synthetic project: copeval's
-    batch engine (``run_batch``, one worker per core; the ``warm`` engine and, for
-    reference, the ``papermill`` engine) against the naive route, sequential, per site:
+(a) **20 site reports** (execute + HTML + PDF) of a 20-site synthetic project, for each
+    report profile of ``--profiles`` (``full``: the complete report; ``brief``: the
+    municipal brief): copeval's batch engine (``run_batch``, one worker per core; the
+    ``warm`` engine and, for reference, the ``papermill`` engine) against the naive route
+    rendering the same notebook with the same parameters, sequential, per site:
     one ``papermill`` CLI call, one ``jupyter nbconvert --to html --no-input`` call and one
     ``weasyprint`` CLI call (HTML to PDF). The naive route runs the notebook without
     copeval's shared analysis cache, as a user calling papermill would: every report scores
     the project again.
-(b) **all sites** of a 340-site synthetic project with the batch engine (warm); the naive
-    route is timed on ``--naive-sample`` sites of the same project and extrapolated.
+(b) **all sites** of a 340-site synthetic project with the batch engine (warm), in the
+    profile ``--national-profile``; the naive route is timed on ``--naive-sample`` sites of
+    the same project and extrapolated.
 (c) **scoring** 340 sites x 5 criteria x 2,000 bootstrap replicates with
     :func:`copeval.scoring.score_evidence` against a naive pandas bootstrap (one
     ``groupby().sample()`` per replicate), timed on ``--naive-reps`` replicates and
@@ -151,19 +155,21 @@ def notebook_ipynb(folder: Path) -> Path:
 
 
 # ------------------------------------------------------------------------------- routes
-def naive_commands(ipynb: Path, project: Path, site: str, lang: str, out: Path) -> list:
+def naive_commands(
+    ipynb: Path, project: Path, site: str, lang: str, out: Path, profile: str = "full"
+) -> list:
     stem = out / f"site_{site}_{lang}"
     return [
         [str(BIN / "papermill"), str(ipynb), f"{stem}.ipynb", "-r", "project_path", str(project),
-         "-r", "site_id", site, "-p", "lang", lang, "-k", "python3", "--no-progress-bar",
-         "--cwd", str(out)],
+         "-r", "site_id", site, "-p", "lang", lang, "-r", "profile", profile, "-k", "python3",
+         "--no-progress-bar", "--cwd", str(out)],
         [str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", f"{stem}.ipynb",
          "--output-dir", str(out)],
         [str(BIN / "weasyprint"), f"{stem}.html", f"{stem}.pdf"],
     ]  # fmt: skip
 
 
-def naive_route(ipynb, project, sites, lang, out: Path) -> dict:
+def naive_route(ipynb, project, sites, lang, out: Path, profile: str = "full") -> dict:
     out.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     steps = {"papermill": 0.0, "nbconvert": 0.0, "weasyprint": 0.0}
@@ -172,7 +178,7 @@ def naive_route(ipynb, project, sites, lang, out: Path) -> dict:
         start = time.perf_counter()
         for site in sites:
             for name, cmd in zip(
-                steps, naive_commands(ipynb, project, site, lang, out), strict=True
+                steps, naive_commands(ipynb, project, site, lang, out, profile), strict=True
             ):
                 t0 = time.perf_counter()
                 done = subprocess.run(cmd, capture_output=True, text=True, env=env)
@@ -183,7 +189,7 @@ def naive_route(ipynb, project, sites, lang, out: Path) -> dict:
         seconds = time.perf_counter() - start
     pdfs = sum((out / f"site_{s}_{lang}.pdf").is_file() for s in sites)
     return {
-        "route": "naive (papermill + nbconvert + weasyprint CLIs, sequential)",
+        "route": f"naive (papermill + nbconvert + weasyprint CLIs, sequential), {profile}",
         "reports": len(sites),
         "pdfs": pdfs,
         "seconds": seconds,
@@ -194,12 +200,14 @@ def naive_route(ipynb, project, sites, lang, out: Path) -> dict:
     }
 
 
-def engine_route(project, sites, lang, out: Path, *, engine: str, jobs: int) -> dict:
+def engine_route(
+    project, sites, lang, out: Path, *, engine: str, jobs: int, profile: str = "full"
+) -> dict:
     from copeval.report.batch import plan_jobs, run_batch
 
     with PeakMemory() as mem:
         start = time.perf_counter()
-        planned = plan_jobs(project, out_dir=out, sites=sites, langs=lang)
+        planned = plan_jobs(project, out_dir=out, sites=sites, langs=lang, profile=profile)
         result = run_batch(planned, max_workers=jobs, engine=engine, progress=False, log=_say)
         seconds = time.perf_counter() - start
     done = result.done
@@ -208,7 +216,7 @@ def engine_route(project, sites, lang, out: Path, *, engine: str, jobs: int) -> 
         values = [r.timings.get(key, 0.0) for r in done]
         stages[key] = sum(values) / len(values) if values else float("nan")
     return {
-        "route": f"copeval run_batch, engine={engine}, {jobs} workers",
+        "route": f"copeval run_batch, engine={engine}, {jobs} workers, {profile}",
         "reports": len(planned),
         "pdfs": sum(Path(r.outputs["pdf"]).is_file() for r in done),
         "failed": len(result.failed),
@@ -322,6 +330,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--n-boot", type=int, default=2000, help="bootstrap replicates in (c)")
     ap.add_argument("--engines", default="warm,papermill", help="copeval engines timed in (a)")
+    ap.add_argument("--profiles", default="full,brief", help="report profiles timed in (a)")
+    ap.add_argument("--national-profile", default="brief", help="report profile of (b)")
     ap.add_argument("--naive-sample", type=int, default=2, help="naive reports timed in (b)")
     ap.add_argument("--naive-reps", type=int, default=10, help="naive replicates timed in (c)")
     ap.add_argument("--skip", default="", help="benchmarks to skip, e.g. b or a,c")
@@ -341,33 +351,47 @@ def main(argv=None) -> int:
         if "a" not in skip:
             project = make_project(args.sites, args.seed, work)
             sites = list(pd.read_csv(project / "sites.csv", dtype=str)["site_id"])
-            _say(f"\n(a) {len(sites)} site reports ({args.lang}), project {project.name}")
-            runs = {}
-            for engine in [e.strip() for e in args.engines.split(",") if e.strip()]:
-                runs[engine] = engine_route(
-                    project, sites, args.lang, work / f"a_{engine}", engine=engine, jobs=args.jobs
+            results["a"] = {}
+            for profile in [p.strip() for p in args.profiles.split(",") if p.strip()]:
+                _say(
+                    f"\n(a) {len(sites)} site reports ({args.lang}, profile {profile}), "
+                    f"project {project.name}"
                 )
-                _print_route(runs[engine])
-            runs["naive"] = naive_route(ipynb, project, sites, args.lang, work / "a_naive")
-            _print_route(runs["naive"])
-            for engine in runs:
-                if engine != "naive":
-                    ratio = runs["naive"]["seconds"] / runs[engine]["seconds"]
-                    runs[engine]["speedup_vs_naive"] = ratio
-                    _say(f"  ratio naive / copeval {engine}: {ratio:.2f}x (target >= 8x)")
-            results["a"] = runs
+                runs = {}
+                for engine in [e.strip() for e in args.engines.split(",") if e.strip()]:
+                    runs[engine] = engine_route(
+                        project, sites, args.lang, work / f"a_{profile}_{engine}",
+                        engine=engine, jobs=args.jobs, profile=profile,
+                    )  # fmt: skip
+                    _print_route(runs[engine])
+                runs["naive"] = naive_route(
+                    ipynb, project, sites, args.lang, work / f"a_{profile}_naive", profile
+                )
+                _print_route(runs["naive"])
+                for engine in runs:
+                    if engine != "naive":
+                        ratio = runs["naive"]["seconds"] / runs[engine]["seconds"]
+                        runs[engine]["speedup_vs_naive"] = ratio
+                        _say(f"  ratio naive / copeval {engine}: {ratio:.2f}x (target >= 8x)")
+                results["a"][profile] = runs
 
         national = None
         if not {"b", "c"} <= skip:
             national = make_project(args.national, args.seed, work)
         if "b" not in skip:
             sites = list(pd.read_csv(national / "sites.csv", dtype=str)["site_id"])
-            _say(f"\n(b) {len(sites)} site reports ({args.lang}), project {national.name}")
-            run = engine_route(national, "all", args.lang, work / "b_warm", engine="warm",
-                               jobs=args.jobs)  # fmt: skip
+            profile = args.national_profile
+            _say(
+                f"\n(b) {len(sites)} site reports ({args.lang}, profile {profile}), "
+                f"project {national.name}"
+            )
+            run = engine_route(national, "all", args.lang, work / f"b_{profile}_warm",
+                               engine="warm", jobs=args.jobs, profile=profile)  # fmt: skip
             _print_route(run)
             sample = sites[: args.naive_sample]
-            naive = naive_route(ipynb, national, sample, args.lang, work / "b_naive")
+            naive = naive_route(
+                ipynb, national, sample, args.lang, work / f"b_{profile}_naive", profile
+            )
             _print_route(naive)
             naive_total = naive["per_report"] * len(sites)
             ratio = naive_total / run["seconds"]
@@ -376,7 +400,8 @@ def main(argv=None) -> int:
                 f"{naive_total:.0f} s; ratio naive / copeval warm: {ratio:.2f}x"
             )
             _say(f"  target <= {TARGETS['b']:.0f} s: {run['seconds']:.0f} s")
-            results["b"] = {"warm": run, "naive_sample": naive, "naive_extrapolated": naive_total,
+            results["b"] = {"profile": profile, "warm": run, "naive_sample": naive,
+                            "naive_extrapolated": naive_total,
                             "speedup_vs_naive": ratio}  # fmt: skip
 
         if "c" not in skip:

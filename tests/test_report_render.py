@@ -89,8 +89,8 @@ def test_pdf_has_page_numbers_toc_numbers_running_header_and_accents(executed):
     assert "Sitio Ñandú · Informe" not in pages[0]  # no running header on the cover
     assert f"2 / {n}" in pages[1] and "Sitio Ñandú · Informe" in pages[1]
     assert "DATOS SINTÉTICOS" in pages[1]
-    # table of contents: dotted leaders and the page each heading landed on
-    entries = dict(re.findall(r"^(\w+) \.{5,}\s+(\d+)$", pages[1], flags=re.M))
+    # table of contents: each heading and the page it landed on
+    entries = dict(re.findall(r"^(\w+)\s*(\d+)$", pages[1], flags=re.M))
     annex_page = next(i for i, t in enumerate(pages) if "Detalle" in t and "fin" in t) + 1
     summary_page = next(i for i, t in enumerate(pages) if "Texto de relleno número 0" in t) + 1
     assert entries == {

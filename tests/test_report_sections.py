@@ -251,3 +251,26 @@ def test_coverage_table_counts_sources_and_segments_per_group(demo_data):
     assert re.findall(r"<td[^>]*>([^<]*)</td>", first_row)[0] == expected
     empty = coverage_table(ev.iloc[0:0], lang="en")
     assert empty.count('class="cv-empty"') == 5 * 4  # every cell a dash
+
+
+def test_forest_html_places_scores_and_intervals_on_the_0_4_scale():
+    from copeval.report._html import forest_html
+
+    rows = pd.DataFrame(
+        {
+            "criterion": ["C1", "C2"],
+            "score": [2.0, 1.0],
+            "lower": [1.6, 0.2],
+            "upper": [2.4, 1.9],
+            "flag": ["", "insufficient evidence"],
+        }
+    )
+    html = forest_html(rows, lang="es", criteria=["C1", "C2", "C3"], caption="Figura 1.")
+    tracks = re.findall(r'<div class="cv-fx-track">(.*?)</div>', html)
+    assert len(tracks) == 3 and tracks[2] == ""  # C3 has no score: an empty track
+    assert '<span class="cv-fx-ci" style="left:40.00%;width:20.00%">' in tracks[0]
+    assert '<span class="cv-fx-dot" style="left:50.00%">' in tracks[0]
+    assert "cv-fx-hollow" in tracks[1] and "cv-fx-thin" in tracks[1]
+    assert ">1.0†</span>" in tracks[1]
+    assert re.findall(r'<div class="cv-fx-ticks">(.*?)</div>', html)[0].count("<span") == 6
+    assert "incipiente" in html and "Figura 1." in html

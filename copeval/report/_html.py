@@ -204,3 +204,65 @@ def coverage_table(evidence: pd.DataFrame, *, lang: str, caption: str = "") -> s
         '<figure class="cv-figure"><table class="cv-heat cv-coverage"><thead><tr><th></th>'
         f"{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{cap}</figure>"
     )
+
+
+def forest_html(
+    rows: pd.DataFrame, *, lang: str, criteria: Sequence[str], caption: str = ""
+) -> str:
+    """One site's ratings with their intervals over the five rating bands, in HTML and CSS.
+
+    The HTML form of :func:`copeval.report.figures.forest_figure` for a single site (a dot
+    per criterion, its interval as a bar, the score beside it; a hollow dot and a dagger
+    when the evidence is insufficient), drawn by the page itself: nothing for matplotlib to
+    draw or for WeasyPrint to lay out as an image, text that stays searchable, and 0.25 s
+    less per report. ``rows`` has one row per criterion: ``criterion``, ``score``,
+    ``lower``, ``upper`` and optionally ``flag``.
+    """
+    from .i18n import criterion_label
+
+    def pct(value) -> str:
+        return f"{100 * min(max(float(value), 0.0), 4.0) / 4:.2f}%"
+
+    bands = "".join(
+        f'<span style="left:{20 * i}%">{esc(en if lang == "en" else es)}</span>'
+        for i, (_, en, es) in enumerate(RATING_BANDS)
+    )
+    body = [
+        f'<tr class="cv-fx-head"><th></th><td><div class="cv-fx-labels">{bands}</div></td></tr>'
+    ]
+    by_criterion = {r.criterion: r for r in rows.itertuples(index=False)}
+    for c in criteria:
+        r = by_criterion.get(c)
+        marks = ""
+        if r is not None and pd.notna(r.score):
+            flag = getattr(r, "flag", "")
+            thin = isinstance(flag, str) and bool(flag)
+            if pd.notna(r.lower) and pd.notna(r.upper):
+                width = f"{100 * (min(r.upper, 4) - max(r.lower, 0)) / 4:.2f}%"
+                cls = "cv-fx-ci cv-fx-thin" if thin else "cv-fx-ci"
+                marks += f'<span class="{cls}" style="left:{pct(r.lower)};width:{width}"></span>'
+            marks += (
+                f'<span class="cv-fx-dot{" cv-fx-hollow" if thin else ""}" '
+                f'style="left:{pct(r.score)}"></span>'
+            )
+            at = r.upper if pd.notna(r.upper) else r.score
+            marks += (
+                f'<span class="cv-fx-value" style="left:{pct(min(at, 3.55))}">'
+                f"{esc(fmt_num(r.score, lang))}{'†' if thin else ''}</span>"
+            )
+        label = esc(criterion_label(c, lang))
+        body.append(
+            f'<tr><th scope="row">{label}</th><td><div class="cv-fx-track">{marks}</div></td></tr>'
+        )
+    ticks = "".join(
+        f'<span style="left:{pct(v)}">{esc(fmt_num(v, lang))}</span>'
+        for v in (0, 0.8, 1.6, 2.4, 3.2, 4.0)
+    )
+    body.append(
+        f'<tr class="cv-fx-axis"><th></th><td><div class="cv-fx-ticks">{ticks}</div>'
+        f'<div class="cv-fx-title">{esc(t("fig.axis.score", lang))}</div></td></tr>'
+    )
+    cap = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""
+    return (
+        f'<figure class="cv-figure"><table class="cv-forest">{"".join(body)}</table>{cap}</figure>'
+    )

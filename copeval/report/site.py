@@ -29,7 +29,18 @@ from copeval.scoring import STRENGTH_CEILING
 from copeval.vocabulary import CRITERIA, RESPONDENT_GROUPS, STRATA, group_label, rating_label
 
 from . import figures
-from ._html import Block, chip, coverage_table, docinfo, esc, heading, heatmap_table, p, table
+from ._html import (
+    Block,
+    chip,
+    coverage_table,
+    docinfo,
+    esc,
+    forest_html,
+    heading,
+    heatmap_table,
+    p,
+    table,
+)
 from .data import ReportData
 from .i18n import (
     STRINGS,
@@ -381,9 +392,13 @@ class SiteReport:
         lang = self.lang
         brief = self.profile == "brief"
         out = [heading(2, self._t("sec.glance"), "glance", newpage=not brief)]
-        fig = figures.forest_figure(self.rows, lang=lang, site_names=self.data.site_names)
         out.append(
-            figures.figure_html(fig, self._t("fig.glance", n=FIG["glance"], ci=self._ci_text))
+            forest_html(
+                self.rows,
+                lang=lang,
+                criteria=[c for c in CRITERIA if c in set(self.rows["criterion"])],
+                caption=self._t("fig.glance", n=FIG["glance"], ci=self._ci_text),
+            )
         )
         sites = self._compare_sites() if self.profile == "full" else []
         if len(sites) > 1:
