@@ -2,8 +2,8 @@
 
 What ``make report`` runs. Renders, from the bundled demo project (``data/demo``: public
 context figures with synthetic interviews and surveys), the site reports of Villa Canales and
-Totonicapán in Spanish and English and the comparative report in both languages, as PDF and
-HTML with the executed notebooks beside them, in parallel, with a progress bar; then prints
+Totonicapán in Spanish and English, their municipal briefs (``brief_<site>_<lang>``) and the
+comparative report in both languages, as PDF and HTML with the executed notebooks beside them, in parallel, with a progress bar; then prints
 the seconds each report took (execute + export) and the total.
 """
 
@@ -20,7 +20,8 @@ DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m copeval.demo_report",
-        description="Render the demo site and comparative reports (es + en, PDF + HTML).",
+        description="Render the demo site reports, briefs and comparative reports (es + en, "
+        "PDF + HTML).",
     )
     parser.add_argument("--out", type=Path, default=Path("reports"), help="output folder")
     parser.add_argument("--project", type=Path, default=DEMO, help="project (default: the demo)")
@@ -41,6 +42,14 @@ def main(argv: list[str] | None = None) -> int:
             langs=("es", "en"),
             comparative=True,
             n_boot=args.n_boot,
+        )
+        jobs += plan_jobs(  # the municipal briefs of a national round, for the same sites
+            args.project,
+            out_dir=args.out,
+            sites="all",
+            langs=("es", "en"),
+            n_boot=args.n_boot,
+            profile="brief",
         )
         print(
             f"copeval demo: {len(jobs)} reports from {args.project} into {args.out}/",
