@@ -876,16 +876,7 @@ class SiteReport:
         )
         if self.profile == "brief":
             out = [heading(2, self._t("sec.methods.brief"), "methods")]
-            out.append(
-                self._t(
-                    "methods.brief",
-                    weight=fmt_num(params["weight"], lang, 2),
-                    survey_weight=fmt_num(1 - params["weight"], lang, 2),
-                    n_boot=fmt_count(params["n_boot"], lang),
-                    seed=params["seed"],
-                    ci=self._ci_text,
-                )
-            )
+            out.append(self._t("methods.brief", **method_values(params, self._ci_text, lang)))
             full = f"<code>{esc(command)}</code>"
             brief = f"<code>{esc(command + ' --profile brief')}</code>"
             out.append(p(self._t("methods.full_report", command=full), "cv-note", raw=True))
@@ -985,6 +976,17 @@ def _translate_warning(text: str, lang: str) -> str:
     return text
 
 
+def method_values(params: dict, ci_text: str, lang: str) -> dict:
+    """The analysis parameters as the method texts print them (weights, replicates, seed, CI)."""
+    return {
+        "weight": fmt_num(params["weight"], lang, 2),
+        "survey_weight": fmt_num(1 - params["weight"], lang, 2),
+        "n_boot": fmt_count(params["n_boot"], lang),
+        "seed": params["seed"],
+        "ci": ci_text,
+    }
+
+
 def methods_appendix(
     t, params: dict, ci_text: str, lang: str, evidence_ref: str, command: str
 ) -> list[str]:
@@ -994,11 +996,7 @@ def methods_appendix(
     out.append(
         t(
             "methods.body",
-            weight=fmt_num(params["weight"], lang, 2),
-            survey_weight=fmt_num(1 - params["weight"], lang, 2),
-            n_boot=fmt_count(params["n_boot"], lang),
-            seed=params["seed"],
-            ci=ci_text,
+            **method_values(params, ci_text, lang),
             evidence_ref=evidence_ref,
         )
     )
