@@ -117,3 +117,42 @@ def test_an_incomplete_cache_is_completed_when_a_full_report_needs_it(demo_copy,
     assert all(k in again.extras for k in data_mod.COMPLETE_TABLES)  # completed on disk
     pd.testing.assert_frame_equal(again.site_sensitivity, full.site_sensitivity)
     pd.testing.assert_frame_equal(brief.site_sensitivity, full.site_sensitivity)  # lazily
+
+
+def test_memo_notices_a_same_size_same_mtime_replacement(tiny_project):
+    # cp -p, rsync -a, unzip: new content, old size and modification time
+    _age(tiny_project, 120)
+    first = ReportData.load(tiny_project, n_boot=20)
+    sites = tiny_project / "sites.csv"
+    before = sites.stat()
+    time.sleep(0.01)
+    sites.write_text(
+        sites.read_text(encoding="utf-8").replace("Sitio A", "Sitio Z"), encoding="utf-8"
+    )
+    os.utime(sites, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert sites.stat().st_mtime_ns == before.st_mtime_ns
+    second = ReportData.load(tiny_project, n_boot=20)
+    assert second is not first and "Sitio Z" in set(second.site_names.values())
+
+
+def test_a_folder_that_cannot_be_walked_is_loaded_but_not_memoised(tiny_project):
+    _age(tiny_project)
+    loop = tiny_project / "texts" / "loop"
+    loop.symlink_to(tiny_project / "texts", target_is_directory=True)  # not followed
+    first = ReportData.load(tiny_project, n_boot=20)
+    assert ReportData.load(tiny_project, n_boot=20) is first
+    clear_memo()
+    broken = tiny_project / "gone"
+    broken.symlink_to(tiny_project / "does-not-exist")  # a dangling link is skipped
+    first = ReportData.load(tiny_project, n_boot=20)
+    assert ReportData.load(tiny_project, n_boot=20) is first
+
+
+def test_a_brief_does_not_compute_the_full_reports_tables(demo_copy, tmp_path):
+    from copeval.report import SiteReport
+
+    cache = tmp_path / "cache"
+    brief = SiteReport.build(demo_copy, site_id="VC", n_boot=30, cache_dir=cache, profile="brief")
+    assert not any(k in brief.data.extras for k in data_mod.COMPLETE_TABLES)
+    full = SiteReport.build(demo_copy, site_id="VC", n_boot=30, cache_dir=cache)
+    assert all(k in full.data.extras for k in data_mod.COMPLETE_TABLES)

@@ -130,3 +130,24 @@ def test_unknown_notebook_and_parameters_cell_errors(tmp_path):
     bad.write_text("# %%\nx = 1\n", encoding="utf-8")
     with pytest.raises(CopevalError, match="exactly one cell tagged 'parameters', found 0"):
         render.read_notebook(bad)
+
+
+def test_a_page_with_styles_of_its_own_is_printed_with_them(monkeypatch):
+    # the shared parsed stylesheet ranks below author styles: pages with other style
+    # elements are printed from their inline styles, as they are
+    page = render._page_template().render(
+        css=render._css_markup(),
+        body=render._markup("<style>p { color: red }</style><p>Texto</p>"),
+        version="x",
+        title="t",
+        lang="es",
+        running="r",
+        footer="",
+    )
+
+    def refuse():
+        raise AssertionError("the shared stylesheet must not be used here")
+
+    monkeypatch.setattr(render, "_print_setup", refuse)
+    pdf = render.html_to_pdf(page)
+    assert pdf.startswith(b"%PDF")

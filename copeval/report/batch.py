@@ -640,7 +640,16 @@ def run_batch(
             _precompute((jobs[i] for i in todo), n_jobs=max_workers or os.cpu_count() or 1)
             cf.wait(warming)
             bar.set_postfix_str("")
-        futures = {executor.submit(runner, jobs[i], fingerprints[i]): i for i in todo}
+        futures = {}
+        for i in todo:
+            try:
+                futures[executor.submit(runner, jobs[i], fingerprints[i])] = i
+            except Exception as exc:  # the pool itself broke (a worker died starting up)
+                results[i] = JobResult(
+                    job=jobs[i], status="failed", error=f"{type(exc).__name__}: {exc}"
+                )
+                say(f"FAILED {jobs[i].label}: {results[i].error}")
+                bar.update(1)
         for fut in cf.as_completed(futures):
             i = futures[fut]
             try:

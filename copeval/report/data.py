@@ -48,29 +48,32 @@ RACY_NS = 2_000_000_000
 _LOADED: OrderedDict = OrderedDict()
 
 
-def _stat_signature(path: str | Path) -> tuple:
-    """Names, sizes and modification times (ns) of a project's files: cheap change detection.
+def _stat_signature(path: str | Path) -> tuple | None:
+    """Names, sizes, inodes and change times (ns) of a project's files: change detection.
 
-    Hidden files and folders are skipped, as in :func:`project_fingerprint`. A missing
-    folder gives an empty signature (loading then reports the error).
+    Hidden files and folders are skipped, and folders are walked as
+    :func:`project_fingerprint` walks them (symbolic links to folders are not followed).
+    The inode-change time (``st_ctime_ns``) moves with any write, even one that restores
+    the modification time (``cp -p``, ``rsync -a``, unzip). None when the folder cannot be
+    read completely (then nothing is memoised).
     """
-    root = Path(path)
     entries = []
-    stack = [root]
-    while stack:
-        folder = stack.pop()
-        try:
-            scan = list(os.scandir(folder))
-        except OSError:
-            continue
-        for entry in scan:
-            if entry.name.startswith("."):
-                continue
-            if entry.is_dir(follow_symlinks=True):
-                stack.append(Path(entry.path))
-            elif entry.is_file(follow_symlinks=True):
-                st = entry.stat(follow_symlinks=True)
-                entries.append((entry.path, st.st_size, st.st_mtime_ns))
+    stack = [Path(path)]
+    try:
+        while stack:
+            with os.scandir(stack.pop()) as scan:
+                for entry in scan:
+                    if entry.name.startswith("."):
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(Path(entry.path))
+                    elif entry.is_file(follow_symlinks=True):
+                        st = entry.stat(follow_symlinks=True)
+                        entries.append(
+                            (entry.path, st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+                        )
+    except OSError:
+        return None
     return tuple(sorted(entries))
 
 
@@ -192,12 +195,14 @@ class ReportData:
             return cls._load(project_path, params, cache_dir, load_project, n_jobs, complete)
         signature = _stat_signature(project_path)
         hit = _LOADED.pop(memo_key, None)
-        if hit is not None and hit[0] == signature:
+        if signature is not None and hit is not None and hit[0] == signature:
+            if complete and not all(k in hit[1].extras for k in COMPLETE_TABLES):
+                hit[1].compute_all()
             _LOADED[memo_key] = hit
             return hit[1]
         data = cls._load(project_path, params, cache_dir, load_project, n_jobs, complete)
-        newest = max((mtime for _, _, mtime in signature), default=0)
-        if time.time_ns() - newest > RACY_NS:
+        newest = max((e[3] for e in signature or ()), default=0)  # modification times
+        if signature is not None and time.time_ns() - newest > RACY_NS:
             # a file changed in the last moments could change again within the clock's
             # granularity with the same size: such a project is not kept (as git does)
             _LOADED[memo_key] = (signature, data)

@@ -192,7 +192,13 @@ class SiteReport:
         check_lang(lang)
         check_profile(profile)
         data = ReportData.load(
-            project_path, weight=weight, n_boot=n_boot, seed=seed, ci=ci, cache_dir=cache_dir
+            project_path,
+            weight=weight,
+            n_boot=n_boot,
+            seed=seed,
+            ci=ci,
+            cache_dir=cache_dir,
+            complete=profile == "full",  # a brief shows no reliability or sensitivity table
         )
         return cls(data, site_id=site_id, lang=lang, crosswalk=crosswalk, profile=profile)
 
