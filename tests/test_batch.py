@@ -9,25 +9,16 @@ import stat
 from dataclasses import replace
 
 import pytest
+from report_templates import PARAMETERS_CELL
 
 from copeval.errors import CopevalError
 from copeval.report import _atomic, batch
 from copeval.report.batch import JobResult, plan_jobs, run_batch
 
 # A minimal report template: the same parameters as the real ones, one visible output.
-TINY_TEMPLATE = """\
-# %% tags=["parameters"]
-project_path = "x"
-site_id = "x"
-sites = "all"
-lang = "es"
-weight = 0.6
-n_boot = 10
-seed = 0
-ci = 0.9
-cache_dir = None
-crosswalk = None
-
+TINY_TEMPLATE = (
+    PARAMETERS_CELL
+    + """
 # %%
 from IPython.display import HTML
 if site_id == "FAIL":
@@ -35,6 +26,7 @@ if site_id == "FAIL":
 HTML(f'<div class="cv-docinfo" data-title="t" data-lang="{lang}" data-running="r"></div>'
      f"<h1>Sitio {site_id} ({lang})</h1>")
 """
+)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import os
 from dataclasses import replace
 
 import pytest
+from report_templates import PARAMETERS_CELL
 
 from copeval.report.batch import plan_jobs, run_batch
 
@@ -16,19 +17,9 @@ pytestmark = pytest.mark.slow
 
 # The report parameters of the real templates, one visible output, and the process that
 # rendered it (to show the work was spread over the cluster's workers).
-TEMPLATE = """\
-# %% tags=["parameters"]
-project_path = "x"
-site_id = "x"
-sites = "all"
-lang = "es"
-weight = 0.6
-n_boot = 10
-seed = 0
-ci = 0.9
-cache_dir = None
-crosswalk = None
-
+TEMPLATE = (
+    PARAMETERS_CELL
+    + """
 # %%
 import os
 from IPython.display import HTML
@@ -37,6 +28,7 @@ if site_id == "FAIL":
 HTML(f'<div class="cv-docinfo" data-title="t" data-lang="{lang}" data-running="r"></div>'
      f'<h1>Sitio {site_id} ({lang})</h1><p class="parent">{os.getppid()}</p>')
 """
+)
 
 
 @pytest.fixture(scope="module")
@@ -56,15 +48,20 @@ def client():
         yield c
 
 
-@pytest.mark.parametrize("engine", ["warm", "papermill"])
-def test_batch_runs_on_a_local_dask_cluster(client, tiny_project, tmp_path, engine):
+def _tiny_jobs(project, tmp_path, out):
+    """HTML-only jobs of the tiny project, es and en, rendered from TEMPLATE."""
     template = tmp_path / "tiny_report.py"
     template.write_text(TEMPLATE, encoding="utf-8")
-    out = tmp_path / "out"
-    jobs = [
+    return [
         replace(j, notebook=str(template), formats=("html",))
-        for j in plan_jobs(tiny_project, out_dir=out, langs="es,en", cache=False)
+        for j in plan_jobs(project, out_dir=out, langs="es,en", cache=False)
     ]
+
+
+@pytest.mark.parametrize("engine", ["warm", "papermill"])
+def test_batch_runs_on_a_local_dask_cluster(client, tiny_project, tmp_path, engine):
+    out = tmp_path / "out"
+    jobs = _tiny_jobs(tiny_project, tmp_path, out)
     broken = replace(jobs[0], site_id="FAIL")
     result = run_batch(
         [*jobs, broken],
@@ -90,13 +87,8 @@ def test_batch_runs_on_a_local_dask_cluster(client, tiny_project, tmp_path, engi
 
 def test_warm_kernels_live_in_the_workers(client, tiny_project, tmp_path):
     """Each worker process keeps one kernel: the kernels' parents are the worker processes."""
-    template = tmp_path / "tiny_report.py"
-    template.write_text(TEMPLATE, encoding="utf-8")
     out = tmp_path / "out"
-    jobs = [
-        replace(j, notebook=str(template), formats=("html",))
-        for j in plan_jobs(tiny_project, out_dir=out, langs="es,en", cache=False)
-    ]
+    jobs = _tiny_jobs(tiny_project, tmp_path, out)
     result = run_batch(jobs, executor=client.get_executor(), engine="warm", progress=False)
     assert result.ok
     parents = set()
