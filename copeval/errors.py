@@ -19,6 +19,7 @@ __all__ = [
     "Problem",
     "ProjectValidationError",
     "UnsafeInputError",
+    "UnsafePathError",
 ]
 
 
@@ -92,6 +93,10 @@ class ImportFormatError(CopevalError):
 
 class UnsafeInputError(ImportFormatError):
     """A file from another tool was refused as hostile (XXE, zip bomb, path traversal...)."""
+
+
+class UnsafePathError(UnsafeInputError):
+    """A name from outside (ID, instrument, file name) would lead a path out of its folder."""
 
 
 class MissingDependencyError(CopevalError, ImportError):

@@ -54,6 +54,7 @@ __all__ = [
     "disagreements",
     "krippendorff_alpha",
     "reliability_data",
+    "scoring_gate",
 ]
 
 #: Krippendorff's thresholds: reliable, and acceptable for tentative conclusions.
@@ -614,6 +615,61 @@ def criterion_reliability(
     out["n_coders"] = len(units.coders)
     cols = [c for c in RESULT_COLUMNS if c != "code"]
     return out[cols].astype({"below_threshold": bool})
+
+
+def scoring_gate(segments: pd.DataFrame, *, threshold: float = ALPHA_TENTATIVE) -> pd.DataFrame:
+    """The agreement figures a rating depends on, for the scoring's reliability warnings.
+
+    Ratings are built from which codes were applied (presence) *and* from their valences, so
+    both are checked: Krippendorff's alpha on presence per code, and the ordinal alpha on
+    valence per criterion (all of the criterion's codes pooled).
+
+    Parameters
+    ----------
+    segments : DataFrame
+        ``Project.segments`` (all coders).
+    threshold : float, default 0.667
+        ``below_threshold`` marks alphas under it (NaN alphas are never below).
+
+    Returns
+    -------
+    DataFrame
+        One row per measured figure, empty when fewer than two coders coded a common source:
+
+        - ``criterion`` (str): C1..C4, AT
+        - ``code`` (str): the code for presence rows, ``""`` for criterion-level valence rows
+        - ``measure`` (str): ``"presence"`` (nominal alpha of the code's presence) or
+          ``"valence"`` (ordinal alpha of the criterion's valences)
+        - ``alpha`` (float)
+        - ``below_threshold`` (bool)
+    """
+    columns = ["criterion", "code", "measure", "alpha", "below_threshold"]
+    by_code = code_reliability(segments, n_boot=0, threshold=threshold)
+    if by_code.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns}).astype(
+            {"alpha": float, "below_threshold": bool}
+        )
+    by_code = by_code[by_code["code"] != "ALL"]
+    presence = pd.DataFrame(
+        {
+            "criterion": by_code["criterion"].astype(str),
+            "code": by_code["code"].astype(str),
+            "measure": "presence",
+            "alpha": by_code["alpha_nominal"].astype(float),
+        }
+    )
+    by_criterion = criterion_reliability(segments, n_boot=0, threshold=threshold)
+    valence = pd.DataFrame(
+        {
+            "criterion": by_criterion["criterion"].astype(str),
+            "code": "",
+            "measure": "valence",
+            "alpha": by_criterion["alpha_ordinal"].astype(float),
+        }
+    )
+    out = pd.concat([presence, valence], ignore_index=True)
+    out["below_threshold"] = (out["alpha"] < threshold).fillna(False).astype(bool)
+    return out[columns]
 
 
 # --------------------------------------------------------------------------- disagreements

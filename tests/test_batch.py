@@ -12,7 +12,8 @@ import pytest
 from report_templates import PARAMETERS_CELL
 
 from copeval.errors import CopevalError
-from copeval.report import _atomic, batch
+from copeval import _io as _atomic
+from copeval.report import batch
 from copeval.report.batch import JobResult, plan_jobs, run_batch
 
 # A minimal report template: the same parameters as the real ones, one visible output.

@@ -39,7 +39,7 @@ from pathlib import Path
 from copeval import __version__
 from copeval.errors import CopevalError
 
-from ._atomic import atomic_write_bytes, atomic_write_text, remove_stale_parts
+from .._io import atomic_write_bytes, atomic_write_text, remove_stale_parts
 from .i18n import check_lang
 
 __all__ = [

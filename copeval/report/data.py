@@ -26,7 +26,7 @@ import pandas as pd
 from copeval import __version__
 from copeval.errors import CopevalError
 
-from ._atomic import atomic_write_bytes
+from .._io import atomic_write_bytes
 
 __all__ = ["ReportData", "analysis_key", "clear_memo", "project_fingerprint"]
 
