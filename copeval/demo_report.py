@@ -1,6 +1,7 @@
 """Build the demo evaluation reports: ``python -m copeval.demo_report --out reports``.
 
-What ``make report`` runs. Renders, from the bundled demo project (``data/demo``: public
+What ``make report`` runs. Renders, from the bundled demo project (``data/demo`` in the
+repository, ``copeval/_data/demo`` in a wheel, found by :mod:`copeval.resources`: public
 context figures with synthetic interviews and surveys), the site reports of Villa Canales and
 Totonicapán in Spanish and English, their municipal briefs (``brief_<site>_<lang>``) and the
 comparative report in both languages, as PDF and HTML with the executed notebooks beside them, in parallel, with a progress bar; then prints
@@ -14,8 +15,6 @@ import sys
 import time
 from pathlib import Path
 
-DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
@@ -24,17 +23,28 @@ def main(argv: list[str] | None = None) -> int:
         "PDF + HTML).",
     )
     parser.add_argument("--out", type=Path, default=Path("reports"), help="output folder")
-    parser.add_argument("--project", type=Path, default=DEMO, help="project (default: the demo)")
+    parser.add_argument(
+        "--project", type=Path, default=None, help="project (default: the demo copeval ships)"
+    )
     parser.add_argument("--jobs", "-j", type=int, default=None, help="worker processes")
     parser.add_argument("--n-boot", type=int, default=2000, help="bootstrap replicates")
     parser.add_argument("--resume", action="store_true", help="skip up-to-date reports")
     args = parser.parse_args(argv)
 
+    from copeval import resources
+    from copeval.cli import explain_missing_module, missing_extra
     from copeval.errors import CopevalError
-    from copeval.report.batch import plan_jobs, run_batch
 
+    feature = "python -m copeval.demo_report"
     start = time.perf_counter()
     try:
+        missing = missing_extra("report", feature)
+        if missing is not None:
+            raise missing
+        from copeval.report.batch import plan_jobs, run_batch
+
+        if args.project is None:
+            args.project = resources.demo_dir()
         jobs = plan_jobs(
             args.project,
             out_dir=args.out,
@@ -56,6 +66,12 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         result = run_batch(jobs, max_workers=args.jobs, resume=args.resume)
+    except ModuleNotFoundError as exc:
+        error = explain_missing_module(exc, extra="report", feature=feature)
+        if error is None:
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except CopevalError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -4,6 +4,10 @@ Each command lives in its own module ``copeval/cli/<name>.py`` exposing
 ``register(subparsers)``; the module adds its subparser and sets ``func`` (a callable taking
 the parsed arguments and returning an exit code). Commands are listed in :data:`COMMANDS`, in
 the order ``copeval --help`` shows them.
+
+A command that needs an optional extra (:data:`NEEDS`) checks it before it starts, and any
+optional module found missing later gives one line naming the extra to install
+(``pip install 'copeval[report]'``), never a traceback.
 """
 
 from __future__ import annotations
@@ -15,10 +19,11 @@ import os
 import sys
 
 from .. import __version__
-from ..errors import CopevalError
+from ..errors import CopevalError, MissingDependencyError
 
 #: Command modules, in help order. "import_" registers the command "import".
 COMMANDS = (
+    "demo",
     "validate",
     "describe",
     "codebook",
@@ -34,6 +39,65 @@ COMMANDS = (
     "synth",
     "design",
 )
+
+
+#: Distributions of each optional extra (as in pyproject.toml; a test keeps them in step).
+EXTRAS = {
+    "report": (
+        "matplotlib",
+        "seaborn",
+        "jinja2",
+        "papermill",
+        "nbformat",
+        "nbclient",
+        "nbconvert",
+        "ipykernel",
+        "jupytext",
+        "weasyprint",
+    ),
+    "autocode": ("pyahocorasick", "snowballstemmer"),
+    "surveys": ("pyxform",),
+    "lab": ("jupyterlab",),
+    "dist": ("distributed", "psutil"),
+}
+#: Import names that differ from the distribution's name.
+IMPORT_NAMES = {"pyahocorasick": "ahocorasick"}
+#: Commands that cannot start without an extra.
+NEEDS = {"report": "report", "compare": "report", "batch": "report"}
+
+
+def _absent(module: str) -> bool:
+    if module in sys.modules:
+        return sys.modules[module] is None
+    try:
+        return importlib.util.find_spec(module) is None
+    except (ImportError, ValueError):
+        return True
+
+
+def missing_extra(extra: str, feature: str) -> MissingDependencyError | None:
+    """The error to raise when a distribution of ``extra`` is not installed, else None."""
+    for dist in EXTRAS[extra]:
+        if _absent(IMPORT_NAMES.get(dist, dist)):
+            return MissingDependencyError(dist, extra, feature)
+    return None
+
+
+def explain_missing_module(exc: ModuleNotFoundError, *, extra: str | None, feature: str):
+    """A :class:`MissingDependencyError` for an optional module missing at run time.
+
+    ``exc.name`` is looked up in :data:`EXTRAS`; a module of no extra (a dependency of one)
+    names ``extra``, or ``all`` when no extra is known. Returns None for copeval's own modules
+    (a bug, which must not be disguised as a missing install).
+    """
+    module = (exc.name or "").split(".")[0]
+    if not module or module == "copeval":
+        return None
+    for name, dists in EXTRAS.items():
+        for dist in dists:
+            if IMPORT_NAMES.get(dist, dist) == module:
+                return MissingDependencyError(dist, name, feature)
+    return MissingDependencyError(module, extra or "all", feature)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,8 +126,19 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    feature = f"copeval {args.command}"
     try:
+        if args.command in NEEDS:
+            missing = missing_extra(NEEDS[args.command], feature)
+            if missing is not None:
+                raise missing
         return int(args.func(args) or 0)
+    except ModuleNotFoundError as exc:
+        error = explain_missing_module(exc, extra=NEEDS.get(args.command), feature=feature)
+        if error is None:
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except CopevalError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from copeval import resources
 from copeval.errors import CopevalError
 from copeval.vocabulary import CRITERIA
 
 __all__ = ["Crosswalk", "load_crosswalk", "recommendations"]
 
-CROSSWALK_DIR = Path(__file__).resolve().parents[2] / "data" / "crosswalk"
 CROSSWALK_COLUMNS = (
     "code",
     "criterion",
@@ -35,6 +35,13 @@ CROSSWALK_COLUMNS = (
 ACTION_COLUMNS = ("action", "objective", "programme_name", "action_es", "responsible")
 #: Scores below this (the lower bound of "acceptable") count as weak.
 WEAK_THRESHOLD = 2.4
+
+
+def __getattr__(name: str):
+    # CROSSWALK_DIR: the shipped crosswalk, found when first asked for (copeval.resources)
+    if name == "CROSSWALK_DIR":
+        return resources.crosswalk_dir()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class CrosswalkError(CopevalError):
@@ -81,13 +88,14 @@ def _read(path: Path, required) -> pd.DataFrame:
 
 
 def load_crosswalk(path: str | Path | None = None) -> Crosswalk:
-    """Read the crosswalk folder (default: ``data/crosswalk`` of the copeval source tree).
+    """Read the crosswalk folder (default: the one copeval ships, ``data/crosswalk`` of the
+    repository, found by :func:`copeval.resources.crosswalk_dir`).
 
     Every action number cited in ``recommendations.csv`` must exist in ``pesn_actions.csv``
     and every criterion must be one of C1..C4, AT; otherwise :class:`CrosswalkError` names
     the file, row and value.
     """
-    folder = Path(path) if path is not None else CROSSWALK_DIR
+    folder = Path(path) if path is not None else resources.crosswalk_dir()
     table = _read(folder / "recommendations.csv", CROSSWALK_COLUMNS)
     actions = _read(folder / "pesn_actions.csv", ACTION_COLUMNS)
     institutions = _read(folder / "institutions.csv", ("acronym", "name_es", "name_en"))

@@ -55,25 +55,20 @@ class ReportExecutionError(CopevalError):
 
 # ------------------------------------------------------------------------------- notebooks
 def _notebook_dirs() -> list[Path]:
-    here = Path(__file__).resolve()
-    return [here.parents[2] / "notebooks", here.with_name("notebooks")]
+    from copeval import resources
+
+    return [resources.notebooks_dir()]
 
 
 def notebook_path(name: str) -> Path:
-    """Path of a bundled notebook (``"site_report"``), searched in the source tree.
+    """Path of a bundled notebook (``"site_report"``), found by :mod:`copeval.resources`
+    (the repository's ``notebooks/`` in a source checkout, the wheel's copy otherwise).
 
     Raises :class:`CopevalError` naming the notebooks available when ``name`` is unknown.
     """
-    for folder in _notebook_dirs():
-        for suffix in (".py", ".ipynb"):
-            candidate = folder / f"{name}{suffix}"
-            if candidate.is_file():
-                return candidate
-    available = sorted({p.stem for d in _notebook_dirs() if d.is_dir() for p in d.glob("*.py")})
-    raise CopevalError(
-        f"No report notebook named {name!r}. Available: {', '.join(available) or 'none'} "
-        f"(searched {', '.join(str(d) for d in _notebook_dirs())})"
-    )
+    from copeval import resources
+
+    return resources.notebook(name)
 
 
 def read_notebook(path: str | Path):

@@ -1,0 +1,141 @@
+"""Where copeval's data files are: report notebooks, the crosswalk, the demo project, templates.
+
+The one place that answers "where is X"; every caller asks here. The repository keeps these
+files at its top level (``notebooks/``, ``data/crosswalk/``, ``data/demo/``); a wheel carries
+copies of them as package data under ``copeval/_data/`` (copied by ``build_data.py`` when the
+wheel is built). At run time each resource is looked up, in this order:
+
+1. in the source checkout copeval runs from, when it runs from one (an editable install or
+   ``python -m`` from the repository): the repository's own folder, so an edit is seen at once;
+2. in the installed package, through :func:`importlib.resources.files`.
+
+Every function returns a :class:`~pathlib.Path` of a real folder or file (report engines,
+papermill and WeasyPrint need paths), or raises :class:`~copeval.errors.CopevalError` naming
+what is missing and where it was searched.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from pathlib import Path
+
+from copeval.errors import CopevalError
+
+__all__ = [
+    "PACKAGED",
+    "crosswalk_dir",
+    "demo_dir",
+    "notebook",
+    "notebook_names",
+    "notebooks_dir",
+    "stylesheet",
+    "templates_dir",
+]
+
+#: Folder of the package that holds the shipped copies in a wheel.
+PACKAGED = "_data"
+#: Resource name -> its folder in the repository (relative to the repository root). The wheel's
+#: copy of each is ``copeval/_data/<name>``; ``build_data.SHIPPED`` must agree (a test checks).
+CHECKOUT = {
+    "notebooks": "notebooks",
+    "crosswalk": "data/crosswalk",
+    "demo": "data/demo",
+}
+#: The report notebooks a wheel ships (the tutorials stay in the repository).
+REPORT_NOTEBOOKS = "*_report.py"
+
+
+def _package_root() -> Path:
+    root = importlib.resources.files("copeval")
+    if not isinstance(root, Path):  # e.g. imported from a zip file
+        raise CopevalError(
+            f"copeval is installed in a form that is not a folder ({root}); "
+            "reports need an ordinary installation: pip install 'copeval[report]'"
+        )
+    return root
+
+
+def _checkout_root() -> Path | None:
+    """The repository copeval runs from, or None when it runs from an installed wheel."""
+    root = _package_root().parent
+    try:
+        pyproject = (root / "pyproject.toml").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None  # site-packages: no project file beside the package
+    return root if 'name = "copeval"' in pyproject else None
+
+
+def _candidates(name: str) -> list[Path]:
+    found = []
+    checkout = _checkout_root()
+    if checkout is not None:
+        found.append(checkout / CHECKOUT[name])
+    found.append(_package_root() / PACKAGED / name)
+    return found
+
+
+def _folder(name: str, *, marker: str | None = None) -> Path:
+    candidates = _candidates(name)
+    for folder in candidates:
+        if folder.is_dir() and (marker is None or any(folder.glob(marker))):
+            return folder
+    raise CopevalError(
+        f"copeval's {name} folder is missing (searched {', '.join(map(str, candidates))}); "
+        "reinstall copeval: pip install --force-reinstall 'copeval[report]'"
+    )
+
+
+def notebooks_dir() -> Path:
+    """Folder of the report notebooks (``site_report.py``, ``comparative_report.py``)."""
+    return _folder("notebooks", marker=REPORT_NOTEBOOKS)
+
+
+def notebook_names() -> list[str]:
+    """Names of the notebooks available (without suffix), sorted."""
+    names = set()
+    for folder in _candidates("notebooks"):
+        if folder.is_dir():
+            names |= {p.stem for p in folder.glob("*.py")} | {
+                p.stem for p in folder.glob("*.ipynb")
+            }
+    return sorted(names)
+
+
+def notebook(name: str) -> Path:
+    """Path of the notebook ``name`` (``"site_report"``): a jupytext ``.py`` or an ``.ipynb``.
+
+    Raises :class:`CopevalError` naming the notebooks available when ``name`` is unknown.
+    """
+    candidates = _candidates("notebooks")
+    for folder in candidates:
+        for suffix in (".py", ".ipynb"):
+            path = folder / f"{name}{suffix}"
+            if path.is_file():
+                return path
+    raise CopevalError(
+        f"No report notebook named {name!r}. Available: {', '.join(notebook_names()) or 'none'} "
+        f"(searched {', '.join(map(str, candidates))})"
+    )
+
+
+def crosswalk_dir() -> Path:
+    """Folder of the recommendations crosswalk (``recommendations.csv`` and its two tables)."""
+    return _folder("crosswalk", marker="recommendations.csv")
+
+
+def demo_dir() -> Path:
+    """Folder of the demo project (Villa Canales and Totonicapán, synthetic evidence)."""
+    return _folder("demo", marker="datapackage.json")
+
+
+def templates_dir() -> Path:
+    """Folder of the HTML page template and the report stylesheet (``copeval/report/templates``)."""
+    folder = _package_root() / "report" / "templates"
+    if not (folder / "report.css").is_file():
+        raise CopevalError(f"copeval's report stylesheet is missing from {folder}")
+    return folder
+
+
+def stylesheet() -> Path:
+    """The report stylesheet, ``report.css``."""
+    return templates_dir() / "report.css"
