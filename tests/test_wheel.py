@@ -250,9 +250,9 @@ def test_core_commands_work_without_any_extra(demo_path):
         optional,
         f"from copeval.cli import main\nsys.exit(main(['validate', {str(demo_path)!r}]))",
     )
+    # main() registered every command module: none imports an extra's module at import time
     assert proc.returncode == 0, proc.stderr
-    proc = _without(optional, "from copeval.cli import build_parser\nbuild_parser()\n")
-    assert proc.returncode == 0, proc.stderr
+    assert "valid" in proc.stdout
 
 
 def test_a_bug_in_copeval_is_not_disguised_as_a_missing_extra():
