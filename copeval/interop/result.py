@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .._io import safe_child
 from ..errors import CopevalError, Problem, ProjectValidationError
 from ..project import table_columns, validate_project, write_project
 from ..vocabulary import parse_respondent_groups
@@ -478,6 +479,7 @@ def _merge(result, root: Path, existing: bool, *, force: bool, replace: bool) ->
         texts.update(result.texts)
     elif isinstance(result, SurveyImport):
         inst = result.instrument
+        safe_child(root / "responses", f"{inst}.csv", what="instrument")
         if result.items is not None:
             if items is not None and (items["instrument"] == inst).any():
                 old = _as_text(items[items["instrument"] == inst].reset_index(drop=True))
