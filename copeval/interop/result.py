@@ -226,11 +226,30 @@ def _merge_responses(
             f"use --replace-responses to drop its {len(old)} respondent(s) "
             f"(site(s) {_sites_of(old)}) and keep only the export's {len(new)}"
         )
+    if "weight" in old_only and old["weight"].notna().any():
+        raise CopevalError(
+            f"{name} holds design weights (column 'weight') and the export has none: the "
+            f"{len(new)} new respondent(s) would have no weight, and a survey with some "
+            "weights missing cannot be scored. Add a 'weight' column to the export (any "
+            f"group), or use --replace-responses to drop the {len(old)} existing "
+            f"respondent(s) (site(s) {_sites_of(old)}) and keep only the export's"
+        )
+    if "weight" in new_only and len(old):
+        raise CopevalError(
+            f"the export has design weights (column 'weight') and the {len(old)} "
+            f"respondent(s) already in {name} have none; a survey with some weights missing "
+            "cannot be scored. Drop the weight column from the export, add weights to "
+            f"{name}, or use --replace-responses to keep only the export's respondents"
+        )
     for c in old_only:
         report.warn(
             f"{name} has a {c!r} column that the export lacks: the {len(new)} new "
             f"respondent(s) get an empty {c}"
-            + (" (fill it in before weighted scoring)" if c == "weight" else "")
+            + (
+                " (cluster-robust intervals need every respondent's cluster)"
+                if c == "cluster"
+                else ""
+            )
         )
     for c in new_only:
         what = "column" if c in _OPTIONAL_RESPONSE_COLUMNS else "item"
@@ -277,6 +296,11 @@ def _merge_responses(
     merged = pd.concat(
         [keep_old.reindex(columns=order), add_new.reindex(columns=order)], ignore_index=True
     )
+    for c in order:  # a column one side lacks must not turn whole answers into floats
+        if "Int" in str(new[c].dtype if c in new else old[c].dtype):
+            merged[c] = pd.array(
+                merged[c].astype(object).where(merged[c].notna(), None), dtype="Int64"
+            )
     return merged
 
 
