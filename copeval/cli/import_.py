@@ -180,6 +180,12 @@ def _detect(path: Path) -> str:
             "KoboToolbox export has _uuid; an ODK Central export has meta-instanceID and KEY "
             "(use --format)"
         )
+    if ext == ".xls":
+        raise ImportFormatError(
+            f"{path}: an .xls file (the old Excel format, also used for XLSForm form "
+            "definitions, which hold no answers) cannot be read: export the submissions as "
+            ".csv or .xlsx"
+        )
     raise ImportFormatError(
         f"{path}: unknown file type {ext!r}; expected .qdpx, .qde, .qdc, .csv or .xlsx"
     )

@@ -274,9 +274,9 @@ def import_kobo(
     report = ImportReport(str(p), tool=tool)
     if is_labels_export(raw.columns):
         raise ImportFormatError(
-            f"{p}: this is a labels export (question texts as column names, e.g. "
-            f"{str(next(c for c in raw.columns if ' ' in str(c)))[:60]!r}): re-export with "
-            "XML values and headers"
+            f"{p}: this is a labels export: re-export with XML values and headers (its "
+            "columns are question texts, e.g. "
+            f"{str(next(c for c in raw.columns if ' ' in str(c)))[:60]!r})"
         )
     if site is not None and site_column is not None:
         raise ImportFormatError("give either a site column or one site for the whole file")
