@@ -85,10 +85,6 @@ def test_a_full_disk_leaves_the_project_byte_identical(project, monkeypatch, cap
     assert len(load_project(project).sources) == 2
 
     # the command line gives one line, no traceback
-    monkeypatch.setattr(
-        "copeval.cli.import_.write_import",
-        lambda *a, **k: write_import(*a, **k),
-    )
     code = main(
         [
             "import",
