@@ -69,6 +69,8 @@ def test_nvivo_mac_12_7(tmp_path):
     _no_split_surrogates(r)
     project = write_import(r, tmp_path / "mac")
     assert len(load_project(project.path).segments) == 198
+    assert main(["validate", str(project.path)]) == 0
+    assert main(["score", str(project.path)]) == 0
 
 
 def test_nvivo_windows_12_6(tmp_path):
@@ -79,7 +81,9 @@ def test_nvivo_windows_12_6(tmp_path):
     assert not r.texts["videos_10_selected"].startswith("\ufeff")
     assert len(r.segments) == 200 and set(r.segments["coder"]) == {"Gergo"}
     _no_split_surrogates(r)
-    write_import(r, tmp_path / "win")
+    project = write_import(r, tmp_path / "win")
+    assert main(["validate", str(project.path)]) == 0
+    assert main(["score", str(project.path)]) == 0
 
 
 def test_nvivo_mac_and_windows_give_identical_segments():
