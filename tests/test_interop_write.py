@@ -360,3 +360,16 @@ def test_describe_and_imports_keep_licences_contributors_keywords(project, capsy
     write_import(_second(), project)
     after = json.loads(path.read_text(encoding="utf-8"))
     assert {k: after[k] for k in extra} == extra
+
+
+def test_importing_into_the_current_folder_is_refused(project, monkeypatch):
+    """The project folder is switched as a whole: a shell sitting in it would be left in the
+    old, deleted folder."""
+    before = tree(project)
+    monkeypatch.chdir(project)
+    with pytest.raises(CopevalError, match="is the current folder"):
+        write_import(_second(), ".")
+    monkeypatch.chdir(project / "texts")
+    with pytest.raises(CopevalError, match="is the current folder"):
+        write_import(_second(), project)
+    assert tree(project) == before

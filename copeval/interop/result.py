@@ -410,6 +410,12 @@ def write_import(
     origin = origin or report.file
     if root.exists() and not root.is_dir():
         raise CopevalError(f"{root} exists and is not a folder")
+    here = Path.cwd().resolve()
+    if root.exists() and (here == root.resolve() or root.resolve() in here.parents):
+        raise CopevalError(
+            f"{root} is the current folder (or holds it): an import replaces the project "
+            "folder as a whole, so run it from outside, e.g. `cd ..` first"
+        )
     with project_lock(root):
         for line in recover(root):
             report.warn(line)
