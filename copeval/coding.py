@@ -30,7 +30,6 @@ import io
 import itertools
 import os
 import re
-import tempfile
 import unicodedata
 import warnings
 from collections.abc import Iterable, Mapping
@@ -41,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._io import atomic_write_csv
 from .codebook import Codebook, load_codebook
 from .errors import CopevalError, MissingDependencyError
 from .vocabulary import CRITERIA
@@ -893,17 +893,6 @@ def _root(project) -> Path:
     return root
 
 
-def _atomic_write_csv(df: pd.DataFrame, target: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            df.to_csv(fh, index=False, lineterminator="\n")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def read_suggestions(project) -> pd.DataFrame:
     """The suggestion store of a project (``suggestions.csv``) with the decisions taken.
 
@@ -965,7 +954,7 @@ def write_suggestions(project, suggestions: pd.DataFrame) -> Path:
         new = pd.concat([decided, new], ignore_index=True)
         new = new.sort_values(["source_id", "start", "code"], kind="stable")
     new = new.assign(negated=new["negated"].map(lambda v: "true" if v else "false"))
-    _atomic_write_csv(new, target)
+    atomic_write_csv(new, target)
     return target
 
 
@@ -1035,7 +1024,7 @@ def accept_suggestions(
         The appended segments: ``segment_id``, ``source_id``, ``start``, ``end``, ``code``,
         ``valence`` (empty), ``coder``, ``suggestion_id``.
     """
-    from .project import load_project
+    from .project import load_project, table_columns
 
     user = _check_user(user)
     root = _root(project)
@@ -1045,7 +1034,7 @@ def accept_suggestions(
     eligible = (store["status"] == "pending") | ((store["status"] == "rejected") & named)
     chosen = store[mask & eligible]
     coder = AUTO_CODER_PREFIX + user
-    cols = ["segment_id", "source_id", "start", "end", "code", "valence", "coder", "suggestion_id"]
+    cols = [*table_columns("segments"), "suggestion_id"]
     if chosen.empty:
         return pd.DataFrame(columns=cols)
     proj = load_project(root)
@@ -1109,7 +1098,7 @@ def _append_segments(root: Path, added: pd.DataFrame) -> None:
 
 def _write_store(root: Path, store: pd.DataFrame) -> None:
     out = store.assign(negated=store["negated"].map(lambda v: "true" if v else "false"))
-    _atomic_write_csv(out, root / SUGGESTIONS_FILE)
+    atomic_write_csv(out, root / SUGGESTIONS_FILE)
 
 
 def reject_suggestions(

@@ -14,7 +14,7 @@ import io
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path, PurePosixPath
 
@@ -23,12 +23,20 @@ import pandas as pd
 from . import __version__
 from .codebook import Codebook, load_codebook
 from .errors import CopevalError, Problem, ProjectValidationError
-from .vocabulary import CONSENT_LEVELS, CRITERIA, METHODS, RESPONDENT_GROUPS
+from .vocabulary import (
+    CONSENT_LEVELS,
+    CRITERIA,
+    METHODS,
+    RESPONDENT_GROUPS,
+    parse_respondent_groups,
+)
 
 __all__ = [
     "TABLE_SCHEMAS",
     "Project",
     "load_project",
+    "sources_schema",
+    "table_columns",
     "validate_project",
     "write_datapackage",
     "write_project",
@@ -125,6 +133,30 @@ TABLE_SCHEMAS = {
     "responses": _RESPONSES_FIXED,
     "registry": _REGISTRY,
 }
+
+
+def table_columns(name: str) -> list[str]:
+    """Column names of a project table in file order, from :data:`TABLE_SCHEMAS`.
+
+    The one list of each table's columns: importers, generators and writers take them from
+    here rather than typing them again.
+    """
+    try:
+        return [c.name for c in TABLE_SCHEMAS[name]]
+    except KeyError:
+        raise ValueError(f"no table {name!r}; tables: {', '.join(TABLE_SCHEMAS)}") from None
+
+
+def sources_schema(groups=None) -> tuple:
+    """The ``sources`` columns with the respondent groups of a project (default list if None).
+
+    ``groups`` is the mapping of :func:`copeval.vocabulary.parse_respondent_groups`.
+    """
+    choices = tuple(groups if groups is not None else RESPONDENT_GROUPS)
+    return tuple(
+        replace(c, choices=choices) if c.name == "respondent_group" else c for c in _SOURCES
+    )
+
 
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
@@ -578,6 +610,9 @@ def _load(root: Path, codebook: Codebook | None):
         raise CopevalError(f"{root} is not a folder (an evaluation project is a folder)")
     codebook = codebook or load_codebook()
     meta = _read_meta(root, out)
+    groups, group_problems = parse_respondent_groups(meta.get("respondent_groups"))
+    for message in group_problems:
+        out.error("datapackage.json", message, column="respondent_groups")
 
     def table(name, spec, required=True):
         path = root / f"{name}.csv"
@@ -592,7 +627,7 @@ def _load(root: Path, codebook: Codebook | None):
         return _with_optional_columns(df, spec)
 
     sites = table("sites", _SITES)
-    sources = table("sources", _SOURCES)
+    sources = table("sources", sources_schema(groups))
     segments = table("segments", _SEGMENTS)
     items = table("items", _ITEMS, required=False)
     registry = table("registry", _REGISTRY, required=False)
@@ -626,7 +661,7 @@ def _load(root: Path, codebook: Codebook | None):
         return out.problems, None
 
     sources = sources.drop(columns="_row")
-    sources["stratum"] = sources["respondent_group"].map(lambda g: RESPONDENT_GROUPS[g][0])
+    sources["stratum"] = sources["respondent_group"].map(lambda g: groups[g][0])
     segments = segments.drop(columns="_row")
     segments["criterion"] = segments["code"].map(codebook.criteria)
     segments["obstacle"] = segments["code"].map(codebook.obstacles).astype(bool)
@@ -677,6 +712,7 @@ _META_DEFAULTS = {
     "period": None,
     "primary_coder": None,
     "reference_site": None,
+    "respondent_groups": None,
 }
 
 
@@ -1006,7 +1042,7 @@ def write_datapackage(path: str | Path, meta: Mapping | None = None) -> Path:
     add(
         "sources",
         "sources.csv",
-        _SOURCES,
+        sources_schema(parse_respondent_groups(block.get("respondent_groups"))[0]),
         primary_key=["source_id"],
         foreign_keys=[(["site_id"], "sites", ["site_id"])],
     )

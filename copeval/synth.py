@@ -37,6 +37,7 @@ import pandas as pd
 
 from .codebook import Codebook, load_codebook
 from .errors import CopevalError
+from .project import table_columns
 from .vocabulary import CRITERIA, RESPONDENT_GROUPS
 
 __all__ = ["DEPARTMENTS", "SyntheticProject", "synth_project", "synth_survey_items"]
@@ -265,20 +266,7 @@ def synth_survey_items() -> pd.DataFrame:
     ]
     items = pd.DataFrame(_ITEMS, columns=cols)
     items["missing_codes"] = "97;98"
-    return items[
-        [
-            "instrument",
-            "item",
-            "criterion",
-            "scale",
-            "scale_min",
-            "scale_max",
-            "reverse",
-            "missing_codes",
-            "label_en",
-            "label_es",
-        ]
-    ]
+    return items[table_columns("items")]
 
 
 def _draw_levels(site_ids, rng) -> pd.DataFrame:
@@ -542,9 +530,7 @@ def _qualitative(
                         v2 = 0
                     seg_rows.append((f"{sid}-B{k:02d}", sid, start, end, code2, v2, _SECOND))
     sources = pd.DataFrame(src_rows)
-    segments = pd.DataFrame(
-        seg_rows, columns=["segment_id", "source_id", "start", "end", "code", "valence", "coder"]
-    )
+    segments = pd.DataFrame(seg_rows, columns=table_columns("segments"))
     segments["valence"] = segments["valence"].astype("Int64")
     return sources, segments, texts
 

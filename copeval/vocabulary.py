@@ -7,6 +7,8 @@ consent levels and rating labels, so that validation, scoring and reports agree.
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Mapping
 
 __all__ = [
     "CONSENT_LEVELS",
@@ -19,6 +21,7 @@ __all__ = [
     "STRATA",
     "STRATUM_LABELS",
     "group_label",
+    "parse_respondent_groups",
     "rating_label",
 ]
 
@@ -104,7 +107,82 @@ def rating_label(score: float, lang: str = "en") -> str:
     return RATING_BANDS[-1][1] if lang == "en" else RATING_BANDS[-1][2]
 
 
-def group_label(group: str, lang: str = "en") -> str:
-    """Display label of a respondent group (used to attribute quotes: role, never name)."""
-    _, en, es = RESPONDENT_GROUPS[group]
+def group_label(group: str, lang: str = "en", groups: Mapping | None = None) -> str:
+    """Display label of a respondent group (used to attribute quotes: role, never name).
+
+    ``groups`` is a project's group list (:func:`parse_respondent_groups`, or
+    ``project.meta["respondent_groups"]`` as declared); default: :data:`RESPONDENT_GROUPS`.
+    A group in neither is shown by its ID rather than failing.
+    """
+    table = groups if isinstance(groups, Mapping) else parse_respondent_groups(groups)[0]
+    entry = table.get(group) or RESPONDENT_GROUPS.get(group)
+    if entry is None:
+        return str(group)
+    _, en, es = entry
     return en if lang == "en" else es
+
+
+_GROUP_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def parse_respondent_groups(declared) -> tuple[dict, list[str]]:
+    """The respondent groups of a project: the defaults plus the project's own.
+
+    A project declares its own groups in ``datapackage.json`` (``copeval`` block)::
+
+        "respondent_groups": [
+          {"id": "traditional_authority", "stratum": "authorities",
+           "labels": {"es": "Autoridad tradicional", "en": "Traditional authority"}}
+        ]
+
+    ``id`` is lower case (letters, digits, ``_``); ``stratum`` is one of :data:`STRATA`;
+    both labels are required. A default group may be repeated with its own stratum (its
+    default labels stay).
+
+    Returns
+    -------
+    groups : dict
+        ``id -> (stratum, English label, Spanish label)``: :data:`RESPONDENT_GROUPS` first,
+        then the declared groups in their order.
+    problems : list of str
+        One message per invalid entry (the entry is left out); empty when all is well.
+    """
+    groups = dict(RESPONDENT_GROUPS)
+    problems: list[str] = []
+    if declared is None:
+        return groups, problems
+    if not isinstance(declared, list):
+        return groups, ["'respondent_groups' must be a list of {id, stratum, labels} objects"]
+    for i, entry in enumerate(declared, start=1):
+        where = f"respondent_groups entry {i}"
+        if not isinstance(entry, dict):
+            problems.append(f"{where} must be an object with id, stratum and labels")
+            continue
+        gid, stratum, labels = entry.get("id"), entry.get("stratum"), entry.get("labels")
+        if not isinstance(gid, str) or not _GROUP_ID.match(gid):
+            problems.append(
+                f"{where}: id {gid!r} must be lower-case letters, digits and '_' "
+                "(e.g. traditional_authority)"
+            )
+            continue
+        where = f"respondent group {gid!r}"
+        if stratum not in STRATA:
+            problems.append(f"{where}: stratum {stratum!r} is not one of {', '.join(STRATA)}")
+            continue
+        if not isinstance(labels, dict) or not all(
+            isinstance(labels.get(lang), str) and labels.get(lang).strip() for lang in LANGUAGES
+        ):
+            problems.append(f"{where}: labels needs non-empty 'es' and 'en' texts")
+            continue
+        value = (stratum, labels["en"].strip(), labels["es"].strip())
+        if gid in RESPONDENT_GROUPS and RESPONDENT_GROUPS[gid][0] != stratum:
+            problems.append(
+                f"{where} is a default group of stratum {RESPONDENT_GROUPS[gid][0]!r}; it "
+                f"cannot be moved to {stratum!r} (declare a new ID instead)"
+            )
+            continue
+        if gid in groups and gid not in RESPONDENT_GROUPS:
+            problems.append(f"{where} is declared twice")
+            continue
+        groups[gid] = RESPONDENT_GROUPS.get(gid, value)
+    return groups, problems

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import CopevalError
+from ..interop.transaction import keep_package_fields, project_lock, read_descriptor
 from ..project import write_datapackage
 
 
@@ -15,7 +16,9 @@ def register(sub) -> None:
         description=(
             "Write the Frictionless datapackage.json of a project folder from the CSV tables "
             "it holds, keeping existing copeval metadata (title, synthetic, period, "
-            "primary_coder, reference_site) unless overridden here."
+            "primary_coder, reference_site, respondent_groups) unless overridden here, and "
+            "the Frictionless licenses, contributors, keywords, sources, homepage and version "
+            "as written."
         ),
     )
     p.add_argument("project", type=Path, help="project folder")
@@ -46,6 +49,9 @@ def run(args) -> int:
     }
     if args.synthetic is not None:
         meta["synthetic"] = args.synthetic == "true"
-    path = write_datapackage(args.project, meta)
+    with project_lock(args.project):
+        old = read_descriptor(args.project)
+        path = write_datapackage(args.project, meta)
+        keep_package_fields(args.project, old)
     print(f"wrote {path}")
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from .._io import atomic_write_csv, safe_child
 from ..errors import CopevalError, ImportFormatError
 from ..interop import (
     CONVENTIONS,
@@ -19,11 +20,16 @@ from ..interop import (
     read_taguette_highlights,
     write_import,
 )
-from ..interop.mapping import is_valence_group
+from ..interop.kobo import export_flavour
+from ..interop.mapping import is_valence_group, tag_path
 from ..interop.metadata import SourceEntry
+from ..interop.result import project_groups
 from ..interop.safe import read_table
+from ..interop.taguette import read_taguette_codebook
 
 _KOBO_MARKERS = {"_uuid", "_submission_time", "_index", "meta/instanceid", "_id"}
+#: ODK Central's CSV export: no _uuid, but these.
+_ODK_MARKERS = {"meta-instanceid", "key"}
 
 
 def register(sub) -> None:
@@ -35,10 +41,14 @@ def register(sub) -> None:
             "not exist. Formats: REFI-QDA projects (.qdpx, .qde: NVivo, ATLAS.ti, MAXQDA, "
             "QualCoder, qc...), REFI-QDA codebooks (.qdc: checked against the codebook, "
             "nothing written), Taguette highlight exports (.csv/.xlsx with columns document, "
-            "tag, content) and KoboToolbox/ODK survey exports (.csv/.xlsx with _uuid). "
-            "Existing sources, respondents and item maps are never replaced without --force; "
-            "the merged project is validated before anything is written. Every file is "
-            "treated as untrusted (see docs/interop.md)."
+            "tag, content), Taguette codebooks (.csv/.xlsx with a tag column: checked, "
+            "nothing written) and KoboToolbox / ODK Central survey exports (.csv/.xlsx with "
+            "_uuid, or meta-instanceID and KEY). New survey respondents are appended; "
+            "existing sources, respondents and item maps are never replaced without --force "
+            "(or --replace-responses), and every replacement is counted. The project is "
+            "locked, the merged project is written beside it and validated, then switched in "
+            "atomically: a failed import changes nothing. Every file is treated as untrusted "
+            "(see docs/interop.md)."
         ),
     )
     p.add_argument("file", type=Path, help="file to import")
@@ -50,7 +60,7 @@ def register(sub) -> None:
     )
     p.add_argument(
         "--format",
-        choices=["auto", "refi", "qdc", "taguette", "kobo"],
+        choices=["auto", "refi", "qdc", "taguette", "taguette-codebook", "kobo", "odk"],
         default="auto",
         help="file format (default: from extension and columns)",
     )
@@ -114,12 +124,25 @@ def register(sub) -> None:
         help="CSV with columns value,site_id recoding the site column",
     )
     s.add_argument(
+        "--site",
+        metavar="ID",
+        help="one site for every submission (a single-site form with no site question)",
+    )
+    s.add_argument(
+        "--replace-responses",
+        action="store_true",
+        help="drop every respondent the project has for this instrument and keep only the "
+        "export's (the report says how many rows were dropped); default: append",
+    )
+    s.add_argument(
         "--salt", default="", help="secret prefix for hashing submission UUIDs into respondent IDs"
     )
     p.add_argument(
         "--force",
         action="store_true",
-        help="replace sources, respondents or item-map rows the project already has",
+        help="replace sources, item-map rows, or respondents with changed answers that the "
+        "project already has (each replacement counted); overwrite --write-mapping and "
+        "--meta-template files",
     )
     p.set_defaults(func=run)
 
@@ -131,29 +154,58 @@ def _detect(path: Path) -> str:
     if ext == ".qdc":
         return "qdc"
     if ext in (".csv", ".xlsx", ".xlsm", ".tsv"):
-        cols = {str(c).strip().lower() for c in read_table(path).columns}
+        raw = read_table(path)
+        cols = {str(c).strip().lower() for c in raw.columns}
         if {"document", "tag", "content"} <= cols:
             return "taguette"
-        if cols & _KOBO_MARKERS or any(c.endswith("/instanceid") for c in cols):
-            return "kobo"
+        if "tag" in cols and ({"description", "parent", "number of highlights"} & cols):
+            return "taguette-codebook"
+        if ext in (".xlsx", ".xlsm") and "tag" not in cols:
+            import openpyxl
+
+            wb = openpyxl.load_workbook(path, read_only=True)
+            names = wb.sheetnames
+            wb.close()
+            if "codebook" in names:
+                return "taguette-codebook"
+        if (
+            cols & _KOBO_MARKERS
+            or cols & _ODK_MARKERS
+            or any(c.endswith("/instanceid") for c in cols)
+        ):
+            return "odk" if export_flavour(raw.columns) == "odk_central" else "kobo"
         raise ImportFormatError(
-            f"{path}: cannot tell the format from its columns; a Taguette export has "
-            "document, tag, content; a Kobo/ODK export has _uuid (use --format)"
+            f"{path}: cannot tell the format from its columns; a Taguette highlights export "
+            "has document, tag, content; a Taguette codebook has tag, description; a "
+            "KoboToolbox export has _uuid; an ODK Central export has meta-instanceID and KEY "
+            "(use --format)"
+        )
+    if ext == ".xls":
+        raise ImportFormatError(
+            f"{path}: an .xls file (the old Excel format, also used for XLSForm form "
+            "definitions, which hold no answers) cannot be read: export the submissions as "
+            ".csv or .xlsx"
         )
     raise ImportFormatError(
         f"{path}: unknown file type {ext!r}; expected .qdpx, .qde, .qdc, .csv or .xlsx"
     )
 
 
-def _qdc(args) -> int:
-    if args.file.suffix.lower() in (".qdpx", ".qde"):
+def _qdc(args, fmt: str) -> int:
+    if fmt == "taguette-codebook":
+        codes = read_taguette_codebook(args.file)
+    elif args.file.suffix.lower() in (".qdpx", ".qde"):
         codes = read_qda(args.file).codes_frame()
     else:
         codes = read_qdc(args.file)
-    mapping = read_mapping(args.mapping)
+        # a flat codebook (Taguette's .qdc): names are tag paths, read like its highlights
+        if all(len(p) == 1 for p in codes["parts"]):
+            codes["parts"] = [tag_path(p[0]) for p in codes["parts"]]
+            codes["path"] = codes["name"]  # printed as written, so that it maps when copied
+    mapping = read_mapping(args.mapping).for_paths(codes["parts"])
     rows = []
-    for path in codes["path"]:
-        parts = tuple(path.split("/"))
+    for parts, path in zip(codes["parts"], codes["path"], strict=True):
+        parts = tuple(parts)
         valence = parse_valence(parts)
         if is_valence_group(parts):
             rows.append((path, None, "valence group"))
@@ -177,11 +229,27 @@ def _qdc(args) -> int:
             raise CopevalError(f"{args.write_mapping} exists; use --force to overwrite it")
         import pandas as pd
 
-        pd.DataFrame(
+        table = pd.DataFrame(
             [(p, c) for p, c, _ in rows if c is not None], columns=["external_name", "code"]
-        ).to_csv(args.write_mapping, index=False, lineterminator="\n")
+        )
+        _write_for_people(table, args.write_mapping)
         print(f"mapping template written to {args.write_mapping}: fill in the empty codes")
     return 0
+
+
+def _write_for_people(table, path: Path) -> None:
+    """Write a CSV people will open in a spreadsheet: cells that would run as formulas are
+    shown as text (a leading apostrophe), and say so."""
+    from .._io import csv_safe
+
+    changed = int((csv_safe(table).astype(str) != table.astype(str)).to_numpy().sum())
+    atomic_write_csv(table, path, for_people=True)
+    if changed:
+        print(
+            f"note: {changed} cell(s) of {path} began like a spreadsheet formula (=, +, -, @) "
+            "and were written with a leading apostrophe; remove it if you copy a name back",
+            file=sys.stderr,
+        )
 
 
 def _template(args, fmt: str) -> int:
@@ -195,19 +263,27 @@ def _template(args, fmt: str) -> int:
         raise CopevalError("--meta-template applies to REFI-QDA and Taguette files")
     if args.meta_template.exists() and not args.force:
         raise CopevalError(f"{args.meta_template} exists; use --force to overwrite it")
-    meta_template(entries).to_csv(args.meta_template, index=False, lineterminator="\n")
+    _write_for_people(meta_template(entries), args.meta_template)
     print(f"sources-meta template with {len(entries)} source(s) written to {args.meta_template}")
     return 0
 
 
 def run(args) -> int:
+    if not args.file.is_file():
+        raise CopevalError(f"{args.file}: file not found")
     fmt = _detect(args.file) if args.format == "auto" else args.format
-    if fmt == "qdc" or (fmt == "refi" and args.write_mapping):
-        return _qdc(args)
+    if fmt in ("qdc", "taguette-codebook") or (fmt == "refi" and args.write_mapping):
+        return _qdc(args, fmt)
     if args.meta_template:
         return _template(args, fmt)
     if args.into is None:
         raise CopevalError("--into PROJECT is required (the project folder to import into)")
+    survey_only = {"--site": args.site, "--replace-responses": args.replace_responses}
+    if fmt in ("refi", "taguette"):
+        wrong = [k for k, v in survey_only.items() if v]
+        if wrong:
+            raise CopevalError(f"{', '.join(wrong)} applies to survey exports only")
+    groups = project_groups(args.into)
     if fmt == "refi":
         result = import_refi(
             args.file,
@@ -215,6 +291,7 @@ def run(args) -> int:
             sources_meta=args.sources_meta,
             offsets=args.offsets,
             coder=args.coder,
+            respondent_groups=groups,
         )
     elif fmt == "taguette":
         if args.texts is None:
@@ -228,6 +305,7 @@ def run(args) -> int:
             mapping=args.mapping,
             sources_meta=args.sources_meta,
             coder=args.coder,
+            respondent_groups=groups,
         )
     else:
         items = args.items
@@ -253,14 +331,24 @@ def run(args) -> int:
             instrument=args.instrument,
             site_column=args.site_column,
             site_values=site_values,
+            site=args.site,
             salt=args.salt,
         )
-    project = write_import(result, args.into, force=args.force)
+        safe_child(args.into / "responses", f"{result.instrument}.csv", what="instrument")
+    project = write_import(
+        result,
+        args.into,
+        force=args.force,
+        replace_responses=args.replace_responses,
+        origin=str(args.file),
+    )
     print(result.report.to_text())
+    n_import = len(result.report.warnings)
     print(
         f"{args.into}: {len(project.sources)} sources, {len(project.segments)} segments, "
         f"{sum(len(r) for r in project.responses.values())} survey responses; valid "
-        f"({len(project.warnings)} warning(s), see `copeval validate {args.into}`)"
+        f"({n_import} import warning(s) above; {len(project.warnings)} project warning(s), "
+        f"see `copeval validate {args.into}`)"
     )
     if len(result.report.unmapped):
         print(

@@ -30,10 +30,11 @@ from .result import (
     QualitativeImport,
     SurveyImport,
     minimal_sites,
+    project_groups,
     write_import,
 )
 from .safe import LIMITS, Limits, SafeZip, parse_xml
-from .taguette import import_taguette, read_taguette_highlights
+from .taguette import import_taguette, read_taguette_codebook, read_taguette_highlights
 
 __all__ = [
     "CONVENTIONS",
@@ -58,6 +59,7 @@ __all__ = [
     "minimal_sites",
     "parse_valence",
     "parse_xml",
+    "project_groups",
     "project_xml",
     "pseudonymise",
     "read_item_map",
@@ -65,6 +67,7 @@ __all__ = [
     "read_qda",
     "read_qdc",
     "read_sources_meta",
+    "read_taguette_codebook",
     "read_taguette_highlights",
     "schema_path",
     "to_codepoints",

@@ -25,7 +25,21 @@ exports). The import:
 * leaves out submissions whose ``consent`` question (any group) was answered ``no`` (or
   ``0``/``false``), saying how many;
 * takes ``site_id`` from a column you name (``site_column``), optionally recoding its values
-  (``site_values``, e.g. ``{"villa_canales": "VC"}``).
+  (``site_values``, e.g. ``{"villa_canales": "VC"}``), or one site for the whole file
+  (``site``) for a single-site form with no site question.
+
+Two header conventions are recognised from the columns:
+
+* **KoboToolbox** (and the legacy Kobo server): ``_uuid``, groups joined with ``/`` (``.`` or
+  ``:`` in some exports), option columns ``grp/question/option``; the legacy server writes
+  ``True``/``False`` in option columns and a trailing comma on every data row;
+* **ODK Central** (``/v1/projects/:id/forms/:id/submissions.csv``): no ``_uuid`` but
+  ``meta-instanceID`` and ``KEY``, groups joined with ``-`` (``grp_c1-c1_foot_patrol``),
+  option columns ``grp-question/option`` ("split select multiples"), ``SubmissionDate``,
+  ``SubmitterID``, ``SubmitterName``, ``DeviceID``, ``ReviewState`` ... as metadata.
+
+A **labels** export (question texts as headers, option labels as answers) is refused with
+the remedy: re-export with XML values and headers.
 """
 
 from __future__ import annotations
@@ -37,12 +51,22 @@ from pathlib import Path
 
 import pandas as pd
 
+from .._io import safe_child
 from ..errors import ImportFormatError
+from ..project import table_columns
 from .report import ImportReport
 from .result import SurveyImport, minimal_sites
 from .safe import LIMITS, Limits, read_table
 
-__all__ = ["KOBO_METADATA", "import_kobo", "pseudonymise", "read_item_map"]
+__all__ = [
+    "ITEM_COLUMNS",
+    "KOBO_METADATA",
+    "export_flavour",
+    "import_kobo",
+    "is_labels_export",
+    "pseudonymise",
+    "read_item_map",
+]
 
 #: XLSForm / KoboToolbox / ODK metadata question names (compared without group prefix,
 #: case-insensitively); every column starting with "_" is metadata too.
@@ -79,22 +103,45 @@ KOBO_METADATA = frozenset(
     }
 )
 _SEPARATORS = ("/", ":", ".")
-_UUID_COLUMNS = ("_uuid", "meta/instanceid", "instanceid", "key", "uuid")
+#: ODK Central joins groups with "-" and select_multiple options with "/".
+_ODK_SPLIT = re.compile(r"[-/]")
+_UUID_COLUMNS = (
+    "_uuid",
+    "meta/instanceid",
+    "meta-instanceid",
+    "instanceid",
+    "key",
+    "uuid",
+)
 _INT_RE = re.compile(r"^[+-]?\d+(?:\.0+)?$")
 _DECLINED = frozenset({"no", "0", "false", "n", "declined"})
+#: An XLSForm ``name`` (what an "XML values and headers" export uses as column parts).
+_XML_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*(\[\d+\])?$")
+_SITE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
 
-_ITEM_COLUMNS = (
-    "instrument",
-    "item",
-    "criterion",
-    "scale",
-    "scale_min",
-    "scale_max",
-    "reverse",
-    "missing_codes",
-    "label_en",
-    "label_es",
-)
+#: Columns of an item map (``items.csv``), from the project's table schema.
+ITEM_COLUMNS = tuple(table_columns("items"))
+_REQUIRED_ITEM_COLUMNS = ("instrument", "item", "scale_min", "scale_max")
+
+
+def export_flavour(columns) -> str:
+    """``"odk_central"`` or ``"kobo"``, from an export's column names."""
+    lower = {str(c).strip().lower() for c in columns}
+    if "_uuid" in lower:
+        return "kobo"
+    if "meta-instanceid" in lower or ({"key", "submissiondate"} <= lower):
+        return "odk_central"
+    return "kobo"
+
+
+def is_labels_export(columns) -> bool:
+    """True when most question columns are question texts, not XLSForm names."""
+    names = [str(c).strip() for c in columns if str(c).strip()]
+    questions = [c for c in names if not c.startswith("_")]
+    if not questions:
+        return False
+    bad = [c for c in questions if not all(_XML_NAME.match(p) for p in re.split(r"[/:]", c) if p)]
+    return len(bad) >= max(2, len(questions) // 3)
 
 
 def pseudonymise(uuid: str, *, salt: str = "") -> str:
@@ -117,7 +164,7 @@ def read_item_map(source) -> pd.DataFrame:
         df, name = source.copy(), "item map"
     else:
         df, name = read_table(source), str(source)
-    missing = [c for c in ("instrument", "item", "scale_min", "scale_max") if c not in df.columns]
+    missing = [c for c in _REQUIRED_ITEM_COLUMNS if c not in df.columns]
     if missing:
         raise ImportFormatError(
             f"{name}: missing column(s) {', '.join(missing)} (see docs/data-model.md, items.csv)"
@@ -132,37 +179,43 @@ def read_item_map(source) -> pd.DataFrame:
     return df
 
 
-def _parts(col: str) -> list[str]:
+def _parts(col: str, flavour: str = "kobo") -> list[str]:
+    if flavour == "odk_central":
+        return [p for p in _ODK_SPLIT.split(col) if p] or [col]
     for sep in _SEPARATORS:
         if sep in col:
             return [p for p in col.split(sep) if p]
     return [col]
 
 
-def _candidates(col: str) -> list[str]:
+def _candidates(col: str, flavour: str = "kobo") -> list[str]:
     """Names a column may stand for, most specific first."""
-    parts = _parts(col.strip())
+    parts = _parts(col.strip(), flavour)
     out = []
     for i in range(len(parts)):
         tail = parts[i:]
-        out += ["/".join(tail), "_".join(tail), ".".join(tail)]
+        out += ["/".join(tail), "_".join(tail), ".".join(tail), "-".join(tail)]
     return list(dict.fromkeys(out))
 
 
-def _is_metadata(col: str) -> bool:
-    bare = _parts(col.strip())[-1] if col.strip() else col
+def _is_metadata(col: str, flavour: str = "kobo") -> bool:
+    bare = _parts(col.strip(), flavour)[-1] if col.strip() else col
     return (
         col.strip().startswith("_")
         or bare.startswith("_")
         or (bare.lower() in KOBO_METADATA)
-        or col.strip().lower() in ("formhub/uuid", "meta/instanceid", "meta/deprecatedid")
+        or col.strip().lower()
+        in ("formhub/uuid", "meta/instanceid", "meta/deprecatedid", "meta-instanceid")
     )
 
 
-def _parse_int(value: str) -> int | None:
+def _parse_int(value: str, *, boolean: bool = False) -> int | None:
+    """A whole number; with ``boolean`` (0..1 items) also ``True``/``False`` as 1/0."""
     v = str(value).strip()
     if _INT_RE.match(v):
         return int(float(v))
+    if boolean and v.lower() in ("true", "false"):
+        return int(v.lower() == "true")
     return None
 
 
@@ -173,6 +226,7 @@ def import_kobo(
     instrument: str | None = None,
     site_column: str | None = None,
     site_values: Mapping[str, str] | None = None,
+    site: str | None = None,
     salt: str = "",
     limits: Limits = LIMITS,
 ) -> SurveyImport:
@@ -193,6 +247,9 @@ def import_kobo(
         ``site``.
     site_values : mapping, optional
         Recode the site column's values into site IDs.
+    site : str, optional
+        One site ID for every submission (a single-site form with no site question); not
+        with ``site_column``.
     salt : str
         Prefix hashed with each submission UUID (keep it secret to make IDs unguessable).
 
@@ -205,16 +262,40 @@ def import_kobo(
     Raises
     ------
     ImportFormatError
-        No UUID or site column, labels instead of values, answers out of range (every
-        offending cell listed), ambiguous columns.
+        No UUID or site column, a labels export, answers out of range (every offending
+        cell listed), ambiguous columns, none of the items in the export, an instrument
+        name that is not a safe file name.
     """
     p = Path(path)
     raw = read_table(p, limits=limits)
     item_map = read_item_map(items)
-    report = ImportReport(str(p), tool="KoboToolbox/ODK")
+    flavour = export_flavour(raw.columns)
+    tool = "ODK Central" if flavour == "odk_central" else "KoboToolbox"
+    report = ImportReport(str(p), tool=tool)
+    if is_labels_export(raw.columns):
+        raise ImportFormatError(
+            f"{p}: this is a labels export: re-export with XML values and headers (its "
+            "columns are question texts, e.g. "
+            f"{str(next(c for c in raw.columns if ' ' in str(c)))[:60]!r})"
+        )
+    if site is not None and site_column is not None:
+        raise ImportFormatError("give either a site column or one site for the whole file")
+    if site is not None and not _SITE_ID.match(site.strip()):
+        raise ImportFormatError(
+            f"site {site!r} is not a site ID (letters, digits, '.', '_', ':' or '-')"
+        )
+    formulas = raw.attrs.get("formula_cells") or []
+    if formulas:
+        report.warn(
+            f"{len(formulas)} cell(s) hold a formula with no saved value and were read as "
+            f"empty: {', '.join(formulas[:20])}{' ...' if len(formulas) > 20 else ''} (open "
+            "the file in a spreadsheet, save it, and import again)"
+        )
+    if raw.attrs.get("trailing_empty_column"):
+        report.warn("every data row ends with an extra empty field (a trailing comma); ignored")
     rownum = list(range(2, len(raw) + 2))  # spreadsheet rows, kept through filtering
     consent_col = next(
-        (c for c in raw.columns if _parts(c.strip())[-1].lower() == "consent"), None
+        (c for c in raw.columns if _parts(c.strip(), flavour)[-1].lower() == "consent"), None
     )
     if consent_col is not None:
         declined = raw[consent_col].astype(str).str.strip().str.lower().isin(_DECLINED)
@@ -226,7 +307,7 @@ def import_kobo(
             rownum = [r for r, d in zip(rownum, declined, strict=True) if not d]
             raw = raw[~declined.to_numpy()].reset_index(drop=True)
     instruments = list(dict.fromkeys(item_map["instrument"].astype(str)))
-    cand = {c: _candidates(c) for c in raw.columns}
+    cand = {c: _candidates(c, flavour) for c in raw.columns}
     all_names = {n for names in cand.values() for n in names}
     if instrument is None:
         if len(instruments) == 1:
@@ -243,16 +324,20 @@ def import_kobo(
             f"instrument {instrument!r} is not in the item map (instruments: "
             f"{', '.join(instruments)})"
         )
+    safe_child(Path("responses"), f"{instrument}.csv", what="instrument")
     inst_items = item_map[item_map["instrument"] == instrument].reset_index(drop=True)
 
     # respondent IDs ----------------------------------------------------------------------
     lower = {c.strip().lower(): c for c in raw.columns}
     uuid_col = next((lower[k] for k in _UUID_COLUMNS if k in lower), None)
     if uuid_col is None:
-        uuid_col = next((c for c in raw.columns if _parts(c)[-1].lower() == "instanceid"), None)
+        uuid_col = next(
+            (c for c in raw.columns if _parts(c, flavour)[-1].lower() == "instanceid"), None
+        )
     if uuid_col is None:
         raise ImportFormatError(
-            f"{p}: no submission UUID column (_uuid or meta/instanceID); it is needed to "
+            f"{p}: no submission UUID column (_uuid, meta/instanceID, ODK Central's "
+            "meta-instanceID or KEY); it is needed to "
             "give each respondent a stable pseudonymous ID"
         )
     uuids = raw[uuid_col].astype(str).str.strip()
@@ -279,13 +364,19 @@ def import_kobo(
         return hits[0] if hits else None
 
     wanted_site = [site_column] if site_column else ["site_id", "site"]
-    site_col = next((c for c in (find_column(n) for n in wanted_site) if c), None)
-    if site_col is None:
-        raise ImportFormatError(
-            f"{p}: no site column ({' or '.join(wanted_site)}); name it with --site-column. "
-            f"Columns: {', '.join(raw.columns[:30])}"
-        )
-    sites = raw[site_col].astype(str).str.strip()
+    if site is not None:
+        site_col = None
+        sites = pd.Series([site.strip()] * len(raw), dtype=object)
+        report.warn(f"site {site.strip()!r} given for all {len(raw)} submission(s)")
+    else:
+        site_col = next((c for c in (find_column(n) for n in wanted_site) if c), None)
+        if site_col is None:
+            raise ImportFormatError(
+                f"{p}: no site column ({' or '.join(wanted_site)}); name it with "
+                "--site-column, or give one site for the whole file with --site ID. "
+                f"Columns: {', '.join(raw.columns[:30])}"
+            )
+        sites = raw[site_col].astype(str).str.strip()
     if site_values:
         unknown = sorted(set(sites) - set(site_values) - {""})
         if unknown:
@@ -297,7 +388,7 @@ def import_kobo(
     blank = [i for i, s in zip(rownum, sites, strict=True) if not s]
     if blank:
         raise ImportFormatError(f"{p}: no site in column {site_col!r} on row(s) {blank[:20]}")
-    bad_ids = sorted({s for s in sites if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._:-]*$", s)})
+    bad_ids = sorted({s for s in sites if not _SITE_ID.match(s)})
     if bad_ids:
         raise ImportFormatError(
             f"{p}: site value(s) {', '.join(map(repr, bad_ids[:10]))} in column {site_col!r} "
@@ -307,7 +398,7 @@ def import_kobo(
     out = pd.DataFrame(
         {"respondent_id": [pseudonymise(u, salt=salt) for u in uuids], "site_id": sites.to_numpy()}
     )
-    used = {uuid_col, site_col}
+    used = {uuid_col, site_col} - {None}
     for extra in ("weight", "cluster"):
         col = find_column(extra)
         if col is not None and col not in used:
@@ -317,6 +408,7 @@ def import_kobo(
     # items --------------------------------------------------------------------------------
     problems = []
     derived = []
+    absent = []
     for it in inst_items.itertuples(index=False):
         name = str(it.item)
         col = find_column(name)
@@ -346,7 +438,7 @@ def import_kobo(
                     used.add(qcol)
                     break
         if values is None:
-            report.warn(f"item {name!r} of {instrument!r} is not in the export; left empty")
+            absent.append(name)
             out[name] = pd.array([pd.NA] * len(raw), dtype="Int64")
             continue
         parsed = []
@@ -355,7 +447,7 @@ def import_kobo(
             if v == "" or v.lower() in ("nan", "none", "n/a"):
                 parsed.append(pd.NA)
                 continue
-            n = _parse_int(v)
+            n = _parse_int(v, boolean=(lo, hi) == (0, 1))
             if n is None:
                 problems.append(
                     f"row {row}, column {col or name!r}: {v!r} is not a number (export with "
@@ -371,6 +463,18 @@ def import_kobo(
             else:
                 parsed.append(n)
         out[name] = pd.array(parsed, dtype="Int64")
+    if absent and len(absent) == len(inst_items):
+        raise ImportFormatError(
+            f"{p}: none of the {len(inst_items)} items of {instrument!r} is a column of this "
+            f"{tool} export, so nothing would be imported. Columns: "
+            f"{', '.join(map(str, raw.columns[:20]))}{' ...' if len(raw.columns) > 20 else ''}"
+        )
+    if absent:
+        report.warn(
+            f"{len(absent)} of the {len(inst_items)} items of {instrument!r} are not in the "
+            f"export and were left empty: {', '.join(absent[:20])}"
+            + (" ..." if len(absent) > 20 else "")
+        )
     if problems:
         shown = problems[:30]
         more = f"\n  ... and {len(problems) - 30} more" if len(problems) > 30 else ""
@@ -381,7 +485,7 @@ def import_kobo(
         )
     # the space-separated answer of a select_multiple whose option columns were used
     used |= {c for c in raw.columns if any(u.startswith(f"{c}/") for u in used)}
-    meta_cols = [c for c in raw.columns if c not in used and _is_metadata(c)]
+    meta_cols = [c for c in raw.columns if c not in used and _is_metadata(c, flavour)]
     other = [c for c in raw.columns if c not in used and c not in meta_cols]
     if meta_cols:
         report.warn(
@@ -404,6 +508,7 @@ def import_kobo(
         "items": len(inst_items),
         "sites": out["site_id"].nunique(),
     }
+    origin = None if isinstance(items, pd.DataFrame) else str(items)
     return SurveyImport(
         instrument=instrument,
         responses=out,
@@ -411,4 +516,6 @@ def import_kobo(
         sites=minimal_sites(out["site_id"], origin=str(p)),
         report=report,
         title=p.stem,
+        items_origin=origin,
+        rows=dict(zip(out["respondent_id"], rownum, strict=True)),
     )

@@ -5,11 +5,17 @@ code in the other tool and the codebook code it stands for. An empty ``code`` sa
 external code is deliberately not imported". External names that already are codebook codes
 (``C2.meetings``, or a code ``meetings`` under a parent ``C2``) need no row.
 
-An external code is looked up by its full path (``Parent/Child``, ``Parent::Child`` as
-ATLAS.ti writes it, also inside a single flat name, ``Parent.Child``) and by its own name, first exactly and then ignoring
-case. An external code with no mapping of its own takes the mapping of its nearest mapped
+An external code is looked up by its full path as the import report prints it (the names
+from the top of the code tree joined with ``/``, each name kept whole even when it contains
+``::`` or ``/``), by the same path joined with ``::`` or ``.``, and by its own (leaf) name when
+no other code of the file has that leaf name; first exactly, then ignoring case. A single
+flat name holding ATLAS.ti's ``Parent::Child`` is also read as a path. An external code with no mapping of its own takes the mapping of its nearest mapped
 parent (a sub-code the team added under ``C2.meetings`` counts as ``C2.meetings``); the
 import report says so.
+
+Flat tag names (Taguette highlights and codebooks, flat ``.qdc`` files) become paths with
+:func:`tag_path`, the same way everywhere: ``Parent/child`` splits at ``/``; a name without
+``/`` splits at ``.`` (``Patrullaje.a pie``); ``Group::code`` is left to the lookup above.
 
 **Valence** is coded in QDA tools with a top-level code group named ``Valence`` whose child
 codes are ``+2``, ``+1``, ``0``, ``-1`` and ``-2`` (a Unicode minus ``−`` is accepted),
@@ -29,7 +35,15 @@ from ..codebook import Codebook, load_codebook
 from ..errors import ImportFormatError
 from .safe import read_table
 
-__all__ = ["VALENCE_GROUP", "VALENCE_LABELS", "CodeMapping", "parse_valence", "read_mapping"]
+__all__ = [
+    "VALENCE_GROUP",
+    "VALENCE_LABELS",
+    "CodeMapping",
+    "code_label",
+    "parse_valence",
+    "read_mapping",
+    "tag_path",
+]
 
 #: Name of the top-level code group holding valence codes.
 VALENCE_GROUP = "Valence"
@@ -70,8 +84,29 @@ def is_valence_group(path: tuple[str, ...]) -> bool:
     return len(path) == 1 and path[0].strip().casefold() in ("valence", "valencia")
 
 
-def _keys(path: tuple[str, ...]) -> list[str]:
-    keys = ["/".join(path), "::".join(path), ".".join(path), path[-1]]
+def tag_path(name: str) -> tuple[str, ...]:
+    """The path of a flat tag or code name (Taguette, flat codebooks).
+
+    ``Parent/child`` -> ``("Parent", "child")``; without ``/``, ``Patrullaje.a pie`` ->
+    ``("Patrullaje", "a pie")``; ``Group::code`` stays whole (the mapping reads it).
+    """
+    name = str(name).strip()
+    if "::" in name and "/" not in name:
+        return (name,)
+    sep = "/" if "/" in name else "."
+    parts = tuple(p.strip() for p in name.split(sep) if p.strip())
+    return parts or (name,)
+
+
+def code_label(path: tuple[str, ...]) -> str:
+    """How an external code is printed (and may be written in a mapping table)."""
+    return "/".join(path)
+
+
+def _keys(path: tuple[str, ...], *, leaf: bool = True) -> list[str]:
+    keys = ["/".join(path), "::".join(path), ".".join(path)]
+    if leaf or len(path) == 1:
+        keys.append(path[-1])
     return list(dict.fromkeys(k for k in keys if k))
 
 
@@ -88,13 +123,25 @@ class CodeMapping:
 
     table: dict
     codebook: Codebook
+    ambiguous_leaves: frozenset = frozenset()
 
     def __post_init__(self):
         object.__setattr__(self, "_fold", {k.casefold(): v for k, v in self.table.items()})
         object.__setattr__(self, "_cb_fold", {c.casefold(): c for c in self.codebook.codes})
 
+    def for_paths(self, paths) -> CodeMapping:
+        """This mapping, knowing every code path of a file: a leaf name that ends more than
+        one path no longer maps by itself (the full path does)."""
+        by_leaf: dict = {}
+        for p in paths:
+            p = tuple(p)
+            if p:
+                by_leaf.setdefault(p[-1].casefold(), set()).add(p)
+        ambiguous = frozenset(k for k, v in by_leaf.items() if len(v) > 1)
+        return CodeMapping(self.table, self.codebook, ambiguous)
+
     def _own(self, path: tuple[str, ...]) -> tuple[str | None, str] | None:
-        keys = _keys(path)
+        keys = _keys(path, leaf=path[-1].casefold() not in self.ambiguous_leaves)
         for k in keys:
             if k in self.table:
                 code = self.table[k]
@@ -117,16 +164,20 @@ class CodeMapping:
         ``how`` is ``"codebook"``, ``"mapping"``, ``"parent"`` (through the nearest mapped
         parent), ``"ignored"`` (mapped to nothing on purpose) or ``"unmapped"``.
         """
-        path = tuple(q.strip() for p in path for q in p.split("::") if q.strip())
+        path = tuple(p.strip() for p in path if p.strip())
         if not path:
             return None, "unmapped"
-        own = self._own(path)
-        if own is not None:
-            return own
-        for n in range(len(path) - 1, 0, -1):
-            found = self._own(path[:n])
-            if found is not None:
-                return (found[0], "parent") if found[0] else (None, "ignored")
+        split = tuple(q.strip() for p in path for q in p.split("::") if q.strip())
+        candidates = [path] if split == path else [path, split]
+        for cand in candidates:
+            own = self._own(cand)
+            if own is not None:
+                return own
+        for cand in candidates:
+            for n in range(len(cand) - 1, 0, -1):
+                found = self._own(cand[:n])
+                if found is not None:
+                    return (found[0], "parent") if found[0] else (None, "ignored")
         return None, "unmapped"
 
 

@@ -30,7 +30,9 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
+from .._io import neutralise_cell
 from ..errors import ImportFormatError
+from ..project import table_columns
 from ..vocabulary import CONSENT_LEVELS, METHODS, RESPONDENT_GROUPS
 from .report import ImportReport
 from .safe import read_table
@@ -218,11 +220,11 @@ def _normalise_fields(values: Mapping[str, object]) -> dict:
     return out
 
 
-def _check_value(field_: str, value: str) -> str | None:
-    """Normalised value, or None when invalid."""
+def _check_value(field_: str, value: str, groups: Mapping | None = None) -> str | None:
+    """Normalised value, or None when invalid (``groups``: the project's respondent groups)."""
     if field_ == "respondent_group":
         v = re.sub(r"[\s-]+", "_", value.strip().lower())
-        return v if v in RESPONDENT_GROUPS else None
+        return v if v in (groups if groups is not None else RESPONDENT_GROUPS) else None
     if field_ == "method":
         v = re.sub(r"[\s-]+", "_", value.strip().lower())
         return v if v in METHODS else None
@@ -243,8 +245,18 @@ def _check_value(field_: str, value: str) -> str | None:
     return value
 
 
+def _expected(field_: str, groups: Mapping | None = None) -> str:
+    if field_ == "respondent_group":
+        return (
+            "one of "
+            + ", ".join(groups if groups is not None else RESPONDENT_GROUPS)
+            + " (a project declares its own groups in datapackage.json, see "
+            "docs/data-model.md)"
+        )
+    return _EXPECTED.get(field_, "valid")
+
+
 _EXPECTED = {
-    "respondent_group": "one of " + ", ".join(RESPONDENT_GROUPS),
     "method": "one of " + ", ".join(METHODS),
     "consent": "one of " + ", ".join(CONSENT_LEVELS),
     "language": "an ISO 639-1 code such as es or en",
@@ -254,8 +266,13 @@ _EXPECTED = {
 }
 
 
-def read_sources_meta(source: str | Path | pd.DataFrame) -> pd.DataFrame:
+def read_sources_meta(
+    source: str | Path | pd.DataFrame, *, groups: Mapping | None = None
+) -> pd.DataFrame:
     """Read and check a sources-meta side table.
+
+    ``groups`` are the respondent groups allowed (default: the default list; pass the
+    target project's, :func:`copeval.interop.result.project_groups`).
 
     Returns
     -------
@@ -303,9 +320,9 @@ def read_sources_meta(source: str | Path | pd.DataFrame) -> pd.DataFrame:
             if v == "":
                 values.append("")
                 continue
-            ok = _check_value(f, v)
+            ok = _check_value(f, v, groups)
             if ok is None:
-                problems.append(f"row {i}, column {f!r}: {v!r} is not {_EXPECTED.get(f, 'valid')}")
+                problems.append(f"row {i}, column {f!r}: {v!r} is not {_expected(f, groups)}")
                 values.append(v)
             else:
                 values.append(ok)
@@ -331,8 +348,13 @@ def resolve_sources(
     *,
     meta: pd.DataFrame | None,
     report: ImportReport,
+    groups: Mapping | None = None,
 ) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
     """Resolve the metadata of each source.
+
+    ``groups`` are the respondent groups allowed (default: the default list). A
+    ``coder_notes`` value a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``)
+    is written with a leading apostrophe, and the import report names the sources.
 
     Returns
     -------
@@ -374,16 +396,18 @@ def resolve_sources(
                     if (
                         origin == "case variable"
                         and values[f][1] == "case variable"
-                        and (_check_value(f, v) != values[f][0])
+                        and (_check_value(f, v, groups) != values[f][0])
                     ):
                         report.warn(
                             f"source {e.name!r}: cases disagree on {f} ({values[f][0]!r} vs "
                             f"{v!r}); the first case's value is used"
                         )
                     continue
-                ok = _check_value(f, v)
+                ok = _check_value(f, v, groups)
                 if ok is None:
-                    invalid.append(f"{e.name!r}: {f} {v!r} ({origin}) is not {_EXPECTED.get(f)}")
+                    invalid.append(
+                        f"{e.name!r}: {f} {v!r} ({origin}) is not {_expected(f, groups)}"
+                    )
                     continue
                 values[f] = (ok, origin)
         v = {f: val for f, (val, _) in values.items()}
@@ -416,6 +440,10 @@ def resolve_sources(
             guess = guess_language(e.text)
             v["language"] = guess or "es"
             defaulted.setdefault("language", []).append(f"{sid}={v['language']}")
+        notes = v.get("coder_notes")
+        if isinstance(notes, str) and neutralise_cell(notes) != notes:
+            notes = neutralise_cell(notes)
+            defaulted.setdefault("formula", []).append(sid)
         rows.append(
             {
                 "source_id": sid,
@@ -425,7 +453,7 @@ def resolve_sources(
                 "date": v.get("date"),
                 "language": v["language"],
                 "consent": v["consent"],
-                "coder_notes": v.get("coder_notes"),
+                "coder_notes": notes,
             }
         )
         texts[sid] = e.text
@@ -459,13 +487,19 @@ def resolve_sources(
             f"language not given for {len(defaulted['language'])} source(s); guessed from the "
             "text: " + ", ".join(defaulted["language"][:20])
         )
+    if "formula" in defaulted:
+        report.warn(
+            f"coder_notes of {len(defaulted['formula'])} source(s) began like a spreadsheet "
+            "formula (=, +, -, @); written with a leading apostrophe so that a spreadsheet "
+            "shows them as text: " + ", ".join(defaulted["formula"][:20])
+        )
     unused = sorted(set(lookup) - used_meta)
     if unused:
         report.warn(
             f"{len(unused)} row(s) of the sources-meta table match no imported source: "
             + ", ".join(unused[:20])
         )
-    sources = pd.DataFrame(rows, columns=["source_id", *META_FIELDS[1:]])
+    sources = pd.DataFrame(rows, columns=[c for c in table_columns("sources") if c != "text_path"])
     return sources, texts, ids
 
 

@@ -12,9 +12,12 @@ convention     unit counted                                        written by
                Multilingual Plane (most emoji) count two; a CRLF
                counts two
 ``crlf1``      code points, but a CRLF line break counts one       ATLAS.ti
-``utf8``       UTF-8 bytes (accented letters count two, emoji      Taguette
-               four)
+``utf8``       UTF-8 bytes (accented letters count two, emoji      tools counting bytes
+               four)                                               (none known)
 =============  =================================================  ===================
+
+Taguette has no REFI-QDA project export in any released version (only its codebook is
+REFI); a file whose ``origin`` names it is still hinted to ``utf8``.
 
 For ASCII text without CRLF line breaks all four conventions agree. Where they differ, the
 convention can often be told from the evidence: an offset that falls inside a character

@@ -136,13 +136,14 @@ def _codes_frame(codes: dict) -> pd.DataFrame:
                 "guid": c.guid,
                 "name": c.name,
                 "path": "/".join(c.path),
+                "parts": tuple(c.path),
                 "parent": codes[c.parent].name if c.parent in codes else "",
                 "codable": c.codable,
                 "description": c.description,
             }
             for c in codes.values()
         ],
-        columns=["guid", "name", "path", "parent", "codable", "description"],
+        columns=["guid", "name", "path", "parent", "codable", "description", "parts"],
     )
 
 
@@ -170,20 +171,35 @@ def _text_of(el) -> str:
     return "" if el is None else "".join(el.itertext())
 
 
-def _read_codes(parent, codes: dict, path: tuple, parent_guid: str | None) -> None:
-    for el in _kids(parent, "Code"):
+#: Deepest code tree read (NVivo's deepest real trees have about 6 levels).
+MAX_CODE_DEPTH = 64
+
+
+def _read_codes(
+    parent, codes: dict, path: tuple, parent_guid: str | None, *, file: str = ""
+) -> None:
+    """Read a code tree in document order, without recursion (a hostile file may nest codes
+    thousands of levels deep); deeper than :data:`MAX_CODE_DEPTH` is refused."""
+    stack = [(el, path, parent_guid) for el in reversed(_kids(parent, "Code"))]
+    while stack:
+        el, above, up = stack.pop()
         guid = _guid(el.get("guid"))
         name = el.get("name") or ""
-        p = (*path, name)
+        p = (*above, name)
+        if len(p) > MAX_CODE_DEPTH:
+            raise ImportFormatError(
+                f"{file}: the code tree is nested more than {MAX_CODE_DEPTH} levels deep (at "
+                f"{name[:40]!r}); refused"
+            )
         codes[guid] = QdaCode(
             guid,
             name,
             p,
-            parent_guid,
+            up,
             (el.get("isCodable") or "true").strip().lower() in ("true", "1"),
             _text_of(_kid(el, "Description")).strip(),
         )
-        _read_codes(el, codes, p, guid)
+        stack.extend((kid, p, guid) for kid in reversed(_kids(el, "Code")))
 
 
 def _variable_values(el, variables: dict) -> dict:
@@ -301,11 +317,21 @@ def _docx_text(data: bytes, *, name: str, limits: Limits) -> str:
 
 
 # --------------------------------------------------------------------------- reading
+#: Largest offset accepted (a text is at most 256 MiB; offsets beyond are not real).
+MAX_OFFSET = 2**31 - 1
+
+
 def _int(value, what: str, file: str) -> int:
+    text = str(value).strip()
+    if len(text) > 12:
+        raise ImportFormatError(f"{file}: {what} {text[:20]!r}... is not a text offset")
     try:
-        return int(str(value).strip())
+        n = int(text)
     except (TypeError, ValueError):
         raise ImportFormatError(f"{file}: {what} {value!r} is not a whole number") from None
+    if not 0 <= n <= MAX_OFFSET:
+        raise ImportFormatError(f"{file}: {what} {n} is not a text offset (0..{MAX_OFFSET:,})")
+    return n
 
 
 def _read_text_source(
@@ -393,7 +419,7 @@ def read_qda(path: str | Path, *, limits: Limits = LIMITS) -> QdaProject:
         book = _kid(root, "CodeBook")
         codes_el = _kid(book, "Codes") if book is not None else None
         if codes_el is not None:
-            _read_codes(codes_el, qda.codes, (), None)
+            _read_codes(codes_el, qda.codes, (), None, file=qda.file)
         variables = {}
         vars_el = _kid(root, "Variables")
         for v in _kids(vars_el, "Variable") if vars_el is not None else []:
@@ -465,7 +491,7 @@ def read_qdc(path: str | Path, *, limits: Limits = LIMITS) -> pd.DataFrame:
     codes: dict = {}
     codes_el = _kid(root, "Codes")
     if codes_el is not None:
-        _read_codes(codes_el, codes, (), None)
+        _read_codes(codes_el, codes, (), None, file=str(path))
     return _codes_frame(codes)
 
 
@@ -491,6 +517,7 @@ def import_refi(
     coder: str | None = None,
     codebook: Codebook | None = None,
     limits: Limits = LIMITS,
+    respondent_groups=None,
 ) -> QualitativeImport:
     """Import a REFI-QDA project into copeval tables (nothing is written).
 
@@ -509,6 +536,9 @@ def import_refi(
         Coder for every segment; default: each coding's user (its ``id``, else the
         initials of its name), else ``"imported"``.
     codebook : Codebook, optional
+    respondent_groups : mapping, optional
+        Respondent groups allowed (default: the default list); pass the target project's
+        (:func:`copeval.interop.result.project_groups`) so that its own groups are accepted.
 
     Returns
     -------
@@ -530,7 +560,9 @@ def import_refi(
     codebook = codebook or load_codebook()
     if not isinstance(mapping, CodeMapping):
         mapping = read_mapping(mapping, codebook=codebook)
-    meta = None if sources_meta is None else read_sources_meta(sources_meta)
+    meta = (
+        None if sources_meta is None else read_sources_meta(sources_meta, groups=respondent_groups)
+    )
     qda = read_qda(path, limits=limits)
     report = ImportReport(str(path), tool=qda.origin or "unknown tool")
 
@@ -586,7 +618,9 @@ def import_refi(
         )
         for s in usable
     ]
-    sources, texts, ids = resolve_sources(entries, meta=meta, report=report)
+    sources, texts, ids = resolve_sources(
+        entries, meta=meta, report=report, groups=respondent_groups
+    )
 
     # spans ------------------------------------------------------------------------------
     spans: dict = {}

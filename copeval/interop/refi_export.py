@@ -18,8 +18,7 @@ the same file. Sources with consent ``none`` are never exported.
 
 from __future__ import annotations
 
-import os
-import tempfile
+import io
 import uuid
 import xml.etree.ElementTree as ET
 import zipfile
@@ -28,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import __version__
+from .._io import atomic_write_bytes
 from ..codebook import Codebook, load_codebook
 from ..errors import CopevalError
 from ..vocabulary import CRITERIA
@@ -226,19 +226,9 @@ def project_xml(project, *, lang: str = "en") -> tuple[bytes, dict[str, str]]:
     return _serialise(root, NS_PROJECT), files
 
 
-def _atomic_write(target: Path, write, *, overwrite: bool) -> Path:
+def _refuse_existing(target: Path, *, overwrite: bool) -> None:
     if target.exists() and not overwrite:
         raise CopevalError(f"{target} already exists; refusing to overwrite it (use --force)")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
 
 
 def export_qdpx(project, path: str | Path, *, lang: str = "en", overwrite: bool = False):
@@ -262,13 +252,13 @@ def export_qdpx(project, path: str | Path, *, lang: str = "en", overwrite: bool 
     """
     xml, files = project_xml(project, lang=lang)
 
-    def write(tmp: Path):
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as z:
-            z.writestr("project.qde", xml)
-            for member, text in files.items():
-                z.writestr(member, text.encode("utf-8"))
-
-    _atomic_write(Path(path), write, overwrite=overwrite)
+    _refuse_existing(Path(path), overwrite=overwrite)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("project.qde", xml)
+        for member, text in files.items():
+            z.writestr(member, text.encode("utf-8"))
+    atomic_write_bytes(Path(path), buf.getvalue())
     return _exportable(project)[2]
 
 
@@ -281,4 +271,5 @@ def export_qdc(
 ) -> Path:
     """Export the codebook (with the ``Valence`` group) as a REFI-QDA ``.qdc`` file."""
     data = codebook_xml(codebook, lang=lang)
-    return _atomic_write(Path(path), lambda tmp: tmp.write_bytes(data), overwrite=overwrite)
+    _refuse_existing(Path(path), overwrite=overwrite)
+    return atomic_write_bytes(Path(path), data)

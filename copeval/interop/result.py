@@ -1,25 +1,33 @@
 """The outcome of an import, and how it enters a project folder.
 
 An import first builds tables in memory (:class:`QualitativeImport`, :class:`SurveyImport`);
-:func:`write_import` then merges them into a project folder. The merged project is written
-to a temporary folder and validated with :func:`~copeval.project.validate_project` first;
-only a valid result is written to the target, so a failed import leaves the project as it
-was. Existing data is never replaced without ``force=True``.
+:func:`write_import` then merges them into a project folder: holding the project's lock, it
+writes the merged project into a staging copy beside the target, validates it, and switches
+it in atomically (:mod:`copeval.interop.transaction`). A failed, refused or killed import
+leaves the project byte-identical. Existing data is never replaced silently: survey
+respondents are appended, and anything dropped needs an explicit option and is counted.
 """
 
 from __future__ import annotations
 
-import json
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from ..errors import CopevalError, ProjectValidationError
-from ..project import load_project, validate_project, write_project
+from .._io import safe_child
+from ..errors import CopevalError, Problem, ProjectValidationError
+from ..project import table_columns, validate_project, write_project
+from ..vocabulary import parse_respondent_groups
 from .report import ImportReport
+from .transaction import (
+    keep_package_fields,
+    project_lock,
+    read_descriptor,
+    recover,
+    staged_project,
+)
 
 __all__ = [
     "ImportValidationError",
@@ -30,26 +38,23 @@ __all__ = [
 ]
 
 _PROJECT_FILES = ("sites.csv", "sources.csv", "segments.csv", "datapackage.json")
-SOURCE_COLUMNS = [
-    "source_id",
-    "site_id",
-    "respondent_group",
-    "method",
-    "date",
-    "language",
-    "consent",
-    "coder_notes",
-]
-SEGMENT_COLUMNS = ["segment_id", "source_id", "start", "end", "code", "valence", "coder"]
+#: Columns of an imported sources table (the project's, less the text path copeval assigns).
+SOURCE_COLUMNS = [c for c in table_columns("sources") if c != "text_path"]
+SEGMENT_COLUMNS = table_columns("segments")
 
 
 class ImportValidationError(ProjectValidationError):
-    """The project an import would produce is invalid; nothing was written."""
+    """The project an import would produce is invalid; nothing was written.
 
-    def __init__(self, path, problems):
+    Problems in data the import brought in name the imported file (and the source, segment,
+    item or respondent), not the trial project's files.
+    """
+
+    def __init__(self, path, problems, *, origin: str | None = None):
         super().__init__(path, problems)
+        what = f"the import of {origin}" if origin else "the import"
         self.args = (
-            "the import would make an invalid project, so nothing was written.\n" + self.args[0],
+            f"{what} would make an invalid project, so nothing was written.\n" + self.args[0],
         )
 
 
@@ -116,6 +121,10 @@ class SurveyImport:
     sites : DataFrame
         Minimal rows for every site named.
     report : ImportReport
+    items_origin : str or None
+        The item-map file ``items`` came from (named in errors).
+    rows : dict
+        ``respondent_id -> row`` of the export as a spreadsheet shows it (named in errors).
     """
 
     instrument: str
@@ -125,18 +134,31 @@ class SurveyImport:
     report: ImportReport
     title: str = ""
     extra: dict = field(default_factory=dict)
+    items_origin: str | None = None
+    rows: dict = field(default_factory=dict)
 
 
 def _stored_meta(root: Path) -> dict:
     """The metadata as written in datapackage.json (not the defaults loading fills in, such
     as a derived primary coder, which must stay derived after new segments arrive)."""
-    try:
-        desc = json.loads((root / "datapackage.json").read_text(encoding="utf-8-sig"))
-    except (OSError, ValueError):
-        return {}
-    block = desc.get("copeval", {}) if isinstance(desc, dict) else {}
-    keys = ("title", "synthetic", "period", "primary_coder", "reference_site")
+    desc = read_descriptor(root)
+    block = desc.get("copeval", {})
+    keys = (
+        "title",
+        "synthetic",
+        "period",
+        "primary_coder",
+        "reference_site",
+        "respondent_groups",
+    )
     return {k: block[k] for k in keys if isinstance(block, dict) and k in block}
+
+
+def project_groups(root: str | Path) -> dict:
+    """Respondent groups of the project in ``root`` (the defaults when there is none)."""
+    block = read_descriptor(root).get("copeval", {})
+    declared = block.get("respondent_groups") if isinstance(block, dict) else None
+    return parse_respondent_groups(declared)[0]
 
 
 def _has_project(root: Path) -> bool:
@@ -160,39 +182,196 @@ def _as_text(df: pd.DataFrame) -> pd.DataFrame:
     return df.astype(object).map(_canon)
 
 
+_OPTIONAL_RESPONSE_COLUMNS = ("weight", "cluster")
+
+
+def _sites_of(df: pd.DataFrame) -> str:
+    return ", ".join(sorted({str(s) for s in df["site_id"]})) if "site_id" in df else ""
+
+
 def _merge_responses(
-    old: pd.DataFrame | None, new: pd.DataFrame, *, inst: str, force: bool, report: ImportReport
+    old: pd.DataFrame | None,
+    new: pd.DataFrame,
+    *,
+    inst: str,
+    force: bool,
+    replace: bool,
+    report: ImportReport,
 ) -> pd.DataFrame:
+    """Append the new respondents to the project's; never drop a row without saying so.
+
+    Respondents of the export the project already has with the same answers are kept; with
+    other answers they are an error, or with ``force`` replaced (counted). ``replace``
+    drops every existing respondent of the instrument (counted, with their sites).
+    Columns one side lacks are explained: ``weight``/``cluster`` stay empty for the rows
+    that lack them; item columns the new item map no longer has would lose answers, so they
+    are an error unless ``replace``.
+    """
+    name = f"responses/{inst}.csv"
     if old is None or old.empty:
         return new
-    cols = [c for c in new.columns if c in old.columns]
-    if list(new.columns) != list(old.columns):
-        if not force:
-            raise CopevalError(
-                f"responses/{inst}.csv already exists with other columns; use --force to "
-                "replace them"
-            )
+    if replace:
+        report.warn(
+            f"--replace-responses: dropped all {len(old)} existing respondent(s) of {name} "
+            f"(site(s) {_sites_of(old)}) and imported {len(new)} from the export"
+        )
         return new
+    old_only = [c for c in old.columns if c not in new.columns]
+    new_only = [c for c in new.columns if c not in old.columns]
+    lost_items = [c for c in old_only if c not in _OPTIONAL_RESPONSE_COLUMNS]
+    if lost_items:
+        raise CopevalError(
+            f"{name} has answers to item(s) {', '.join(lost_items[:10])} that the item map "
+            f"given no longer has: appending would lose them. Keep the project's item map, or "
+            f"use --replace-responses to drop its {len(old)} respondent(s) "
+            f"(site(s) {_sites_of(old)}) and keep only the export's {len(new)}"
+        )
+    if "weight" in old_only and old["weight"].notna().any():
+        raise CopevalError(
+            f"{name} holds design weights (column 'weight') and the export has none: the "
+            f"{len(new)} new respondent(s) would have no weight, and a survey with some "
+            "weights missing cannot be scored. Add a 'weight' column to the export (any "
+            f"group), or use --replace-responses to drop the {len(old)} existing "
+            f"respondent(s) (site(s) {_sites_of(old)}) and keep only the export's"
+        )
+    if "weight" in new_only and len(old):
+        raise CopevalError(
+            f"the export has design weights (column 'weight') and the {len(old)} "
+            f"respondent(s) already in {name} have none; a survey with some weights missing "
+            "cannot be scored. Drop the weight column from the export, add weights to "
+            f"{name}, or use --replace-responses to keep only the export's respondents"
+        )
+    for c in old_only:
+        report.warn(
+            f"{name} has a {c!r} column that the export lacks: the {len(new)} new "
+            f"respondent(s) get an empty {c}"
+            + (
+                " (cluster-robust intervals need every respondent's cluster)"
+                if c == "cluster"
+                else ""
+            )
+        )
+    for c in new_only:
+        what = "column" if c in _OPTIONAL_RESPONSE_COLUMNS else "item"
+        report.warn(
+            f"the export has a {c!r} {what} that {name} lacks: the {len(old)} existing "
+            f"respondent(s) get an empty {c}"
+        )
+    cols = [c for c in new.columns if c in old.columns]
     old_t = _as_text(old[cols]).set_index("respondent_id")
     new_t = _as_text(new[cols]).set_index("respondent_id")
     common = old_t.index.intersection(new_t.index)
     differing = [r for r in common if not old_t.loc[r].equals(new_t.loc[r])]
     if differing and not force:
         raise CopevalError(
-            f"responses/{inst}.csv already holds {len(differing)} respondent(s) of this export "
-            f"with different answers (e.g. {', '.join(differing[:5])}); use --force to replace "
-            "them"
+            f"{name} already holds {len(differing)} respondent(s) of this export with "
+            f"different answers (e.g. {', '.join(differing[:5])}); --force replaces these "
+            f"{len(differing)} respondent(s) and nothing else; --replace-responses drops all "
+            f"{len(old)} existing respondent(s) (site(s) {_sites_of(old)})"
         )
     same = len(common) - len(differing)
     if same:
-        report.warn(f"{same} respondent(s) already in responses/{inst}.csv; kept as they were")
+        report.warn(f"{same} respondent(s) already in {name} with the same answers; kept")
+    if differing:
+        report.warn(
+            f"--force: replaced {len(differing)} respondent(s) of {name} whose answers changed "
+            f"({', '.join(differing[:5])}{' ...' if len(differing) > 5 else ''})"
+        )
+    order = list(old.columns) + new_only
+    new = new.copy()
+    if differing and old_only:  # keep what only the project knew (e.g. a weight)
+        prev = old.set_index("respondent_id")
+        for c in old_only:
+            new[c] = new["respondent_id"].map(lambda r, c=c: prev[c].get(r, pd.NA))
     keep_old = old[~old["respondent_id"].isin(differing)]
     add_new = new[~new["respondent_id"].isin(common.difference(differing))]
-    return pd.concat([keep_old, add_new], ignore_index=True)
+    added = len(add_new) - len(differing)
+    if added:
+        report.warn(
+            f"{added} new respondent(s) appended to {name} (it held {len(old)}); "
+            "no existing respondent was dropped"
+            if not differing
+            else f"{added} new respondent(s) appended to {name} (it held {len(old)})"
+        )
+    merged = pd.concat(
+        [keep_old.reindex(columns=order), add_new.reindex(columns=order)], ignore_index=True
+    )
+    for c in order:  # a column one side lacks must not turn whole answers into floats
+        if "Int" in str(new[c].dtype if c in new else old[c].dtype):
+            merged[c] = pd.array(
+                merged[c].astype(object).where(merged[c].notna(), None), dtype="Int64"
+            )
+    return merged
 
 
-def write_import(result, into: str | Path, *, force: bool = False):
+def _explain(problems, *, root: Path, origin: str, result, tables: dict) -> list[Problem]:
+    """Rewrite problems of the trial project that concern imported data so that they name
+    the user's file (and the source, segment, item or respondent), not the trial files."""
+    out = []
+    sources, segments = tables["sources"], tables["segments"]
+    items, responses = tables["items"], tables["responses"] or {}
+    survey = isinstance(result, SurveyImport)
+    new_sources = set() if survey else set(result.sources["source_id"])
+    new_segments = set() if survey else set(result.segments["segment_id"])
+    for p in problems:
+        idx = None if p.row is None else p.row - 2
+        moved = None
+        try:
+            if p.file == "sources.csv" and idx is not None:
+                sid = sources["source_id"].iloc[idx]
+                if sid in new_sources:
+                    moved = Problem(
+                        origin, f"source {sid!r}: {p.message}", None, p.column, p.value, p.severity
+                    )
+            elif p.file == "segments.csv" and idx is not None:
+                seg = segments["segment_id"].iloc[idx]
+                if seg in new_segments:
+                    moved = Problem(
+                        origin,
+                        f"segment {seg!r}: {p.message}",
+                        None,
+                        p.column,
+                        p.value,
+                        p.severity,
+                    )
+            elif p.file == "items.csv" and idx is not None and survey and items is not None:
+                inst, item = items["instrument"].iloc[idx], items["item"].iloc[idx]
+                if result.items is not None and inst == result.instrument:
+                    moved = Problem(
+                        result.items_origin or "the item map given",
+                        f"item {item!r} of {inst!r}: {p.message}",
+                        None,
+                        p.column,
+                        p.value,
+                        p.severity,
+                    )
+            elif survey and p.file == f"responses/{result.instrument}.csv" and idx is not None:
+                df = responses.get(result.instrument)
+                rid = df["respondent_id"].iloc[idx] if df is not None else None
+                if rid in result.rows:
+                    moved = Problem(
+                        origin, p.message, result.rows[rid], p.column, p.value, p.severity
+                    )
+        except (IndexError, KeyError):
+            moved = None
+        out.append(moved or p)
+    return out
+
+
+def write_import(
+    result,
+    into: str | Path,
+    *,
+    force: bool = False,
+    replace_responses: bool = False,
+    origin: str | None = None,
+):
     """Write an import into a project folder, creating the project if needed.
+
+    The project is locked (a second writer gets :class:`~.transaction.ProjectLockedError`),
+    the merged project is written to a staging copy beside it and validated, and only a
+    valid result is switched in, atomically. On any error the project is left
+    byte-identical.
 
     Parameters
     ----------
@@ -202,8 +381,14 @@ def write_import(result, into: str | Path, *, force: bool = False):
         ``sites.csv`` rows for the sites the data names; a non-empty folder that is not a
         project is refused unless ``force``).
     force : bool
-        Replace sources, respondents or item-map rows the project already has. Without it,
-        any clash is an error and nothing is written.
+        Replace sources, item-map rows, or survey respondents (same ID, other answers) that
+        the project already has; each replacement is counted in the report. New survey
+        respondents are always appended.
+    replace_responses : bool
+        Drop every existing respondent of the instrument and keep only the export's (the
+        report says how many rows were dropped).
+    origin : str, optional
+        The imported file, named in errors (default: the report's file).
 
     Returns
     -------
@@ -213,21 +398,53 @@ def write_import(result, into: str | Path, *, force: bool = False):
     Raises
     ------
     CopevalError
-        Clashes with existing data, or an invalid existing project.
+        Clashes with existing data, an invalid existing project, a locked project, or a
+        failed write (disk full: :class:`~.transaction.ProjectWriteError`).
     ImportValidationError
-        The merged project would be invalid (nothing is written); a
-        :class:`~copeval.errors.ProjectValidationError` with every problem.
+        The merged project would be invalid (nothing is written), naming the imported file.
     """
+    from ..project import load_project
+
     root = Path(into)
     report = result.report
+    origin = origin or report.file
     if root.exists() and not root.is_dir():
         raise CopevalError(f"{root} exists and is not a folder")
-    existing = _has_project(root)
-    if not existing and root.exists() and any(root.iterdir()) and not force:
+    here = Path.cwd().resolve()
+    if root.exists() and (here == root.resolve() or root.resolve() in here.parents):
         raise CopevalError(
-            f"{root} is not empty and holds no copeval project; choose a new or empty folder "
-            "(or use --force to write into it)"
+            f"{root} is the current folder (or holds it): an import replaces the project "
+            "folder as a whole, so run it from outside, e.g. `cd ..` first"
         )
+    with project_lock(root):
+        for line in recover(root):
+            report.warn(line)
+        existing = _has_project(root)
+        if not existing and root.exists() and any(root.iterdir()) and not force:
+            raise CopevalError(
+                f"{root} is not empty and holds no copeval project; choose a new or empty "
+                "folder (or use --force to write into it)"
+            )
+        tables = _merge(result, root, existing, force=force, replace=replace_responses)
+        old_desc = read_descriptor(root) if existing else {}
+        with staged_project(root, copy_existing=root.is_dir()) as stage:
+            write_project(stage, overwrite=True, **tables)
+            keep_package_fields(stage, old_desc)
+            problems = validate_project(stage)
+            if any(p.severity == "error" for p in problems):
+                raise ImportValidationError(
+                    root,
+                    _explain(problems, root=root, origin=origin, result=result, tables=tables),
+                    origin=origin,
+                )
+    return load_project(root)
+
+
+def _merge(result, root: Path, existing: bool, *, force: bool, replace: bool) -> dict:
+    """The tables of the merged project (nothing written)."""
+    from ..project import load_project
+
+    report = result.report
     if existing:
         try:
             project = load_project(root)
@@ -265,7 +482,11 @@ def write_import(result, into: str | Path, *, force: bool = False):
                 "segments"
             )
         if clash:
-            report.warn(f"replaced source(s) {', '.join(clash)} and their segments")
+            n_seg = int(segments["source_id"].isin(clash).sum())
+            report.warn(
+                f"--force: replaced {len(clash)} source(s) ({', '.join(clash[:10])}) and "
+                f"their {n_seg} segment(s)"
+            )
             sources = sources[~sources["source_id"].isin(clash)]
             segments = segments[~segments["source_id"].isin(clash)]
             for sid in clash:
@@ -288,6 +509,7 @@ def write_import(result, into: str | Path, *, force: bool = False):
         texts.update(result.texts)
     elif isinstance(result, SurveyImport):
         inst = result.instrument
+        safe_child(root / "responses", f"{inst}.csv", what="instrument")
         if result.items is not None:
             if items is not None and (items["instrument"] == inst).any():
                 old = _as_text(items[items["instrument"] == inst].reset_index(drop=True))
@@ -302,21 +524,32 @@ def write_import(result, into: str | Path, *, force: bool = False):
                         f"items.csv already describes instrument {inst!r} differently; use "
                         "--force to replace its rows with the item map given"
                     )
-                items = items[items["instrument"] != inst]
-            items = (
-                pd.concat([items, result.items], ignore_index=True)
-                if items is not None
-                else result.items
-            )
+                if not same:
+                    report.warn(
+                        f"--force: replaced the {len(old)} item-map row(s) of {inst!r} with "
+                        f"the {len(new)} given"
+                    )
+                    items = items[items["instrument"] != inst]
+                    items = pd.concat([items, result.items], ignore_index=True)
+            else:
+                items = (
+                    pd.concat([items, result.items], ignore_index=True)
+                    if items is not None
+                    else result.items
+                )
         elif items is None or not (items["instrument"] == inst).any():
             raise CopevalError(f"no item map for instrument {inst!r}: give one with --items FILE")
         responses[inst] = _merge_responses(
-            responses.get(inst), result.responses, inst=inst, force=force, report=report
+            responses.get(inst),
+            result.responses,
+            inst=inst,
+            force=force,
+            replace=replace,
+            report=report,
         )
     else:  # pragma: no cover - programming error
         raise TypeError(f"cannot write {type(result).__name__}")
-
-    tables = dict(
+    return dict(
         sites=sites,
         sources=sources,
         segments=segments,
@@ -325,11 +558,3 @@ def write_import(result, into: str | Path, *, force: bool = False):
         responses=responses or None,
         meta=meta,
     )
-    with tempfile.TemporaryDirectory(prefix="copeval-import-") as tmp:
-        trial = Path(tmp) / "project"
-        write_project(trial, **tables)
-        problems = validate_project(trial)
-    if any(p.severity == "error" for p in problems):
-        raise ImportValidationError(root, problems)
-    write_project(root, overwrite=existing or force, **tables)
-    return load_project(root)

@@ -248,7 +248,15 @@ class SafeZip:
                 f"(limit {lim.max_entries:,})"
             )
         total = 0
+        seen: set = set()
         for info in infos:
+            key = _norm_member(info.filename)
+            if key in seen and not info.is_dir():
+                raise UnsafeInputError(
+                    f"{self.name}: refused, the member {info.filename!r} appears more than "
+                    "once; which copy counts is ambiguous"
+                )
+            seen.add(key)
             why = _unsafe_member_name(info.filename)
             if why:
                 raise UnsafeInputError(f"{self.name}: refused, member {info.filename!r} {why}")
@@ -375,12 +383,17 @@ def read_table(
         if not rows:
             raise ImportFormatError(f"{p}: the file is empty")
         header, body = [h.strip() for h in rows[0]], rows[1:]
+        trailing = 0
         for i, r in enumerate(body, start=2):
+            if len(r) == len(header) + 1 and not r[-1].strip():
+                r.pop()  # a trailing comma (the legacy Kobo server writes one on every row)
+                trailing += 1
             if len(r) != len(header):
                 raise ImportFormatError(
                     f"{p}: row {i} has {len(r)} fields but the header has {len(header)}"
                 )
         df = pd.DataFrame(body, columns=header, dtype=object)
+        df.attrs["trailing_empty_column"] = trailing
     elif suffix in (".xlsx", ".xlsm"):
         check_zip(p, limits=limits)
         import openpyxl
@@ -404,8 +417,10 @@ def read_table(
                 ["" if v is None else _cell_str(v) for v in r]
                 for r in ws.iter_rows(values_only=True)
             ]
+            title = ws.title
         finally:
             wb.close()
+        formulas = _formulas_without_value(p, title, rows)
         rows = [r for r in rows if any(c.strip() for c in r)]
         if not rows:
             raise ImportFormatError(f"{p}: the sheet is empty")
@@ -414,6 +429,7 @@ def read_table(
             header.pop()
         body = [(r + [""] * len(header))[: len(header)] for r in rows[1:]]
         df = pd.DataFrame(body, columns=header, dtype=object)
+        df.attrs["formula_cells"] = formulas
     else:
         raise ImportFormatError(
             f"{p}: expected a .csv or .xlsx file, got {suffix or 'no extension'!r}"
@@ -422,6 +438,32 @@ def read_table(
     if dupes:
         raise ImportFormatError(f"{p}: column(s) appear more than once: {', '.join(dupes)}")
     return df
+
+
+def _formulas_without_value(path: Path, sheet: str, values: list) -> list[str]:
+    """Cells (``"C5"``) that hold a formula whose value the file does not store.
+
+    openpyxl reads the value a spreadsheet program saved with a formula; a file written by a
+    program that does not compute formulas has none, and the cell reads as empty.
+    """
+    import openpyxl
+    from openpyxl.utils import get_column_letter
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    except Exception:  # already read once; nothing more to learn
+        return []
+    found = []
+    try:
+        for r, row in enumerate(wb[sheet].iter_rows(values_only=True)):
+            for c, v in enumerate(row):
+                if isinstance(v, str) and v.startswith("="):
+                    saved = values[r][c] if r < len(values) and c < len(values[r]) else ""
+                    if saved == "":
+                        found.append(f"{get_column_letter(c + 1)}{r + 1}")
+    finally:
+        wb.close()
+    return found
 
 
 def _cell_str(v) -> str:

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .mapping import CodeMapping, is_valence_group, parse_valence
+from ..project import table_columns
+from .mapping import CodeMapping, code_label, is_valence_group, parse_valence
 from .offsets import is_mid_word
 from .report import MIDWORD_COLUMNS, UNMAPPED_COLUMNS, ImportReport
 
 __all__ = ["SEGMENT_COLUMNS", "Span", "build_segments"]
 
-SEGMENT_COLUMNS = ["segment_id", "source_id", "start", "end", "code", "valence", "coder"]
+SEGMENT_COLUMNS = table_columns("segments")
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,79}$")
 
 
@@ -93,6 +94,9 @@ def build_segments(
     ignored = Counter()
     group_direct = 0
     mid_rows = []
+    mapping = mapping.for_paths(
+        tuple(p) for items in spans.values() for sp in items for p in sp.codes
+    )
     for sid, items in spans.items():
         text = texts[sid]
         checked = set()
@@ -115,7 +119,7 @@ def build_segments(
                     group_direct += 1
                     continue
                 code, how = mapping.resolve(path)
-                label = "/".join(path)
+                label = code_label(path)
                 if code is None:
                     if how == "ignored":
                         ignored[label] += 1

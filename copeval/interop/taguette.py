@@ -15,9 +15,14 @@ Highlights that cannot be found are listed in the report, never guessed. The doc
 texts come from a folder of UTF-8 ``.txt`` files named like the documents (``Interview 3``
 or ``Interview 3.docx`` is found as ``Interview 3.txt``), or from a mapping name -> text.
 
-Tags are mapped to the codebook like any external code; hierarchical Taguette tags
-(``interesting.places``) are split on ``.`` for the parent-code fallback. Valence uses tags
-such as ``Valence.+2`` or ``Valence/-1``.
+Tags are mapped to the codebook like any external code, their names made into paths by
+:func:`~copeval.interop.mapping.tag_path` exactly as the codebook check does: ``Parent/child``
+splits at ``/``, a tag without ``/`` at ``.`` (``interesting.places``), for the parent-code
+fallback. Valence uses tags such as ``Valence.+2`` or ``Valence/-1``.
+
+:func:`read_taguette_codebook` reads Taguette's codebook export (CSV or XLSX: ``tag``,
+``parent``, ``description``, ``number of highlights``) to check the tags against the codebook
+and write a mapping template.
 """
 
 from __future__ import annotations
@@ -30,14 +35,14 @@ import pandas as pd
 
 from ..codebook import Codebook, load_codebook
 from ..errors import ImportFormatError
-from .mapping import CodeMapping, read_mapping
+from .mapping import CodeMapping, read_mapping, tag_path
 from .metadata import SourceEntry, _strip_ext, read_sources_meta, resolve_sources
 from .report import ImportReport
 from .result import QualitativeImport, minimal_sites
 from .safe import LIMITS, Limits, decode_text, read_bytes, read_table
 from .spans import Span, build_segments
 
-__all__ = ["import_taguette", "locate", "read_taguette_highlights"]
+__all__ = ["import_taguette", "locate", "read_taguette_codebook", "read_taguette_highlights"]
 
 _COLUMN_ALIASES = {
     "document": ("document", "doc", "document name"),
@@ -94,6 +99,60 @@ def read_taguette_highlights(path: str | Path, *, limits: Limits = LIMITS) -> pd
     return out
 
 
+def read_taguette_codebook(path: str | Path, *, limits: Limits = LIMITS) -> pd.DataFrame:
+    """Read a Taguette codebook export (``.csv``, or ``.xlsx`` with a ``codebook`` sheet).
+
+    Returns
+    -------
+    DataFrame
+        ``name, path, parts, description`` (``path`` the name as written; ``parts`` the
+        tag's path as a tuple, from
+        :func:`~copeval.interop.mapping.tag_path`, under its ``parent`` when the tag's own
+        name does not already start with it).
+
+    Raises
+    ------
+    ImportFormatError
+        No ``tag`` column.
+    """
+    p = Path(path)
+    sheet = None
+    if p.suffix.lower() in (".xlsx", ".xlsm"):
+        import openpyxl
+
+        from .safe import check_zip
+
+        check_zip(p, limits=limits)
+        wb = openpyxl.load_workbook(p, read_only=True)
+        sheet = "codebook" if "codebook" in wb.sheetnames else None
+        wb.close()
+    raw = read_table(p, sheet=sheet, limits=limits)
+    lower = {str(c).strip().lower(): c for c in raw.columns}
+    if "tag" not in lower:
+        raise ImportFormatError(
+            f"{p}: not a Taguette codebook: no 'tag' column (found "
+            f"{', '.join(map(str, raw.columns))})"
+        )
+    rows = []
+    for rec in raw.to_dict("records"):
+        name = str(rec[lower["tag"]]).strip()
+        if not name:
+            continue
+        parent = str(rec.get(lower.get("parent", ""), "") or "").strip()
+        parts = tag_path(name)
+        if parent and not (name.startswith(parent + "/") or name.startswith(parent + ".")):
+            parts = (*tag_path(parent), *parts)
+        rows.append(
+            {
+                "name": name,
+                "path": name,
+                "parts": parts,
+                "description": str(rec.get(lower.get("description", ""), "") or ""),
+            }
+        )
+    return pd.DataFrame(rows, columns=["name", "path", "parts", "description"])
+
+
 def locate(text: str, content: str, *, after: int = 0) -> tuple[int, int, str] | None:
     """Find ``content`` in ``text``: ``(start, end, how)`` with how ``exact`` or ``whitespace``.
 
@@ -145,6 +204,7 @@ def import_taguette(
     coder: str | None = None,
     codebook: Codebook | None = None,
     limits: Limits = LIMITS,
+    respondent_groups=None,
 ) -> QualitativeImport:
     """Import a Taguette highlights export (nothing is written).
 
@@ -154,7 +214,7 @@ def import_taguette(
         The highlights export (``.csv`` or ``.xlsx``).
     texts : str, Path or mapping
         Folder of the documents' UTF-8 ``.txt`` files, or ``{document name: text}``.
-    mapping, sources_meta, codebook
+    mapping, sources_meta, codebook, respondent_groups
         As for :func:`copeval.interop.refi.import_refi`.
     coder : str, optional
         Coder of every segment (the export names none; default ``"imported"``).
@@ -166,7 +226,9 @@ def import_taguette(
     codebook = codebook or load_codebook()
     if not isinstance(mapping, CodeMapping):
         mapping = read_mapping(mapping, codebook=codebook)
-    meta = None if sources_meta is None else read_sources_meta(sources_meta)
+    meta = (
+        None if sources_meta is None else read_sources_meta(sources_meta, groups=respondent_groups)
+    )
     hl = read_taguette_highlights(path, limits=limits)
     report = ImportReport(str(path), tool="Taguette")
     untagged = hl["tag"].isin(["", "nan", "None"])
@@ -187,7 +249,9 @@ def import_taguette(
             report.warn(f"document {d!r} skipped: its text is empty")
     if not entries:
         raise ImportFormatError(f"{path}: no document with text to import")
-    sources, texts_by_id, ids = resolve_sources(entries, meta=meta, report=report)
+    sources, texts_by_id, ids = resolve_sources(
+        entries, meta=meta, report=report, groups=respondent_groups
+    )
     doc_id = {e.name: sid for e, sid in zip(entries, ids, strict=True)}
 
     spans: dict = {sid: [] for sid in ids}
@@ -207,9 +271,7 @@ def import_taguette(
         start, end, how = hit
         fuzzy += how != "exact"
         cursor[sid] = start
-        paths = [
-            tuple(t.split(".")) if "/" not in t and "::" not in t else (t,) for t in group["tag"]
-        ]
+        paths = [tag_path(t) for t in group["tag"]]
         spans[sid].append(Span(start, end, paths, who, f"highlight {hid}"))
     if not_found:
         report.warn(

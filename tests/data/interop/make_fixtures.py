@@ -34,6 +34,8 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
+from copeval.project import table_columns
+
 HERE = Path(__file__).resolve().parent
 _NS = uuid.UUID("0b5e6a54-6f55-4c43-9d0e-7d1f0c3c2a10")
 _DATE = (2020, 1, 1, 0, 0, 0)
@@ -579,18 +581,7 @@ def kobo() -> None:
     write_csv(
         HERE / "kobo_items.csv",
         [
-            [
-                "instrument",
-                "item",
-                "criterion",
-                "scale",
-                "scale_min",
-                "scale_max",
-                "reverse",
-                "missing_codes",
-                "label_en",
-                "label_es",
-            ],
+            table_columns("items"),
             [
                 "community",
                 "trust_police",
