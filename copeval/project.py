@@ -15,6 +15,7 @@ import io
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -155,8 +156,6 @@ _ONE_LINE = frozenset({"name", "department", "coder", "instrument", "item", "tex
 
 def _ascii_form(value: str) -> str | None:
     """``value`` with its non-ASCII digits (full-width, Arabic-Indic...) as ASCII, if any."""
-    import unicodedata
-
     if value.isascii():
         return None
     folded = "".join(
@@ -308,8 +307,9 @@ def _parse_column(raw: pd.Series, rows: pd.Series, name: str, col: Column, out: 
     bad = empty & col.nonempty
     if col.kind in _STRICT_KINDS:
         bad |= (raw != stripped) & ~empty
-    single_line = col.kind in _STRICT_KINDS or col.name in _ONE_LINE
-    bad |= raw.str.contains(_LINE_CONTROL_RE if single_line else _CONTROL_RE, regex=True)
+    if col.kind not in ("integer", "number"):  # numbers: the ASCII pattern below refuses them
+        single_line = col.kind in _STRICT_KINDS or col.name in _ONE_LINE
+        bad |= raw.str.contains(_LINE_CONTROL_RE if single_line else _CONTROL_RE, regex=True)
     if col.kind in ("integer", "number"):
         regex = _INT_RE if col.kind == "integer" else _NUMBER_RE
         ok = stripped.str.fullmatch(regex.pattern[1:-1]).fillna(False).astype(bool)
@@ -821,7 +821,7 @@ def _read_meta(root: Path, out: _Collector) -> dict:
         if value is None:
             continue
         if not isinstance(value, str):
-            kind = type(value).__name__.replace("dict", "object").replace("list", "list")
+            kind = {dict: "object", list: "list", bool: "true/false"}.get(type(value), "number")
             out.error(
                 "datapackage.json",
                 f"{key!r} must be a text (a JSON string), got a JSON {kind}",

@@ -880,7 +880,7 @@ def test_free_text_keeps_line_breaks_but_not_nul(tiny_project):
     [
         ("primary_coder", ["A", "B"], "'primary_coder' must be a text .*got a JSON list"),
         ("reference_site", {"site": "A"}, "'reference_site' must be a text .*JSON object"),
-        ("title", 12, "'title' must be a text .*JSON int"),
+        ("title", 12, "'title' must be a text .*JSON number"),
         ("period", "2017\u0000", "'period' contains a control character"),
     ],
 )
