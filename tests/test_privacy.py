@@ -521,6 +521,14 @@ def test_trimmed_quote_never_cuts_inside_a_tag():
     assert trim_quote(text, 30) == "uno dos tres …"
 
 
+def test_privacy_quotes_cut_by_length_never_cut_inside_a_tag(tmp_path):
+    p = load_project(pii_project(tmp_path))
+    (quote,) = select_quotes(p, lang="en", max_chars=30)["quote"]
+    assert quote == "[PERSON: Community leader or traditional authority]…"
+    (quote,) = select_quotes(p, lang="en", max_chars=70)["quote"]
+    assert quote == "[PERSON: Community leader or traditional authority] dijo: los agentes…"
+
+
 # --------------------------------------------------------------------------- free text
 def test_redact_fields_redacts_a_copy():
     df = pd.DataFrame(
