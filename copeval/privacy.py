@@ -230,9 +230,7 @@ def select_quotes(
         if max_chars is not None and len(text) > max_chars:
             cut = text[:max_chars].rsplit(" ", 1)[0]
             if cut.rfind("[") > cut.rfind("]"):  # never cut inside a redaction tag
-                tag = cut.rfind("[")
-                close = text.find("]", tag)
-                cut = cut[:tag].rstrip() or text[: close + 1]  # keep a leading tag whole
+                cut = cut[: cut.rfind("[")].rstrip()
             text = cut + "…"
         quotes.append(text)
     out = ev[
