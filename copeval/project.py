@@ -1027,6 +1027,7 @@ def _check_line_endings(segments, sources, texts, out):
 
 def _check_segments(segments, sources, texts, codebook, out):
     name = "segments.csv"
+    refused = {(p.file, p.row, p.column) for p in out.problems if p.severity == "error"}
     _check_unique(segments, name, "segment_id", out)
     if sources is not None:
         known = {s for s in sources["source_id"] if s is not None}
@@ -1059,7 +1060,7 @@ def _check_segments(segments, sources, texts, codebook, out):
                 "end",
                 end,
             )
-        if valence is pd.NA:
+        if valence is pd.NA and (name, row, "valence") not in refused:  # empty, not refused
             out.warn(name, "segment has no valence: it is not scored until rated", row, "valence")
         elif code in codebook and codebook.is_obstacle(code) and valence > 0:
             out.warn(

@@ -836,6 +836,12 @@ def test_optional_columns_may_be_left_out(tiny_project):
 
 
 # --------------------------------------------------------------------------- hostile input
+def test_refused_valence_is_not_also_warned_as_unrated(tiny_project):
+    _edit(tiny_project / "segments.csv", "C1.sector,1,A", "C1.sector,\uff12,A")
+    problems = [p for p in validate_project(tiny_project) if p.column == "valence"]
+    assert [(p.severity, p.row) for p in problems] == [("error", 3)]
+
+
 def test_instrument_outside_the_project_is_never_read(tiny_project):
     """Issue 11 item 2: `validate` loaded ../../../outside_evil.csv as survey responses."""
     outside = tiny_project.parent / "outside_evil.csv"
