@@ -25,24 +25,32 @@ import hashlib
 import hmac
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ._io import atomic_write_bytes, atomic_write_csv, safe_child
 from .errors import CopevalError, Problem
 from .vocabulary import RESPONDENT_GROUPS, group_label
 
 __all__ = [
+    "EXCERPT_CONTEXT",
     "PII_KINDS",
+    "QUOTE_END",
+    "QUOTE_START",
     "find_pii",
+    "free_text_columns",
     "load_registry",
     "pii_problems",
     "pseudonymize",
     "quotable",
     "redact",
+    "redact_excerpt",
+    "redact_fields",
     "redact_project",
+    "scan_fields_pii",
     "scan_project_pii",
     "scan_respondent_ids",
     "select_quotes",
@@ -65,18 +73,91 @@ _KIND_WORDS = {
     "nit": "NIT number(s)",
 }
 
-_SEP = r"[ \t.\-\u00a0]"
+#: Private-use characters that mark a quote's edges inside a wider window of text (see
+#: :func:`redact_excerpt`). :func:`redact` drops them before matching and, when a finding
+#: covers one, puts it outside the tag, so a quote never starts or ends inside a number.
+QUOTE_START = "\ue000"
+QUOTE_END = "\ue001"
+
+# One separator between digit groups, on the normalised text (see _normalise): spaces (one or
+# more), a hyphen, dot or slash with optional spaces around it, or one line break.
+_SEP = r"(?:[ \t]*[-./][ \t]*\r?\n?[ \t]*|[ \t]*\r?\n[ \t]*|[ \t]+)"
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-#: DPI / CUI: 13 digits, usually 4-5-4 separated by spaces or hyphens.
-_DPI = re.compile(rf"(?<![\w+])\d{{4}}{_SEP}?\d{{5}}{_SEP}?\d{{4}}(?!\w)")
+#: DPI / CUI: 13 digits, usually 4-5-4 separated by spaces or hyphens; may be glued to letters
+#: ("DPI2345678900101").
+_DPI = re.compile(rf"(?<!\d)\d{{4}}{_SEP}?\d{{5}}{_SEP}?\d{{4}}(?!\d)")
 #: Guatemalan numbers: 8 digits starting 2-7, optionally after +502 / 00502 / (502) / 502,
-#: grouped 4-4 or 2-2-2-2 with spaces, hyphens or dots.
+#: grouped 4-4 (any separator or none) or 2-2-2-2 (a separator between every pair); may be
+#: glued to letters ("tel4103-0003", "cel_4111-0011").
 _PHONE = re.compile(
-    rf"(?<![\w+])(?P<cc>(?:\+|00)\s?502{_SEP}?|\(\+?502\){_SEP}?|502{_SEP}?)?"
-    rf"(?P<num>[2-7]\d(?:{_SEP}?\d{{2}}){{3}})(?!\w)"
+    rf"(?<![\d+])(?P<cc>(?:\+|00)[ \t]?502{_SEP}?|\(\+?502\){_SEP}?|502{_SEP}?)?"
+    rf"(?P<num>[2-7]\d{{3}}{_SEP}?\d{{4}}|[2-7]\d(?:{_SEP}\d{{2}}){{3}})(?!\d)"
 )
 _YEAR_RANGE = re.compile(r"^(?:19|20)\d\d\D+(?:19|20)\d\d$")
-_NIT = re.compile(r"(?i)\bNIT\b[\s:.#º°-]*(?P<num>\d{5,9}-?[\dK])(?![\w])")
+_COMPACT_DATE = re.compile(r"^(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])$")
+#: NIT after the word "NIT" (also "N.I.T.", glued: "NIT7100002-9"); only the number is tagged.
+_NIT = re.compile(
+    r"(?i)(?<![^\W\d_])N[ \t]*\.?[ \t]*I[ \t]*\.?[ \t]*T(?![^\W\d_])[ \t.:#º°-]*"
+    r"(?P<num>\d{5,9}(?:[ \t]*-[ \t]*)?[\dK])(?![\w])"
+)
+#: Separators between the words of a registry name ("Tzul-Batz" is "Tzul Batz").
+_NAME_SPLIT = re.compile(r"[\s\-\u2010-\u2015\u2212]+")
+
+
+# --------------------------------------------------------------------------- normalisation
+_NORM_CACHE: dict[str, str] = {}
+
+
+def _norm_char(ch: str) -> str:
+    """One character as the detectors see it ("" = dropped)."""
+    got = _NORM_CACHE.get(ch)
+    if got is not None:
+        return got
+    cat = unicodedata.category(ch)
+    if ch in "\r\n":
+        out = ch
+    elif ch in (QUOTE_START, QUOTE_END) or cat == "Cf":  # zero-width, soft hyphen, bidi, BOM
+        out = ""
+    elif ch in "\u2028\u2029\x85":
+        out = "\n"
+    elif cat == "Zs" or ch in "\t\x0b\x0c":  # NBSP, narrow NBSP, thin and other spaces
+        out = " "
+    elif cat == "Pd" or ch in "\u2212\u2043":  # en/em dash, non-breaking hyphen, minus
+        out = "-"
+    elif ch.isascii():
+        out = ch
+    else:
+        folded = unicodedata.normalize("NFKC", ch)  # full-width and other digits, "＠"
+        out = _norm_char(folded) if len(folded) == 1 and folded != ch else ch
+    _NORM_CACHE[ch] = out
+    return out
+
+
+def _normalise(text: str) -> tuple[str, list[int] | None]:
+    """Text with Unicode dashes, spaces, digits folded and invisible characters removed.
+
+    Returns the normalised text and, when characters were removed, the index into ``text``
+    of each normalised character (plus ``len(text)`` at the end); ``None`` when the mapping
+    is one to one.
+    """
+    table = {}
+    for ch in set(text):
+        mapped = _norm_char(ch)
+        if mapped != ch:
+            table[ord(ch)] = mapped
+    if not table:
+        return text, None
+    if all(table.values()):
+        return text.translate(table), None
+    kept: list[str] = []
+    index: list[int] = []
+    for i, ch in enumerate(text):
+        mapped = table.get(ord(ch), ch)
+        if mapped:
+            kept.append(mapped)
+            index.append(i)
+    index.append(len(text))
+    return "".join(kept), index
 
 
 # --------------------------------------------------------------------------- consent
@@ -142,10 +223,14 @@ def select_quotes(
     registry = load_registry(project)
     quotes = []
     for row in ev.itertuples(index=False):
-        text = project.text(row.source_id)[int(row.start) : int(row.end)]
-        text = " ".join(redact(text, registry=registry, lang=lang)[0].split())
+        text = redact_excerpt(
+            project.text(row.source_id), row.start, row.end, registry=registry, lang=lang
+        )
+        text = " ".join(text.split())
         if max_chars is not None and len(text) > max_chars:
             cut = text[:max_chars].rsplit(" ", 1)[0]
+            if cut.rfind("[") > cut.rfind("]"):  # never cut inside a redaction tag
+                cut = cut[: cut.rfind("[")].rstrip()
             text = cut + "…"
         quotes.append(text)
     out = ev[
@@ -229,7 +314,7 @@ def _name_pattern(registry: pd.DataFrame) -> tuple[re.Pattern | None, dict[str, 
     forms: dict[str, int] = {}
     for i, name in enumerate(registry["name"]):
         for form in str(name).split(";"):
-            words = _fold(form).split()
+            words = [w for w in _NAME_SPLIT.split(_fold(_normalise(form)[0])) if w]
             if words:
                 forms.setdefault(" ".join(words), i)
     if not forms:
@@ -241,7 +326,7 @@ def _name_pattern(registry: pd.DataFrame) -> tuple[re.Pattern | None, dict[str, 
             parts = [
                 "".join(re.escape(c) + r"[\u0300-\u036f]*" for c in word) for word in form.split()
             ]
-            alts.append(r"\s+".join(parts))
+            alts.append(r"[\s\-]+".join(parts))
         _NAME_CACHE[key] = re.compile(
             r"(?<![^\W_])(?:" + "|".join(alts) + r")(?![^\W_]|[\u0300-\u036f])"
         )
@@ -275,29 +360,33 @@ def find_pii(text: str, *, registry: pd.DataFrame | None = None, lang: str = "en
     """
     _check_lang(lang)
     tags = _TAGS[lang]
+    norm, index = _normalise(text)
     found: list[tuple[int, int, str, str, str]] = []
-    for m in _EMAIL.finditer(text):
+    for m in _EMAIL.finditer(norm):
         found.append((m.start(), m.end(), "email", "", f"[{tags['email']}]"))
-    for m in _DPI.finditer(text):
+    for m in _DPI.finditer(norm):
         found.append((m.start(), m.end(), "dpi", "", f"[{tags['dpi']}]"))
-    for m in _PHONE.finditer(text):
-        if m.group("cc") is None and _YEAR_RANGE.match(m.group("num")):
-            continue  # "2017-2018" is a period, not a phone number
+    for m in _PHONE.finditer(norm):
+        num = m.group("num")
+        if m.group("cc") is None and (_YEAR_RANGE.match(num) or _COMPACT_DATE.match(num)):
+            continue  # "2017-2018" is a period and "20170221" a date, not phone numbers
         found.append((m.start(), m.end(), "phone", "", f"[{tags['phone']}]"))
-    for m in _NIT.finditer(text):
+    for m in _NIT.finditer(norm):
         found.append((m.start("num"), m.end("num"), "nit", "", f"[{tags['nit']}]"))
     if registry is not None and len(registry):
         pattern, forms = _name_pattern(registry)
         if pattern is not None:
-            folded = _fold(text)
+            folded = _fold(norm)
             for m in pattern.finditer(folded):
-                form = " ".join(_strip_marks(m.group()).split())
+                form = " ".join(w for w in _NAME_SPLIT.split(_strip_marks(m.group())) if w)
                 i = forms.get(form)
                 row = registry.iloc[i] if i is not None else None
                 role = _role_label(str(row["role"]), lang) if row is not None else ""
                 pid = str(row["person_id"]) if row is not None else ""
                 tag = f"[{tags['person']}: {role}]" if role else f"[{tags['person']}]"
                 found.append((m.start(), m.end(), "person", pid, tag))
+    if index is not None:  # offsets into the original text
+        found = [(index[s], index[e - 1] + 1, *rest) for s, e, *rest in found]
     rank = {k: i for i, k in enumerate(PII_KINDS)}
     found.sort(key=lambda f: (f[0], rank[f[2]], -(f[1] - f[0])))
     kept: list[tuple] = []
@@ -348,10 +437,229 @@ def redact(
         findings["start"], findings["end"], findings["replacement"], strict=True
     ):
         parts.append(text[prev:start])
+        covered = text[start:end]
+        # a quote edge inside a finding moves outside its tag: never half a number
+        parts.append(QUOTE_START * covered.count(QUOTE_START))
         parts.append(tag)
+        parts.append(QUOTE_END * covered.count(QUOTE_END))
         prev = end
     parts.append(text[prev:])
     return "".join(parts), findings
+
+
+#: Characters of context redacted on each side of a quote (longer than any phone, DPI, NIT
+#: or e-mail form), so a number or name crossing the quote's edge is seen whole.
+EXCERPT_CONTEXT = 256
+
+_NUM_END = re.compile(r"\d[\d.,/ -]*$")
+_NUM_START = re.compile(r"^[\d.,/ -]*\d")
+
+
+def _cut_inside_number(before: str, after: str) -> bool:
+    """True when the edge between ``before`` and ``after`` falls inside a number."""
+    b, a = before[-2:], after[:2]
+    return bool(
+        (b[-1:].isdigit() and (a[:1].isdigit() or (a[:1] in "-./ " and a[1:2].isdigit())))
+        or (a[:1].isdigit() and b[-1:] in ("-", ".", "/", " ") and b[:1].isdigit())
+    )
+
+
+def redact_excerpt(
+    text: str,
+    start: int,
+    end: int,
+    *,
+    registry: pd.DataFrame | None = None,
+    lang: str = "en",
+    redact_fn: Callable[[str], str] | None = None,
+) -> str:
+    """The redacted stretch ``text[start:end]``, redacted in its context.
+
+    Redacting a quote on its own misses a phone number or name that crosses the quote's edge
+    (a segment ending "llame al 4190-00" would print the first six digits). Here the quote is
+    marked inside a window of :data:`EXCERPT_CONTEXT` characters on each side, the window is
+    redacted, and the quote is cut from the result: a finding that crosses an edge is replaced
+    whole and its tag is kept in the quote. Any other number the edge cuts through is dropped
+    from the quote rather than printed in part.
+
+    Parameters
+    ----------
+    text : str
+        The whole text (e.g. ``Project.text(source_id)``).
+    start, end : int
+        The quote's offsets into ``text``.
+    registry, lang
+        As for :func:`redact`.
+    redact_fn : callable, optional
+        ``text -> text`` to use instead of :func:`redact` (e.g. the report's redactor). It
+        must keep the characters :data:`QUOTE_START` and :data:`QUOTE_END` (``redact`` does);
+        if it drops them the quote is redacted on its own.
+    """
+    if redact_fn is None:
+
+        def redact_fn(t: str) -> str:
+            return redact(t, registry=registry, lang=lang)[0]
+
+    start, end = max(0, int(start)), min(len(text), int(end))
+    lo, hi = max(0, start - EXCERPT_CONTEXT), min(len(text), end + EXCERPT_CONTEXT)
+
+    def clean(s: str) -> str:  # a text holding the marker characters itself
+        return s.replace(QUOTE_START, "").replace(QUOTE_END, "")
+
+    window = (
+        clean(text[lo:start])
+        + QUOTE_START
+        + clean(text[start:end])
+        + QUOTE_END
+        + clean(text[end:hi])
+    )
+    out = redact_fn(window)
+    i, j = out.find(QUOTE_START), out.rfind(QUOTE_END)
+    if i < 0 or j < i or out.count(QUOTE_START) != 1 or out.count(QUOTE_END) != 1:
+        return clean(redact_fn(clean(text[start:end])))
+    before, quote, after = out[:i], out[i + 1 : j], out[j + 1 :]
+    if _cut_inside_number(before, quote):
+        quote = _NUM_START.sub("", quote, count=1)
+    if _cut_inside_number(quote, after):
+        quote = _NUM_END.sub("", quote, count=1)
+    return quote
+
+
+def redact_fields(
+    df: pd.DataFrame,
+    columns: Iterable[str] | None = None,
+    *,
+    registry: pd.DataFrame | None = None,
+    lang: str = "en",
+) -> pd.DataFrame:
+    """A copy of ``df`` with every text cell of ``columns`` redacted (the input is unchanged).
+
+    For tables shown to people: site notes, source notes, descriptions. ``columns`` defaults to
+    :func:`free_text_columns` (every free-text column of a project table, including columns
+    the schema does not know); absent columns are skipped. Non-text cells (numbers, missing
+    values) pass through unchanged.
+    """
+    _check_lang(lang)
+    out = df.copy()
+    cols = free_text_columns(df) if columns is None else list(columns)
+    for col in cols:
+        if col not in out.columns:
+            continue
+        out[col] = out[col].map(
+            lambda v: redact(v, registry=registry, lang=lang)[0] if isinstance(v, str) else v
+        )
+    return out
+
+
+#: Columns of the project tables that hold identifiers or codes, never free text.
+_CODE_COLUMNS = frozenset(
+    {
+        "site_id",
+        "source_id",
+        "segment_id",
+        "respondent_id",
+        "person_id",
+        "respondent_group",
+        "method",
+        "date",
+        "language",
+        "consent",
+        "text_path",
+        "text_sha256",
+        "text_chars",
+        "code",
+        "coder",
+        "municipality_code",
+        "start",
+        "end",
+        "valence",
+        "criterion",
+        "stratum",
+        "obstacle",
+        "_row",
+    }
+)
+
+
+def free_text_columns(df: pd.DataFrame) -> list[str]:
+    """The columns of a project table that may hold free text: every text column that is not
+    an ID, a code or a number (``name``, ``notes``, ``coder_notes``, ``*_source``,
+    ``description``, and any column a file adds)."""
+    cols = []
+    for col in df.columns:
+        if col in _CODE_COLUMNS or not isinstance(col, str):
+            continue
+        s = df[col]
+        if s.dtype == object or str(s.dtype) in ("string", "str"):
+            cols.append(col)
+    return cols
+
+
+def scan_fields_pii(project) -> pd.DataFrame:
+    """Personal data in the free-text cells of the project's tables and its descriptor.
+
+    Scans :func:`free_text_columns` of ``sites.csv``, ``sources.csv``, ``segments.csv`` and
+    ``items.csv``, and the free-text entries of ``datapackage.json`` (``title``,
+    ``description``, the ``copeval`` block's ``title`` and ``period``).
+
+    Returns
+    -------
+    DataFrame
+        ``file``, ``row`` (spreadsheet row; empty for the descriptor), ``column``, ``kind``
+        (the first kind found in the cell). Never the data itself.
+    """
+    registry = load_registry(project)
+    rows = []
+    tables = {
+        "sites.csv": project.sites,
+        "sources.csv": project.sources,
+        "segments.csv": project.segments,
+        "items.csv": project.items,
+    }
+    for fname, df in tables.items():
+        if df is None or df.empty:
+            continue
+        row_numbers = _row_numbers(project, fname, len(df))
+        for col in free_text_columns(df):
+            for i, value in enumerate(df[col]):
+                if not isinstance(value, str) or not value.strip():
+                    continue
+                f = find_pii(value, registry=registry)
+                if len(f):
+                    rows.append((fname, row_numbers[i], col, f["kind"].iloc[0]))
+    for key, value in _descriptor_texts(project):
+        f = find_pii(value, registry=registry)
+        if len(f):
+            rows.append(("datapackage.json", None, key, f["kind"].iloc[0]))
+    return pd.DataFrame(rows, columns=["file", "row", "column", "kind"])
+
+
+def _row_numbers(project, fname: str, n: int) -> list[int]:
+    rows = getattr(project, "_index", {}).get("rows", {}).get(fname)
+    if rows is not None and len(rows) == n:
+        return list(rows)
+    return list(range(2, n + 2))
+
+
+def _descriptor_texts(project) -> list[tuple[str, str]]:
+    import json
+
+    path = Path(project.path) / "datapackage.json"
+    try:
+        desc = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, ValueError, RecursionError):
+        return []
+    if not isinstance(desc, dict):
+        return []
+    out = [(k, desc[k]) for k in ("title", "description") if isinstance(desc.get(k), str)]
+    block = desc.get("copeval")
+    if isinstance(block, dict):
+        out += [
+            (f"copeval.{k}", block[k])
+            for k in ("title", "period")
+            if isinstance(block.get(k), str)
+        ]
+    return out
 
 
 def scan_project_pii(project) -> pd.DataFrame:
@@ -417,9 +725,11 @@ def scan_respondent_ids(project) -> pd.DataFrame:
 
 
 def pii_problems(project) -> list[Problem]:
-    """Warnings for ``copeval validate``: raw texts and respondent IDs holding personal data.
+    """Warnings for ``copeval validate``: raw texts, free-text cells and respondent IDs
+    holding personal data.
 
-    One warning per text (with counts by kind and line numbers) and one per suspicious
+    One warning per text (with counts by kind and line numbers), one per free-text cell of
+    every table and of ``datapackage.json`` (:func:`scan_fields_pii`) and one per suspicious
     respondent ID. Messages never repeat the personal data.
     """
     problems = []
@@ -440,6 +750,19 @@ def pii_problems(project) -> list[Problem]:
                     f"raw text of source {sid!r} contains personal data: {'; '.join(parts)}. "
                     "Reports redact it; run `copeval redact` before sharing texts"
                 ),
+                severity="warning",
+            )
+        )
+    for row in scan_fields_pii(project).itertuples(index=False):
+        problems.append(
+            Problem(
+                file=row.file,
+                message=(
+                    f"free text contains personal data ({_KIND_WORDS[row.kind]}); reports "
+                    "redact it, but remove it from the project before sharing the files"
+                ),
+                row=None if pd.isna(row.row) else int(row.row),
+                column=row.column,
                 severity="warning",
             )
         )
@@ -496,7 +819,7 @@ def redact_project(project, *, out: str | Path, lang: str | None = None) -> pd.D
     for sid, rel, language in zip(
         src["source_id"], src["text_path"], src["language"], strict=True
     ):
-        target = out / rel
+        target = safe_child(out, rel, what=f"text_path of source {sid!r}")
         if target.resolve() in originals:
             raise CopevalError(
                 f"writing the redacted copy of {sid!r} to {target} would overwrite an original "
@@ -506,13 +829,11 @@ def redact_project(project, *, out: str | Path, lang: str | None = None) -> pd.D
     rows = []
     for sid, target, tag_lang in plan:
         redacted, f = redact(project.text(sid), registry=registry, lang=tag_lang)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(redacted.encode("utf-8"))
+        atomic_write_bytes(target, redacted.encode("utf-8"))
         rows.append(f.drop(columns="person_id").assign(source_id=sid))
     cols = ["source_id", "start", "end", "kind", "replacement"]
     findings = pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
-    out.mkdir(parents=True, exist_ok=True)
-    findings.to_csv(out / "findings.csv", index=False, lineterminator="\n")
+    atomic_write_csv(findings, out / "findings.csv", for_people=True)
     return findings
 
 

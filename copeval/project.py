@@ -10,19 +10,24 @@ are the only functions that write one. The format is described in ``docs/data-mo
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+import math
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path, PurePosixPath
 
+import numpy as np
 import pandas as pd
 
 from . import __version__
+from ._io import safe_child
 from .codebook import Codebook, load_codebook
-from .errors import CopevalError, Problem, ProjectValidationError
+from .errors import CopevalError, Problem, ProjectValidationError, UnsafePathError
 from .vocabulary import (
     CONSENT_LEVELS,
     CRITERIA,
@@ -32,11 +37,13 @@ from .vocabulary import (
 )
 
 __all__ = [
+    "MAX_INTEGER",
     "TABLE_SCHEMAS",
     "Project",
     "load_project",
     "sources_schema",
     "table_columns",
+    "text_fingerprint",
     "validate_project",
     "write_datapackage",
     "write_project",
@@ -90,6 +97,10 @@ _SOURCES = (
     Column("consent", "enum", True, True, CONSENT_LEVELS),
     Column("coder_notes", "string", description="free text"),
     Column("text_path", "string", True, True, description="text file, relative to the project"),
+    Column(
+        "text_chars", "integer", minimum=0, description="length of the text coded, code points"
+    ),
+    Column("text_sha256", "string", description="SHA-256 of the text coded (UTF-8, no BOM)"),
 )
 _SEGMENTS = (
     Column("segment_id", "id", True, True, description="unique segment ID"),
@@ -160,8 +171,30 @@ def sources_schema(groups=None) -> tuple:
 
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
-_INT_RE = re.compile(r"^[+-]?\d+$")
+# ASCII digits only: "２" or "١٠٠" are refused with a message (docs/data-model.md, Numbers).
+_INT_RE = re.compile(r"^[+-]?[0-9]+$")
+_NUMBER_RE = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$")
+_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _LANG_RE = re.compile(r"^[a-z]{2,3}$")
+#: Largest whole number stored exactly (a float64 holds integers exactly up to 2**53).
+MAX_INTEGER = 2**53 - 1
+#: Control characters refused in every cell (tab, line feed and carriage return are allowed
+#: in free text only), and the bidirectional overrides refused in names and IDs.
+_CONTROL_RE = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+_LINE_CONTROL_RE = r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+#: String columns that are names or labels on one line, checked like IDs for control characters.
+_ONE_LINE = frozenset({"name", "department", "coder", "instrument", "item", "text_path", "scale"})
+
+
+def _ascii_form(value: str) -> str | None:
+    """``value`` with its non-ASCII digits (full-width, Arabic-Indic...) as ASCII, if any."""
+    if value.isascii():
+        return None
+    folded = "".join(
+        str(unicodedata.decimal(ch)) if unicodedata.decimal(ch, None) is not None else ch
+        for ch in unicodedata.normalize("NFKC", value)
+    )
+    return folded if folded.isascii() and folded != value else None
 
 
 # --------------------------------------------------------------------------- reading
@@ -306,13 +339,17 @@ def _parse_column(raw: pd.Series, rows: pd.Series, name: str, col: Column, out: 
     bad = empty & col.nonempty
     if col.kind in _STRICT_KINDS:
         bad |= (raw != stripped) & ~empty
+    if col.kind not in ("integer", "number"):  # numbers: the ASCII pattern below refuses them
+        single_line = col.kind in _STRICT_KINDS or col.name in _ONE_LINE
+        bad |= raw.str.contains(_LINE_CONTROL_RE if single_line else _CONTROL_RE, regex=True)
     if col.kind in ("integer", "number"):
+        regex = _INT_RE if col.kind == "integer" else _NUMBER_RE
+        ok = stripped.str.fullmatch(regex.pattern[1:-1]).fillna(False).astype(bool)
+        numbers = pd.to_numeric(stripped.where(ok & ~empty), errors="coerce")
+        with np.errstate(invalid="ignore"):
+            ok &= np.isfinite(numbers.to_numpy(dtype=float, na_value=np.nan)) | empty
         if col.kind == "integer":
-            ok = stripped.str.fullmatch(r"[+-]?\d+")
-            numbers = pd.to_numeric(stripped.where(ok & ~empty), errors="coerce")
-        else:
-            numbers = pd.to_numeric(stripped.where(~empty), errors="coerce")
-            ok = numbers.notna()
+            ok &= ~(numbers.abs() > MAX_INTEGER).fillna(False)
         bad |= ~ok & ~empty
         if col.minimum is not None:
             bad |= numbers < col.minimum
@@ -322,6 +359,7 @@ def _parse_column(raw: pd.Series, rows: pd.Series, name: str, col: Column, out: 
         bad |= ~empty  # few cells (sources, items): checked one by one below
     elif col.kind == "enum" and col.choices:
         bad |= ~stripped.isin(col.choices) & ~empty
+    bad = bad.fillna(True).astype(bool)
     values = {i: _parse_cell(raw[i], rows[i], name, col, out) for i in raw.index[bad.to_numpy()]}
     if col.kind == "integer":
         result = pd.array(numbers.where(~bad), dtype="Float64").astype("Int64")
@@ -353,12 +391,48 @@ def _parse_cell(raw, row, name, col: Column, out: _Collector):
         and raw != stripped
     ):
         out.error(name, f"{raw!r} has leading or trailing spaces", row, col.name, raw)
+    single_line = col.kind in _STRICT_KINDS or col.name in _ONE_LINE
+    control = re.search(_LINE_CONTROL_RE if single_line else _CONTROL_RE, raw)
+    if control:
+        out.error(
+            name,
+            f"contains the control character U+{ord(control.group()):04X} at position "
+            f"{control.start() + 1}; remove it",
+            row,
+            col.name,
+            raw,
+        )
+        return pd.NA if col.kind in ("integer", "number", "boolean") else None
     kind = col.kind
+    if kind in ("integer", "number") and not (_INT_RE if kind == "integer" else _NUMBER_RE).match(
+        stripped
+    ):
+        ascii_ = _ascii_form(stripped)
+        what = "a whole number" if kind == "integer" else "a number"
+        if ascii_ is not None and (_INT_RE if kind == "integer" else _NUMBER_RE).match(ascii_):
+            out.error(
+                name,
+                f"{raw!r} is written with non-ASCII digits; write it as {ascii_}",
+                row,
+                col.name,
+                raw,
+            )
+        elif stripped.lower().lstrip("+-") in ("inf", "infinity", "nan"):
+            out.error(name, f"{raw!r} is not a finite number", row, col.name, raw)
+        else:
+            out.error(name, f"{raw!r} is not {what}", row, col.name, raw)
+        return pd.NA
     if kind == "integer":
-        if not _INT_RE.match(stripped):
-            out.error(name, f"{raw!r} is not a whole number", row, col.name, raw)
-            return pd.NA
         value = int(stripped)
+        if abs(value) > MAX_INTEGER:
+            out.error(
+                name,
+                f"{stripped} is too large to store exactly (the limit is {MAX_INTEGER:,})",
+                row,
+                col.name,
+                raw,
+            )
+            return pd.NA
         if (
             col.minimum is not None
             and col.maximum is not None
@@ -373,10 +447,9 @@ def _parse_cell(raw, row, name, col: Column, out: _Collector):
             out.error(name, f"{value} is above the maximum {col.maximum:g}", row, col.name, value)
         return value
     if kind == "number":
-        try:
-            value = float(stripped)
-        except ValueError:
-            out.error(name, f"{raw!r} is not a number", row, col.name, raw)
+        value = float(stripped)
+        if not math.isfinite(value):
+            out.error(name, f"{raw!r} is not a finite number (too large)", row, col.name, raw)
             return pd.NA
         if col.minimum is not None and value < col.minimum:
             out.error(
@@ -385,6 +458,8 @@ def _parse_cell(raw, row, name, col: Column, out: _Collector):
         return value
     if kind == "date":
         try:
+            if not _DATE_RE.match(stripped):  # not 20170221 or 2017-W08-2 (read as dates)
+                raise ValueError(stripped)
             return date.fromisoformat(stripped).isoformat()
         except ValueError:
             out.error(name, f"{raw!r} is not a date in YYYY-MM-DD form", row, col.name, raw)
@@ -512,6 +587,15 @@ class Project:
         except KeyError:
             raise KeyError(f"No segment {segment_id!r} in this project") from None
         return self.text(source_id)[int(start) : int(end)]
+
+    def segment_context(self, segment_id: str) -> tuple[str, int, int]:
+        """``(whole text of the source, start, end)`` of a segment: for redacting a quote
+        in its context (:func:`copeval.privacy.redact_excerpt`)."""
+        try:
+            source_id, start, end = self._segment_spans()[segment_id]
+        except KeyError:
+            raise KeyError(f"No segment {segment_id!r} in this project") from None
+        return self.text(source_id), int(start), int(end)
 
     def _segment_spans(self) -> dict:
         """``segment_id -> (source_id, start, end)``, built once per ``segments`` table.
@@ -646,10 +730,14 @@ def _load(root: Path, codebook: Codebook | None):
         _check_unique(sources, "sources.csv", "source_id", out)
         if sites is not None:
             _check_ref(sources, "sources.csv", "site_id", site_ids, "site_id", out)
+        _check_language(sources, out)
         texts = _read_texts(root, sources, out)
+        _check_fingerprints(sources, texts, out)
 
     if segments is not None:
         _check_segments(segments, sources, texts, codebook, out)
+        if sources is not None:
+            _check_line_endings(segments, sources, texts, out)
 
     responses = {}
     if items is not None:
@@ -660,6 +748,7 @@ def _load(root: Path, codebook: Codebook | None):
     if any(p.severity == "error" for p in out.problems):
         return out.problems, None
 
+    sources_rows, segment_rows = sources["_row"], segments["_row"]
     sources = sources.drop(columns="_row")
     sources["stratum"] = sources["respondent_group"].map(lambda g: groups[g][0])
     segments = segments.drop(columns="_row")
@@ -687,9 +776,12 @@ def _load(root: Path, codebook: Codebook | None):
             value=meta["reference_site"],
         )
         return out.problems, None
+    rows = {"sites.csv": list(sites["_row"]), "sources.csv": list(sources_rows)}
+    rows["segments.csv"] = list(segment_rows)
     if items is None:
         items = pd.DataFrame({c.name: pd.Series(dtype=object) for c in _ITEMS})
     else:
+        rows["items.csv"] = list(items["_row"])
         items = items.drop(columns="_row")
     project = Project(
         path=root,
@@ -702,6 +794,7 @@ def _load(root: Path, codebook: Codebook | None):
         codebook=codebook,
         warnings=[p for p in out.problems if p.severity == "warning"],
         _texts=texts,
+        _index={"rows": rows},  # spreadsheet row of each record, for messages
     )
     return out.problems, project
 
@@ -733,6 +826,12 @@ def _read_meta(root: Path, out: _Collector) -> dict:
     except json.JSONDecodeError as exc:
         out.error("datapackage.json", f"is not valid JSON: {exc.msg}", row=exc.lineno)
         return meta
+    except RecursionError:
+        out.error("datapackage.json", "is nested too deeply to read (hostile or broken file)")
+        return meta
+    except ValueError as exc:  # e.g. a number with more than 4300 digits
+        out.error("datapackage.json", f"cannot be read: {exc}")
+        return meta
     if not isinstance(desc, dict):
         out.error("datapackage.json", "must hold a JSON object")
         return meta
@@ -753,7 +852,33 @@ def _read_meta(root: Path, out: _Collector) -> dict:
             column="synthetic",
             value=meta["synthetic"],
         )
+    for key in ("title", "period", "primary_coder", "reference_site"):
+        value = meta[key]
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            kind = {dict: "object", list: "list", bool: "true/false"}.get(type(value), "number")
+            out.error(
+                "datapackage.json",
+                f"{key!r} must be a text (a JSON string), got a JSON {kind}",
+                column=key,
+                value=_short(value),
+            )
+            meta[key] = None
+        elif re.search(_LINE_CONTROL_RE, value):
+            out.error(
+                "datapackage.json",
+                f"{key!r} contains a control character; remove it",
+                column=key,
+                value=_short(value),
+            )
+            meta[key] = None
     return meta
+
+
+def _short(value, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _read_texts(root: Path, sources: pd.DataFrame, out: _Collector) -> dict[str, str]:
@@ -787,7 +912,13 @@ def _read_texts(root: Path, sources: pd.DataFrame, out: _Collector) -> dict[str,
                 rel,
             )
             continue
-        path = root / safe
+        try:
+            path = safe_child(root, str(safe), what="text_path")
+        except UnsafePathError as exc:
+            out.error(
+                "sources.csv", f"{exc} (it points outside the project)", row, "text_path", rel
+            )
+            continue
         if not path.resolve().is_relative_to(resolved_root):
             out.error("sources.csv", f"{rel!r} points outside the project", row, "text_path", rel)
             continue
@@ -803,8 +934,136 @@ def _read_texts(root: Path, sources: pd.DataFrame, out: _Collector) -> dict[str,
     return texts
 
 
+def _check_language(sources, out):
+    for row, lang in zip(sources["_row"], sources["language"], strict=True):
+        if lang is not None and not _LANG_RE.match(lang.strip()):
+            out.error(
+                "sources.csv",
+                f"{lang!r} is not a language code: use a lower-case ISO 639 code such as es or en",
+                row,
+                "language",
+                lang,
+            )
+
+
+def text_fingerprint(text: str) -> tuple[int, str]:
+    """``(text_chars, text_sha256)`` of a text as coded: its length in code points and the
+    SHA-256 of its UTF-8 bytes (no BOM). Written to ``sources.csv`` by :func:`write_project`
+    (and by importers) so that a later change to the file is detected."""
+    return len(text), hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+_FIX_CRLF = (
+    "convert it back to Unix line endings (`dos2unix {path}`, or in a text editor: "
+    "line endings LF) or re-import the project"
+)
+_FIX_LF = (
+    "convert it back to Windows line endings (`unix2dos {path}`, or in a text editor: "
+    "line endings CRLF) or re-import the project"
+)
+
+
+def _check_fingerprints(sources, texts, out):
+    """A text whose length or hash differs from the one stored when it was coded."""
+    for row, sid, rel, chars, sha in zip(
+        sources["_row"],
+        sources["source_id"],
+        sources["text_path"],
+        sources["text_chars"],
+        sources["text_sha256"],
+        strict=True,
+    ):
+        if sid not in texts or (chars is pd.NA and sha is None):
+            continue
+        text = texts[sid]
+        sha = sha.strip().lower() if sha else None
+        n, digest = text_fingerprint(text)
+        if (sha is None or sha == digest) and (chars is pd.NA or chars == n):
+            continue
+        lf = text.replace("\r\n", "\n")
+        crlf = text.replace("\r\n", "\n").replace("\n", "\r\n")
+
+        def matches(candidate, chars=chars, sha=sha):
+            c, d = text_fingerprint(candidate)
+            return (sha is None or sha == d) and (chars is pd.NA or chars == c)
+
+        column = "text_sha256" if sha is not None else "text_chars"
+        if lf != text and matches(lf):
+            message = (
+                f"text file {rel!r} of source {sid!r} now has Windows line endings (CRLF) but "
+                "was coded with Unix line endings (LF): every segment after its first line "
+                "break points at other text. " + _FIX_CRLF.format(path=rel)
+            )
+        elif crlf != text and matches(crlf):
+            message = (
+                f"text file {rel!r} of source {sid!r} now has Unix line endings (LF) but was "
+                "coded with Windows line endings (CRLF): every segment after its first line "
+                "break points at other text. " + _FIX_LF.format(path=rel)
+            )
+        else:
+            was = f"{chars} characters" if chars is not pd.NA else "another SHA-256"
+            message = (
+                f"text file {rel!r} of source {sid!r} changed since it was coded ({n} "
+                f"characters now, {was} when coded): its segments may point at other text. "
+                "Restore the coded version, or re-code the text and update text_chars and "
+                "text_sha256 (copeval.project.text_fingerprint)"
+            )
+            if chars is not pd.NA and chars == n:  # same length: an edit in place
+                out.warn("sources.csv", message, row, column, sha)
+                continue
+        out.error("sources.csv", message, row, column, sha if sha is not None else chars)
+
+
+def _on_word_edges(text: str, start: int, end: int) -> bool:
+    if not 0 <= start < end <= len(text):
+        return False
+    left = start == 0 or not (text[start - 1].isalnum() and text[start].isalnum())
+    right = end == len(text) or not (text[end - 1].isalnum() and text[end].isalnum())
+    return left and right
+
+
+def _check_line_endings(segments, sources, texts, out):
+    """CRLF heuristic: segments that fit the text far better once CRLF is read as LF.
+
+    A text coded with LF line endings and converted to CRLF afterwards (by an editor, a
+    Windows copy, git's autocrlf) shifts every segment after the first line break by one
+    character per line. Segments coded by a person start and end on word edges; when far more
+    of them do so in the LF version of the text than in the file as stored, the file was
+    converted after coding.
+    """
+    rows = dict(zip(sources["source_id"], sources["_row"], strict=True))
+    paths = dict(zip(sources["source_id"], sources["text_path"], strict=True))
+    spans: dict[str, list] = {}
+    for sid, start, end in zip(
+        segments["source_id"], segments["start"], segments["end"], strict=True
+    ):
+        if sid in texts and start is not pd.NA and end is not pd.NA and "\r\n" in texts[sid]:
+            spans.setdefault(sid, []).append((int(start), int(end)))
+    for sid, pairs in spans.items():
+        if len(pairs) < 3 or sid not in rows:
+            continue
+        text = texts[sid]
+        lf = text.replace("\r\n", "\n")
+        fit_now = sum(_on_word_edges(text, s, e) for s, e in pairs) / len(pairs)
+        fit_lf = sum(_on_word_edges(lf, s, e) for s, e in pairs) / len(pairs)
+        if fit_lf >= 0.9 and fit_now <= 0.6:
+            rel = paths[sid]
+            out.error(
+                "sources.csv",
+                f"text file {rel!r} of source {sid!r} has Windows line endings (CRLF) but its "
+                f"segments fit the text with Unix line endings (LF): {fit_lf:.0%} of them start "
+                f"and end on word edges with LF, {fit_now:.0%} as stored. It was probably "
+                "converted after coding, and every segment after its first line break points "
+                "at other text; " + _FIX_CRLF.format(path=rel),
+                rows[sid],
+                "text_path",
+                rel,
+            )
+
+
 def _check_segments(segments, sources, texts, codebook, out):
     name = "segments.csv"
+    refused = {(p.file, p.row, p.column) for p in out.problems if p.severity == "error"}
     _check_unique(segments, name, "segment_id", out)
     if sources is not None:
         known = {s for s in sources["source_id"] if s is not None}
@@ -837,7 +1096,7 @@ def _check_segments(segments, sources, texts, codebook, out):
                 "end",
                 end,
             )
-        if valence is pd.NA:
+        if valence is pd.NA and (name, row, "valence") not in refused:  # empty, not refused
             out.warn(name, "segment has no valence: it is not scored until rated", row, "valence")
         elif code in codebook and codebook.is_obstacle(code) and valence > 0:
             out.warn(
@@ -903,10 +1162,34 @@ def _read_responses(root, items, site_ids, out):
 
     responses = {}
     folder = root / "responses"
-    instruments = sorted({i for i in items["instrument"] if i is not None})
+    instruments = []
+    for row, inst in zip(items["_row"], items["instrument"], strict=True):
+        if inst is None or inst in instruments:
+            continue
+        try:
+            safe_child(folder, f"{inst}.csv", what="instrument")
+            if "/" in inst:
+                raise UnsafePathError(f"instrument {inst!r} contains '/'")
+        except UnsafePathError:
+            out.error(
+                name,
+                f"instrument {inst!r} is not a safe file name: an instrument names the file "
+                "responses/<instrument>.csv, so it must be a plain name (no '/', '\\', '..', "
+                "drive or control character) that stays inside responses/",
+                row,
+                "instrument",
+                inst,
+            )
+            instruments.append(inst)  # refused: reported once, never read
+            continue
+        instruments.append(inst)
+    refused = {p.value for p in out.problems if p.file == name and p.column == "instrument"}
+    instruments = sorted(set(instruments))
     for inst in instruments:
+        if inst in refused:
+            continue
         fname = f"responses/{inst}.csv"
-        df = _read_csv(folder / f"{inst}.csv", fname, out)
+        df = _read_csv(safe_child(folder, f"{inst}.csv", what="instrument"), fname, out)
         if df is None:
             continue
         inst_items = items[items["instrument"] == inst]
@@ -1142,6 +1425,9 @@ def write_project(
             used.add(PurePosixPath(rel).stem.lower())
         paths.append(rel)
     sources["text_path"] = paths
+    prints = [text_fingerprint(texts[sid]) for sid in sources["source_id"]]
+    sources["text_chars"] = [n for n, _ in prints]
+    sources["text_sha256"] = [d for _, d in prints]
 
     root.mkdir(parents=True, exist_ok=True)
     (root / "texts").mkdir(exist_ok=True)

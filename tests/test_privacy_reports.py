@@ -25,7 +25,25 @@ from copeval.project import load_project  # noqa: E402
 pytestmark = pytest.mark.slow
 
 PLANT = "María Tzul Batz, 5555-1234, maria.tzul@example.org, DPI 2345 67890 0101. "
-NEEDLES = ["tzul", "55551234", "mariatzul@examplecom", "2345678900101", "examplecom"]
+# Issue 11 item 4: written forms the report used to print (planted in alternate segments).
+PLANT_FORMS = (
+    "María Tzul\u2011Batz, tel4103-0003, cel_4111\u20130011. ",
+    "Llame: 4115\n0015, DPI2345678900101, NIT7100002-9. ",
+)
+# A number that crosses a segment's end: the segment stops after "4190-00".
+EDGE = "llame al 4190-0031"
+NEEDLES = [
+    "tzul",
+    "55551234",
+    "mariatzul@examplecom",
+    "2345678900101",
+    "examplecom",
+    "41030003",
+    "41110011",
+    "41150015",
+    "7100002",
+    "419000",
+]
 SECRET = "la tortuga azul del comisario guarda las llaves"
 
 
@@ -65,21 +83,32 @@ def planted(demo_copy):
     consent = p.sources.set_index("source_id")["consent"]
     paths = p.sources.set_index("source_id")["text_path"]
     texts = {sid: p.text(sid) for sid in p.sources["source_id"]}
-    planted = secret = 0
+    planted = secret = edges = 0
+    starts = p.segments.groupby("source_id")["start"].apply(lambda s: sorted(map(int, s)))
+    longest = max(len(PLANT), *map(len, PLANT_FORMS), len(SECRET) + 2)
     for seg in p.segments.sort_values(["source_id", "start"]).itertuples():
         text = texts[seg.source_id]
-        piece = PLANT if consent[seg.source_id] == "quote" else SECRET + ". "
+        quote = consent[seg.source_id] == "quote"
+        piece = ((PLANT, *PLANT_FORMS)[planted % 3]) if quote else SECRET + ". "
         if int(seg.end) - int(seg.start) < len(piece) + 30:
             continue
-        start = int(seg.start)
-        texts[seg.source_id] = text[:start] + piece + text[start + len(piece) :]
-        if piece is PLANT:
+        start, end = int(seg.start), int(seg.end)
+        text = text[:start] + piece + text[start + len(piece) :]
+        at = end + 2 - len(EDGE)
+        clear = at >= start + len(piece) and not any(
+            at - longest < s < end + 2 for s in starts[seg.source_id] if s != start
+        )
+        if quote and clear and end + 2 <= len(text):  # the segment ends mid-number
+            text = text[:at] + EDGE + text[at + len(EDGE) :]
+            edges += 1
+        texts[seg.source_id] = text
+        if quote:
             planted += 1
         else:
             secret += 1
     for sid, text in texts.items():
         (demo_copy / paths[sid]).write_bytes(text.encode("utf-8"))
-    assert planted > 10 and secret > 3
+    assert planted > 10 and secret > 3 and edges > 3, (planted, secret, edges)
     p = load_project(demo_copy)  # offsets still valid
     return demo_copy
 
@@ -108,7 +137,7 @@ def test_no_personal_data_in_any_rendered_output(planted, tmp_path):
     ]
     kinds = {f.suffix for f in files}
     assert {".pdf", ".html", ".ipynb", ".csv"} <= kinds
-    seen_tags = False
+    seen_tags = seen_edge = seen_glued = False
     for f in files:
         text = _file_text(f)
         flat = _norm(text)
@@ -117,5 +146,9 @@ def test_no_personal_data_in_any_rendered_output(planted, tmp_path):
         assert _norm(SECRET) not in flat, f"non-quotable text leaked into {f.name}"
         assert "tortuga" not in text.lower(), f"non-quotable text leaked into {f.name}"
         seen_tags |= any(t in text for t in ("[PERSON:", "[PERSONA:", "[PHONE]", "[TELÉFONO]"))
+        seen_edge |= "llame al [TELÉFONO]" in " ".join(text.split())
+        seen_glued |= "tel[TELÉFONO]" in text
     # the planted data did reach quotes, and was redacted there: the test has teeth
     assert seen_tags
+    assert seen_edge, "no quote ended mid-number: the edge plant was never quoted"
+    assert seen_glued, "no glued phone number reached a quote"

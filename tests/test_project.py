@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import shutil
 from pathlib import Path
@@ -374,6 +375,222 @@ CASES = [
 ]
 
 
+# Issue 11, items 6 and 9: wrong numbers, dates, languages and characters that used to load.
+CASES += [
+    (
+        "population-overflow",
+        "sites.csv",
+        "A,Sitio A,Dep 1,0101,1000",
+        "A,Sitio A,Dep 1,0101,99999999999999999999999",
+        "sites.csv",
+        2,
+        "population",
+        "99999999999999999999999 is too large to store exactly",
+    ),
+    (
+        "start-overflow",
+        "segments.csv",
+        "G2,S1,40,70",
+        "G2,S1,1000000000000000000000000000000,70",
+        "segments.csv",
+        3,
+        "start",
+        "too large to store exactly",
+    ),
+    (
+        "population-full-width",
+        "sites.csv",
+        "A,Sitio A,Dep 1,0101,1000",
+        "A,Sitio A,Dep 1,0101,\uff11\uff10\uff10\uff10",
+        "sites.csv",
+        2,
+        "population",
+        "non-ASCII digits; write it as 1000",
+    ),
+    (
+        "start-full-width",
+        "segments.csv",
+        "G2,S1,40,70",
+        "G2,S1,\uff14\uff10,70",
+        "segments.csv",
+        3,
+        "start",
+        "non-ASCII digits; write it as 40",
+    ),
+    (
+        "valence-full-width",
+        "segments.csv",
+        "C1.sector,1,A",
+        "C1.sector,\uff12,A",
+        "segments.csv",
+        3,
+        "valence",
+        "non-ASCII digits; write it as 2",
+    ),
+    (
+        "answer-arabic-indic",
+        "responses/community.csv",
+        "R1,A,1.0,5,4",
+        "R1,A,1.0,\u0665,4",
+        "responses/community.csv",
+        2,
+        "trust",
+        "non-ASCII digits; write it as 5",
+    ),
+    (
+        "homicide-rate-inf",
+        "sites.csv",
+        "site_id,name,department,municipality_code,population\nA,Sitio A,Dep 1,0101,1000",
+        "site_id,name,department,municipality_code,population,homicide_rate\n"
+        "A,Sitio A,Dep 1,0101,1000,inf",
+        "sites.csv",
+        2,
+        "homicide_rate",
+        "'inf' is not a finite number",
+    ),
+    (
+        "weight-nan",
+        "responses/community.csv",
+        "R1,A,1.0,",
+        "R1,A,nan,",
+        "responses/community.csv",
+        2,
+        "weight",
+        "'nan' is not a finite number",
+    ),
+    (
+        "weight-inf",
+        "responses/community.csv",
+        "R1,A,1.0,",
+        "R1,A,-Infinity,",
+        "responses/community.csv",
+        2,
+        "weight",
+        "not a finite number",
+    ),
+    (
+        "weight-1e309",
+        "responses/community.csv",
+        "R1,A,1.0,",
+        "R1,A,1e309,",
+        "responses/community.csv",
+        2,
+        "weight",
+        "'1e309' is not a finite number",
+    ),
+    (
+        "weight-underscore",
+        "responses/community.csv",
+        "R1,A,1.0,",
+        "R1,A,1_0,",
+        "responses/community.csv",
+        2,
+        "weight",
+        "'1_0' is not a number",
+    ),
+    (
+        "date-compact",
+        "sources.csv",
+        "2017-02-01",
+        "20170201",
+        "sources.csv",
+        2,
+        "date",
+        "'20170201' is not a date in YYYY-MM-DD form",
+    ),
+    (
+        "date-iso-week",
+        "sources.csv",
+        "2017-02-01",
+        "2017-W08-2",
+        "sources.csv",
+        2,
+        "date",
+        "'2017-W08-2' is not a date in YYYY-MM-DD form",
+    ),
+    (
+        "language-region",
+        "sources.csv",
+        "2017-02-01,es,",
+        "2017-02-01,es-GT,",
+        "sources.csv",
+        2,
+        "language",
+        "'es-GT' is not a language code",
+    ),
+    (
+        "language-word",
+        "sources.csv",
+        "2017-02-01,es,",
+        "2017-02-01,Español,",
+        "sources.csv",
+        2,
+        "language",
+        "is not a language code",
+    ),
+    (
+        "site-name-nul",
+        "sites.csv",
+        "A,Sitio A,",
+        "A,Sitio\x00A,",
+        "sites.csv",
+        2,
+        "name",
+        "control character U\\+0000",
+    ),
+    (
+        "site-name-newline",
+        "sites.csv",
+        "A,Sitio A,",
+        'A,"Sitio\nA",',
+        "sites.csv",
+        2,
+        "name",
+        "control character U\\+000A",
+    ),
+    (
+        "site-name-bidi-override",
+        "sites.csv",
+        "A,Sitio A,",
+        "A,Sitio \u202eA,",
+        "sites.csv",
+        2,
+        "name",
+        "control character U\\+202E",
+    ),
+    (
+        "instrument-traversal",
+        "items.csv",
+        "community,trust",
+        "../../../outside_evil,trust",
+        "items.csv",
+        2,
+        "instrument",
+        "instrument '../../../outside_evil' is not a safe file name",
+    ),
+    (
+        "instrument-subfolder",
+        "items.csv",
+        "community,trust",
+        "sub/evil,trust",
+        "items.csv",
+        2,
+        "instrument",
+        "is not a safe file name",
+    ),
+    (
+        "text-path-control-character",
+        "sources.csv",
+        "texts/S1.txt",
+        "texts/S1\x01.txt",
+        "sources.csv",
+        2,
+        "text_path",
+        "control character",
+    ),
+]
+
+
 @pytest.mark.parametrize(
     "edit_file, old, new, file, row, column, pattern",
     [c[1:] for c in CASES],
@@ -471,9 +688,10 @@ def test_missing_table_file(tiny_project):
 
 
 def test_extra_column_is_a_warning_naming_it(tiny_project):
-    _edit(tiny_project / "sources.csv", "text_path\n", "text_path,interviewer\n")
-    for k in (1, 2, 3):
-        _edit(tiny_project / "sources.csv", f"texts/S{k}.txt\n", f"texts/S{k}.txt,x\n")
+    path = tiny_project / "sources.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = [lines[0] + ",interviewer"] + [line + ",x" for line in lines[1:]]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     project = load_project(tiny_project)
     (warning,) = [w for w in project.warnings if w.column == "interviewer"]
     assert (warning.file, warning.row) == ("sources.csv", 1)
@@ -615,3 +833,188 @@ def test_optional_columns_may_be_left_out(tiny_project):
     project = load_project(tiny_project)
     assert project.items["missing_codes"].isna().all()
     assert project.sites["population"].isna().all()
+
+
+# --------------------------------------------------------------------------- hostile input
+def test_refused_valence_is_not_also_warned_as_unrated(tiny_project):
+    _edit(tiny_project / "segments.csv", "C1.sector,1,A", "C1.sector,\uff12,A")
+    problems = [p for p in validate_project(tiny_project) if p.column == "valence"]
+    assert [(p.severity, p.row) for p in problems] == [("error", 3)]
+
+
+def test_instrument_outside_the_project_is_never_read(tiny_project):
+    """Issue 11 item 2: `validate` loaded ../../../outside_evil.csv as survey responses."""
+    outside = tiny_project.parent / "outside_evil.csv"
+    shutil.copy(tiny_project / "responses" / "community.csv", outside)
+    items = (tiny_project / "items.csv").read_text(encoding="utf-8")
+    (tiny_project / "items.csv").write_text(
+        items.replace("community,", "../outside_evil,"), encoding="utf-8"
+    )
+    (tiny_project / "responses" / "community.csv").unlink()
+    problems = validate_project(tiny_project)
+    errors = [p for p in problems if p.severity == "error"]
+    assert [(p.file, p.row, p.column, p.value) for p in errors] == [
+        ("items.csv", 2, "instrument", "../outside_evil")
+    ]
+    assert "responses/<instrument>.csv" in errors[0].message
+
+
+def test_instrument_symlink_out_of_responses_is_refused(tiny_project):
+    outside = tiny_project.parent / "elsewhere.csv"
+    shutil.move(tiny_project / "responses" / "community.csv", outside)
+    (tiny_project / "responses" / "community.csv").symlink_to(outside)
+    error = _problem(tiny_project, "items.csv", 2, "instrument")
+    assert "not a safe file name" in error.message
+
+
+def test_free_text_keeps_line_breaks_but_not_nul(tiny_project):
+    sites = tiny_project / "sites.csv"
+    text = sites.read_text(encoding="utf-8").splitlines()
+    text[0] += ",notes"
+    text[1] += ',"line one\nline two"'
+    text[2] += ",bad\x00note"
+    sites.write_text("\n".join(text) + "\n", encoding="utf-8")
+    errors = [p for p in validate_project(tiny_project) if p.severity == "error"]
+    assert [(p.file, p.row, p.column) for p in errors] == [
+        ("sites.csv", 4, "notes")
+    ]  # row 2 spans two lines
+    assert "U+0000" in errors[0].message
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "pattern"),
+    [
+        ("primary_coder", ["A", "B"], "'primary_coder' must be a text .*got a JSON list"),
+        ("reference_site", {"site": "A"}, "'reference_site' must be a text .*JSON object"),
+        ("title", 12, "'title' must be a text .*JSON number"),
+        ("period", "2017\u0000", "'period' contains a control character"),
+    ],
+)
+def test_metadata_of_the_wrong_type_is_one_problem(tiny_project, key, value, pattern):
+    path = tiny_project / "datapackage.json"
+    desc = json.loads(path.read_text(encoding="utf-8"))
+    desc["copeval"][key] = value
+    path.write_text(json.dumps(desc), encoding="utf-8")
+    errors = [p for p in validate_project(tiny_project) if p.severity == "error"]
+    assert [(p.file, p.column) for p in errors] == [("datapackage.json", key)]
+    assert re.search(pattern, errors[0].message), errors[0].message
+
+
+@pytest.mark.parametrize(
+    ("content", "pattern"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ('{"copeval": {"title": "x"}, "n": ' + "9" * 5000 + "}", "cannot be read"),
+    ],
+    ids=["deep", "huge-number"],
+)
+def test_hostile_datapackage_is_one_line_not_a_traceback(tiny_project, capsys, content, pattern):
+    from copeval.cli import main
+
+    (tiny_project / "datapackage.json").write_text(content, encoding="utf-8")
+    (error,) = [p for p in validate_project(tiny_project) if p.severity == "error"]
+    assert error.file == "datapackage.json" and re.search(pattern, error.message)
+    assert main(["validate", str(tiny_project)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and pattern.split()[0] in err
+
+
+# --------------------------------------------------------------------------- CRLF / fingerprints
+def test_write_project_stores_a_fingerprint_per_text(tiny_project):
+    from copeval.project import text_fingerprint
+
+    src = pd.read_csv(tiny_project / "sources.csv", dtype=str, keep_default_na=False)
+    for sid, chars, sha in zip(
+        src["source_id"], src["text_chars"], src["text_sha256"], strict=True
+    ):
+        text = (tiny_project / "texts" / f"{sid}.txt").read_text(encoding="utf-8")
+        assert (int(chars), sha) == text_fingerprint(text)
+        assert sha == hashlib.sha256(text.encode("utf-8")).hexdigest()
+    assert load_project(tiny_project).sources["text_chars"].tolist() == [70, 38, 43]
+
+
+def test_text_converted_to_crlf_is_detected_by_its_fingerprint(tiny_project, capsys):
+    from copeval.cli import main
+
+    path = tiny_project / "texts" / "S1.txt"
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    error = _problem(tiny_project, "sources.csv", 2, "text_sha256")
+    assert "now has Windows line endings (CRLF) but was coded with Unix line endings" in (
+        error.message
+    )
+    assert "dos2unix texts/S1.txt" in error.message and "re-import" in error.message
+    assert main(["validate", str(tiny_project)]) == 1
+    assert "dos2unix" in capsys.readouterr().err
+
+
+def test_text_converted_to_lf_is_detected_by_its_fingerprint(tmp_path):
+    tables = tiny_tables()
+    tables["texts"]["S1"] = tables["texts"]["S1"].replace("\n", "\r\n")
+    tables["segments"].loc[1, ["start", "end"]] = [41, 71]
+    root = write_project(tmp_path / "crlf", **tables)
+    assert not [p for p in validate_project(root) if p.severity == "error"]  # coded on CRLF
+    path = root / "texts" / "S1.txt"
+    path.write_bytes(path.read_bytes().replace(b"\r\n", b"\n"))
+    error = _problem(root, "sources.csv", 2, "text_sha256")
+    assert "now has Unix line endings (LF) but was coded with Windows" in error.message
+    assert "unix2dos" in error.message
+
+
+def test_edited_text_is_an_error_when_its_length_changed_a_warning_otherwise(tiny_project):
+    path = tiny_project / "texts" / "S2.txt"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("combustible", "gasolina"), encoding="utf-8")
+    error = _problem(tiny_project, "sources.csv", 3, "text_sha256")
+    assert "changed since it was coded (35 characters now, 38 characters" in error.message
+    path.write_text(text.replace("combustible", "combustibl3"), encoding="utf-8")
+    project = load_project(tiny_project)
+    (warning,) = [w for w in project.warnings if w.column == "text_sha256"]
+    assert warning.row == 3 and "changed since it was coded" in warning.message
+
+
+def test_crlf_conversion_without_fingerprint_is_detected_by_the_heuristic(demo_copy):
+    """Issue 11 item 8: VC-I01 converted to CRLF silently shifted all its 20 segments."""
+    path = demo_copy / "texts" / "VC-I01.txt"
+    assert load_project(demo_copy)  # no fingerprint column in the demo
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    error = _problem(demo_copy, "sources.csv", 2, "text_path")
+    assert "has Windows line endings (CRLF) but its segments fit the text with Unix" in (
+        error.message
+    )
+    assert "dos2unix texts/VC-I01.txt" in error.message
+
+
+def test_crlf_heuristic_is_quiet_on_texts_coded_with_crlf(tmp_path):
+    text = "Primera línea del texto.\r\nSegunda línea, la policía.\r\nTercera: patrulla a pie.\r\n"
+    spans = [(0, 24), (26, 52), (54, 78), (35, 52)]
+    tables = tiny_tables()
+    tables["texts"]["S1"] = text
+    seg = tables["segments"]
+    seg = pd.concat(
+        [seg[seg["source_id"] != "S1"]]
+        + [
+            pd.DataFrame(
+                {
+                    "segment_id": [f"H{i}"],
+                    "source_id": ["S1"],
+                    "start": [s],
+                    "end": [e],
+                    "code": ["C1.patrol"],
+                    "valence": [1],
+                    "coder": ["A"],
+                }
+            )
+            for i, (s, e) in enumerate(spans)
+        ],
+        ignore_index=True,
+    )
+    tables["segments"] = seg
+    root = write_project(tmp_path / "crlf", **tables)
+    src = pd.read_csv(root / "sources.csv", dtype=str, keep_default_na=False)
+    src.drop(columns=["text_chars", "text_sha256"]).to_csv(root / "sources.csv", index=False)
+    assert [text[s:e] for s, e in spans][:3] == [
+        "Primera línea del texto.",
+        "Segunda línea, la policía.",
+        "Tercera: patrulla a pie.",
+    ]
+    assert not [p for p in validate_project(root) if p.severity == "error"]

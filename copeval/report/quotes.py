@@ -3,7 +3,9 @@
 Rules (``docs/data-model.md``, consent): only segments from sources whose consent is
 ``quote`` are quoted; they are attributed by respondent role and site, never by name; every
 quoted text passes through the redaction function (registered names replaced) before it is
-shown; segments from ``anonymous`` sources count as evidence but are only *counted* as withheld.
+shown, and is redacted *in its context* (:func:`copeval.privacy.redact_excerpt`), so a phone
+number or name crossing the quote's edge is replaced whole and no partial number is printed;
+segments from ``anonymous`` sources count as evidence but are only *counted* as withheld.
 Sources with consent ``none`` never reach this module (``Project.evidence`` drops them).
 """
 
@@ -15,6 +17,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from copeval.errors import CopevalError
+from copeval.privacy import redact_excerpt
 
 __all__ = ["select_quotes", "trim_quote"]
 
@@ -37,7 +40,10 @@ def trim_quote(text: str, max_chars: int = 420) -> str:
     text = re.sub(r"\s+", " ", str(text)).strip().strip('"“”«»')
     if len(text) <= max_chars:
         return text
-    cut = text[:max_chars].rsplit(" ", 1)[0].rstrip(",;:")
+    cut = text[:max_chars].rsplit(" ", 1)[0]
+    if cut.rfind("[") > cut.rfind("]"):  # never cut inside a redaction tag
+        cut = cut[: cut.rfind("[")]
+    cut = cut.rstrip().rstrip(",;:")
     return f"{cut} …"
 
 
@@ -49,6 +55,7 @@ def select_quotes(
     redact: Callable[[str], str] | None = None,
     min_chars: int = 25,
     max_chars: int = 420,
+    context_of: Callable[[str], tuple[str, int, int]] | None = None,
 ) -> tuple[pd.DataFrame, int]:
     """Choose up to ``k`` representative quotable segments from one site x criterion.
 
@@ -69,9 +76,15 @@ def select_quotes(
     k : int
         Maximum number of quotes.
     redact : callable, optional
-        ``text -> text`` applied to every quote before it is returned.
+        ``text -> text`` applied to every quote before it is returned. With a context (below)
+        it is applied to a window around the quote (it must keep the marker characters
+        :data:`copeval.privacy.QUOTE_START` / ``QUOTE_END``, as ``privacy.redact`` does).
     min_chars, max_chars : int
         Segments shorter than ``min_chars`` are not quoted; longer than ``max_chars`` are cut.
+    context_of : callable, optional
+        ``segment_id -> (whole text, start, end)`` (``Project.segment_context``), so each
+        quote is redacted in its context. When omitted and ``text_of`` is a bound method of
+        an object that has ``segment_context`` (``Project.segment_text``), that is used.
 
     Returns
     -------
@@ -133,7 +146,11 @@ def select_quotes(
         chosen.append(disagree.index[0])
     out = cand.loc[chosen].copy()
     texts = list(out["text"])
-    if redact is not None:  # before trimming, so a cut never splits a name
+    if context_of is None:
+        context_of = getattr(getattr(text_of, "__self__", None), "segment_context", None)
+    if redact is not None and context_of is not None:  # in context, before trimming
+        texts = [redact_excerpt(*context_of(s), redact_fn=redact) for s in out["segment_id"]]
+    elif redact is not None:  # before trimming, so a cut never splits a name
         texts = [redact(x) for x in texts]
     out["text"] = [trim_quote(x, max_chars) for x in texts]
     for col in QUOTE_COLUMNS:
