@@ -1,4 +1,5 @@
-"""Site scoring: hand-computed formulas, bootstrap, probabilities, sensitivity, CLI, demo."""
+"""Site scoring: hand-computed formulas, uncertainty model, bootstrap, probabilities,
+sensitivity, CLI, demo, and a quick calibration simulation with known truth."""
 
 from __future__ import annotations
 
@@ -283,23 +284,21 @@ def test_combine_formula_basis_and_labels():
     s = pd.DataFrame(
         {"site_id": ["A", "B"], "criterion": ["C1", "C1"], "survey_score": [3.0, 0.5]}
     )
-    out = combine(q, s, weight=0.25, lang="es").set_index(["site_id", "criterion"])
+    out = combine(q, s, weight=0.25).set_index(["site_id", "criterion"])
     assert out.loc[("A", "C1"), "score"] == pytest.approx(0.25 * 2 + 0.75 * 3)
     assert out.loc[("A", "C1"), "basis"] == "qualitative+survey"
-    assert out.loc[("A", "C1"), "label"] == "aceptable"  # 2.75
+    assert out.loc[("A", "C1"), "band"] == "acceptable"  # 2.75
     assert out.loc[("A", "C2"), "basis"] == "qualitative"
     assert out.loc[("A", "C2"), "score"] == pytest.approx(3.5)
-    assert out.loc[("A", "C2"), "label"] == "consolidado"
+    assert out.loc[("A", "C2"), "band"] == "strong"
     assert out.loc[("B", "C1"), "basis"] == "survey"
-    assert out.loc[("B", "C1"), "label"] == "ausente"
+    assert out.loc[("B", "C1"), "band"] == "absent"
 
 
 def test_combine_rejects_bad_options():
     q = pd.DataFrame({"site_id": ["A"], "criterion": ["C1"], "qual_score": [2.0]})
     with pytest.raises(ScoringError, match=r"weight must be a number between 0 and 1, got 1\.5"):
         combine(q, None, weight=1.5)
-    with pytest.raises(ScoringError, match="lang must be one of es, en, got 'fr'"):
-        combine(q, None, lang="fr")
     with pytest.raises(ScoringError, match="nothing to combine"):
         combine(q.iloc[:0], None)
     with pytest.raises(ScoringError, match="more than one row for some site"):
@@ -418,14 +417,22 @@ def test_score_evidence_table_columns_and_intervals():
     assert len(t) == 15
     assert list(t["criterion"][:5]) == ["C1", "C2", "C3", "C4", "AT"]
     z = t[t["site_id"] == "Z"]
-    assert (z["basis"] == "none").all() and (z["flag"] == "no evidence").all()
-    assert z["score"].isna().all() and (z["label"] == "").all()
+    assert (z["basis"] == "none").all() and z["no_evidence"].all()
+    assert z["score"].isna().all() and z["band"].isna().all()
+    assert not z[["insufficient_evidence", "capped", "thin_evidence"]].any().any()
     scored = t[t["basis"] != "none"]
+    assert not scored["no_evidence"].any()
     assert (scored["lower"] <= scored["score"]).all() and (
         scored["score"] <= scored["upper"]
     ).all()
+    assert (scored["upper"] - scored["lower"] > 0.05).all()  # never zero width
+    assert (scored["se"] > 0).all() and (scored["df"] > 1).all()
+    for col in S.FLAG_COLUMNS:
+        assert t[col].dtype == bool, col
+    # no English prose anywhere in the table: codes, numbers, booleans and IDs only
+    assert set(t["band"].dropna()) <= {"absent", "limited", "passable", "acceptable", "strong"}
     y2 = t.set_index(["site_id", "criterion"]).loc[("Y", "C2")]
-    assert (y2["lower"], y2["upper"]) == (pytest.approx(2.9), pytest.approx(2.9))
+    assert y2["capped"] and y2["lower"] < 2.9 - 0.1 and y2["upper"] > 2.9
 
 
 def test_score_evidence_rejects_sites_missing_from_the_list():
@@ -443,7 +450,10 @@ def test_score_evidence_needs_something():
     [
         ({"ci": 1.0}, "ci must be a number strictly between 0 and 1"),
         ({"ci": 0}, "ci must be a number strictly between 0 and 1"),
-        ({"lang": "de"}, "lang must be one of es, en, got 'de'"),
+        ({"interval_method": "magic"}, "interval_method must be one of model, bootstrap"),
+        ({"weight": -0.1}, "weight must be a number between 0 and 1"),
+        ({"seed": -1}, "seed must be an integer >= 0"),
+        ({"draws": 7}, "give draws or n_boot"),
     ],
 )
 def test_score_evidence_option_errors(kwargs, message):
@@ -458,15 +468,15 @@ def test_percentile_interval_is_widened_to_contain_the_estimate():
     assert lo[1] == pytest.approx(0.15) and hi[1] == pytest.approx(2.85) and not extended[1]
 
 
-def test_extended_interval_is_flagged():
-    table = pd.DataFrame({"site_id": ["A"], "criterion": ["C1"], "score": [2.0], "flag": [""]})
-    idx = pd.MultiIndex.from_tuples(
-        [("A", "C1", "combined")], names=["site_id", "criterion", "component"]
-    )
-    reps = pd.DataFrame([[3.0, 3.5, 3.2]], index=idx)
-    out = S._attach_intervals(table, reps, 0.9)
-    assert out["flag"].iloc[0] == "interval extended"
-    assert out["lower"].iloc[0] == 2.0 and out["upper"].iloc[0] == pytest.approx(3.47)
+def test_bootstrap_method_is_still_available():
+    ev = evidence(WORKED_EVIDENCE)
+    boot = score_evidence(ev, n_boot=300, seed=1, interval_method="bootstrap")
+    model = score_evidence(ev, n_boot=300, seed=1)
+    assert list(boot.table.columns) == list(S.TABLE_COLUMNS)
+    pd.testing.assert_series_equal(boot.table["score"], model.table["score"])
+    x2 = boot.table.set_index(["site_id", "criterion"]).loc[("X", "C2")]
+    assert x2["lower"] <= x2["score"] <= x2["upper"] and np.isinf(x2["df"])
+    assert boot.settings["interval_method"] == "bootstrap"
 
 
 # --------------------------------------------------------------------------- pairwise, ranks
@@ -483,7 +493,7 @@ def test_pairwise_hand_computed():
     reps = _reps({("A", "C1"): [1, 2, 3, 4], ("B", "C1"): [2, 2, 2, 2], ("C", "C1"): [0, 0, 0, 5]})
     p = pairwise_probabilities(reps).set_index(["site_a", "site_b"])
     assert p.loc[("A", "B")].to_dict() == {
-        "criterion": "C1", "p_a_greater": 0.5, "p_tie": 0.25, "p_b_greater": 0.25, "n_boot": 4,
+        "criterion": "C1", "p_a_greater": 0.5, "p_tie": 0.25, "p_b_greater": 0.25, "n_draws": 4,
     }  # fmt: skip
     assert p.loc[("B", "C"), "p_a_greater"] == 0.75
     assert p.loc[("A", "C"), "p_b_greater"] == 0.25
@@ -523,7 +533,7 @@ def test_result_methods_use_the_replicates():
     assert p["p_b_greater"].iloc[0] + p["p_tie"].iloc[0] + p["p_a_greater"].iloc[0] == 1
     ranks = result.ranks(criteria="C2")
     assert set(ranks["site_id"]) == {"X", "Y"}
-    assert "n_boot=100" in repr(result)
+    assert "draws=100" in repr(result)
 
 
 # --------------------------------------------------------------------------- sensitivity
@@ -574,17 +584,32 @@ def test_worked_example_has_no_changed_ordering():
 
 # --------------------------------------------------------------------------- reliability
 def test_flag_unreliable():
-    scores = pd.DataFrame({"codes": ["C2.meetings;C2.channels", "C1.patrol", ""]})
+    scores = pd.DataFrame(
+        {"criterion": ["C2", "C1", "C3"], "codes": ["C2.meetings;C2.channels", "C1.patrol", ""]}
+    )
+    gate = pd.DataFrame(
+        {
+            "criterion": ["C2", "C2", "C1", "C2", "C1", "C3"],
+            "code": ["C2.meetings", "C2.channels", "C1.patrol", "", "", ""],
+            "measure": ["presence", "presence", "presence", "valence", "valence", "valence"],
+            "alpha": [0.5, 0.9, np.nan, 0.57, 0.8, 0.1],
+        }
+    )
+    out = flag_unreliable(scores, gate)
+    assert out["reliability_issues"].tolist() == [
+        "C2.meetings:presence:0.50;C2:valence:0.57",
+        "",
+        "",  # C3 has no evidence behind it: nothing rests on its valences
+    ]
+    assert out["low_reliability"].tolist() == [True, False, False]
+    assert "low_reliability" not in scores.columns
+    assert not flag_unreliable(scores, None)["low_reliability"].any()
+    # a code_reliability() table (presence only) is accepted too
     rel = pd.DataFrame({"code": ["C2.meetings", "C2.channels", "C1.patrol", "ALL"],
                         "alpha_nominal": [0.5, 0.9, np.nan, 0.3]})  # fmt: skip
-    out = flag_unreliable(scores, rel)
-    assert out["warning"].tolist() == [
-        "low inter-coder reliability (Krippendorff's alpha < 0.667): C2.meetings (0.50)",
-        "",
-        "",
-    ]
-    assert "warning" not in scores.columns
-    assert flag_unreliable(scores, None)["warning"].eq("").all()
+    assert flag_unreliable(scores, rel)["reliability_issues"].tolist() == [
+        "C2.meetings:presence:0.50", "", ""
+    ]  # fmt: skip
     with pytest.raises(ScoringError, match="reliability lacks column\\(s\\) alpha_nominal"):
         flag_unreliable(scores, rel.drop(columns="alpha_nominal"))
 
@@ -681,28 +706,45 @@ def test_worked_example(tmp_path):
     assert x2["qual_score"] == pytest.approx(2.25)
     assert x2["survey_score"] == pytest.approx(2.875)
     assert x2["score"] == pytest.approx(2.5)
-    assert (x2["label"], x2["basis"], x2["flag"]) == ("acceptable", "qualitative+survey", "")
+    assert (x2["band"], x2["basis"]) == ("acceptable", "qualitative+survey")
+    # the two police respondents answer alike (3.5, 3.5): the survey shows no spread of its
+    # own, so it borrows the instrument's (prior) spread and the rating is marked thin
+    assert x2["thin_evidence"] and x2["survey_se"] > 0
+    assert not x2[["insufficient_evidence", "capped", "no_evidence", "low_reliability"]].any()
     assert (x2["n_sources"], x2["n_groups"], x2["n_segments"]) == (5, 3, 10)
     assert (x2["n_respondents"], x2["n_instruments"]) == (5, 2)
     assert x2["items"] == "community:police_listen;police:input;police:meet"
     assert xat["score"] == pytest.approx(2.5) and xat["basis"] == "survey"
     assert xat["items"] == "community:trust"
-    assert y1["score"] == pytest.approx(1.0) and y1["label"] == "limited"
-    assert y1["flag"] == "insufficient evidence"
-    assert (y1["lower"], y1["upper"]) == (pytest.approx(1.0), pytest.approx(1.0))
-    assert y2["score"] == pytest.approx(2.9) and y2["flag"] == "capped"
-    assert (y2["lower"], y2["upper"]) == (pytest.approx(2.9), pytest.approx(2.9))
+    assert y1["score"] == pytest.approx(1.0) and y1["band"] == "limited"
+    assert y1["insufficient_evidence"] and y1["thin_evidence"] and not y1["capped"]
+    # one source, one segment: the interval comes from the project's components, not zero
+    assert y1["lower"] < 1.0 - 0.3 and y1["upper"] > 1.0 + 0.3
+    assert y2["score"] == pytest.approx(2.9) and y2["capped"] and not y2["insufficient_evidence"]
+    assert y2["qual_raw"] == pytest.approx(3.0)
+    # the cap moves the rating, not what the evidence allows: lower <= 2.9 < 3.0 < upper
+    assert y2["lower"] < 2.9 and y2["upper"] > 3.0
     assert x2["lower"] <= 2.5 <= x2["upper"] and x2["upper"] > x2["lower"]
     others = t.drop(index=[("X", "C2"), ("X", "AT"), ("Y", "C1"), ("Y", "C2")])
-    assert (others["basis"] == "none").all() and (others["flag"] == "no evidence").all()
-    assert (t["warning"] == "").all()  # a single coder: no reliability warnings
+    assert (others["basis"] == "none").all() and others["no_evidence"].all()
+    assert not t["low_reliability"].any()  # a single coder: no reliability flags
+    assert (t["reliability_issues"] == "").all()
 
 
-def test_score_sites_spanish_labels(tmp_path):
+def test_score_sites_takes_one_params_object(tmp_path):
+    from copeval.params import DEFAULT_WEIGHT, ScoringParams
+
     project = load_project(worked_project(tmp_path / "worked"))
-    t = score_sites(project, n_boot=20, lang="es").table.set_index(["site_id", "criterion"])
-    assert t.loc[("X", "C2"), "label"] == "aceptable"
-    assert t.loc[("Y", "C1"), "label"] == "incipiente"
+    params = ScoringParams(weight=0.25, draws=20, seed=3)
+    result = score_sites(project, params=params)
+    assert result.params == params and result.settings["weight"] == 0.25
+    x2 = result.table.set_index(["site_id", "criterion"]).loc[("X", "C2")]
+    assert x2["score"] == pytest.approx(0.25 * 2.25 + 0.75 * 2.875)
+    # a keyword overrides one field; the rest stays
+    again = score_sites(project, params=params, weight=DEFAULT_WEIGHT)
+    assert again.params.seed == 3 and again.params.weight == DEFAULT_WEIGHT
+    with pytest.raises(ScoringError, match="params must be a ScoringParams"):
+        score_sites(project, params={"weight": 0.5})
 
 
 def test_score_sites_qualitative_only_and_survey_only(tmp_path):
@@ -732,25 +774,26 @@ def test_reliability_warning_from_a_second_coder(tmp_path, monkeypatch):
 
     def fake(segments, **kwargs):
         calls.append(sorted(segments["coder"].unique()))
-        return pd.DataFrame({"code": ["C2.meetings", "C1.patrol"], "alpha_nominal": [0.4, 0.95]})
+        return pd.DataFrame(
+            {
+                "criterion": ["C2", "C1", "C2"],
+                "code": ["C2.meetings", "C1.patrol", ""],
+                "measure": ["presence", "presence", "valence"],
+                "alpha": [0.4, 0.95, 0.6],
+                "below_threshold": [True, False, True],
+            }
+        )
 
-    monkeypatch.setattr(reliability, "code_reliability", fake)
+    monkeypatch.setattr(reliability, "scoring_gate", fake)
     project = load_project(worked_project(tmp_path / "w", second_coder=lambda c: c))
     t = score_sites(project, n_boot=20).table.set_index(["site_id", "criterion"])
     assert calls == [["A", "B"]]
-    assert t.loc[("X", "C2"), "warning"] == (
-        "low inter-coder reliability (Krippendorff's alpha < 0.667): C2.meetings (0.40)"
-    )
-    assert t.loc[("Y", "C1"), "warning"] == ""
+    assert t.loc[("X", "C2"), "low_reliability"]
+    assert t.loc[("X", "C2"), "reliability_issues"] == "C2.meetings:presence:0.40;C2:valence:0.60"
+    assert t.loc[("Y", "C2"), "reliability_issues"] == "C2.meetings:presence:0.40;C2:valence:0.60"
+    assert not t.loc[("Y", "C1"), "low_reliability"]
     # the second coder's segments are not scored
     assert t.loc[("X", "C2"), "n_segments"] == 10
-
-
-def test_reliability_module_missing_gives_no_warning(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "copeval.reliability", None)
-    project = load_project(worked_project(tmp_path / "w", second_coder=lambda c: c))
-    t = score_sites(project, n_boot=20).table
-    assert (t["warning"] == "").all()
 
 
 def test_real_reliability_flags_a_disagreed_code(tmp_path):
@@ -758,8 +801,9 @@ def test_real_reliability_flags_a_disagreed_code(tmp_path):
     swap = {"C2.meetings": "C2.channels"}
     project = load_project(worked_project(tmp_path / "w", second_coder=lambda c: swap.get(c, c)))
     t = score_sites(project, n_boot=20).table.set_index(["site_id", "criterion"])
-    assert "C2.meetings" in t.loc[("X", "C2"), "warning"]
-    assert t.loc[("Y", "C1"), "warning"] == ""
+    assert "C2.meetings:presence:" in t.loc[("X", "C2"), "reliability_issues"]
+    assert t.loc[("X", "C2"), "low_reliability"]
+    assert "C1" not in t.loc[("Y", "C1"), "reliability_issues"]
 
 
 # --------------------------------------------------------------------------- properties
@@ -849,6 +893,20 @@ def test_interval_contains_the_point_estimate(segs, rows, seed, ci):
     assert (t["lower"] <= t["score"]).all() and (t["score"] <= t["upper"]).all()
     assert t[["lower", "upper"]].notna().all().all()
     assert t["score"].between(0, 4).all()
+    assert t["lower"].between(0, 4).all() and t["upper"].between(0, 4).all()
+
+
+@PROPERTY
+@given(SEGMENTS, RESPONDENTS, st.sampled_from([0.5, 0.9, 0.99]), st.sampled_from([0.0, 0.6, 1.0]))
+def test_no_interval_has_zero_width(segs, rows, ci, weight):
+    """No false certainty: one-segment sources, identical answers, capped ratings included."""
+    result = score_evidence(_ev(segs), _rs(rows), n_boot=5, ci=ci, weight=weight)
+    t = result.table[result.table["basis"] != "none"]
+    assert (t["upper"] - t["lower"] > 1e-3).all(), t[["score", "lower", "upper", "se"]]
+    assert (t["se"] > 0).all()
+    for comp in ("qual", "survey"):
+        has = t[f"{comp}_score"].notna()
+        assert (t.loc[has, f"{comp}_upper"] - t.loc[has, f"{comp}_lower"] > 1e-3).all()
 
 
 @PROPERTY
@@ -875,13 +933,11 @@ def test_cli_writes_csv(tmp_path, capsys):
                  "--lang", "es", "--weight", "0.5"])  # fmt: skip
     assert code == 0
     table = pd.read_csv(out, keep_default_na=False, dtype={"site_id": str})
-    for col in ("site_id", "criterion", "score", "lower", "upper", "label", "n_sources",
-                "n_groups", "flag"):  # fmt: skip
-        assert col in table.columns
+    assert list(table.columns) == list(S.TABLE_COLUMNS)  # every column, language-neutral
     assert list(table["criterion"][:5]) == ["C1", "C2", "C3", "C4", "AT"]
     x2 = table[(table["site_id"] == "X") & (table["criterion"] == "C2")].iloc[0]
     assert float(x2["score"]) == pytest.approx(0.5 * 2.25 + 0.5 * 2.875)
-    assert x2["label"] == "aceptable"
+    assert x2["band"] == "acceptable"
     assert "wrote 10 ratings" in capsys.readouterr().out
 
 
@@ -889,7 +945,28 @@ def test_cli_prints_table(tmp_path, capsys):
     path = worked_project(tmp_path / "w")
     assert main(["score", str(path), "--n-boot", "20"]) == 0
     out = capsys.readouterr().out
-    assert "site_id criterion" in out and "capped" in out and "90% bootstrap intervals" in out
+    assert "site_id criterion" in out and "acceptable" in out
+    assert "90% intervals (variance-components model, t)" in out
+    assert "† insufficient evidence" in out and "‡ thin evidence" in out
+    y1 = next(line for line in out.splitlines() if line.split()[:2] == ["Y", "C1"])
+    assert y1.rstrip().endswith("†‡")
+    assert main(["score", str(path), "--n-boot", "20", "--lang", "es"]) == 0
+    out = capsys.readouterr().out
+    assert "aceptable" in out and "solo encuesta" in out and "Intervalos del 90%" in out
+
+
+def test_cli_csv_neutralises_formulas(tmp_path, capsys, monkeypatch):
+    """A site ID that a spreadsheet would run as a formula is written as text."""
+    evil = '=HYPERLINK("http://x.invalid","X")'
+    ev = evidence([(evil, *row[1:]) for row in WORKED_EVIDENCE])
+    result = score_evidence(ev, n_boot=5)
+    monkeypatch.setattr(S, "score_sites", lambda project, **kwargs: result)
+    path = worked_project(tmp_path / "w")
+    out = tmp_path / "scores.csv"
+    assert main(["score", str(path), "--out", str(out), "--n-boot", "10"]) == 0
+    table = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert evil in set(table["site_id"].str.lstrip("'"))
+    assert not table["site_id"].str.startswith("=").any()
 
 
 @pytest.mark.parametrize(
@@ -897,7 +974,9 @@ def test_cli_prints_table(tmp_path, capsys):
     [
         (["--weight", "1.5"], "--weight must be between 0 and 1, got 1.5"),
         (["--weight", "abc"], "--weight must be a number, got 'abc'"),
-        (["--n-boot", "0"], "--n-boot must be >= 1, got 0"),
+        (["--n-boot", "0"], "--draws must be >= 1, got 0"),
+        (["--draws", "0"], "--draws must be >= 1, got 0"),
+        (["--interval-method", "magic"], "invalid choice: 'magic'"),
         (["--seed", "-3"], "--seed must be >= 0, got -3"),
         (["--ci", "1"], "--ci must be strictly between 0 and 1, got 1"),
         (["--lang", "fr"], "invalid choice: 'fr'"),
@@ -915,7 +994,8 @@ def test_cli_prints_reliability_warnings(tmp_path, capsys):
     path = worked_project(tmp_path / "w", second_coder=lambda c: swap.get(c, c))
     assert main(["score", str(path), "--n-boot", "20"]) == 0
     out = capsys.readouterr().out
-    assert "warnings:\n  X C2: low inter-coder reliability" in out
+    assert "R: low inter-coder reliability" in out
+    assert "  X C2: presence of code C2.meetings: α" in out
 
 
 def test_cli_missing_project(tmp_path, capsys):
@@ -935,8 +1015,10 @@ def test_demo_reproduces_the_study(demo_scores):
     for site in ("VC", "TOT"):
         four = t.loc[site].loc[["C1", "C2", "C3", "C4"], "score"]
         assert four.idxmin() == "C4", f"C4 is not the lowest criterion at {site}: {four}"
-        assert t.loc[(site, "C1"), "label"] == "acceptable"
-        assert t.loc[(site, "C3"), "label"] == "limited"
+        assert t.loc[(site, "C1"), "band"] == "acceptable"
+        assert t.loc[(site, "C3"), "band"] == "limited"
+    # one printed value, one band: VC C4 0.82 and TOT C4 0.75 both print 0.8, both limited
+    assert t.loc[("VC", "C4"), "band"] == t.loc[("TOT", "C4"), "band"] == "limited"
 
 
 def test_demo_c2_ordering_is_probable(demo_scores):

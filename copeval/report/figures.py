@@ -85,7 +85,7 @@ def _band_label(score: float, lang: str) -> str:
 
 
 def _marks(row) -> str:
-    """"†" insufficient evidence, "‡" thin evidence (see report.summary.flag_marks)."""
+    """ "†" insufficient evidence, "‡" thin evidence (see report.summary.flag_marks)."""
     from .summary import flag_marks
 
     return flag_marks(row)
