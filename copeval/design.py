@@ -558,7 +558,7 @@ def simulate_design(
     >>> table = simulate_design([2, 6], [0, 100], n_sites=40, seed=1)  # doctest: +SKIP
     >>> describe_design(table)  # doctest: +SKIP
     """
-    from .scoring import DEFAULT_WEIGHT, FLAG_INSUFFICIENT, score_evidence
+    from .scoring import DEFAULT_WEIGHT, score_evidence
 
     n_interviews = _int_list(n_interviews, "n_interviews", 1)
     n_survey = _int_list(n_survey, "n_survey", 0)
@@ -671,10 +671,10 @@ def simulate_design(
                 "meets": (half <= target + 1e-9)
                 & (error <= target + 1e-9)
                 & rated
-                & ~t["flag"].str.contains(FLAG_INSUFFICIENT, regex=False),
+                & ~t["insufficient_evidence"],
                 "covered": covered.where(rated).astype(float),
                 "abs_error": error,
-                "insufficient": t["flag"].str.contains(FLAG_INSUFFICIENT, regex=False),
+                "insufficient": t["insufficient_evidence"],
             }
         )
         agg = frame.groupby(["n_interviews_per_group", "criterion"], sort=False).agg(
