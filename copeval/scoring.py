@@ -716,14 +716,19 @@ def _qual_layout(ev, *, source_means: bool) -> _Layout | None:
     return _Layout.build(_qual_units(ev, source_means=source_means), "stratum")
 
 
-def _survey_layout(r) -> _Layout | None:
+def _survey_layout(r, units: pd.DataFrame | None = None) -> _Layout | None:
     if r is None or len(r) == 0:
         return None
-    return _Layout.build(_survey_units(r), "instrument")
+    return _Layout.build(_survey_units(r) if units is None else units, "instrument")
 
 
 def _qualitative(
-    ev: pd.DataFrame, *, aggregation: str, source_means: bool, layout: _Layout | None = None
+    ev: pd.DataFrame,
+    *,
+    aggregation: str,
+    source_means: bool,
+    layout: _Layout | None = None,
+    sources: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Point estimates, computed directly from the sources (no resampling layout): a lonely
     source counts once, whatever its number of segments, in every aggregation variant."""
@@ -732,12 +737,12 @@ def _qualitative(
             {c: pd.Series(dtype=_QUAL_DTYPES.get(c, object)) for c in _QUAL_COLUMNS}
         )
     cell_keys = [*_KEYS, "stratum"]
-    src = _unc.source_table(ev)
+    src = _unc.source_table(ev) if sources is None else sources
     a = src["m"] if source_means else src["vsum"]
     b = 1.0 if source_means else src["n"].astype(float)
-    src = src.assign(_a=a, _b=b, _pos=src["vmax"] > 0)
+    src = src.assign(_a=a, _b=b, _pos=(src["vmax"] > 0).astype(float))
     cell = src.groupby(cell_keys, sort=False).agg(
-        A=("_a", "sum"), B=("_b", "sum"), pos=("_pos", "any")
+        A=("_a", "sum"), B=("_b", "sum"), pos=("_pos", "max")
     )
     cell["M"] = cell["A"] / cell["B"]
     per = cell.groupby(_KEYS, sort=False).agg(
@@ -1796,9 +1801,11 @@ def score_evidence(
     workers = _n_workers(p.n_jobs)
     ev = _prepare_evidence(evidence) if evidence is not None else None
     r = _prepare_respondents(respondents) if respondents is not None else None
-    survey_layout = _survey_layout(r)
+    survey_units = _survey_units(r) if r is not None and len(r) else None
+    survey_layout = _survey_layout(r, survey_units)
+    sources = _unc.source_table(ev) if ev is not None and len(ev) else None
     qual = (
-        _qualitative(ev, aggregation=p.aggregation, source_means=p.source_means)
+        _qualitative(ev, aggregation=p.aggregation, source_means=p.source_means, sources=sources)
         if ev is not None
         else _empty_qual()
     )
@@ -1822,7 +1829,7 @@ def score_evidence(
     table = _finish_combined(merged, w)
     comps = None
     if p.interval_method == "model":
-        table, comps = _model_uncertainty(table, ev, r, p)
+        table, comps = _model_uncertainty(table, ev, r, p, sources, survey_units)
         reps = _model_draws(table, p)
     else:
         reps = _bootstrap(
@@ -1852,21 +1859,21 @@ def score_evidence(
     )
 
 
-def _model_uncertainty(table: pd.DataFrame, ev, r, p: ScoringParams):
+def _model_uncertainty(table: pd.DataFrame, ev, r, p: ScoringParams, sources, units):
     """Standard errors, df and intervals of every rating from the variance-components model
     (qualitative) and linearised cluster-robust variances (survey)."""
     out = table.copy()
     comps = None
     if ev is not None and len(ev):
-        comps = _unc.estimate_components(ev)
+        comps = _unc.estimate_components(ev, sources=sources)
         qv = _unc.qualitative_variance(
-            ev, comps, aggregation=p.aggregation, source_means=p.source_means
+            ev, comps, aggregation=p.aggregation, source_means=p.source_means, sources=sources
         )
         out = out.merge(qv, on=_KEYS, how="left")
     else:
         out["qual_se"], out["qual_df"], out["qual_thin"] = np.nan, np.nan, False
     if r is not None and len(r):
-        sv = _unc.survey_variance(_survey_units(r), r)
+        sv = _unc.survey_variance(_survey_units(r) if units is None else units, r)
         out = out.merge(sv, on=_KEYS, how="left")
     else:
         out["survey_se"], out["survey_df"], out["survey_thin"] = np.nan, np.nan, False
