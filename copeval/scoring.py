@@ -1222,8 +1222,10 @@ def pairwise_probabilities(
         step = max(1, _CHUNK_ELEMENTS // n_boot)
         for p0 in range(0, len(ia), step):
             a, b = m[ia[p0 : p0 + step]], m[ib[p0 : p0 + step]]
-            gt[p0 : p0 + step] = (a > b + _TOL).mean(axis=1)  # float noise is a tie
-            eq[p0 : p0 + step] = (np.abs(a - b) <= _TOL).mean(axis=1)
+            d = a - b  # differences within float noise are ties
+            up = (d > _TOL).mean(axis=1)
+            gt[p0 : p0 + step] = up
+            eq[p0 : p0 + step] = 1.0 - up - (d < -_TOL).mean(axis=1)
         idx = np.asarray(names, dtype=object)
         rows.append(
             pd.DataFrame(
