@@ -392,7 +392,6 @@ DESIGN_COLUMNS = (
 _INTERVIEW_STRATA = ("police", "community", "authorities")
 # respondent-score columns the scoring needs (the item lists, kept for traceability in
 # reports, only cost memory here)
-_STACK_ROWS = 250_000  # respondent-score rows scored in one call (bounds memory)
 _RESPONDENT_COLUMNS = [
     "respondent_id",
     "instrument",
@@ -446,6 +445,13 @@ def _simulate_evidence(levels, site_ids, n_max, field_sources, segments_per_sour
     )
 
 
+def _insufficient(table: pd.DataFrame) -> pd.Series:
+    """The score table's "insufficient evidence" flag as booleans."""
+    if "insufficient_evidence" in table.columns:
+        return table["insufficient_evidence"].astype("boolean").fillna(False).astype(bool)
+    return table["flag"].fillna("").str.contains("insufficient", regex=False)
+
+
 def _simulate_survey(truth, n_sites, n_max, police_respondents, missing_rate, seed):
     """Respondent criterion scores from the generator's surveys: ``n_max`` community
     respondents per site (column ``rank``, 0-based) and ``police_respondents`` police."""
@@ -484,6 +490,7 @@ def simulate_design(
     police_respondents: int = 15,
     segments_per_source: tuple[int, int] = (3, 12),
     missing_rate: float = 0.05,
+    interval_method: str | None = None,
     n_jobs: int | None = None,
     progress: bool = False,
 ) -> pd.DataFrame:
@@ -558,7 +565,7 @@ def simulate_design(
     >>> table = simulate_design([2, 6], [0, 100], n_sites=40, seed=1)  # doctest: +SKIP
     >>> describe_design(table)  # doctest: +SKIP
     """
-    from .scoring import DEFAULT_WEIGHT, FLAG_INSUFFICIENT, score_evidence
+    from .scoring import DEFAULT_WEIGHT, score_evidence
 
     n_interviews = _int_list(n_interviews, "n_interviews", 1)
     n_survey = _int_list(n_survey, "n_survey", 0)
@@ -614,56 +621,26 @@ def simulate_design(
     )
     from tqdm.auto import tqdm
 
-    # Sites are scored independently (each has its own bootstrap stream), so every design
-    # of one survey size is scored in one call, its sites keyed "<design>|<site>".
-    def stacked(frame, n_int, *id_columns):
-        prefix = f"{n_int:05d}|"
-        out = frame.assign(site_id=prefix + frame["site_id"].astype(str))
-        for col in id_columns:
-            out[col] = prefix + out[col].astype(str)
-        return out
-
-    # ... in batches of designs small enough to bound memory
-    batches = []
-    for n_srv in n_survey:
-        per_design = 1 + (int((survey["rank"] < n_srv).sum()) if n_srv > 0 else 0)
-        size = max(1, _STACK_ROWS // per_design)
-        batches += [(n_srv, n_interviews[i : i + size]) for i in range(0, len(n_interviews), size)]
+    # Each design is scored as its own project of n_sites sites: the interval model
+    # estimates its variance components across the sites of a project, so designs must not
+    # lend each other their evidence.
+    options = {"weight": weight, "n_boot": n_boot, "seed": seed, "ci": ci, "n_jobs": n_jobs}
+    if interval_method is not None:
+        options["interval_method"] = interval_method
+    combos = [(n_int, n_srv) for n_srv in n_survey for n_int in n_interviews]
     rows = []
-    for n_srv, designs in tqdm(batches, desc="design", unit="batch", disable=not progress):
-        ev = pd.concat(
-            [
-                stacked(
-                    evidence[(evidence["rank"] < n) | (evidence["stratum"] == "field")],
-                    n,
-                    "segment_id",
-                    "source_id",
-                )
-                for n in designs
-            ],
-            ignore_index=True,
-        ).drop(columns="rank")
-        resp = None
-        if n_srv > 0:
-            one = survey.loc[survey["rank"] < n_srv, _RESPONDENT_COLUMNS]
-            resp = pd.concat(
-                [stacked(one, n, "respondent_id") for n in designs], ignore_index=True
-            )
-        keys = [f"{n:05d}|{s}" for n in designs for s in site_ids]
-        result = score_evidence(
-            ev, resp, sites=keys, weight=weight, n_boot=n_boot, seed=seed, ci=ci, n_jobs=n_jobs
-        )
-        t = result.table
-        design_site = t["site_id"].str.split("|", n=1, expand=True)
-        t = t.assign(n_int=design_site[0].astype(int), site_id=design_site[1])
-        t = t.merge(truth, on=["site_id", "criterion"], how="left")
+    for n_int, n_srv in tqdm(combos, desc="design", unit="design", disable=not progress):
+        ev = evidence[(evidence["rank"] < n_int) | (evidence["stratum"] == "field")]
+        resp = survey.loc[survey["rank"] < n_srv, _RESPONDENT_COLUMNS] if n_srv > 0 else None
+        result = score_evidence(ev.drop(columns="rank"), resp, sites=site_ids, **options)
+        t = result.table.merge(truth, on=["site_id", "criterion"], how="left")
         half = (t["upper"] - t["lower"]) / 2
         rated = t["score"].notna()
         error = (t["score"] - t["level"]).abs()
         covered = (t["lower"] <= t["level"] + 1e-9) & (t["level"] <= t["upper"] + 1e-9)
+        insufficient = _insufficient(t)
         frame = pd.DataFrame(
             {
-                "n_interviews_per_group": t["n_int"],
                 "criterion": t["criterion"],
                 "half": half,
                 "within": (half <= target + 1e-9) & rated,
@@ -671,13 +648,13 @@ def simulate_design(
                 "meets": (half <= target + 1e-9)
                 & (error <= target + 1e-9)
                 & rated
-                & ~t["flag"].str.contains(FLAG_INSUFFICIENT, regex=False),
+                & ~insufficient,
                 "covered": covered.where(rated).astype(float),
                 "abs_error": error,
-                "insufficient": t["flag"].str.contains(FLAG_INSUFFICIENT, regex=False),
+                "insufficient": insufficient,
             }
         )
-        agg = frame.groupby(["n_interviews_per_group", "criterion"], sort=False).agg(
+        agg = frame.groupby("criterion", sort=False).agg(
             n_sites=("within", "size"),
             mean_halfwidth=("half", "mean"),
             p_within_target=("within", "mean"),
@@ -688,6 +665,7 @@ def simulate_design(
             p_insufficient=("insufficient", "mean"),
         )
         agg = agg.reset_index()
+        agg.insert(0, "n_interviews_per_group", n_int)
         agg.insert(1, "n_survey", n_srv)
         rows.append(agg)
     table = pd.concat(rows, ignore_index=True)
@@ -710,6 +688,7 @@ def simulate_design(
         "police_respondents": police_respondents,
         "segments_per_source": tuple(seg),
         "missing_rate": missing_rate,
+        "interval_method": interval_method,
     }
     return table
 
