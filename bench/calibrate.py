@@ -537,11 +537,19 @@ def point_scores(evidence, respondents) -> pd.DataFrame:
 _SCORE_KW = set(inspect.signature(scoring.score_evidence).parameters)
 
 
+#: Interval method passed to ``score_evidence`` (``--method``); None = copeval's default.
+METHOD: str | None = None
+
+
 def score_project(evidence, respondents, sites, seed: int):
     """One fieldwork scored as a real project: the table, pairwise and rank-1 frames."""
     kw = {"sites": sites}
     if "seed" in _SCORE_KW:
         kw["seed"] = seed
+    if METHOD is not None:
+        if "interval_method" not in _SCORE_KW:
+            raise SystemExit("this copeval has no interval_method option; drop --method")
+        kw["interval_method"] = METHOD
     result = scoring.score_evidence(evidence, respondents, **kw)
     table = result.table
     flags = pd.DataFrame(index=table.index)
@@ -549,8 +557,10 @@ def score_project(evidence, respondents, sites, seed: int):
         flags["insufficient"] = table["insufficient_evidence"].astype(bool)
     else:  # main before issue 12: "; "-joined English flags
         flags["insufficient"] = table["flag"].fillna("").str.contains("insufficient")
+    thin = table["thin_evidence"] if "thin_evidence" in table.columns else False
     out = table[["site_id", "criterion", "score", "lower", "upper"]].assign(
-        insufficient=flags["insufficient"].to_numpy()
+        insufficient=flags["insufficient"].to_numpy(),
+        thin=np.asarray(pd.Series(thin, index=table.index).astype(bool)),
     )
     pw = result.pairwise()
     ranks = result.ranks()
@@ -559,6 +569,15 @@ def score_project(evidence, respondents, sites, seed: int):
 
 
 # --------------------------------------------------------------------------- one project
+def _by_fieldwork(frame, first: int) -> dict:
+    """Rows of the scored fieldworks (``first`` and later), keyed by their ``"NNN|"`` prefix."""
+    if frame is None or frame.empty:
+        return {}
+    prefix = frame["site_id"].str[:4]
+    keep = prefix >= f"{first:03d}|"
+    return {k: g for k, g in frame[keep].groupby(prefix[keep], sort=False)}
+
+
 def run_project(design: Design, p: int, *, seed: int, R: int, K: int):
     """Truth from ``R`` fieldworks, then ``K`` fieldworks scored as real projects."""
     rng = _rng(seed, design.name, p, "fixed")
@@ -588,10 +607,12 @@ def run_project(design: Design, p: int, *, seed: int, R: int, K: int):
     )
     truth = truth.merge(lv, on=["site", "criterion"], how="left")
     ratings, pairs, rank1 = [], [], []
+    ev_by = _by_fieldwork(ev, R)
+    resp_by = _by_fieldwork(resp, R)
     for f in range(R, F):
         prefix = f"{f:03d}|"
-        e = None if ev is None else ev[ev["site_id"].str.startswith(prefix)]
-        r = None if resp is None else resp[resp["site_id"].str.startswith(prefix)]
+        e = None if ev is None else ev_by.get(prefix, ev.iloc[:0])
+        r = None if resp is None else resp_by.get(prefix, resp.iloc[:0])
         t0 = time.perf_counter()
         table, pw, r1 = score_project(
             e, r, [prefix + s for s in fixed.site_ids], seed=p * 1000 + f
@@ -695,6 +716,9 @@ def summarise(design: Design, ratings, pairs, rank1, seconds: float, n_projects:
     top_p, top_right = top_rank1(rank1)
     mismatch = float((rated["score"] - rated["point"]).abs().max()) if n else np.nan
     insuff = rated["insufficient"].astype(bool)
+    thin = (rated["thin"] if "thin" in rated.columns else pd.Series(False, rated.index)).astype(
+        bool
+    )
     return {
         "design": design.name,
         "n_sites": design.n_sites,
@@ -707,6 +731,8 @@ def summarise(design: Design, ratings, pairs, rank1, seconds: float, n_projects:
         "coverage_flagged": float(covered[insuff].mean()) if insuff.any() else np.nan,
         "coverage_unflagged": float(covered[~insuff].mean()) if (~insuff).any() else np.nan,
         "share_flagged": float(insuff.mean()) if n else np.nan,
+        "share_thin": float(thin.mean()) if n else np.nan,
+        "coverage_thin": float(covered[thin].mean()) if thin.any() else np.nan,
         "width_ratio": float(width.mean() / ideal.mean()) if n and ideal.mean() > 0 else np.nan,
         "width_ratio_median": float(per_rating.median()) if len(per_rating) else np.nan,
         "mean_width": float(width.mean()),
@@ -850,6 +876,11 @@ def main(argv=None) -> int:
     ap.add_argument("--fieldworks", type=int, default=None, help="R: fieldworks behind the truth")
     ap.add_argument("--scored", type=int, default=None, help="K: fieldworks scored per project")
     ap.add_argument("--seed", type=int, default=20261206)
+    ap.add_argument(
+        "--method",
+        default=None,
+        help="interval_method passed to score_evidence (default: copeval's default)",
+    )
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     ap.add_argument("--label", default=None, help="file name stem (default calibration[_quick])")
     args = ap.parse_args(argv)
@@ -857,6 +888,8 @@ def main(argv=None) -> int:
     unknown = [n for n in names if n not in DESIGN_NAMES]
     if unknown:
         ap.error(f"unknown design(s) {', '.join(unknown)}; choose from {', '.join(DESIGN_NAMES)}")
+    global METHOD
+    METHOD = args.method
     R = args.fieldworks or (16 if args.quick else 40)
     K = args.scored or (1 if args.quick else 2)
     stem = args.label or ("calibration_quick" if args.quick else "calibration")

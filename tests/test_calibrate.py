@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import math
 import sys
@@ -86,34 +87,31 @@ def test_coverage_of_oracle_intervals_is_nominal(cal, monkeypatch):
     """Intervals of exactly the right width cover 90 %; intervals half as wide do not."""
     sd = _formula_sd()
 
-    def oracle(factor):
-        def score(evidence, respondents, sites, seed):
-            pts = cal.point_scores(evidence, respondents)
-            half = factor * cal.Z90 * sd
-            table = pts.assign(
-                lower=pts["score"] - half, upper=pts["score"] + half, insufficient=False
-            )
-            pw = pd.DataFrame(
-                columns=["criterion", "site_a", "site_b", "p_a_greater", "p_b_greater"]
-            )
-            return table, pw, pd.DataFrame(columns=["criterion", "site_id", "probability"])
+    def oracle(evidence, respondents, sites, seed):
+        pts = cal.point_scores(evidence, respondents)
+        half = cal.Z90 * sd
+        table = pts.assign(
+            lower=pts["score"] - half, upper=pts["score"] + half, insufficient=False
+        )
+        pw = pd.DataFrame(columns=["criterion", "site_a", "site_b", "p_a_greater", "p_b_greater"])
+        return table, pw, pd.DataFrame(columns=["criterion", "site_id", "probability"])
 
-        return score
-
-    design = _analytic_design(cal)
-    results = {}
-    for factor in (1.0, 0.5):
-        monkeypatch.setattr(cal, "score_project", oracle(factor))
-        ratings, pairs, rank1 = cal.run_project(design, 1, seed=5, R=80, K=40)
-        row = cal.summarise(design, ratings, pairs, rank1, 1.0, 1)
-        results[factor] = row
-    assert results[1.0]["ratings"] == 1000
-    # 1,000 ratings: binomial SE 0.01 (plus the truth's own noise, 1/80 of the variance)
-    assert 0.86 <= results[1.0]["coverage"] <= 0.94
-    assert results[1.0]["width_ratio"] == pytest.approx(1.0, abs=0.08)
-    # half-width intervals: 2 * Phi(0.82) - 1 = 0.59
-    assert 0.53 <= results[0.5]["coverage"] <= 0.65
-    assert results[0.5]["zero_width_share"] == 0.0
+    monkeypatch.setattr(cal, "score_project", oracle)
+    design = dataclasses.replace(_analytic_design(cal), n_sites=8)
+    ratings, pairs, rank1 = cal.run_project(design, 1, seed=5, R=60, K=25)
+    row = cal.summarise(design, ratings, pairs, rank1, 1.0, 1)
+    assert row["ratings"] == 1000 and row["zero_width_share"] == 0.0
+    # 1,000 ratings: binomial SE 0.01 (plus the truth's own noise, 1/60 of the variance)
+    assert 0.86 <= row["coverage"] <= 0.94
+    assert row["width_ratio"] == pytest.approx(1.0, abs=0.08)
+    # intervals half as wide: 2 * Phi(0.82) - 1 = 0.59
+    half = ratings.assign(
+        lower=(ratings["score"] + ratings["lower"]) / 2,
+        upper=(ratings["score"] + ratings["upper"]) / 2,
+    )
+    narrow = cal.summarise(design, half, pairs, rank1, 1.0, 1)
+    assert 0.53 <= narrow["coverage"] <= 0.65
+    assert narrow["width_ratio"] == pytest.approx(0.5, abs=0.04)
 
 
 def test_pair_and_rank_calibration_bins(cal):
