@@ -29,7 +29,7 @@ from .i18n import (
     tn,
 )
 from .site import cover_provenance, methods_appendix
-from .summary import P_CLEAR, is_thin
+from .summary import P_CLEAR, flag_marks, is_thin
 
 __all__ = ["ComparativeReport"]
 
@@ -233,7 +233,7 @@ class ComparativeReport:
             + "</ul></div>"
         )
         out.append(self._scores_table())
-        if any(is_thin(f) for f in self.rows["flag"]):
+        if any(is_thin(r) for _, r in self.rows.iterrows()):
             out.append(p(self._t("flag.legend"), "cv-legend"))
         return Block("".join(out))
 
@@ -249,7 +249,7 @@ class ComparativeReport:
                     cells.append(esc(self._t("flag.no_data")))
                     continue
                 r = r.iloc[0]
-                dag = "†" if is_thin(r["flag"]) else ""
+                dag = flag_marks(r)
                 cells.append(
                     f"<strong>{esc(fmt_num(r['score'], lang))}{dag}</strong>"
                     f'<br><span class="cv-small">{esc(fmt_interval(r["lower"], r["upper"], lang))}</span>'
