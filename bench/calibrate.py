@@ -124,7 +124,7 @@ DESIGNS = (
     Design(
         "thin",
         "1-2 sources per stratum, small clustered survey, rounded normal",
-        projects=30,
+        projects=20,
         quick_projects=5,
         sources=(1, 2),
         strata_p=(1.0, 1.0, 0.7, 0.5),
@@ -133,7 +133,7 @@ DESIGNS = (
     Design(
         "standard",
         "2-4 sources per stratum, clustered survey and police survey, ordered logit",
-        projects=24,
+        projects=16,
         quick_projects=4,
         generator="ologit",
         sources=(2, 4),
@@ -141,7 +141,7 @@ DESIGNS = (
     Design(
         "rich",
         "4-7 sources per stratum, large survey, rounded normal, small segment noise",
-        projects=20,
+        projects=12,
         quick_projects=3,
         sources=(4, 7),
         segment_sd=0.6,
@@ -152,7 +152,7 @@ DESIGNS = (
     Design(
         "heavy_tails",
         "source effects Student t (3 df, SD 0.5), 2-4 sources, qualitative only",
-        projects=30,
+        projects=20,
         quick_projects=6,
         sources=(2, 4),
         source_sd=0.5,
@@ -162,7 +162,7 @@ DESIGNS = (
     Design(
         "strong_deviation",
         "site-specific stratum deviations SD 0.6 (70 % shared across criteria), ordered logit",
-        projects=24,
+        projects=16,
         quick_projects=4,
         generator="ologit",
         dev_sd=0.6,
@@ -172,7 +172,7 @@ DESIGNS = (
     Design(
         "qual_only_ends",
         "qualitative only, levels near the scale ends, unequal strata, noisy segments",
-        projects=40,
+        projects=30,
         quick_projects=8,
         generator="ologit",
         sources=(1, 4),
@@ -186,7 +186,7 @@ DESIGNS = (
     Design(
         "survey_few_clusters",
         "survey only: 5 clusters (ICC 0.15), weights, ordered-logit items, police survey",
-        projects=30,
+        projects=20,
         quick_projects=5,
         qual=False,
         survey=Survey(respondents=(40, 80), clusters=5, icc=0.15, ologit=True, items=3),
@@ -194,7 +194,7 @@ DESIGNS = (
     Design(
         "two_sites",
         "projects of 2 sites like the demo: 3-5 sources per stratum, large survey",
-        projects=80,
+        projects=60,
         quick_projects=12,
         n_sites=2,
         sources=(3, 5),
@@ -204,7 +204,7 @@ DESIGNS = (
     Design(
         "two_sites_thin",
         "projects of 2 sites, 1-3 sources per stratum, unclustered survey, ordered logit",
-        projects=80,
+        projects=60,
         quick_projects=12,
         n_sites=2,
         generator="ologit",
@@ -214,7 +214,7 @@ DESIGNS = (
     Design(
         "sites_20",
         "20-site projects, 2-4 sources, levels in the middle, ordered logit",
-        projects=10,
+        projects=6,
         quick_projects=2,
         n_sites=20,
         generator="ologit",
@@ -225,7 +225,7 @@ DESIGNS = (
     Design(
         "sites_50",
         "50-site projects, 1-5 sources, unequal strata, small survey",
-        projects=5,
+        projects=3,
         quick_projects=1,
         n_sites=50,
         sources=(1, 5),
@@ -235,7 +235,7 @@ DESIGNS = (
     Design(
         "synth",
         "copeval synth itself (8-16 sources per site, its own survey), 10 sites",
-        projects=16,
+        projects=10,
         quick_projects=3,
         generator="synth",
         survey=None,  # synth generates its own
@@ -898,7 +898,7 @@ def main(argv=None) -> int:
         ap.error(f"unknown design(s) {', '.join(unknown)}; choose from {', '.join(DESIGN_NAMES)}")
     global METHOD
     METHOD = args.method
-    R = args.fieldworks or (16 if args.quick else 40)
+    R = args.fieldworks or (16 if args.quick else 30)
     K = args.scored or (1 if args.quick else 2)
     stem = args.label or ("calibration_quick" if args.quick else "calibration")
     t_all = time.perf_counter()
