@@ -14,9 +14,10 @@ synthetic data generator :func:`copeval.synth.synth_project`:
   project metadata); only the department names and the municipality counts are real.
 * :func:`simulate_design` answers "how many interviews do we need for a rating within
   ±0.5?": it simulates many sites from the generator's data model for each study design
-  (interviews per respondent group x community survey size), scores them with the real
-  scoring engine (:func:`copeval.scoring.score_evidence`, bootstrap intervals included) and
-  tabulates the half-width of the rating's interval per criterion.
+  (interviews per respondent group x community survey size), scores each design as one
+  project with the real scoring engine (:func:`copeval.scoring.score_evidence`, its
+  intervals included) and tabulates the half-width of the rating's interval per criterion,
+  how often it contains the true level, and the rating's error.
   :func:`recommend_design`, :func:`describe_design` and :func:`plot_design` turn the table
   into the smallest sufficient design, a sentence and a figure.
 
@@ -39,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import CopevalError, MissingDependencyError
+from .params import INTERVAL_METHODS
 from .synth import _STRATUM_BIAS, SyntheticProject, synth_project, synth_survey_items
 from .vocabulary import CRITERIA
 
@@ -499,8 +501,10 @@ def simulate_design(
     For each design — ``n_interviews`` sources in each interview stratum (police, community,
     authorities) and a community survey of ``n_survey`` respondents per site (0: no
     survey) — ``n_sites`` synthetic sites are generated from the synthetic generator's data
-    model, scored with :func:`copeval.scoring.score_evidence` (the bootstrap included) and
-    compared with the truth they were generated from. The same sites (true levels) serve
+    model, scored as one project with :func:`copeval.scoring.score_evidence` (its intervals
+    included: the interval model estimates its variance components across the project's
+    sites, so each design is scored on its own) and compared with the truth they were
+    generated from. The same sites (true levels) serve
     every design and the designs are nested (a design with 4 interviews per group uses the
     first 4 of the sources of the design with 6), so differences between designs are not
     simulation noise.
@@ -523,7 +527,8 @@ def simulate_design(
         Qualitative weight of the combined rating (default
         :data:`copeval.scoring.DEFAULT_WEIGHT`).
     n_boot : int, keyword-only
-        Bootstrap replicates per site (>= 50).
+        Draws per site behind the scoring's probabilities, and bootstrap replicates with
+        ``interval_method="bootstrap"`` (>= 50). The model's intervals do not depend on it.
     field_sources : int, keyword-only
         Observation notes or documents per site (field stratum), >= 0.
     police_respondents : int, keyword-only
@@ -532,6 +537,9 @@ def simulate_design(
         Range of coded segments per source, as in :func:`copeval.synth.synth_project`.
     missing_rate : float, keyword-only
         Share of survey answers missing (don't know, refused, empty).
+    interval_method : {"model", "bootstrap"} or None, keyword-only
+        How the ratings' intervals are computed (``copeval.params.INTERVAL_METHODS``);
+        None: the scoring default (``"model"``).
     n_jobs : int or None, keyword-only
         Bootstrap threads (None = 1, -1 = all cores); results do not depend on it.
     progress : bool, keyword-only
@@ -554,7 +562,9 @@ def simulate_design(
           true level
         - ``p_meets_target``: share of sites meeting both, with a rating not flagged
           "insufficient evidence"
-        - ``coverage``: share of rated sites whose interval contains the true level
+        - ``coverage``: share of rated sites whose interval contains the true level (the
+          generator's level; the rating's bias against it on the bounded scale counts as a
+          miss, so expect a little under the nominal ``ci`` where intervals are narrow)
         - ``mean_abs_error``: mean absolute difference between rating and true level
         - ``p_insufficient``: share of sites whose rating is flagged "insufficient evidence"
 
@@ -582,6 +592,11 @@ def simulate_design(
     field_sources = _int(field_sources, "field_sources", 0)
     police_respondents = _int(police_respondents, "police_respondents", 0)
     missing_rate = _real(missing_rate, "missing_rate", 0.0, 1.0, open_low=False)
+    if interval_method is not None and interval_method not in INTERVAL_METHODS:
+        raise DesignError(
+            f"interval_method must be one of {', '.join(INTERVAL_METHODS)}, "
+            f"got {interval_method!r}"
+        )
     seg = segments_per_source
     if (
         not isinstance(seg, Sequence)
@@ -742,9 +757,10 @@ def recommend_design(
         within the target (``"interval"``, column ``p_within_target``); the rating is within
         the target of the true level (``"error"``, ``p_error_within_target``); or both, for
         a rating not flagged "insufficient evidence" (``"strict"``, the default,
-        ``p_meets_target``). The interval alone can mislead: with few sources per group the
-        bootstrap interval is narrower than the real error (see the ``coverage`` column),
-        and a rating built on fewer than three sources is flagged in every report.
+        ``p_meets_target``). The interval alone can mislead: it measures the sampling
+        uncertainty of the rating, not its bias against the generator's level on the
+        bounded scale (see the ``coverage`` column), and a rating built on fewer than three
+        sources is flagged in every report.
 
     Returns
     -------
@@ -870,8 +886,7 @@ def describe_design(
                 f" Caution: at {'these designs' if len(low) > 1 else 'this design'} the "
                 f"{ci:.0%} intervals contained the true level in only "
                 f"{low['min_coverage'].min():.0%}-{low['min_coverage'].max():.0%} of sites "
-                "(weakest criterion): with few sources per group the bootstrap understates "
-                "the uncertainty."
+                "(weakest criterion): read their widths as a lower bound on the uncertainty."
             )
     else:
         best = rec.sort_values("share", ascending=False, kind="mergesort").iloc[0]
@@ -891,7 +906,12 @@ def describe_design(
                 else ""
             )
             + f". Simulated on {settings['n_sites']} synthetic sites per design "
-            f"(seed {settings['seed']}, {settings['n_boot']} bootstrap replicates)."
+            f"(seed {settings['seed']}, "
+            + (
+                f"bootstrap intervals with {settings['n_boot']} replicates)."
+                if settings.get("interval_method") == "bootstrap"
+                else "intervals from the variance-components model)."
+            )
         )
     return text
 
