@@ -52,7 +52,7 @@ from .params import (
     INTERVAL_METHODS,
     ScoringParams,
 )
-from .vocabulary import CRITERIA, LANGUAGES, STRATA, band_code
+from .vocabulary import CRITERIA, STRATA, band_code
 
 __all__ = [
     "AGGREGATIONS",
@@ -169,12 +169,6 @@ def _check_ci(ci) -> float:
     if isinstance(ci, bool) or not isinstance(ci, Real) or not 0 < ci < 1:
         raise ScoringError(f"ci must be a number strictly between 0 and 1 (e.g. 0.9), got {ci!r}")
     return float(ci)
-
-
-def _check_lang(lang) -> str:
-    if lang not in LANGUAGES:
-        raise ScoringError(f"lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
-    return lang
 
 
 def _check_aggregation(aggregation) -> str:
@@ -1931,7 +1925,6 @@ def _model_draws(table: pd.DataFrame, p: ScoringParams) -> pd.DataFrame:
         ("survey", "survey_score", "survey_se"),
         ("combined", "score", "se"),
     )
-    order = _criterion_order(table["criterion"]).to_numpy()
     comp_rank = {"qualitative": 0, "survey": 1, "combined": 2}
     for crit in CRITERIA:
         sub = table[table["criterion"] == crit]
@@ -1949,7 +1942,6 @@ def _model_draws(table: pd.DataFrame, p: ScoringParams) -> pd.DataFrame:
             )
             blocks.append(draws)
             index.extend((s, crit, comp) for s in rows["site_id"])
-    del order
     if not blocks:
         idx = pd.MultiIndex.from_tuples([], names=["site_id", "criterion", "component"])
         return pd.DataFrame(
