@@ -14,9 +14,10 @@ synthetic data generator :func:`copeval.synth.synth_project`:
   project metadata); only the department names and the municipality counts are real.
 * :func:`simulate_design` answers "how many interviews do we need for a rating within
   ±0.5?": it simulates many sites from the generator's data model for each study design
-  (interviews per respondent group x community survey size), scores them with the real
-  scoring engine (:func:`copeval.scoring.score_evidence`, bootstrap intervals included) and
-  tabulates the half-width of the rating's interval per criterion.
+  (interviews per respondent group x community survey size), scores each design as one
+  project with the real scoring engine (:func:`copeval.scoring.score_evidence`, its
+  intervals included) and tabulates the half-width of the rating's interval per criterion,
+  how often it contains the true level, and the rating's error.
   :func:`recommend_design`, :func:`describe_design` and :func:`plot_design` turn the table
   into the smallest sufficient design, a sentence and a figure.
 
@@ -39,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import CopevalError, MissingDependencyError
+from .params import INTERVAL_METHODS
 from .synth import _STRATUM_BIAS, SyntheticProject, synth_project, synth_survey_items
 from .vocabulary import CRITERIA
 
@@ -392,7 +394,6 @@ DESIGN_COLUMNS = (
 _INTERVIEW_STRATA = ("police", "community", "authorities")
 # respondent-score columns the scoring needs (the item lists, kept for traceability in
 # reports, only cost memory here)
-_STACK_ROWS = 250_000  # respondent-score rows scored in one call (bounds memory)
 _RESPONDENT_COLUMNS = [
     "respondent_id",
     "instrument",
@@ -446,6 +447,13 @@ def _simulate_evidence(levels, site_ids, n_max, field_sources, segments_per_sour
     )
 
 
+def _insufficient(table: pd.DataFrame) -> pd.Series:
+    """The score table's "insufficient evidence" flag as booleans."""
+    if "insufficient_evidence" in table.columns:
+        return table["insufficient_evidence"].astype("boolean").fillna(False).astype(bool)
+    return table["flag"].fillna("").str.contains("insufficient", regex=False)
+
+
 def _simulate_survey(truth, n_sites, n_max, police_respondents, missing_rate, seed):
     """Respondent criterion scores from the generator's surveys: ``n_max`` community
     respondents per site (column ``rank``, 0-based) and ``police_respondents`` police."""
@@ -484,6 +492,7 @@ def simulate_design(
     police_respondents: int = 15,
     segments_per_source: tuple[int, int] = (3, 12),
     missing_rate: float = 0.05,
+    interval_method: str | None = None,
     n_jobs: int | None = None,
     progress: bool = False,
 ) -> pd.DataFrame:
@@ -492,8 +501,10 @@ def simulate_design(
     For each design — ``n_interviews`` sources in each interview stratum (police, community,
     authorities) and a community survey of ``n_survey`` respondents per site (0: no
     survey) — ``n_sites`` synthetic sites are generated from the synthetic generator's data
-    model, scored with :func:`copeval.scoring.score_evidence` (the bootstrap included) and
-    compared with the truth they were generated from. The same sites (true levels) serve
+    model, scored as one project with :func:`copeval.scoring.score_evidence` (its intervals
+    included: the interval model estimates its variance components across the project's
+    sites, so each design is scored on its own) and compared with the truth they were
+    generated from. The same sites (true levels) serve
     every design and the designs are nested (a design with 4 interviews per group uses the
     first 4 of the sources of the design with 6), so differences between designs are not
     simulation noise.
@@ -516,7 +527,8 @@ def simulate_design(
         Qualitative weight of the combined rating (default
         :data:`copeval.scoring.DEFAULT_WEIGHT`).
     n_boot : int, keyword-only
-        Bootstrap replicates per site (>= 50).
+        Draws per site behind the scoring's probabilities, and bootstrap replicates with
+        ``interval_method="bootstrap"`` (>= 50). The model's intervals do not depend on it.
     field_sources : int, keyword-only
         Observation notes or documents per site (field stratum), >= 0.
     police_respondents : int, keyword-only
@@ -525,6 +537,9 @@ def simulate_design(
         Range of coded segments per source, as in :func:`copeval.synth.synth_project`.
     missing_rate : float, keyword-only
         Share of survey answers missing (don't know, refused, empty).
+    interval_method : {"model", "bootstrap"} or None, keyword-only
+        How the ratings' intervals are computed (``copeval.params.INTERVAL_METHODS``);
+        None: the scoring default (``"model"``).
     n_jobs : int or None, keyword-only
         Bootstrap threads (None = 1, -1 = all cores); results do not depend on it.
     progress : bool, keyword-only
@@ -547,7 +562,9 @@ def simulate_design(
           true level
         - ``p_meets_target``: share of sites meeting both, with a rating not flagged
           "insufficient evidence"
-        - ``coverage``: share of rated sites whose interval contains the true level
+        - ``coverage``: share of rated sites whose interval contains the true level (the
+          generator's level; the rating's bias against it on the bounded scale counts as a
+          miss, so expect a little under the nominal ``ci`` where intervals are narrow)
         - ``mean_abs_error``: mean absolute difference between rating and true level
         - ``p_insufficient``: share of sites whose rating is flagged "insufficient evidence"
 
@@ -558,7 +575,7 @@ def simulate_design(
     >>> table = simulate_design([2, 6], [0, 100], n_sites=40, seed=1)  # doctest: +SKIP
     >>> describe_design(table)  # doctest: +SKIP
     """
-    from .scoring import DEFAULT_WEIGHT, FLAG_INSUFFICIENT, score_evidence
+    from .scoring import DEFAULT_WEIGHT, score_evidence
 
     n_interviews = _int_list(n_interviews, "n_interviews", 1)
     n_survey = _int_list(n_survey, "n_survey", 0)
@@ -575,6 +592,11 @@ def simulate_design(
     field_sources = _int(field_sources, "field_sources", 0)
     police_respondents = _int(police_respondents, "police_respondents", 0)
     missing_rate = _real(missing_rate, "missing_rate", 0.0, 1.0, open_low=False)
+    if interval_method is not None and interval_method not in INTERVAL_METHODS:
+        raise DesignError(
+            f"interval_method must be one of {', '.join(INTERVAL_METHODS)}, "
+            f"got {interval_method!r}"
+        )
     seg = segments_per_source
     if (
         not isinstance(seg, Sequence)
@@ -614,56 +636,26 @@ def simulate_design(
     )
     from tqdm.auto import tqdm
 
-    # Sites are scored independently (each has its own bootstrap stream), so every design
-    # of one survey size is scored in one call, its sites keyed "<design>|<site>".
-    def stacked(frame, n_int, *id_columns):
-        prefix = f"{n_int:05d}|"
-        out = frame.assign(site_id=prefix + frame["site_id"].astype(str))
-        for col in id_columns:
-            out[col] = prefix + out[col].astype(str)
-        return out
-
-    # ... in batches of designs small enough to bound memory
-    batches = []
-    for n_srv in n_survey:
-        per_design = 1 + (int((survey["rank"] < n_srv).sum()) if n_srv > 0 else 0)
-        size = max(1, _STACK_ROWS // per_design)
-        batches += [(n_srv, n_interviews[i : i + size]) for i in range(0, len(n_interviews), size)]
+    # Each design is scored as its own project of n_sites sites: the interval model
+    # estimates its variance components across the sites of a project, so designs must not
+    # lend each other their evidence.
+    options = {"weight": weight, "n_boot": n_boot, "seed": seed, "ci": ci, "n_jobs": n_jobs}
+    if interval_method is not None:
+        options["interval_method"] = interval_method
+    combos = [(n_int, n_srv) for n_srv in n_survey for n_int in n_interviews]
     rows = []
-    for n_srv, designs in tqdm(batches, desc="design", unit="batch", disable=not progress):
-        ev = pd.concat(
-            [
-                stacked(
-                    evidence[(evidence["rank"] < n) | (evidence["stratum"] == "field")],
-                    n,
-                    "segment_id",
-                    "source_id",
-                )
-                for n in designs
-            ],
-            ignore_index=True,
-        ).drop(columns="rank")
-        resp = None
-        if n_srv > 0:
-            one = survey.loc[survey["rank"] < n_srv, _RESPONDENT_COLUMNS]
-            resp = pd.concat(
-                [stacked(one, n, "respondent_id") for n in designs], ignore_index=True
-            )
-        keys = [f"{n:05d}|{s}" for n in designs for s in site_ids]
-        result = score_evidence(
-            ev, resp, sites=keys, weight=weight, n_boot=n_boot, seed=seed, ci=ci, n_jobs=n_jobs
-        )
-        t = result.table
-        design_site = t["site_id"].str.split("|", n=1, expand=True)
-        t = t.assign(n_int=design_site[0].astype(int), site_id=design_site[1])
-        t = t.merge(truth, on=["site_id", "criterion"], how="left")
+    for n_int, n_srv in tqdm(combos, desc="design", unit="design", disable=not progress):
+        ev = evidence[(evidence["rank"] < n_int) | (evidence["stratum"] == "field")]
+        resp = survey.loc[survey["rank"] < n_srv, _RESPONDENT_COLUMNS] if n_srv > 0 else None
+        result = score_evidence(ev.drop(columns="rank"), resp, sites=site_ids, **options)
+        t = result.table.merge(truth, on=["site_id", "criterion"], how="left")
         half = (t["upper"] - t["lower"]) / 2
         rated = t["score"].notna()
         error = (t["score"] - t["level"]).abs()
         covered = (t["lower"] <= t["level"] + 1e-9) & (t["level"] <= t["upper"] + 1e-9)
+        insufficient = _insufficient(t)
         frame = pd.DataFrame(
             {
-                "n_interviews_per_group": t["n_int"],
                 "criterion": t["criterion"],
                 "half": half,
                 "within": (half <= target + 1e-9) & rated,
@@ -671,13 +663,13 @@ def simulate_design(
                 "meets": (half <= target + 1e-9)
                 & (error <= target + 1e-9)
                 & rated
-                & ~t["flag"].str.contains(FLAG_INSUFFICIENT, regex=False),
+                & ~insufficient,
                 "covered": covered.where(rated).astype(float),
                 "abs_error": error,
-                "insufficient": t["flag"].str.contains(FLAG_INSUFFICIENT, regex=False),
+                "insufficient": insufficient,
             }
         )
-        agg = frame.groupby(["n_interviews_per_group", "criterion"], sort=False).agg(
+        agg = frame.groupby("criterion", sort=False).agg(
             n_sites=("within", "size"),
             mean_halfwidth=("half", "mean"),
             p_within_target=("within", "mean"),
@@ -688,6 +680,7 @@ def simulate_design(
             p_insufficient=("insufficient", "mean"),
         )
         agg = agg.reset_index()
+        agg.insert(0, "n_interviews_per_group", n_int)
         agg.insert(1, "n_survey", n_srv)
         rows.append(agg)
     table = pd.concat(rows, ignore_index=True)
@@ -710,6 +703,7 @@ def simulate_design(
         "police_respondents": police_respondents,
         "segments_per_source": tuple(seg),
         "missing_rate": missing_rate,
+        "interval_method": interval_method,
     }
     return table
 
@@ -763,9 +757,10 @@ def recommend_design(
         within the target (``"interval"``, column ``p_within_target``); the rating is within
         the target of the true level (``"error"``, ``p_error_within_target``); or both, for
         a rating not flagged "insufficient evidence" (``"strict"``, the default,
-        ``p_meets_target``). The interval alone can mislead: with few sources per group the
-        bootstrap interval is narrower than the real error (see the ``coverage`` column),
-        and a rating built on fewer than three sources is flagged in every report.
+        ``p_meets_target``). The interval alone can mislead: it measures the sampling
+        uncertainty of the rating, not its bias against the generator's level on the
+        bounded scale (see the ``coverage`` column), and a rating built on fewer than three
+        sources is flagged in every report.
 
     Returns
     -------
@@ -891,8 +886,7 @@ def describe_design(
                 f" Caution: at {'these designs' if len(low) > 1 else 'this design'} the "
                 f"{ci:.0%} intervals contained the true level in only "
                 f"{low['min_coverage'].min():.0%}-{low['min_coverage'].max():.0%} of sites "
-                "(weakest criterion): with few sources per group the bootstrap understates "
-                "the uncertainty."
+                "(weakest criterion): read their widths as a lower bound on the uncertainty."
             )
     else:
         best = rec.sort_values("share", ascending=False, kind="mergesort").iloc[0]
@@ -912,7 +906,12 @@ def describe_design(
                 else ""
             )
             + f". Simulated on {settings['n_sites']} synthetic sites per design "
-            f"(seed {settings['seed']}, {settings['n_boot']} bootstrap replicates)."
+            f"(seed {settings['seed']}, "
+            + (
+                f"bootstrap intervals with {settings['n_boot']} replicates)."
+                if settings.get("interval_method") == "bootstrap"
+                else "intervals from the variance-components model)."
+            )
         )
     return text
 

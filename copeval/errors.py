@@ -18,6 +18,7 @@ __all__ = [
     "MissingDependencyError",
     "Problem",
     "ProjectValidationError",
+    "ScoringError",
     "UnsafeInputError",
     "UnsafePathError",
 ]
@@ -81,6 +82,10 @@ class ProjectValidationError(CopevalError):
     @property
     def errors(self) -> list[Problem]:
         return [p for p in self.problems if p.severity == "error"]
+
+
+class ScoringError(CopevalError):
+    """Scoring inputs or options are invalid (the message names the parameter or column)."""
 
 
 class CodebookError(CopevalError):

@@ -9,18 +9,22 @@ This is where codes become scores. For every site and criterion (C1-C4 and AT):
 2. a **survey score** from respondent-level criterion scores (``copeval.survey``): design-
    weighted mean per instrument, equal-weight mean across instruments;
 3. a **combined rating** ``weight * qualitative + (1 - weight) * survey`` (or whichever
-   component exists), with its label in English or Spanish;
-4. a seeded, stratified, vectorised **bootstrap**: percentile intervals, pairwise
-   probabilities ``P(site A > site B)``, rank probabilities and a **sensitivity** table over
-   weights and aggregation choices.
+   component exists), with its rating band as a language-neutral code;
+4. **uncertainty** (``copeval.uncertainty``): variance components of valence (stratum,
+   source, segment) estimated across all the project's sites give every rating an analytic
+   standard error and a t interval; survey scores get cluster-robust linearised variances;
+   pairwise and rank probabilities come from a hierarchical model over the sites. The
+   former stratified bootstrap stays available as ``interval_method="bootstrap"``. A
+   **sensitivity** table re-scores under other weights and aggregation choices.
 
-Every row carries the segment IDs, codes and survey items behind it. The formulas, and why
+Every row carries the segment IDs, codes and survey items behind it. The table holds data
+only (numbers, codes, booleans): the CLI and the reports translate. The formulas, and why
 they differ from the starting method card, are in ``docs/method.md``.
 
 The entry point for a loaded project is :func:`score_sites`; :func:`score_evidence` does the
 same from DataFrames. Both return a :class:`ScoreResult` holding the tidy table and the
-bootstrap replicates, from which :meth:`ScoreResult.pairwise`, :meth:`ScoreResult.ranks` and
-:meth:`ScoreResult.sensitivity` are computed.
+draws behind the comparisons, from which :meth:`ScoreResult.pairwise`,
+:meth:`ScoreResult.ranks` and :meth:`ScoreResult.sensitivity` are computed.
 """
 
 from __future__ import annotations
@@ -38,16 +42,25 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
-from .errors import CopevalError
-from .vocabulary import CRITERIA, LANGUAGES, STRATA, rating_label
+from . import uncertainty as _unc
+from .errors import ScoringError
+from .params import (
+    AGGREGATIONS,
+    DEFAULT_CI,
+    DEFAULT_DRAWS,
+    DEFAULT_WEIGHT,
+    INTERVAL_METHODS,
+    ScoringParams,
+)
+from .vocabulary import CRITERIA, STRATA, band_code
 
 __all__ = [
     "AGGREGATIONS",
+    "DEFAULT_CI",
+    "DEFAULT_DRAWS",
     "DEFAULT_WEIGHT",
-    "FLAG_CAPPED",
-    "FLAG_EXTENDED",
-    "FLAG_INSUFFICIENT",
-    "FLAG_NO_EVIDENCE",
+    "FLAG_COLUMNS",
+    "INTERVAL_METHODS",
     "MIN_GROUPS",
     "MIN_SOURCES",
     "RELIABILITY_THRESHOLD",
@@ -56,6 +69,7 @@ __all__ = [
     "TABLE_COLUMNS",
     "ScoreResult",
     "ScoringError",
+    "ScoringParams",
     "bootstrap_scores",
     "combine",
     "flag_unreliable",
@@ -69,45 +83,60 @@ __all__ = [
     "survey_scores",
 ]
 
-#: Default weight of the qualitative component in the combined rating (see docs/method.md).
-DEFAULT_WEIGHT = 0.6
 #: Highest qualitative score allowed without positive evidence from two strata (CFIR rule).
 STRENGTH_CEILING = 2.9
 #: Fewer sources than this behind a qualitative score flags it "insufficient evidence".
 MIN_SOURCES = 3
 #: Fewer strata than this behind a qualitative score flags it "insufficient evidence".
 MIN_GROUPS = 2
-#: Krippendorff's alpha below which a code makes the ratings built on it carry a warning.
+#: Krippendorff's alpha below which a code (presence) or a criterion (valence) makes the
+#: ratings built on it carry ``low_reliability``.
 RELIABILITY_THRESHOLD = 0.667
 #: Weights of the default sensitivity grid.
 SENSITIVITY_WEIGHTS = (0.0, 0.25, 0.5, 0.6, 0.75, 1.0)
-#: How strata are combined: "strata" (equal voice per stratum) or "pooled" (sources pooled).
-AGGREGATIONS = ("strata", "pooled")
 
-FLAG_INSUFFICIENT = "insufficient evidence"
-FLAG_CAPPED = "capped"
-FLAG_EXTENDED = "interval extended"
-FLAG_NO_EVIDENCE = "no evidence"
+#: Boolean flag columns of the score table.
+FLAG_COLUMNS = (
+    "insufficient_evidence",
+    "capped",
+    "no_evidence",
+    "thin_evidence",
+    "low_reliability",
+)
 
-#: Columns of the score table, in order (see :func:`score_evidence`).
+#: Columns of the score table, in order (documented in :func:`score_evidence`).
 TABLE_COLUMNS = (
     "site_id",
     "criterion",
     "score",
     "lower",
     "upper",
-    "label",
+    "se",
+    "df",
+    "band",
     "basis",
     "qual_score",
+    "qual_raw",
+    "qual_lower",
+    "qual_upper",
+    "qual_se",
     "survey_score",
+    "survey_lower",
+    "survey_upper",
+    "survey_se",
     "n_sources",
     "n_groups",
     "n_positive_groups",
     "n_segments",
     "n_respondents",
     "n_instruments",
-    "flag",
-    "warning",
+    "n_clusters",
+    "insufficient_evidence",
+    "capped",
+    "no_evidence",
+    "thin_evidence",
+    "low_reliability",
+    "reliability_issues",
     "segment_ids",
     "codes",
     "items",
@@ -116,10 +145,6 @@ TABLE_COLUMNS = (
 _KEYS = ["site_id", "criterion"]
 _TOL = 1e-9  # numerical tolerance for ties and interval containment
 _CHUNK_ELEMENTS = 1 << 20  # random draws held in memory at once, per site
-
-
-class ScoringError(CopevalError):
-    """Scoring inputs or options are invalid (the message names the parameter or column)."""
 
 
 # --------------------------------------------------------------------------- validation
@@ -144,12 +169,6 @@ def _check_ci(ci) -> float:
     if isinstance(ci, bool) or not isinstance(ci, Real) or not 0 < ci < 1:
         raise ScoringError(f"ci must be a number strictly between 0 and 1 (e.g. 0.9), got {ci!r}")
     return float(ci)
-
-
-def _check_lang(lang) -> str:
-    if lang not in LANGUAGES:
-        raise ScoringError(f"lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
-    return lang
 
 
 def _check_aggregation(aggregation) -> str:
@@ -691,24 +710,43 @@ def _qual_layout(ev, *, source_means: bool) -> _Layout | None:
     return _Layout.build(_qual_units(ev, source_means=source_means), "stratum")
 
 
-def _survey_layout(r) -> _Layout | None:
+def _survey_layout(r, units: pd.DataFrame | None = None) -> _Layout | None:
     if r is None or len(r) == 0:
         return None
-    return _Layout.build(_survey_units(r), "instrument")
+    return _Layout.build(_survey_units(r) if units is None else units, "instrument")
 
 
 def _qualitative(
-    ev: pd.DataFrame, *, aggregation: str, source_means: bool, layout: _Layout | None = None
+    ev: pd.DataFrame,
+    *,
+    aggregation: str,
+    source_means: bool,
+    layout: _Layout | None = None,
+    sources: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
+    """Point estimates, computed directly from the sources (no resampling layout): a lonely
+    source counts once, whatever its number of segments, in every aggregation variant."""
     if ev.empty:
         return pd.DataFrame(
             {c: pd.Series(dtype=_QUAL_DTYPES.get(c, object)) for c in _QUAL_COLUMNS}
         )
-    lay = layout if layout is not None else _qual_layout(ev, source_means=source_means)
-    mean, npos = lay.point(pooled=aggregation == "pooled")
-    out = lay.targets.copy()
+    cell_keys = [*_KEYS, "stratum"]
+    src = _unc.source_table(ev) if sources is None else sources
+    a = src["m"] if source_means else src["vsum"]
+    b = 1.0 if source_means else src["n"].astype(float)
+    src = src.assign(_a=a, _b=b, _pos=(src["vmax"] > 0).astype(float))
+    cell = src.groupby(cell_keys, sort=False).agg(
+        A=("_a", "sum"), B=("_b", "sum"), pos=("_pos", "max")
+    )
+    cell["M"] = cell["A"] / cell["B"]
+    per = cell.groupby(_KEYS, sort=False).agg(
+        M=("M", "mean"), A=("A", "sum"), B=("B", "sum"), npos=("pos", "sum")
+    )
+    mean = (per["A"] / per["B"] if aggregation == "pooled" else per["M"]).to_numpy()
+    npos = per["npos"].to_numpy(dtype=float)
+    out = per.reset_index()[_KEYS]
     out["qual_score"] = _qual_value(mean, npos)
-    out["qual_raw"] = mean + 2.0
+    out["qual_raw"] = np.clip(mean + 2.0, 0.0, 4.0)
     counts = ev.groupby(_KEYS).agg(
         n_sources=("source_id", "nunique"),
         n_groups=("stratum", "nunique"),
@@ -804,7 +842,6 @@ def combine(
     survey: pd.DataFrame | None,
     *,
     weight: float = DEFAULT_WEIGHT,
-    lang: str = "en",
 ) -> pd.DataFrame:
     """Combined rating ``weight * qual_score + (1 - weight) * survey_score``.
 
@@ -818,25 +855,16 @@ def combine(
         Output of :func:`survey_scores` (at least ``site_id, criterion, survey_score``).
     weight : float, keyword-only
         Weight of the qualitative component, 0..1 (default :data:`DEFAULT_WEIGHT`).
-    lang : {"en", "es"}, keyword-only
-        Language of ``label``.
 
     Returns
     -------
     DataFrame
         One row per site and criterion present in either input, sorted by ``site_id`` then
-        criterion, with the columns of :data:`TABLE_COLUMNS` except ``lower``, ``upper``
-        and ``warning``:
-
-        - ``score``: combined rating, 0..4
-        - ``label``: rating band (absent/limited/passable/acceptable/strong, or Spanish)
-        - ``basis``: ``"qualitative+survey"``, ``"qualitative"`` or ``"survey"``
-        - ``qual_score``, ``survey_score``: the components (NaN when absent)
-        - counts and traceability columns from the inputs (0 or ``""`` when absent)
-        - ``flag``: ``"; "``-joined ``"insufficient evidence"`` and ``"capped"``
+        criterion: the point-estimate columns of :data:`TABLE_COLUMNS` (``score``, ``band``,
+        ``basis``, components, counts, ``insufficient_evidence``, ``capped``,
+        ``no_evidence``, traceability); no intervals (see :func:`score_evidence`).
     """
     w = _check_weight(weight)
-    _check_lang(lang)
     q = _empty_qual() if qualitative is None else qualitative
     s = _empty_survey() if survey is None else survey
     _require(q, ("site_id", "criterion", "qual_score"), "qualitative")
@@ -851,7 +879,7 @@ def combine(
         if df.duplicated(_KEYS).any():
             raise ScoringError(f"{name} has more than one row for some site and criterion")
     merged = q[q_cols].merge(s[s_cols], on=_KEYS, how="outer")
-    return _finish_combined(merged, w, lang)
+    return _finish_combined(merged, w)
 
 
 def _empty_qual() -> pd.DataFrame:
@@ -869,9 +897,37 @@ def _combine_values(qual: np.ndarray, surv: np.ndarray, w: float) -> np.ndarray:
     return np.where(has_q & has_s, both, np.where(has_q, qual, surv))
 
 
-def _finish_combined(merged: pd.DataFrame, w: float, lang: str) -> pd.DataFrame:
+_POINT_COLUMNS = [
+    "site_id",
+    "criterion",
+    "score",
+    "band",
+    "basis",
+    "qual_score",
+    "qual_raw",
+    "survey_score",
+    "n_sources",
+    "n_groups",
+    "n_positive_groups",
+    "n_segments",
+    "n_respondents",
+    "n_instruments",
+    "insufficient_evidence",
+    "capped",
+    "no_evidence",
+    "segment_ids",
+    "codes",
+    "items",
+]
+
+
+def _bands(scores) -> pd.Series:
+    return pd.Series([band_code(v) for v in np.asarray(scores, dtype=float)], dtype=object)
+
+
+def _finish_combined(merged: pd.DataFrame, w: float) -> pd.DataFrame:
     out = merged.copy()
-    for col in ("qual_score", "survey_score"):
+    for col in ("qual_score", "qual_raw", "survey_score"):
         if col not in out.columns:
             out[col] = np.nan
         out[col] = out[col].astype(float)
@@ -881,9 +937,7 @@ def _finish_combined(merged: pd.DataFrame, w: float, lang: str) -> pd.DataFrame:
     out["basis"] = np.select(
         [has_q & has_s, has_q, has_s], ["qualitative+survey", "qualitative", "survey"], "none"
     )
-    out["label"] = [
-        rating_label(float(v), lang) if not math.isnan(v) else "" for v in out["score"]
-    ]
+    out["band"] = _bands(out["score"]).to_numpy()
     for col in (
         "n_sources",
         "n_groups",
@@ -895,29 +949,13 @@ def _finish_combined(merged: pd.DataFrame, w: float, lang: str) -> pd.DataFrame:
         out[col] = out[col].fillna(0).astype(int) if col in out.columns else 0
     for col in ("segment_ids", "codes", "items"):
         out[col] = out[col].fillna("").astype(str) if col in out.columns else ""
-    capped = out["capped"].fillna(False).astype(bool) if "capped" in out.columns else False
-    insufficient = (
-        out["insufficient"].fillna(False).astype(bool) if "insufficient" in out.columns else False
-    )
-    flags = pd.DataFrame(
-        {
-            FLAG_INSUFFICIENT: np.broadcast_to(insufficient, len(out)),
-            FLAG_CAPPED: np.broadcast_to(capped, len(out)),
-            FLAG_NO_EVIDENCE: ~(has_q | has_s),
-        }
-    )
-    out["flag"] = _join_flags(flags)
-    out["lower"] = np.nan
-    out["upper"] = np.nan
-    out["warning"] = ""
-    out = out[list(TABLE_COLUMNS)]
-    return _sort_keys(out).drop(columns=["lower", "upper", "warning"])
-
-
-def _join_flags(flags: pd.DataFrame) -> list[str]:
-    names = list(flags.columns)
-    values = flags.to_numpy(dtype=bool)
-    return ["; ".join(n for n, on in zip(names, row, strict=True) if on) for row in values]
+    for src, dst in (("capped", "capped"), ("insufficient", "insufficient_evidence")):
+        if src in out.columns:
+            out[dst] = out[src].astype("boolean").fillna(False).astype(bool)
+        else:
+            out[dst] = False
+    out["no_evidence"] = ~(has_q | has_s)
+    return _sort_keys(out[_POINT_COLUMNS])
 
 
 # --------------------------------------------------------------------------- bootstrap
@@ -1139,12 +1177,13 @@ def pairwise_probabilities(
     criteria: Sequence[str] | None = None,
     sites: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Probability that one site scores above another, per criterion, from the bootstrap.
+    """Probability that one site scores above another, per criterion, from the draws.
 
     Parameters
     ----------
     replicates : DataFrame
-        From :func:`bootstrap_scores` (or ``ScoreResult.replicates``).
+        ``ScoreResult.replicates`` (posterior draws of the comparison model, or bootstrap
+        replicates from :func:`bootstrap_scores`).
     component : {"combined", "qualitative", "survey"}, keyword-only
     criteria, sites : sequence of str, keyword-only
         Restrict to these criteria or sites (default: all).
@@ -1155,7 +1194,8 @@ def pairwise_probabilities(
         One row per criterion and unordered pair of sites scored on it (``site_a`` before
         ``site_b`` in sorted order): ``criterion``, ``site_a``, ``site_b``,
         ``p_a_greater`` (share of replicates where A scores higher), ``p_tie``,
-        ``p_b_greater`` (the three sum to 1), ``n_boot``.
+        ``p_b_greater`` (the three sum to 1; differences within 1e-9 are ties),
+        ``n_draws``.
     """
     mat = _component_matrix(replicates, component)
     present = [c for c in CRITERIA if c in set(mat.index.get_level_values("criterion"))]
@@ -1176,8 +1216,10 @@ def pairwise_probabilities(
         step = max(1, _CHUNK_ELEMENTS // n_boot)
         for p0 in range(0, len(ia), step):
             a, b = m[ia[p0 : p0 + step]], m[ib[p0 : p0 + step]]
-            gt[p0 : p0 + step] = (a > b).mean(axis=1)
-            eq[p0 : p0 + step] = (a == b).mean(axis=1)
+            d = a - b  # differences within float noise are ties
+            up = (d > _TOL).mean(axis=1)
+            gt[p0 : p0 + step] = up
+            eq[p0 : p0 + step] = 1.0 - up - (d < -_TOL).mean(axis=1)
         idx = np.asarray(names, dtype=object)
         rows.append(
             pd.DataFrame(
@@ -1188,7 +1230,7 @@ def pairwise_probabilities(
                     "p_a_greater": gt,
                     "p_tie": eq,
                     "p_b_greater": np.clip(1.0 - gt - eq, 0.0, 1.0),
-                    "n_boot": n_boot,
+                    "n_draws": n_boot,
                 }
             )
         )
@@ -1201,7 +1243,7 @@ def pairwise_probabilities(
                 "p_a_greater": pd.Series(dtype=float),
                 "p_tie": pd.Series(dtype=float),
                 "p_b_greater": pd.Series(dtype=float),
-                "n_boot": pd.Series(dtype=int),
+                "n_draws": pd.Series(dtype=int),
             }
         )
     return pd.concat(rows, ignore_index=True)
@@ -1222,7 +1264,8 @@ def rank_probabilities(
     Parameters
     ----------
     replicates : DataFrame
-        From :func:`bootstrap_scores` (or ``ScoreResult.replicates``).
+        ``ScoreResult.replicates`` (posterior draws of the comparison model, or bootstrap
+        replicates from :func:`bootstrap_scores`).
     component : {"combined", "qualitative", "survey"}, keyword-only
     criteria : sequence of str, keyword-only
 
@@ -1240,8 +1283,9 @@ def rank_probabilities(
         sub = mat.xs(crit, level="criterion").sort_index()
         m = sub.to_numpy()
         n, n_boot = m.shape
-        first = rankdata(-m, method="min", axis=0).astype(np.intp)  # 1-based
-        last = rankdata(-m, method="max", axis=0).astype(np.intp)
+        tied = -np.round(m / _TOL) * _TOL  # values within float noise tie
+        first = rankdata(tied, method="min", axis=0).astype(np.intp)  # 1-based
+        last = rankdata(tied, method="max", axis=0).astype(np.intp)
         share = 1.0 / (last - first + 1)
         site = np.repeat(np.arange(n), n_boot)
         width = n + 2
@@ -1487,64 +1531,94 @@ def _orderings(scores: pd.DataFrame, base: dict, *, only_changed: bool) -> pd.Da
 
 
 # --------------------------------------------------------------------------- reliability
+def _gate_frame(reliability: pd.DataFrame) -> pd.DataFrame:
+    """The reliability input as a ``scoring_gate`` frame (criterion, code, measure, alpha)."""
+    if {"measure", "alpha", "code", "criterion"} <= set(reliability.columns):
+        return reliability
+    # a code_reliability() table: presence alphas per code only
+    _require(reliability, ("code", "alpha_nominal"), "reliability")
+    rel = reliability[reliability["code"].astype(str) != "ALL"]
+    crit = rel["criterion"] if "criterion" in rel.columns else rel["code"].astype(str).str[:2]
+    return pd.DataFrame(
+        {
+            "criterion": crit.astype(str).to_numpy(),
+            "code": rel["code"].astype(str).to_numpy(),
+            "measure": "presence",
+            "alpha": pd.to_numeric(rel["alpha_nominal"], errors="coerce").to_numpy(),
+        }
+    )
+
+
 def flag_unreliable(
     scores: pd.DataFrame,
     reliability: pd.DataFrame | None,
     *,
     threshold: float = RELIABILITY_THRESHOLD,
 ) -> pd.DataFrame:
-    """Attach a warning to ratings built on codes of low inter-coder reliability.
+    """Mark ratings built on codes, or valences, of low inter-coder reliability.
 
     Parameters
     ----------
     scores : DataFrame
-        A score table with a ``codes`` column (``;``-joined codes behind each row).
+        A score table with ``criterion`` and ``codes`` (``;``-joined codes behind each row).
     reliability : DataFrame or None
-        From :func:`copeval.reliability.code_reliability`: ``code`` and ``alpha_nominal``
-        (Krippendorff's alpha for code presence). None gives no warnings.
+        From :func:`copeval.reliability.scoring_gate` (``criterion, code, measure, alpha``:
+        presence alpha per code, ordinal valence alpha per criterion), or a
+        :func:`copeval.reliability.code_reliability` table (presence only). None: no flags.
     threshold : float, keyword-only
-        Codes with alpha below it are flagged (Krippendorff: 0.667 for tentative
-        conclusions). Missing alphas are not flagged.
+        Alphas below it flag the rating (Krippendorff: 0.667 for tentative conclusions).
+        Missing alphas are not flagged.
 
     Returns
     -------
     DataFrame
-        A copy of ``scores`` whose ``warning`` column reads, e.g.,
-        ``"low inter-coder reliability (Krippendorff's alpha < 0.667): C2.meetings (0.52)"``
-        where a code behind the rating is below the threshold, ``""`` otherwise.
+        A copy of ``scores`` with ``low_reliability`` (bool) and ``reliability_issues``
+        (``;``-joined ``CODE:presence:ALPHA`` for each code behind the rating below the
+        threshold and ``CRITERION:valence:ALPHA`` when the criterion's valence alpha is, e.g.
+        ``C2.obs_passive:presence:0.52;C2:valence:0.57``; ``""`` otherwise).
     """
-    _require(scores, ("codes",), "scores")
+    _require(scores, ("criterion", "codes"), "scores")
     out = scores.copy()
+    out["low_reliability"] = False
+    out["reliability_issues"] = ""
     if reliability is None or len(reliability) == 0:
-        out["warning"] = ""
         return out
-    _require(reliability, ("code", "alpha_nominal"), "reliability")
-    alpha = pd.to_numeric(reliability["alpha_nominal"], errors="coerce")
-    low = dict(
-        zip(
-            reliability["code"].astype(str)[alpha < threshold],
-            alpha[alpha < threshold],
+    gate = _gate_frame(reliability)
+    alpha = pd.to_numeric(gate["alpha"], errors="coerce")
+    low = gate[alpha < threshold].assign(alpha=alpha[alpha < threshold])
+    presence = {
+        str(c): a
+        for c, a in zip(
+            low.loc[low["measure"] == "presence", "code"],
+            low.loc[low["measure"] == "presence", "alpha"],
             strict=True,
         )
-    )
-    messages = []
-    for codes in out["codes"].fillna("").astype(str):
-        bad = [c for c in codes.split(";") if c in low]
-        if bad:
-            listed = ", ".join(f"{c} ({low[c]:.2f})" for c in bad)
-            messages.append(
-                f"low inter-coder reliability (Krippendorff's alpha < {threshold:g}): {listed}"
-            )
-        else:
-            messages.append("")
-    out["warning"] = messages
+    }
+    valence = {
+        str(c): a
+        for c, a in zip(
+            low.loc[low["measure"] == "valence", "criterion"],
+            low.loc[low["measure"] == "valence", "alpha"],
+            strict=True,
+        )
+    }
+    issues = []
+    for crit, codes in zip(
+        out["criterion"].astype(str), out["codes"].fillna("").astype(str), strict=True
+    ):
+        items = [f"{c}:presence:{presence[c]:.2f}" for c in codes.split(";") if c in presence]
+        if codes and crit in valence:
+            items.append(f"{crit}:valence:{valence[crit]:.2f}")
+        issues.append(";".join(items))
+    out["reliability_issues"] = issues
+    out["low_reliability"] = out["reliability_issues"] != ""
     return out
 
 
 # --------------------------------------------------------------------------- result
 @dataclass(frozen=True, eq=False)
 class ScoreResult:
-    """Scores of a set of sites with the bootstrap replicates behind their intervals.
+    """Scores of a set of sites with the draws behind their comparisons.
 
     Attributes
     ----------
@@ -1552,13 +1626,17 @@ class ScoreResult:
         The tidy score table, one row per site and criterion (columns in
         :func:`score_evidence`).
     replicates : DataFrame
-        Bootstrap replicates (see :func:`bootstrap_scores`), from which :meth:`pairwise`
-        and :meth:`ranks` are computed.
+        Draws, one column per draw and one row per (site_id, criterion, component): posterior
+        draws of the comparison model (default) or bootstrap replicates
+        (``interval_method="bootstrap"``), from which :meth:`pairwise` and :meth:`ranks` are
+        computed.
     evidence, respondents : DataFrame or None
         The inputs, kept for :meth:`sensitivity`.
     settings : dict
-        ``weight``, ``n_boot``, ``seed``, ``ci``, ``lang``, ``aggregation``,
-        ``source_means``.
+        The :class:`ScoringParams` as a dict, plus ``n_boot`` (= ``draws``).
+    components : DataFrame or None
+        The project's variance components (:meth:`copeval.uncertainty.Components.as_frame`).
+    params : ScoringParams or None
     """
 
     table: pd.DataFrame
@@ -1566,14 +1644,16 @@ class ScoreResult:
     evidence: pd.DataFrame | None = field(default=None, repr=False)
     respondents: pd.DataFrame | None = field(default=None, repr=False)
     settings: dict = field(default_factory=dict)
+    components: pd.DataFrame | None = field(default=None, repr=False)
+    params: ScoringParams | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         n_sites = self.table["site_id"].nunique()
         s = self.settings
         return (
             f"<ScoreResult: {n_sites} sites x {len(CRITERIA)} criteria, "
-            f"weight={s.get('weight')}, n_boot={s.get('n_boot')}, seed={s.get('seed')}, "
-            f"ci={s.get('ci')}>"
+            f"weight={s.get('weight')}, interval_method={s.get('interval_method')}, "
+            f"draws={s.get('draws')}, seed={s.get('seed')}, ci={s.get('ci')}>"
         )
 
     def pairwise(self, *, component="combined", criteria=None, sites=None) -> pd.DataFrame:
@@ -1608,20 +1688,43 @@ class ScoreResult:
         )
 
 
+def _make_params(params, overrides: dict) -> ScoringParams:
+    if params is not None and not isinstance(params, ScoringParams):
+        raise ScoringError(f"params must be a ScoringParams, got {type(params).__name__}")
+    base = params if params is not None else ScoringParams()
+    changes = {k: v for k, v in overrides.items() if v is not _UNSET}
+    if "n_boot" in changes:
+        n_boot = changes.pop("n_boot")
+        if "draws" in changes and changes["draws"] != n_boot:
+            raise ScoringError("give draws or n_boot (its former name), not both")
+        changes["draws"] = n_boot
+    return base.replace(**changes) if changes else base
+
+
+class _Unset:
+    def __repr__(self):
+        return "<default>"
+
+
+_UNSET = _Unset()
+
+
 def score_evidence(
     evidence: pd.DataFrame | None,
     respondents: pd.DataFrame | None = None,
     *,
     sites: Sequence[str] | None = None,
     reliability: pd.DataFrame | None = None,
-    weight: float = DEFAULT_WEIGHT,
-    n_boot: int = 2000,
-    seed: int = 0,
-    ci: float = 0.9,
-    lang: str = "en",
-    aggregation: str = "strata",
-    source_means: bool = True,
-    n_jobs: int | None = None,
+    params: ScoringParams | None = None,
+    weight=_UNSET,
+    draws=_UNSET,
+    n_boot=_UNSET,
+    seed=_UNSET,
+    ci=_UNSET,
+    interval_method=_UNSET,
+    aggregation=_UNSET,
+    source_means=_UNSET,
+    n_jobs=_UNSET,
     progress: bool = False,
 ) -> ScoreResult:
     """Score sites from evidence and respondent tables (the DataFrame-level entry point).
@@ -1634,23 +1737,14 @@ def score_evidence(
         Respondent-level scores, as for :func:`survey_scores` (None: qualitative only).
     sites : sequence of str, keyword-only
         Sites to report; sites without any evidence get rows with basis ``"none"`` and
-        flag ``"no evidence"``. Default: the sites present in the inputs.
+        ``no_evidence``. Default: the sites present in the inputs.
     reliability : DataFrame or None, keyword-only
-        Code reliability for warnings (see :func:`flag_unreliable`).
-    weight : float, keyword-only
-        Qualitative weight of the combined score, 0..1 (default 0.6).
-    n_boot : int, keyword-only
-        Bootstrap replicates (>= 1).
-    seed : int, keyword-only
-        Random seed (>= 0).
-    ci : float, keyword-only
-        Coverage of the percentile interval (default 0.9).
-    lang : {"en", "es"}, keyword-only
-        Language of ``label``.
-    aggregation, source_means : keyword-only
-        As for :func:`qualitative_scores`.
-    n_jobs : int or None, keyword-only
-        Threads for the bootstrap (None = 1, -1 = all cores); results do not depend on it.
+        :func:`copeval.reliability.scoring_gate` output (see :func:`flag_unreliable`).
+    params : ScoringParams, keyword-only
+        All options at once (defaults: :class:`copeval.params.ScoringParams`).
+    weight, draws, seed, ci, interval_method, aggregation, source_means, n_jobs : keyword-only
+        Override single fields of ``params`` (validated by :class:`ScoringParams`);
+        ``n_boot`` is the former name of ``draws``.
     progress : bool, keyword-only
         Show a progress bar on stderr during the bootstrap.
 
@@ -1658,38 +1752,56 @@ def score_evidence(
     -------
     ScoreResult
         ``.table`` holds one row per site and criterion (C1..C4, AT), sorted by ``site_id``
-        then criterion, with the columns of :data:`TABLE_COLUMNS`:
+        then criterion, with the columns of :data:`TABLE_COLUMNS`. Data only, no prose:
 
         - ``site_id``, ``criterion``
-        - ``score``: combined rating 0..4 (NaN when there is no evidence)
-        - ``lower``, ``upper``: bootstrap percentile interval of ``score`` (coverage
-          ``ci``), widened when needed so that it always contains ``score``
-        - ``label``: rating band in ``lang``
+        - ``score``: combined rating 0..4 (NaN without evidence)
+        - ``lower``, ``upper``: interval of coverage ``ci`` (``score -/+ t se`` within
+          [0, 4]; when capped, ``lower = min(lower, score)``); never of zero width
+        - ``se``: standard error of the (uncapped) rating; ``df``: its degrees of freedom
+          (Satterthwaite; inf for a normal quantile)
+        - ``band``: ``absent|limited|passable|acceptable|strong`` (band of the printed,
+          one-decimal value; NA without evidence)
         - ``basis``: ``"qualitative+survey"``, ``"qualitative"``, ``"survey"`` or ``"none"``
-        - ``qual_score``, ``survey_score``: the components (NaN when absent)
-        - ``n_sources``, ``n_groups``, ``n_positive_groups``, ``n_segments``: qualitative
-          evidence behind the score (strata are the groups)
-        - ``n_respondents``, ``n_instruments``: survey evidence behind the score
-        - ``flag``: ``"; "``-joined among ``"insufficient evidence"``, ``"capped"``,
-          ``"interval extended"``, ``"no evidence"``
-        - ``warning``: low inter-coder reliability of codes behind the rating, or ``""``
+        - ``qual_score`` (after the strength cap), ``qual_raw`` (before), ``qual_lower``,
+          ``qual_upper``, ``qual_se``: the qualitative component (NaN when absent)
+        - ``survey_score``, ``survey_lower``, ``survey_upper``, ``survey_se``: the survey
+          component (NaN when absent)
+        - ``n_sources``, ``n_groups`` (strata), ``n_positive_groups``, ``n_segments``,
+          ``n_respondents``, ``n_instruments``, ``n_clusters``: evidence behind the rating
+        - ``insufficient_evidence`` (bool): fewer than 3 sources or 2 strata
+        - ``capped`` (bool): the strength ceiling lowered the qualitative score
+        - ``no_evidence`` (bool): nothing to score
+        - ``thin_evidence`` (bool): the rating's own evidence cannot estimate its variance
+          (no stratum with two sources or more; or a survey instrument with fewer than two
+          units or no spread), so it borrows the project's variance entirely
+        - ``low_reliability`` (bool), ``reliability_issues`` (``;``-joined, e.g.
+          ``C2.obs_passive:presence:0.52;C2:valence:0.57``): see :func:`flag_unreliable`
         - ``segment_ids``, ``codes``, ``items``: ``;``-joined evidence behind the rating
     """
-    w = _check_weight(weight)
-    n_boot = _check_int(n_boot, "n_boot", 1)
-    seed = _check_int(seed, "seed", 0)
-    ci = _check_ci(ci)
-    _check_lang(lang)
-    _check_aggregation(aggregation)
-    workers = _n_workers(n_jobs)
+    p = _make_params(
+        params,
+        {
+            "weight": weight,
+            "draws": draws,
+            "n_boot": n_boot,
+            "seed": seed,
+            "ci": ci,
+            "interval_method": interval_method,
+            "aggregation": aggregation,
+            "source_means": source_means,
+            "n_jobs": n_jobs,
+        },
+    )
+    w = p.weight
+    workers = _n_workers(p.n_jobs)
     ev = _prepare_evidence(evidence) if evidence is not None else None
     r = _prepare_respondents(respondents) if respondents is not None else None
-    qual_layout = _qual_layout(ev, source_means=bool(source_means))
-    survey_layout = _survey_layout(r)
+    survey_units = _survey_units(r) if r is not None and len(r) else None
+    survey_layout = _survey_layout(r, survey_units)
+    sources = _unc.source_table(ev) if ev is not None and len(ev) else None
     qual = (
-        _qualitative(
-            ev, aggregation=aggregation, source_means=bool(source_means), layout=qual_layout
-        )
+        _qualitative(ev, aggregation=p.aggregation, source_means=p.source_means, sources=sources)
         if ev is not None
         else _empty_qual()
     )
@@ -1710,55 +1822,187 @@ def score_evidence(
             [(s, c) for s in dict.fromkeys(sites) for c in CRITERIA], columns=_KEYS
         )
         merged = grid.merge(merged, on=_KEYS, how="left")
-    table = _finish_combined(merged, w, lang)
-    reps = _bootstrap(
-        ev,
-        r,
-        weight=w,
-        n_boot=n_boot,
-        seed=seed,
-        aggregation=aggregation,
-        source_means=bool(source_means),
-        workers=workers,
-        progress=progress,
-        qual_layout=qual_layout,
-        survey_layout=survey_layout,
-    )
-    table = _attach_intervals(table, reps, ci)
+    table = _finish_combined(merged, w)
+    comps = None
+    if p.interval_method == "model":
+        table, comps = _model_uncertainty(table, ev, r, p, sources, survey_units)
+        reps = _model_draws(table, p)
+    else:
+        reps = _bootstrap(
+            ev,
+            r,
+            weight=w,
+            n_boot=p.draws,
+            seed=p.seed,
+            aggregation=p.aggregation,
+            source_means=p.source_means,
+            workers=workers,
+            progress=progress,
+            survey_layout=survey_layout,
+        )
+        table = _bootstrap_intervals(table, reps, p.ci)
     table = flag_unreliable(table, reliability)
     table = table[list(TABLE_COLUMNS)]
-    settings = {
-        "weight": w,
-        "n_boot": n_boot,
-        "seed": seed,
-        "ci": ci,
-        "lang": lang,
-        "aggregation": aggregation,
-        "source_means": bool(source_means),
-    }
-    return ScoreResult(table=table, replicates=reps, evidence=ev, respondents=r, settings=settings)
+    settings = {**p.as_dict(), "n_boot": p.draws}
+    return ScoreResult(
+        table=table,
+        replicates=reps,
+        evidence=ev,
+        respondents=r,
+        settings=settings,
+        components=None if comps is None else comps.as_frame(),
+        params=p,
+    )
 
 
-def _attach_intervals(table: pd.DataFrame, reps: pd.DataFrame, ci: float) -> pd.DataFrame:
+def _model_uncertainty(table: pd.DataFrame, ev, r, p: ScoringParams, sources, units):
+    """Standard errors, df and intervals of every rating from the variance-components model
+    (qualitative) and linearised cluster-robust variances (survey)."""
     out = table.copy()
-    out["lower"] = np.nan
-    out["upper"] = np.nan
-    if "combined" not in set(reps.index.get_level_values("component")):
-        return out
-    comb = reps.xs("combined", level="component")
-    if len(comb):
-        keys = pd.MultiIndex.from_frame(out[_KEYS])
-        pos = comb.index.get_indexer(keys)
+    comps = None
+    if ev is not None and len(ev):
+        comps = _unc.estimate_components(ev, sources=sources)
+        qv = _unc.qualitative_variance(
+            ev, comps, aggregation=p.aggregation, source_means=p.source_means, sources=sources
+        )
+        out = out.merge(qv, on=_KEYS, how="left")
+    else:
+        out["qual_se"], out["qual_df"], out["qual_thin"] = np.nan, np.nan, False
+    if r is not None and len(r):
+        sv = _unc.survey_variance(_survey_units(r) if units is None else units, r)
+        out = out.merge(sv, on=_KEYS, how="left")
+    else:
+        out["survey_se"], out["survey_df"], out["survey_thin"] = np.nan, np.nan, False
+        out["n_clusters"] = 0
+    out["n_clusters"] = out["n_clusters"].fillna(0).astype(int)
+    has_q = out["qual_score"].notna().to_numpy()
+    has_s = out["survey_score"].notna().to_numpy()
+    w = p.weight
+    wq = np.where(has_q & has_s, w, np.where(has_q, 1.0, 0.0))
+    ws = np.where(has_q & has_s, 1.0 - w, np.where(has_s, 1.0, 0.0))
+    vq = out["qual_se"].to_numpy(dtype=float) ** 2
+    vs = out["survey_se"].to_numpy(dtype=float) ** 2
+    var, dof = _unc.satterthwaite(
+        [
+            (np.where(has_q, wq**2 * vq, np.nan), out["qual_df"].to_numpy(dtype=float)),
+            (np.where(has_s, ws**2 * vs, np.nan), out["survey_df"].to_numpy(dtype=float)),
+        ]
+    )
+    scored = has_q | has_s
+    out["se"] = np.where(scored, np.sqrt(var), np.nan)
+    out["df"] = np.where(scored, dof, np.nan)
+    q_raw = out["qual_raw"].to_numpy(dtype=float)
+    s_val = out["survey_score"].to_numpy(dtype=float)
+    center = np.where(has_q, wq * np.nan_to_num(q_raw), 0.0) + np.where(
+        has_s, ws * np.nan_to_num(s_val), 0.0
+    )
+    ci = p.ci
+    with np.errstate(invalid="ignore"):
+        lo, hi = _unc.t_interval(center, out["se"], out["df"], ci, score=out["score"])
+        qlo, qhi = _unc.t_interval(
+            q_raw, out["qual_se"], out["qual_df"], ci, score=out["qual_score"]
+        )
+        slo, shi = _unc.t_interval(s_val, out["survey_se"], out["survey_df"], ci)
+    out["lower"] = np.where(scored, lo, np.nan)
+    out["upper"] = np.where(scored, hi, np.nan)
+    out["qual_lower"] = np.where(has_q, qlo, np.nan)
+    out["qual_upper"] = np.where(has_q, qhi, np.nan)
+    out["survey_lower"] = np.where(has_s, slo, np.nan)
+    out["survey_upper"] = np.where(has_s, shi, np.nan)
+    out["qual_se"] = np.where(has_q, out["qual_se"], np.nan)
+    out["survey_se"] = np.where(has_s, out["survey_se"], np.nan)
+    thin_q = out["qual_thin"].astype("boolean").fillna(False).to_numpy(dtype=bool) & has_q
+    thin_s = out["survey_thin"].astype("boolean").fillna(False).to_numpy(dtype=bool) & has_s
+    out["thin_evidence"] = thin_q | thin_s
+    return out, comps
+
+
+def _model_draws(table: pd.DataFrame, p: ScoringParams) -> pd.DataFrame:
+    """Posterior draws of the comparison model, per criterion and component."""
+    blocks, index = [], []
+    specs = (
+        ("qualitative", "qual_score", "qual_se"),
+        ("survey", "survey_score", "survey_se"),
+        ("combined", "score", "se"),
+    )
+    comp_rank = {"qualitative": 0, "survey": 1, "combined": 2}
+    for crit in CRITERIA:
+        sub = table[table["criterion"] == crit]
+        for comp, col, se_col in specs:
+            ok = sub[col].notna() & sub[se_col].notna()
+            if not ok.any():
+                continue
+            rows = sub[ok]
+            draws = _unc.comparison_draws(
+                rows[col].to_numpy(),
+                rows[se_col].to_numpy(),
+                p.draws,
+                seed=p.seed,
+                key=(crit, comp),
+            )
+            blocks.append(draws)
+            index.extend((s, crit, comp) for s in rows["site_id"])
+    if not blocks:
+        idx = pd.MultiIndex.from_tuples([], names=["site_id", "criterion", "component"])
+        return pd.DataFrame(
+            np.empty((0, p.draws)), index=idx, columns=pd.RangeIndex(p.draws, name="replicate")
+        )
+    mat = np.vstack(blocks)
+    keys = pd.DataFrame(index, columns=["site_id", "criterion", "component"])
+    sort = (
+        keys.assign(_c=_criterion_order(keys["criterion"]), _k=keys["component"].map(comp_rank))
+        .sort_values(["site_id", "_c", "_k"], kind="mergesort")
+        .index.to_numpy()
+    )
+    keys = keys.iloc[sort]
+    return pd.DataFrame(
+        mat[sort],
+        index=pd.MultiIndex.from_frame(keys),
+        columns=pd.RangeIndex(p.draws, name="replicate"),
+        copy=False,
+    )
+
+
+def _bootstrap_intervals(table: pd.DataFrame, reps: pd.DataFrame, ci: float) -> pd.DataFrame:
+    """Percentile intervals (legacy ``interval_method="bootstrap"``), widened to contain the
+    score; ``se`` is the replicates' SD and ``df`` infinite."""
+    out = table.copy()
+    for col in (
+        "lower",
+        "upper",
+        "se",
+        "df",
+        "qual_lower",
+        "qual_upper",
+        "qual_se",
+        "survey_lower",
+        "survey_upper",
+        "survey_se",
+    ):
+        out[col] = np.nan
+    out["n_clusters"] = 0
+    out["thin_evidence"] = False
+    present = set(reps.index.get_level_values("component"))
+    keys = pd.MultiIndex.from_frame(out[_KEYS])
+    for comp, score_col, prefix in (
+        ("combined", "score", ""),
+        ("qualitative", "qual_score", "qual_"),
+        ("survey", "survey_score", "survey_"),
+    ):
+        if comp not in present:
+            continue
+        mat = reps.xs(comp, level="component")
+        pos = mat.index.get_indexer(keys)
         has = pos >= 0
-        est = out["score"].to_numpy()[has]
-        lo, hi, extended = _percentile_interval(comb.to_numpy()[pos[has]], est, ci)
-        out.loc[has, "lower"] = lo
-        out.loc[has, "upper"] = hi
-        if extended.any():
-            rows = np.flatnonzero(has)[extended]
-            flags = out["flag"].to_numpy().copy()
-            flags[rows] = [f"{f}; {FLAG_EXTENDED}" if f else FLAG_EXTENDED for f in flags[rows]]
-            out["flag"] = flags
+        if not has.any():
+            continue
+        vals = mat.to_numpy()[pos[has]]
+        lo, hi, _ = _percentile_interval(vals, out[score_col].to_numpy()[has], ci)
+        out.loc[has, f"{prefix}lower"] = lo
+        out.loc[has, f"{prefix}upper"] = hi
+        se_col = "se" if prefix == "" else f"{prefix}se"
+        out.loc[has, se_col] = vals.std(axis=1, ddof=1) if vals.shape[1] > 1 else 0.0
+    out.loc[out["se"].notna(), "df"] = np.inf
     return out
 
 
@@ -1783,57 +2027,54 @@ def _project_reliability(project) -> pd.DataFrame | None:
     segments = segments[segments["source_id"].isin(consented)]
     if segments["coder"].nunique() < 2:
         return None
-    try:
-        from .reliability import code_reliability
-    except ModuleNotFoundError as exc:
-        if exc.name != "copeval.reliability":
-            raise
-        return None
-    # only the point alphas are needed: skip the reliability module's own bootstrap
-    return code_reliability(segments, n_boot=0)
+    from .reliability import scoring_gate
+
+    return scoring_gate(segments, threshold=RELIABILITY_THRESHOLD)
 
 
 def score_sites(
     project,
     *,
-    weight: float = DEFAULT_WEIGHT,
-    n_boot: int = 2000,
-    seed: int = 0,
-    ci: float = 0.9,
-    lang: str = "en",
-    aggregation: str = "strata",
-    source_means: bool = True,
-    n_jobs: int | None = None,
+    params: ScoringParams | None = None,
+    weight=_UNSET,
+    draws=_UNSET,
+    n_boot=_UNSET,
+    seed=_UNSET,
+    ci=_UNSET,
+    interval_method=_UNSET,
+    aggregation=_UNSET,
+    source_means=_UNSET,
+    n_jobs=_UNSET,
     progress: bool = False,
 ) -> ScoreResult:
-    """Score every site of a project on C1-C4 and AT, with bootstrap intervals.
+    """Score every site of a project on C1-C4 and AT, with calibrated intervals.
 
     Uses :meth:`Project.evidence` (primary coder, rated segments, consented sources), the
     survey responses through :func:`copeval.survey.respondent_scores` when the project has
-    any, and inter-coder reliability through :func:`copeval.reliability.code_reliability`
-    when two or more coders coded it. A project with only coded evidence, or only surveys,
-    is scored from what it has (``basis`` says which).
+    any, and the reliability gate :func:`copeval.reliability.scoring_gate` when two or more
+    coders coded it. A project with only coded evidence, or only surveys, is scored from what
+    it has (``basis`` says which).
 
     Parameters
     ----------
     project : Project
         A loaded project (:func:`copeval.project.load_project`).
-    weight, n_boot, seed, ci, lang, aggregation, source_means, n_jobs, progress
+    params, weight, draws, n_boot, seed, ci, interval_method, aggregation, source_means,
+    n_jobs, progress
         As for :func:`score_evidence`.
 
     Returns
     -------
     ScoreResult
         ``.table`` has one row per site of ``project.sites`` and criterion, with the columns
-        documented in :func:`score_evidence`; ``.replicates``, ``.pairwise()``,
-        ``.ranks()`` and ``.sensitivity()`` give the bootstrap replicates, pairwise and rank
-        probabilities and the sensitivity table.
+        documented in :func:`score_evidence`; ``.pairwise()``, ``.ranks()`` and
+        ``.sensitivity()`` give pairwise and rank probabilities and the sensitivity table.
 
     Examples
     --------
     >>> from copeval.project import load_project
     >>> result = score_sites(load_project("data/demo"), seed=1)  # doctest: +SKIP
-    >>> result.table[["site_id", "criterion", "score", "lower", "upper", "label"]]  # doctest: +SKIP
+    >>> result.table[["site_id", "criterion", "score", "lower", "upper", "band"]]  # doctest: +SKIP
     >>> result.pairwise(criteria=["C2"])  # doctest: +SKIP
     """
     for name in ("evidence", "sites", "responses", "segments", "sources", "items"):
@@ -1843,13 +2084,20 @@ def score_sites(
                 f"got {type(project).__name__}"
             )
     # validate options before any heavy work
-    _check_weight(weight)
-    _check_int(n_boot, "n_boot", 1)
-    _check_int(seed, "seed", 0)
-    _check_ci(ci)
-    _check_lang(lang)
-    _check_aggregation(aggregation)
-    _n_workers(n_jobs)
+    p = _make_params(
+        params,
+        {
+            "weight": weight,
+            "draws": draws,
+            "n_boot": n_boot,
+            "seed": seed,
+            "ci": ci,
+            "interval_method": interval_method,
+            "aggregation": aggregation,
+            "source_means": source_means,
+            "n_jobs": n_jobs,
+        },
+    )
     evidence = project.evidence()
     respondents = _project_respondents(project)
     reliability = _project_reliability(project)
@@ -1858,13 +2106,6 @@ def score_sites(
         respondents,
         sites=sorted(project.sites["site_id"].astype(str)),
         reliability=reliability,
-        weight=weight,
-        n_boot=n_boot,
-        seed=seed,
-        ci=ci,
-        lang=lang,
-        aggregation=aggregation,
-        source_means=source_means,
-        n_jobs=n_jobs,
+        params=p,
         progress=progress,
     )

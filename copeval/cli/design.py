@@ -6,7 +6,9 @@ import argparse
 import math
 from pathlib import Path
 
+from .._io import atomic_write_csv
 from ..errors import CopevalError
+from ..params import INTERVAL_METHODS
 from ._args import integer as _integer
 
 _PLOT_SUFFIXES = (".png", ".svg", ".pdf")
@@ -51,7 +53,7 @@ def register(sub) -> None:
         help="how many interviews a site needs for a rating within ±0.5 (simulation)",
         description=(
             "Estimate, by simulating synthetic sites and scoring them with copeval's scoring "
-            "(bootstrap intervals included), how precise a criterion rating is for each "
+            "(intervals included), how precise a criterion rating is for each "
             "study design: interviews per respondent group (police, community, authorities) "
             "x community survey size. Prints a table (one row per design and criterion) and "
             "a recommendation: the smallest design whose rating lies within the target of "
@@ -112,10 +114,19 @@ def register(sub) -> None:
         help="qualitative weight of the combined rating (default: the scoring default)",
     )
     p.add_argument(
+        "--interval-method",
+        choices=INTERVAL_METHODS,
+        default=INTERVAL_METHODS[0],
+        help="how the ratings' intervals are computed, as in copeval score (default "
+        f"{INTERVAL_METHODS[0]}: variance components across the simulated sites; "
+        "bootstrap: the former stratified bootstrap, too narrow, for comparison)",
+    )
+    p.add_argument(
         "--n-boot",
         type=_integer("--n-boot", 50),
         default=400,
-        help="bootstrap replicates per simulated site (default 400)",
+        help="bootstrap replicates per simulated site with --interval-method bootstrap "
+        "(default 400; the model's intervals do not use it)",
     )
     p.add_argument(
         "--field-sources",
@@ -134,7 +145,8 @@ def register(sub) -> None:
         "--jobs",
         type=int,
         default=None,
-        help="bootstrap threads (-1: all cores; results do not depend on it)",
+        help="bootstrap threads with --interval-method bootstrap (-1: all cores; results do "
+        "not depend on it)",
     )
     p.add_argument(
         "--out",
@@ -163,6 +175,7 @@ def run(args) -> int:
         ci=args.ci,
         weight=args.weight,
         n_boot=args.n_boot,
+        interval_method=args.interval_method,
         field_sources=args.field_sources,
         police_respondents=args.police_respondents,
         n_jobs=args.jobs,
@@ -170,7 +183,7 @@ def run(args) -> int:
     )
     if args.table is not None:
         args.table.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(args.table, index=False, float_format="%.4f", lineterminator="\n")
+        atomic_write_csv(table.round(4), args.table)
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         fig = plot_design(table, power=args.power, basis=args.basis)

@@ -1,4 +1,4 @@
-"""copeval score PROJECT: rate every site on C1-C4 and AT, with bootstrap intervals."""
+"""copeval score PROJECT: rate every site on C1-C4 and AT, with calibrated intervals."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..errors import CopevalError
-from ..scoring import DEFAULT_WEIGHT, score_sites
+from ..params import DEFAULT_CI, DEFAULT_DRAWS, DEFAULT_SEED, DEFAULT_WEIGHT, INTERVAL_METHODS
 from ._args import integer as _integer
 
 #: Columns printed when no --out is given (the CSV holds every column of the score table).
@@ -18,13 +18,20 @@ DISPLAY_COLUMNS = (
     "score",
     "lower",
     "upper",
-    "label",
+    "band",
     "basis",
     "n_sources",
     "n_groups",
     "n_respondents",
-    "flag",
+    "marks",
 )
+
+_BASIS_KEYS = {
+    "qualitative+survey": "basis.both",
+    "qualitative": "basis.qualitative",
+    "survey": "basis.survey",
+    "none": "basis.none",
+}
 
 
 def _fraction(name: str, *, closed: bool):
@@ -47,27 +54,40 @@ def _fraction(name: str, *, closed: bool):
 def register(sub) -> None:
     p = sub.add_parser(
         "score",
-        help="rate every site on C1-C4 and AT, with bootstrap intervals",
+        help="rate every site on C1-C4 and AT, with calibrated intervals",
         description=(
             "Score every site of a project on Frühling's criteria C1-C4 and accountability "
             "and trust (AT): qualitative score from the coded evidence, survey score from "
-            "the responses, combined rating with a seeded stratified bootstrap percentile "
-            "interval, label, evidence counts and flags. The method is in docs/method.md."
+            "the responses, combined rating with an interval from variance components "
+            "estimated across the project's sites, rating band, evidence counts and flags. "
+            "The method is in docs/method.md."
         ),
         epilog=(
-            "Without --out a table is printed; with --out the CSV holds every column "
-            "(including the segment IDs, codes and survey items behind each rating)."
+            "Without --out a table is printed in --lang; with --out the CSV holds every column "
+            "of the language-neutral score table (band codes, boolean flags, the segment IDs, "
+            "codes and survey items behind each rating)."
         ),
     )
     p.add_argument("project", type=Path, help="project folder")
     p.add_argument("--out", type=Path, metavar="FILE.csv", help="write the score table here")
-    p.add_argument("--seed", type=_integer("--seed", 0), default=0, help="random seed (default 0)")
     p.add_argument(
+        "--seed",
+        type=_integer("--seed", 0),
+        default=DEFAULT_SEED,
+        help=f"random seed (default {DEFAULT_SEED})",
+    )
+    p.add_argument(
+        "--draws",
         "--n-boot",
-        type=_integer("--n-boot", 1),
-        default=2000,
-        metavar="B",
-        help="bootstrap replicates (default 2000)",
+        dest="draws",
+        type=_integer("--draws", 1),
+        default=DEFAULT_DRAWS,
+        metavar="N",
+        help=(
+            "simulation draws behind pairwise and rank probabilities, or bootstrap replicates "
+            f"with --interval-method bootstrap (default {DEFAULT_DRAWS}; --n-boot is its "
+            "former name)"
+        ),
     )
     p.add_argument(
         "--weight",
@@ -79,24 +99,58 @@ def register(sub) -> None:
     p.add_argument(
         "--ci",
         type=_fraction("--ci", closed=False),
-        default=0.9,
-        help="coverage of the bootstrap interval (default 0.9)",
+        default=DEFAULT_CI,
+        help=f"coverage of the intervals (default {DEFAULT_CI})",
     )
     p.add_argument(
-        "--lang", choices=["en", "es"], default="en", help="language of the labels (default en)"
+        "--interval-method",
+        choices=INTERVAL_METHODS,
+        default="model",
+        help="model (default: variance components, calibrated) or bootstrap (former, too narrow)",
+    )
+    p.add_argument(
+        "--lang",
+        choices=["en", "es"],
+        default="en",
+        help="language of the printed table (default en)",
     )
     p.add_argument(
         "--jobs",
         type=_integer("--jobs", 1),
         default=1,
         metavar="N",
-        help="threads for the bootstrap (default 1; results do not depend on it)",
+        help="threads for the bootstrap method (default 1; results do not depend on it)",
     )
     p.set_defaults(func=run)
 
 
+def _num(v) -> str:
+    return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.2f}"
+
+
+def display_table(table, lang: str):
+    """The printed score table: two decimals, band and basis in ``lang``, marks † ‡ R."""
+    from ..report.i18n import t
+    from ..report.summary import flag_marks
+    from ..vocabulary import band_label
+
+    shown = table.copy()
+    for col in ("score", "lower", "upper"):
+        shown[col] = shown[col].map(_num)
+    shown["band"] = [band_label(b, lang) for b in table["band"]]
+    shown["basis"] = [t(_BASIS_KEYS[b], lang) for b in table["basis"]]
+    shown["marks"] = [
+        flag_marks(r) + ("R" if bool(r["low_reliability"]) else "") for _, r in table.iterrows()
+    ]
+    return shown.loc[:, list(DISPLAY_COLUMNS)]
+
+
 def run(args) -> int:
+    from .._io import atomic_write_csv
     from ..project import load_project
+    from ..report.i18n import t
+    from ..report.summary import reliability_text
+    from ..scoring import score_sites
 
     if not args.project.is_dir():
         raise CopevalError(f"Project folder not found: {args.project}")
@@ -106,33 +160,40 @@ def run(args) -> int:
     result = score_sites(
         project,
         weight=args.weight,
-        n_boot=args.n_boot,
+        draws=args.draws,
         seed=args.seed,
         ci=args.ci,
-        lang=args.lang,
+        interval_method=args.interval_method,
         n_jobs=args.jobs,
         progress=sys.stderr.isatty(),
     )
     table = result.table
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(args.out, index=False, encoding="utf-8", lineterminator="\n")
+        atomic_write_csv(table, args.out, for_people=True)
         print(f"wrote {len(table)} ratings to {args.out}")
         return 0
-    shown = table.loc[:, list(DISPLAY_COLUMNS)].copy()
-    for col in ("score", "lower", "upper"):
-        shown[col] = shown[col].map(lambda v: "" if math.isnan(v) else f"{v:.2f}")
-    print(shown.to_string(index=False))
-    warned = table[table["warning"] != ""]
-    if len(warned):
-        print("\nwarnings:")
-        for site, crit, text in zip(
-            warned["site_id"], warned["criterion"], warned["warning"], strict=True
-        ):
-            print(f"  {site} {crit}: {text}")
+    lang = args.lang
+    print(display_table(table, lang).to_string(index=False))
+    marked = table["insufficient_evidence"] | table["thin_evidence"] | table["low_reliability"]
+    if marked.any():
+        print()
+        print(t("flag.legend", lang))
+        print("R: " + t("flag.reliability", lang))
+    warned = table[table["low_reliability"]]
+    for site, crit, issues in zip(
+        warned["site_id"], warned["criterion"], warned["reliability_issues"], strict=True
+    ):
+        print(f"  {site} {crit}: {reliability_text(issues, lang)}")
     s = result.settings
-    print(
-        f"\n{int(s['ci'] * 100)}% bootstrap intervals, {s['n_boot']} replicates, seed "
-        f"{s['seed']}, qualitative weight {s['weight']:g}."
+    footer = t(
+        "cli.score.footer",
+        lang,
+        ci=f"{round(s['ci'] * 100):g}%",
+        method=t(f"cli.method.{s['interval_method']}", lang),
+        draws=s["draws"],
+        seed=s["seed"],
+        weight=f"{s['weight']:g}",
     )
+    print(f"\n{footer}")
     return 0

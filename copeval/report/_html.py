@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 import pandas as pd
 
 from copeval.vocabulary import RATING_BANDS
+from copeval.vocabulary import band_index as _vocab_band_index
 
 from .i18n import fmt_num, t
 
@@ -49,23 +50,26 @@ def p(text: str, cls: str | None = None, *, raw: bool = False) -> str:
     return f'<p class="{cls}">{body}</p>' if cls else f"<p>{body}</p>"
 
 
+def _marks(r) -> str:
+    """ "†" insufficient evidence, "‡" thin evidence (copeval.report.summary.flag_marks)."""
+    from .summary import flag_marks
+
+    return flag_marks(r)
+
+
 def band_index(score) -> int | None:
-    """Index 0..4 of the rating band of ``score`` (None when missing)."""
-    if score is None or pd.isna(score):
-        return None
-    for i, (upper, _, _) in enumerate(RATING_BANDS):
-        if score < upper:
-            return i
-    return len(RATING_BANDS) - 1
+    """Index 0..4 of the rating band of ``score`` (None when missing): the band of the
+    printed value (``copeval.vocabulary.band_index``)."""
+    return _vocab_band_index(score)
 
 
-def chip(score, lang: str, *, dagger: bool = False) -> str:
+def chip(score, lang: str, *, dagger: bool | str = False) -> str:
     """A coloured label of the rating band (``aceptable``), or "no data"."""
     i = band_index(score)
     if i is None:
         return f'<span class="cv-chip cv-band-na">{esc(t("flag.no_data", lang))}</span>'
     label = RATING_BANDS[i][1] if lang == "en" else RATING_BANDS[i][2]
-    mark = "†" if dagger else ""
+    mark = dagger if isinstance(dagger, str) else ("†" if dagger else "")
     return f'<span class="cv-chip cv-band-{i}">{esc(label)}{mark}</span>'
 
 
@@ -138,8 +142,7 @@ def heatmap_table(
             if i is None:
                 cells.append(f'<td class="cv-band-na">{esc(t("fig.no_data", lang))}</td>')
                 continue
-            flag = getattr(r, "flag", "")
-            dagger = "†" if isinstance(flag, str) and flag else ""
+            dagger = _marks(r)
             label = RATING_BANDS[i][1] if lang == "en" else RATING_BANDS[i][2]
             cells.append(
                 f'<td class="cv-band-{i}">{esc(fmt_num(score, lang))}{dagger}'
@@ -235,8 +238,8 @@ def forest_html(
         r = by_criterion.get(c)
         marks = ""
         if r is not None and pd.notna(r.score):
-            flag = getattr(r, "flag", "")
-            thin = isinstance(flag, str) and bool(flag)
+            mark = _marks(r)
+            thin = bool(mark)
             if pd.notna(r.lower) and pd.notna(r.upper):
                 width = f"{100 * (min(r.upper, 4) - max(r.lower, 0)) / 4:.2f}%"
                 cls = "cv-fx-ci cv-fx-thin" if thin else "cv-fx-ci"
@@ -248,7 +251,7 @@ def forest_html(
             at = r.upper if pd.notna(r.upper) else r.score
             marks += (
                 f'<span class="cv-fx-value" style="left:{pct(min(at, 3.55))}">'
-                f"{esc(fmt_num(r.score, lang))}{'†' if thin else ''}</span>"
+                f"{esc(fmt_num(r.score, lang))}{mark}</span>"
             )
         label = esc(criterion_label(c, lang))
         body.append(

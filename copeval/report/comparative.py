@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from copeval.params import DEFAULT_CI, DEFAULT_DRAWS, DEFAULT_SEED, DEFAULT_WEIGHT
 from copeval.vocabulary import CRITERIA, STRATA
 
 from . import figures
@@ -29,7 +30,7 @@ from .i18n import (
     tn,
 )
 from .site import cover_provenance, methods_appendix
-from .summary import P_CLEAR, is_thin
+from .summary import P_CLEAR, flag_marks, is_thin
 
 __all__ = ["ComparativeReport"]
 
@@ -75,10 +76,10 @@ class ComparativeReport:
         *,
         sites="all",
         lang: str = "es",
-        weight: float = 0.6,
-        n_boot: int = 2000,
-        seed: int = 0,
-        ci: float = 0.9,
+        weight: float = DEFAULT_WEIGHT,
+        n_boot: int = DEFAULT_DRAWS,
+        seed: int = DEFAULT_SEED,
+        ci: float = DEFAULT_CI,
         cache_dir=None,
     ) -> ComparativeReport:
         """Load and score the project (or reuse ``cache_dir``), then prepare the comparison."""
@@ -233,7 +234,7 @@ class ComparativeReport:
             + "</ul></div>"
         )
         out.append(self._scores_table())
-        if any(is_thin(f) for f in self.rows["flag"]):
+        if any(is_thin(r) for _, r in self.rows.iterrows()):
             out.append(p(self._t("flag.legend"), "cv-legend"))
         return Block("".join(out))
 
@@ -249,7 +250,7 @@ class ComparativeReport:
                     cells.append(esc(self._t("flag.no_data")))
                     continue
                 r = r.iloc[0]
-                dag = "†" if is_thin(r["flag"]) else ""
+                dag = flag_marks(r)
                 cells.append(
                     f"<strong>{esc(fmt_num(r['score'], lang))}{dag}</strong>"
                     f'<br><span class="cv-small">{esc(fmt_interval(r["lower"], r["upper"], lang))}</span>'

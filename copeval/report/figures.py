@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from copeval.errors import CopevalError
-from copeval.vocabulary import CRITERIA, RATING_BANDS, STRATA
+from copeval.vocabulary import CRITERIA, RATING_BANDS, STRATA, band_index, rating_label
 
 from .i18n import STRINGS, criterion_label, fmt_num, stratum_label, t
 
@@ -80,10 +80,15 @@ def _wrap(text: str, width: int) -> str:
 
 
 def _band_label(score: float, lang: str) -> str:
-    for upper, en, es in RATING_BANDS:
-        if score < upper:
-            return en if lang == "en" else es
-    return RATING_BANDS[-1][1] if lang == "en" else RATING_BANDS[-1][2]
+    """Band of the printed value (one rule everywhere: copeval.vocabulary.rating_label)."""
+    return rating_label(score, lang)
+
+
+def _marks(row) -> str:
+    """ "†" insufficient evidence, "‡" thin evidence (see report.summary.flag_marks)."""
+    from .summary import flag_marks
+
+    return flag_marks(row)
 
 
 def _site_names(site_ids, site_names) -> dict:
@@ -106,8 +111,8 @@ def heatmap_figure(
     ----------
     scores : DataFrame
         One row per site x criterion with columns ``site_id``, ``criterion``, ``score``
-        (0-4, may be missing) and optionally ``flag`` (cells whose flag is not empty get a
-        dagger: insufficient evidence).
+        (0-4, may be missing) and optionally ``insufficient_evidence`` and ``thin_evidence``
+        (marked † and ‡). Cells are coloured by the band of the printed value.
     lang : {"en", "es"}
     site_names : dict, optional
         ``site_id -> display name``; default the IDs.
@@ -127,12 +132,7 @@ def heatmap_figure(
     grid = scores.pivot_table(
         index="site_id", columns="criterion", values="score", aggfunc="first", dropna=False
     ).reindex(index=sites, columns=criteria)
-    flags = None
-    if "flag" in scores.columns:
-        flagged = scores.assign(_f=scores["flag"].fillna("").astype(str).str.len() > 0)
-        flags = flagged.pivot_table(
-            index="site_id", columns="criterion", values="_f", aggfunc="max"
-        ).reindex(index=sites, columns=criteria)
+    marks = {(r["site_id"], r["criterion"]): _marks(r) for _, r in scores.iterrows()}
 
     n_rows, n_cols = len(sites), len(criteria)
     cell_h = 0.42 if n_rows <= 12 else max(0.16, 5.0 / n_rows)
@@ -140,13 +140,16 @@ def heatmap_figure(
     width = label_w + 1.15 * n_cols
     height = 1.05 + cell_h * n_rows
     cmap = ListedColormap(BAND_COLORS)
-    norm = BoundaryNorm([0, 0.8, 1.6, 2.4, 3.2, 4.0001], cmap.N)
+    norm = BoundaryNorm([-0.5, 0.5, 1.5, 2.5, 3.5, 4.5], cmap.N)  # band indices
     small = n_rows > 25
     with mpl.rc_context(_RC):
         fig = Figure(figsize=(width, height), layout="constrained")
         ax = fig.add_subplot()
         values = grid.to_numpy(dtype=float)
-        masked = np.ma.masked_invalid(values)
+        bands = np.vectorize(
+            lambda v: np.nan if np.isnan(v) else float(band_index(v)), otypes=[float]
+        )(values)
+        masked = np.ma.masked_invalid(bands.astype(float))
         ax.imshow(masked, cmap=cmap, norm=norm, aspect="auto", interpolation="nearest")
         ax.set_facecolor("#eef1f4")
         for i in range(n_rows):
@@ -156,11 +159,11 @@ def heatmap_figure(
                     txt = t("fig.no_data", lang)
                     color = MUTED
                 else:
-                    dagger = "†" if flags is not None and bool(flags.iat[i, j]) else ""
+                    dagger = marks.get((sites[i], criteria[j]), "")
                     txt = f"{fmt_num(v, lang)}{dagger}"
                     if not small:
                         txt += f"\n{_band_label(v, lang)}"
-                    color = "white" if v < 0.8 or v >= 3.2 else INK
+                    color = "white" if bands[i, j] in (0, 4) else INK
                 ax.text(
                     j,
                     i,
@@ -208,7 +211,7 @@ def forest_figure(
     ----------
     scores : DataFrame
         Columns ``site_id``, ``criterion``, ``score``, ``lower``, ``upper`` and optionally
-        ``flag``. With one site, one row per criterion; with several, the sites are offset
+        ``insufficient_evidence``, ``thin_evidence`` (hollow dot, † / ‡). With one site, one row per criterion; with several, the sites are offset
         within each criterion and told apart by colour (legend below).
     lang : {"en", "es"}
     site_names : dict, optional
@@ -260,7 +263,8 @@ def forest_figure(
                 y = i + offsets[k]
                 if pd.isna(row["score"]):
                     continue
-                flagged = "flag" in row.index and isinstance(row["flag"], str) and row["flag"]
+                mark = _marks(row)
+                flagged = bool(mark)
                 if pd.notna(row["lower"]) and pd.notna(row["upper"]):
                     ax.plot(
                         [row["lower"], row["upper"]],
@@ -284,7 +288,7 @@ def forest_figure(
                     ax.text(
                         min(row["upper"] if pd.notna(row["upper"]) else row["score"], 3.55) + 0.08,
                         y,
-                        fmt_num(row["score"], lang) + ("†" if flagged else ""),
+                        fmt_num(row["score"], lang) + mark,
                         va="center",
                         fontsize=8,
                         color=INK,

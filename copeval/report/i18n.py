@@ -17,7 +17,7 @@ import re
 import pandas as pd
 
 from copeval.errors import CopevalError
-from copeval.vocabulary import CRITERION_LABELS, LANGUAGES, STRATUM_LABELS
+from copeval.vocabulary import CRITERION_LABELS, LANGUAGES, STRATUM_LABELS, display_value
 
 __all__ = [
     "STRINGS",
@@ -89,8 +89,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "cover.toolkit": {"es": "Herramienta", "en": "Toolkit"},
     "cover.parameters": {"es": "Parámetros", "en": "Parameters"},
     "cover.parameters_value": {
-        "es": "peso cualitativo {weight}, {n_boot} réplicas bootstrap, intervalo {ci}, semilla {seed}",
-        "en": "qualitative weight {weight}, {n_boot} bootstrap replicates, {ci} interval, seed {seed}",
+        "es": "peso cualitativo {weight}, intervalo {ci} (modelo de componentes de varianza), "
+        "{n_boot} simulaciones para las comparaciones, semilla {seed}",
+        "en": "qualitative weight {weight}, {ci} interval (variance-components model), "
+        "{n_boot} simulation draws for the comparisons, seed {seed}",
     },
     "cover.sites": {"es": "Sitios", "en": "Sites"},
     "cover.synthetic": {"es": "DATOS SINTÉTICOS", "en": "SYNTHETIC DATA"},
@@ -194,13 +196,34 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "All {n} criteria receive the same rating ({score}).",
     },
     "summary.thin": {
-        "es": "La evidencia es escasa para {criteria}: {reason} Esas valoraciones deben leerse "
-        "como provisionales.",
-        "en": "Evidence is thin for {criteria}: {reason} Read those ratings as provisional.",
+        "es": "La evidencia es insuficiente para {criteria} (†): {reason} Esas valoraciones "
+        "deben leerse como provisionales.",
+        "en": "Evidence is insufficient for {criteria} (†): {reason} Read those ratings as "
+        "provisional.",
     },
     "summary.thin_reason": {
         "es": "menos de tres fuentes o un solo grupo de informantes.",
         "en": "fewer than three sources or a single group of respondents.",
+    },
+    "cli.score.footer": {
+        "es": "Intervalos del {ci} ({method}); {draws} simulaciones, semilla {seed}, peso "
+        "cualitativo {weight}.",
+        "en": "{ci} intervals ({method}); {draws} draws, seed {seed}, qualitative weight "
+        "{weight}.",
+    },
+    "cli.method.model": {
+        "es": "modelo de componentes de varianza, t",
+        "en": "variance-components model, t",
+    },
+    "cli.method.bootstrap": {
+        "es": "bootstrap estratificado, percentiles",
+        "en": "stratified bootstrap, percentiles",
+    },
+    "summary.borrowed": {
+        "es": "La evidencia de {criteria} es escasa (‡): ningún grupo aporta dos fuentes o más, "
+        "así que su intervalo se apoya en la variabilidad observada en los demás sitios.",
+        "en": "The evidence on {criteria} is thin (‡): no group contributes two or more "
+        "sources, so its interval rests on the variability seen at the other sites.",
     },
     "summary.wide": {
         "es": "La incertidumbre es alta para {criteria} (intervalo de más de {width} puntos).",
@@ -281,17 +304,36 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "qualitative score capped at {ceiling} because positive evidence comes from a single "
         "group of respondents (strength rule)",
     },
-    "flag.extended": {
-        "es": "intervalo ampliado para que contenga el puntaje (la distribución bootstrap es "
-        "muy asimétrica)",
-        "en": "interval widened to contain the score (the bootstrap distribution is very skewed)",
+    "flag.thin": {
+        "es": "evidencia escasa: ningún grupo con dos fuentes o más, o una encuesta con menos "
+        "de dos unidades; su incertidumbre se toma de los demás sitios",
+        "en": "thin evidence: no group with two or more sources, or a survey with fewer than "
+        "two units; its uncertainty is borrowed from the other sites",
+    },
+    "flag.reliability": {
+        "es": "baja confiabilidad entre codificadores (α de Krippendorff < 0.667)",
+        "en": "low inter-coder reliability (Krippendorff's α < 0.667)",
+    },
+    "flag.reliability.presence": {
+        "es": "presencia del código {code}: α {alpha}",
+        "en": "presence of code {code}: α {alpha}",
+    },
+    "flag.reliability.valence": {
+        "es": "valencias de {criterion}: α ordinal {alpha}",
+        "en": "valences of {criterion}: ordinal α {alpha}",
     },
     "flag.no_data": {"es": "sin datos", "en": "no data"},
     "flag.legend": {
         "es": "† evidencia insuficiente: menos de tres fuentes o un solo grupo de informantes; "
-        "el valor se muestra pero no debe leerse como valoración firme.",
+        "el valor se muestra pero no debe leerse como valoración firme. ‡ evidencia escasa: "
+        "ningún grupo con dos fuentes o más (o una encuesta con menos de dos unidades), así "
+        "que la propia evidencia no permite estimar su variabilidad y el intervalo usa la "
+        "variabilidad observada en los demás sitios del proyecto.",
         "en": "† insufficient evidence: fewer than three sources or a single group of "
-        "respondents; the value is shown but should not be read as a firm rating.",
+        "respondents; the value is shown but should not be read as a firm rating. ‡ thin "
+        "evidence: no group with two or more sources (or a survey with fewer than two "
+        "units), so the rating's own evidence cannot estimate its variability and the "
+        "interval uses the variability seen at the project's other sites.",
     },
     "basis.both": {"es": "entrevistas y encuesta", "en": "interviews and survey"},
     "basis.qualitative": {"es": "solo evidencia cualitativa", "en": "qualitative evidence only"},
@@ -306,9 +348,9 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "fig.heatmap": {
         "es": "Figura {n}. Valoraciones por criterio y sitio (0 = ausente, 4 = consolidado). "
-        "† evidencia insuficiente.",
+        "† evidencia insuficiente; ‡ evidencia escasa (variabilidad tomada de los demás sitios).",
         "en": "Figure {n}. Ratings by criterion and site (0 = absent, 4 = strong). "
-        "† insufficient evidence.",
+        "† insufficient evidence; ‡ thin evidence (variability borrowed from the other sites).",
     },
     "fig.forest_compare": {
         "es": "Figura {n}. Valoración e intervalo del {ci} de cada sitio, por criterio.",
@@ -581,15 +623,24 @@ STRINGS: dict[str, dict[str, str]] = {
         "faltantes) y se promedian por criterio, con pesos de diseño cuando existen.</p>"
         "<p><strong>Valoración combinada.</strong> puntaje = {weight} × cualitativo + "
         "{survey_weight} × encuesta. Si falta un componente se usa el otro y se indica. "
-        "Niveles: 0–0.8 ausente; 0.8–1.6 incipiente; 1.6–2.4 parcial; 2.4–3.2 aceptable; "
-        "3.2–4 consolidado.</p>"
+        "Niveles, según el valor impreso con un decimal: 0.0–0.7 ausente; 0.8–1.5 "
+        "incipiente; 1.6–2.3 parcial; 2.4–3.1 aceptable; 3.2–4.0 consolidado.</p>"
         "<p><strong>Reglas de solidez.</strong> Un puntaje de 3 o más requiere evidencia "
         "positiva de al menos dos grupos; con menos de tres fuentes o un solo grupo, la "
         "valoración se marca como evidencia insuficiente.</p>"
-        "<p><strong>Incertidumbre.</strong> Bootstrap estratificado ({n_boot} réplicas, "
-        "semilla {seed}): se remuestrean las fuentes dentro de cada grupo y las personas "
-        "encuestadas dentro del sitio; el intervalo es el percentil del {ci}. La probabilidad "
-        "de que un sitio supere a otro es la proporción de réplicas en que lo hace.</p>"
+        "<p><strong>Incertidumbre.</strong> El intervalo del {ci} indica cuánto podría "
+        "cambiar la valoración si se repitiera el trabajo de campo en el mismo sitio con el "
+        "mismo diseño (otras personas entrevistadas, otros pasajes, otra muestra de la "
+        "encuesta): en simulaciones con valor real conocido contiene ese valor en "
+        "aproximadamente {ci} de los casos. Se calcula con un modelo que estima, con todos "
+        "los sitios del proyecto, cuánto varían los pasajes dentro de una fuente, las fuentes "
+        "dentro de un grupo y los grupos de un sitio respecto de lo habitual; un sitio con "
+        "pocas fuentes toma esa variabilidad de los demás (‡ cuando no puede estimarla por sí "
+        "mismo). La encuesta usa la variabilidad entre conglomerados (o personas) con una "
+        "corrección para pocos conglomerados. La probabilidad de que un sitio supere a otro "
+        "proviene de {n_boot} simulaciones (semilla {seed}) de un modelo que acerca las "
+        "valoraciones inciertas a la media del proyecto, para no exagerar diferencias "
+        "pequeñas.</p>"
         "<p><strong>Trazabilidad.</strong> Cada valoración conserva los identificadores de los "
         "segmentos e ítems que la producen{evidence_ref}. Las citas solo proceden de fuentes que "
         "autorizaron ser citadas, se atribuyen por función y sitio, nunca por nombre, y los "
@@ -608,15 +659,24 @@ STRINGS: dict[str, dict[str, str]] = {
         "design weights where they exist.</p>"
         "<p><strong>Combined rating.</strong> score = {weight} × qualitative + "
         "{survey_weight} × survey. When one component is missing the other is used and the "
-        "report says so. Levels: 0–0.8 absent; 0.8–1.6 limited; 1.6–2.4 passable; 2.4–3.2 "
-        "acceptable; 3.2–4 strong.</p>"
+        "report says so. "
+        "Levels, by the value printed to one decimal: 0.0–0.7 absent; 0.8–1.5 limited; "
+        "1.6–2.3 passable; 2.4–3.1 acceptable; 3.2–4.0 strong.</p>"
         "<p><strong>Strength rules.</strong> A score of 3 or more needs positive evidence from "
         "at least two groups; with fewer than three sources or a single group the rating is "
         "flagged as insufficient evidence.</p>"
-        "<p><strong>Uncertainty.</strong> Stratified bootstrap ({n_boot} replicates, seed "
-        "{seed}): sources are resampled within each group and survey respondents within the "
-        "site; the interval is the {ci} percentile interval. The probability that one site "
-        "rates above another is the share of replicates in which it does.</p>"
+        "<p><strong>Uncertainty.</strong> The {ci} interval shows how much the rating could "
+        "change if the fieldwork were repeated at the same site with the same design (other "
+        "people interviewed, other passages, another survey sample): in simulations with a "
+        "known true value it contains that value about {ci} of the time. It comes from a "
+        "model that learns, from all the project's sites, how much passages vary within a "
+        "source, sources within a group, and a site's groups from the usual pattern; a site "
+        "with few sources borrows that variability from the others (‡ when it cannot "
+        "estimate it itself). The survey uses the variability between clusters (or "
+        "respondents), corrected for few clusters. The probability that one site rates above "
+        "another comes from {n_boot} simulation draws (seed {seed}) of a model that pulls "
+        "uncertain ratings toward the project mean, so that small differences are not "
+        "overstated.</p>"
         "<p><strong>Traceability.</strong> Every rating keeps the IDs of the segments and items "
         "behind it{evidence_ref}. Quotes come only from sources that allowed quotation, are "
         "attributed by role and site, never by name, and registered personal names are "
@@ -628,8 +688,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "del {ci}, y las recomendaciones que se derivan. Cada valoración combina la evidencia "
         "cualitativa codificada (entrevistas, grupos focales, observación y documentos, con "
         "peso {weight}) y la encuesta (peso {survey_weight}) en una escala de 0 a 4; la "
-        "incertidumbre procede de un bootstrap estratificado ({n_boot} réplicas, semilla "
-        "{seed}). Solo se usan fuentes con consentimiento.</p>"
+        "incertidumbre procede de un modelo de componentes de varianza estimado con todos los "
+        "sitios del proyecto ({n_boot} simulaciones para las comparaciones, semilla {seed}). "
+        "Solo se usan fuentes con consentimiento.</p>"
         "<p>El informe completo del municipio añade la evidencia por criterio con citas, la "
         "cobertura por grupo de informantes, los resultados de las encuestas, la confiabilidad "
         "y la sensibilidad de las valoraciones, el texto de las acciones del PESN citadas, el "
@@ -639,8 +700,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "recommendations that follow. Each rating combines the coded qualitative evidence "
         "(interviews, focus groups, observation and documents, weight {weight}) with the "
         "survey (weight {survey_weight}) on a 0–4 scale; the uncertainty comes from a "
-        "stratified bootstrap ({n_boot} replicates, seed {seed}). Only sources with consent "
-        "are used.</p>"
+        "variance-components model estimated from all the project's sites ({n_boot} "
+        "simulation draws for the comparisons, seed {seed}). Only sources with consent are "
+        "used.</p>"
         "<p>The municipality's full report adds the evidence per criterion with quotes, the "
         "coverage by respondent group, the survey results, the reliability and sensitivity "
         "of the ratings, the text of the PESN actions cited, the detailed method and the "
@@ -701,25 +763,27 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "cmp.pairwise_intro": {
         "es": "Cada celda da la probabilidad de que el sitio de la fila supere al de la "
-        "columna, estimada con el bootstrap. Valores cercanos a 0.5 indican que no se puede "
+        "columna, estimada con un modelo que tiene en cuenta la incertidumbre de cada "
+        "valoración. Valores cercanos a 0.5 indican que no se puede "
         "distinguir; 0.9 o más (o 0.1 o menos), una diferencia clara.",
         "en": "Each cell gives the probability that the row site rates above the column site, "
-        "estimated with the bootstrap. Values near 0.5 mean the two cannot be told apart; 0.9 "
+        "estimated with a model that accounts for the uncertainty of each rating. Values near 0.5 mean the two cannot be told apart; 0.9 "
         "or more (or 0.1 or less) mean a clear difference.",
     },
     "cmp.pair_intro": {
-        "es": "Cada celda da la probabilidad, estimada con el bootstrap, de que el primer sitio "
+        "es": "Cada celda da la probabilidad, estimada con el modelo de incertidumbre, de que el primer sitio "
         "supere al segundo en ese criterio. Valores cercanos a 0.5 indican que no se pueden "
         "distinguir; 0.9 o más (o 0.1 o menos), una diferencia clara.",
-        "en": "Each cell gives the probability, estimated with the bootstrap, that the first "
+        "en": "Each cell gives the probability, estimated with the uncertainty model, that the "
+        "first "
         "site rates above the second on that criterion. Values near 0.5 mean the two cannot be "
         "told apart; 0.9 or more (or 0.1 or less) mean a clear difference.",
     },
     "cmp.rank_intro": {
         "es": "Probabilidad de que cada sitio ocupe el primer lugar y lugar medio en las "
-        "réplicas bootstrap.",
-        "en": "Probability that each site ranks first, and its mean rank, across bootstrap "
-        "replicates.",
+        "simulaciones del modelo de incertidumbre.",
+        "en": "Probability that each site ranks first, and its mean rank, across the "
+        "uncertainty model's simulation draws.",
     },
     "cmp.too_many": {
         "es": "Con {n} sitios, la tabla de pares se omite; se muestran las probabilidades de "
@@ -789,7 +853,8 @@ def fmt_num(x, lang: str, digits: int = 1) -> str:
     """A number rounded for display (``"2.4"``); missing values give ``"n/a"``/``"n. d."``."""
     if _missing(x):
         return t("word.not_available", lang)
-    return f"{float(x):.{digits}f}"
+    # half-up rounding of the value, the same rule the rating bands use (vocabulary)
+    return f"{display_value(float(x), digits):.{digits}f}"
 
 
 def fmt_count(n, lang: str) -> str:
@@ -811,7 +876,7 @@ def fmt_pct(p, lang: str, digits: int = 0) -> str:
 def fmt_prob(p, lang: str) -> str:
     """A probability to two decimals; ``"> 0.99"`` / ``"< 0.01"`` at the extremes.
 
-    A bootstrap proportion of 1.00 only says "in every replicate", not certainty.
+    A share of 1.00 only says "in every simulation draw", not certainty.
     """
     if _missing(p):
         return t("word.not_available", lang)

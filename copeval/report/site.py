@@ -25,6 +25,7 @@ import pandas as pd
 
 from copeval import __version__
 from copeval.errors import CopevalError
+from copeval.params import DEFAULT_CI, DEFAULT_DRAWS, DEFAULT_SEED, DEFAULT_WEIGHT
 from copeval.scoring import STRENGTH_CEILING
 from copeval.vocabulary import CRITERIA, RESPONDENT_GROUPS, STRATA, group_label, rating_label
 
@@ -58,7 +59,14 @@ from .i18n import (
 )
 from .quotes import select_quotes
 from .recommend import WEAK_THRESHOLD, load_crosswalk, recommendations
-from .summary import comparison_sentences, is_thin, rating_sentences, site_findings
+from .summary import (
+    comparison_sentences,
+    flag_marks,
+    is_thin,
+    rating_sentences,
+    reliability_text,
+    site_findings,
+)
 
 __all__ = ["PROFILES", "SiteReport", "check_profile", "redactor"]
 
@@ -180,10 +188,10 @@ class SiteReport:
         *,
         site_id: str,
         lang: str = "es",
-        weight: float = 0.6,
-        n_boot: int = 2000,
-        seed: int = 0,
-        ci: float = 0.9,
+        weight: float = DEFAULT_WEIGHT,
+        n_boot: int = DEFAULT_DRAWS,
+        seed: int = DEFAULT_SEED,
+        ci: float = DEFAULT_CI,
         cache_dir=None,
         crosswalk=None,
         profile: str = "full",
@@ -287,7 +295,7 @@ class SiteReport:
                 continue
             rows.append(
                 f"<tr><td><strong>{esc(c)}</strong> {esc(criterion_label(c, lang, code=False))}</td>"
-                f"<td>{chip(r['score'], lang, dagger=is_thin(r['flag']))}</td>"
+                f"<td>{chip(r['score'], lang, dagger=flag_marks(r))}</td>"
                 f'<td class="num">{esc(fmt_num(r["score"], lang))}</td>'
                 f'<td class="num cv-small">{esc(fmt_interval(r["lower"], r["upper"], lang))}</td></tr>'
             )
@@ -337,7 +345,7 @@ class SiteReport:
         out += [f"<li>{esc(s)}</li>" for s in findings]
         out.append("</ul></div>")
         out.append(self._ratings_table())
-        if any(is_thin(f) for f in self.rows["flag"]):
+        if any(is_thin(r) for _, r in self.rows.iterrows()):
             out.append(p(self._t("flag.legend"), "cv-legend"))
         return Block("".join(out))
 
@@ -359,14 +367,16 @@ class SiteReport:
             r = self._crit(c)
             if r is None:
                 continue
-            thin = is_thin(r["flag"])
+            thin = flag_marks(r)
             evidence = self._t(
                 "evidence.cell",
                 sources=int(r["n_sources"]),
                 groups=int(r["n_groups"]),
                 respondents=int(r["n_respondents"]),
             )
-            note = [self._t("flag.insufficient")] if thin else []
+            note = [self._t("flag.insufficient")] if "†" in thin else []
+            if "‡" in thin:
+                note.append(self._t("flag.thin").split(":")[0])
             if pd.notna(r["upper"]) and r["upper"] - r["lower"] > 1.2:
                 note.append(self._t("flag.wide"))
             rows.append(
@@ -498,7 +508,7 @@ class SiteReport:
         if r is None or pd.isna(r["score"]):
             out.append(p(self._t("crit.rating_missing")))
         else:
-            thin = is_thin(r["flag"])
+            thin = flag_marks(r)
             out.append(
                 "<p>"
                 + chip(r["score"], lang, dagger=thin)
@@ -538,10 +548,11 @@ class SiteReport:
             )
             if thin:
                 out.append(f'<div class="cv-warning">{esc(self._t("flag.legend"))}</div>')
-            if isinstance(r["warning"], str) and r["warning"]:
+            if bool(r["low_reliability"]):
+                issues = reliability_text(r["reliability_issues"], lang)
                 out.append(
                     f'<div class="cv-warning"><strong>{esc(self._t("crit.warning"))}:</strong> '
-                    f"{esc(_translate_warning(r['warning'], lang))}</div>"
+                    f"{esc(self._t('flag.reliability'))}: {esc(issues)}</div>"
                 )
         if len(ev):
             v = pd.to_numeric(ev["valence"], errors="coerce")
@@ -708,12 +719,11 @@ class SiteReport:
         notes = []
         for c in CRITERIA:
             r = self._crit(c)
-            flags = str(r["flag"]) if r is not None and isinstance(r["flag"], str) else ""
-            if "capped" in flags:
+            if r is not None and bool(r["capped"]):
                 text = self._t("flag.capped", ceiling=fmt_num(STRENGTH_CEILING, lang))
                 notes.append(f"{criterion_label(c, lang)}: {text}")
-            if "interval extended" in flags:
-                notes.append(f"{criterion_label(c, lang)}: {self._t('flag.extended')}")
+            if r is not None and bool(r["thin_evidence"]):
+                notes.append(f"{criterion_label(c, lang)}: {self._t('flag.thin')}")
         if notes:
             items = "".join(f"<li>{esc(n)}</li>" for n in notes)
             out.append(
@@ -971,15 +981,6 @@ def _basis_key(basis) -> str:
     if basis == "survey":
         return "basis.survey"
     return "basis.none"
-
-
-def _translate_warning(text: str, lang: str) -> str:
-    if lang == "es":
-        return text.replace(
-            "low inter-coder reliability (Krippendorff's alpha <",
-            "baja confiabilidad entre codificadores (α de Krippendorff <",
-        )
-    return text
 
 
 def method_values(params: dict, ci_text: str, lang: str) -> dict:

@@ -4,7 +4,8 @@ Each function takes tidy tables (the score table of :func:`copeval.scoring.score
 pairwise probabilities) and returns a list of sentences; nothing is hard-coded about any
 site. The rules are deliberately simple so that a reader can check them:
 
-* a rating is "thin" when its ``flag`` mentions insufficient evidence;
+* a rating is marked when its evidence is insufficient (``insufficient_evidence``: †) or
+  thin (``thin_evidence``: its own evidence cannot estimate its variance, ‡);
 * an interval wider than ``wide`` points (default 1.2, one and a half rating bands) is
   "uncertain";
 * the strongest/weakest criteria are the highest/lowest scores among C1-C4 (AT is auxiliary);
@@ -20,7 +21,14 @@ from copeval.vocabulary import CRITERIA, rating_label
 
 from .i18n import criterion_label, fmt_interval, fmt_num, fmt_prob, join_list, t
 
-__all__ = ["comparison_sentences", "is_thin", "rating_sentences", "site_findings"]
+__all__ = [
+    "comparison_sentences",
+    "flag_marks",
+    "is_thin",
+    "rating_sentences",
+    "reliability_text",
+    "site_findings",
+]
 
 CORE = ("C1", "C2", "C3", "C4")
 WIDE = 1.2
@@ -28,9 +36,41 @@ P_CLEAR = 0.9
 WEAK = 2.4
 
 
-def is_thin(flag) -> bool:
-    """True when a score-table ``flag`` says the evidence is insufficient."""
-    return isinstance(flag, str) and "insufficient" in flag
+def _flag(row, name: str) -> bool:
+    """A boolean flag column of a score-table row (Series, dict or namedtuple)."""
+    if row is None:
+        return False
+    value = row.get(name, False) if hasattr(row, "get") else getattr(row, name, False)
+    return bool(value) if not pd.isna(value) else False
+
+
+def flag_marks(row) -> str:
+    """Marks of a score-table row: ``"†"`` insufficient evidence, ``"‡"`` thin evidence
+    (its own evidence cannot estimate its variance), both, or ``""``."""
+    return ("†" if _flag(row, "insufficient_evidence") else "") + (
+        "‡" if _flag(row, "thin_evidence") else ""
+    )
+
+
+def is_thin(row) -> bool:
+    """True when a score-table row is marked (insufficient or thin evidence)."""
+    return bool(flag_marks(row))
+
+
+def reliability_text(issues, lang: str) -> str:
+    """``reliability_issues`` (``C2.x:presence:0.52;C2:valence:0.57``) in words."""
+    if not isinstance(issues, str) or not issues:
+        return ""
+    parts = []
+    for item in issues.split(";"):
+        what, _, alpha = item.rpartition(":")
+        name, _, measure = what.rpartition(":")
+        alpha_text = fmt_num(float(alpha), lang, 2)
+        if measure == "valence":
+            parts.append(t("flag.reliability.valence", lang, criterion=name, alpha=alpha_text))
+        else:
+            parts.append(t("flag.reliability.presence", lang, code=name, alpha=alpha_text))
+    return "; ".join(parts)
 
 
 def _rated(rows: pd.DataFrame) -> pd.DataFrame:
@@ -118,7 +158,7 @@ def site_findings(
             if pd.notna(b["lower"]) and pd.notna(w["upper"]):
                 key = "summary.clear_gap" if b["lower"] > w["upper"] else "summary.overlap_gap"
                 out.append(t(key, lang))
-    thin = [c for c in CRITERIA if is_thin(_get(rows, c, "flag"))]
+    thin = [c for c in CRITERIA if _flag_of(rows, c, "insufficient_evidence")]
     if thin:
         out.append(
             t(
@@ -126,6 +166,15 @@ def site_findings(
                 lang,
                 criteria=join_list([criterion_label(c, lang) for c in thin], lang),
                 reason=t("summary.thin_reason", lang),
+            )
+        )
+    borrowed = [c for c in CRITERIA if _flag_of(rows, c, "thin_evidence")]
+    if borrowed:
+        out.append(
+            t(
+                "summary.borrowed",
+                lang,
+                criteria=join_list([criterion_label(c, lang) for c in borrowed], lang),
             )
         )
     widths = rated.assign(_w=rated["upper"] - rated["lower"])
@@ -155,9 +204,9 @@ def site_findings(
     return out
 
 
-def _get(rows: pd.DataFrame, criterion: str, column: str):
+def _flag_of(rows: pd.DataFrame, criterion: str, column: str) -> bool:
     r = rows[rows["criterion"] == criterion]
-    return None if r.empty else r[column].iloc[0]
+    return False if r.empty or column not in r.columns else _flag(r.iloc[0], column)
 
 
 def comparison_sentences(
