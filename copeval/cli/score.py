@@ -125,11 +125,16 @@ def register(sub) -> None:
 
 
 def _num(v) -> str:
-    return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.2f}"
+    """One decimal, rounded half-up: the printed value that the band is read from."""
+    from ..vocabulary import display_value
+
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    return f"{display_value(float(v), 1):.1f}"
 
 
 def display_table(table, lang: str):
-    """The printed score table: two decimals, band and basis in ``lang``, marks † ‡ R."""
+    """The printed score table: one decimal (the value the band is read from), band and basis in ``lang``, marks † ‡ R."""
     from ..report.i18n import t
     from ..report.summary import flag_marks
     from ..vocabulary import band_label
