@@ -875,6 +875,7 @@ GATE_COLUMNS = [
     "verdict",
     "n_units",
     "unitizing",
+    "warn",
 ]
 
 
@@ -917,13 +918,19 @@ def scoring_gate(
         - ``n_units`` (int): units (spans, or characters with ``"overlap"``) behind the alpha:
           units where a coder applied the code (presence) or with two valences (valence)
         - ``unitizing`` (str)
+        - ``warn`` (bool): the figure is below ``threshold`` *and* measures what a rating is
+          built from, so ratings resting on it should carry a warning: presence per code and
+          per criterion, valence per criterion. Valence per code never warns on its own: a
+          code's valences span a narrow range (obstacle codes -2..-1), which makes chance
+          agreement high and its alpha low even when coders are one step apart; the rating
+          averages the criterion's valences, whose agreement the criterion row measures.
     """
     _check_options(0, 0.95, threshold, unitizing)
     units = _Units(segments, unitizing)
     by_code = _code_table(units, 0, None, 0.95, threshold)
     if by_code.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in GATE_COLUMNS}).astype(
-            {"alpha": float, "below_threshold": bool, "n_units": "int64"}
+            {"alpha": float, "below_threshold": bool, "n_units": "int64", "warn": bool}
         )
     by_code = by_code[by_code["code"] != "ALL"]
     by_criterion = _criterion_table(units, 0, None, 0.95, threshold)
@@ -948,6 +955,8 @@ def scoring_gate(
     out["below_threshold"] = (out["alpha"] < threshold).fillna(False).astype(bool)
     out["verdict"] = [_verdict(a) for a in out["alpha"]]
     out["unitizing"] = unitizing
+    per_code_valence = (out["measure"] == "valence") & (out["code"] != "")
+    out["warn"] = out["below_threshold"] & ~per_code_valence
     return out[GATE_COLUMNS]
 
 

@@ -44,6 +44,7 @@ from .errors import CopevalError
 from .vocabulary import CRITERIA
 
 __all__ = [
+    "FEW_CLUSTERS",
     "SurveyError",
     "SurveyWarning",
     "compare_items",
@@ -1021,14 +1022,35 @@ _ITEM_COMPARISON_COLUMNS = [
     "coef",
     "se",
     "p_value",
+    "p_wild",
     "odds_ratio",
     "n",
     "n_site",
+    "n_clusters",
+    "df",
     "cov_type",
     "converged",
     "reason",
     "note",
 ]
+
+#: Fewer clusters than this and cluster-robust inference gets a note: Angrist & Pischke
+#: (2009, section 8.2.3) put the number of clusters needed at 42; Cameron & Miller (2015)
+#: describe "few" as somewhere between 20 and 50, depending on the design.
+FEW_CLUSTERS = 42
+
+
+def _few_clusters_note(n_clusters: int) -> str:
+    return (
+        f"only {n_clusters} clusters (fewer than {FEW_CLUSTERS}): t with {n_clusters - 1} "
+        "degrees of freedom; cluster-robust standard errors may still be too small"
+    )
+
+
+def _single_cluster_sites(site: pd.Series, groups: np.ndarray) -> set:
+    """Sites whose respondents all come from one sampling cluster."""
+    per_site = pd.DataFrame({"s": site.to_numpy(), "g": groups}).groupby("s")["g"].nunique()
+    return set(per_site[per_site < 2].index)
 
 
 def _extreme_site(values: np.ndarray, categories: np.ndarray) -> str | None:
@@ -1042,13 +1064,73 @@ def _extreme_site(values: np.ndarray, categories: np.ndarray) -> str | None:
     return None
 
 
+def _ordered_data(sub: pd.DataFrame, others: list[str]) -> tuple[pd.Series, pd.DataFrame]:
+    categories = np.sort(sub["value"].unique())
+    endog = pd.Series(pd.Categorical(sub["value"].to_numpy(), categories=categories, ordered=True))
+    exog = pd.DataFrame({s: (sub["site_id"].to_numpy() == s).astype(float) for s in others})
+    return endog, exog
+
+
+#: Wild cluster bootstrap: every sign pattern up to this many clusters, else random draws.
+WILD_ENUMERATE_MAX = 12
+WILD_DRAWS = 9999
+
+
+def _wild_score_pvalue(sub: pd.DataFrame, others: list[str], site: str, groups, seed) -> float:
+    """p-value of "site effect = 0" from the restricted wild cluster score bootstrap.
+
+    Kline & Santos (2012) score bootstrap with the null imposed (restricted estimate), as
+    in Roodman et al. (2019): fit the model without the site's dummy; at that estimate,
+    each observation's efficient score for the dummy is ``s_i,site - H_site,rest
+    H_rest,rest^-1 s_i,rest`` (scores and Hessian of the full model); summed per cluster
+    it gives ``a_g``. The statistic ``|sum a_g|`` (a cluster-robust score test; with
+    Rademacher weights its variance ``sum a_g^2`` is the same in every replicate) is
+    compared with ``|sum v_g a_g|`` over sign flips ``v_g = +-1``: all ``2^G`` patterns up to
+    :data:`WILD_ENUMERATE_MAX` clusters (exact, no randomness), else :data:`WILD_DRAWS`
+    seeded draws.
+    """
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    endog, exog = _ordered_data(sub, others)
+    rest = [c for c in others if c != site]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        restricted = OrderedModel(endog, exog[rest] if rest else None, distr="logit").fit(
+            method="bfgs", maxiter=2000, disp=False
+        )
+        full = OrderedModel(endog, exog, distr="logit")
+        k = exog.shape[1]
+        theta = np.zeros(len(full.exog_names))
+        r_params = np.asarray(restricted.params, dtype=float)
+        theta[[others.index(c) for c in rest]] = r_params[: len(rest)]
+        theta[k:] = r_params[len(rest) :]
+        scores = full.score_obs(theta)
+        hessian = full.hessian(theta)
+    j = others.index(site)
+    nuisance = [i for i in range(len(theta)) if i != j]
+    try:
+        proj = np.linalg.solve(hessian[np.ix_(nuisance, nuisance)], hessian[nuisance, j])
+    except np.linalg.LinAlgError:
+        return math.nan
+    efficient = scores[:, j] - scores[:, nuisance] @ proj
+    a = np.bincount(pd.factorize(groups)[0], weights=efficient)
+    if not np.isfinite(a).all():
+        return math.nan
+    g = len(a)
+    if g <= WILD_ENUMERATE_MAX:
+        flips = 1.0 - 2.0 * ((np.arange(2**g)[:, None] >> np.arange(g)) & 1)
+    else:
+        flips = np.random.default_rng(seed).choice((1.0, -1.0), size=(WILD_DRAWS, g))
+    observed = abs(a.sum())
+    tol = 1e-10 * np.abs(a).sum()
+    return float(np.mean(np.abs(flips @ a) >= observed - tol))
+
+
 def _fit_ordered(sub: pd.DataFrame, others: list[str], groups) -> tuple:
     """Fit an ordinal logit of the item on site dummies. Returns (results, converged, notes)."""
     from statsmodels.miscmodels.ordinal_model import OrderedModel
 
-    categories = np.sort(sub["value"].unique())
-    endog = pd.Series(pd.Categorical(sub["value"].to_numpy(), categories=categories, ordered=True))
-    exog = pd.DataFrame({s: (sub["site_id"].to_numpy() == s).astype(float) for s in others})
+    endog, exog = _ordered_data(sub, others)
     kwargs = {}
     if groups is not None:
         kwargs = {"cov_type": "cluster", "cov_kwds": {"groups": pd.factorize(groups)[0]}}
@@ -1072,6 +1154,7 @@ def compare_items(
     responses: Mapping[str, pd.DataFrame],
     *,
     reference_site: str | None = None,
+    seed: int = 0,
 ) -> pd.DataFrame:
     """Compare sites item by item with an ordinal logit (proportional odds) model.
 
@@ -1080,7 +1163,14 @@ def compare_items(
     every site but the reference; only the answer categories observed are used as levels.
     The model is unweighted (``OrderedModel`` takes no weights); standard errors are
     cluster-robust (clusters nested in sites) when every respondent has a ``cluster``,
-    model-based otherwise.
+    model-based otherwise. Cluster-robust p-values use a *t* distribution with G - 1 degrees
+    of freedom (G clusters in the model), not the normal; ``p_wild`` is the p-value of the
+    restricted wild cluster score bootstrap (:func:`_wild_score_pvalue`), which keeps its
+    level with few clusters where the t test does not (docs/reliability-and-surveys.md,
+    section 4). With fewer than :data:`FEW_CLUSTERS` (42) clusters ``note`` says so and
+    points to ``p_wild``; a site (or reference) whose
+    respondents all come from one cluster gets no standard error, since its clustered
+    score sums to zero and the sandwich would call its coefficient exact.
 
     Sites that cannot be estimated are skipped with a ``reason`` instead of failing: no answers
     at the site; all its answers in the lowest or highest category (separation: the odds ratio
@@ -1094,6 +1184,9 @@ def compare_items(
         The item map and responses (``Project.items``, ``Project.responses``).
     reference_site : str, optional
         Site every other site is compared with; default the first site ID in sorted order.
+    seed : int, default 0
+        Seed of the wild bootstrap's sign draws (used only with more than 12 clusters; up to
+        12, every sign pattern is enumerated).
 
     Returns
     -------
@@ -1102,14 +1195,20 @@ def compare_items(
 
         - ``instrument``, ``item``, ``criterion``, ``site_id``, ``reference`` (str)
         - ``coef`` (float): log odds ratio of a higher answer at the site vs the reference
-        - ``se``, ``p_value`` (float): its standard error and Wald test p-value
+        - ``se``, ``p_value`` (float): its standard error and Wald test p-value (two-sided;
+          *t* with ``df`` degrees of freedom when clustered, normal otherwise)
+        - ``p_wild`` (float): wild cluster score bootstrap p-value; NaN without clusters
         - ``odds_ratio`` (float): ``exp(coef)``
         - ``n`` (int): answers in the model; ``n_site`` (int): answers at the site
+        - ``n_clusters`` (Int64): clusters in the model, NA without clusters
+        - ``df`` (float): degrees of freedom of the p-value (G - 1), NaN when normal
         - ``cov_type`` (str): ``"cluster"`` or ``"nonrobust"``
         - ``converged`` (boolean): optimiser convergence, NA when skipped
         - ``reason`` (str or NA): why the row has no estimate
-        - ``note`` (str): warnings raised while fitting, empty if none
+        - ``note`` (str): few clusters, and warnings raised while fitting; empty if none
     """
+    from scipy import stats
+
     long = scale_items(items, responses)
     long = long[long["criterion"].notna()]
     rows = []
@@ -1168,8 +1267,11 @@ def compare_items(
                 groups = _cluster_groups(kept["site_id"], kept["cluster"])
                 if groups is not None and len(set(groups)) < 2:
                     groups = None
+                single = (
+                    set() if groups is None else _single_cluster_sites(kept["site_id"], groups)
+                )
                 try:
-                    fit = (*_fit_ordered(kept, others, groups), len(kept), groups)
+                    fit = (*_fit_ordered(kept, others, groups), len(kept), groups, single)
                 except (np.linalg.LinAlgError, ValueError) as exc:
                     item_reason = f"model could not be fitted: {exc}"
             for s in others_all:
@@ -1178,8 +1280,11 @@ def compare_items(
                     coef=math.nan,
                     se=math.nan,
                     p_value=math.nan,
+                    p_wild=math.nan,
                     odds_ratio=math.nan,
                     n=0,
+                    n_clusters=pd.NA,
+                    df=math.nan,
                     cov_type=pd.NA,
                     converged=pd.NA,
                     reason=pd.NA,
@@ -1190,27 +1295,51 @@ def compare_items(
                 elif item_reason is not None:
                     row["reason"] = item_reason
                 else:
-                    res, converged, notes, n_model, groups = fit
+                    res, converged, notes, n_model, groups, single = fit
                     coef = float(res.params[s])
                     se = float(res.bse[s])
+                    z = coef / se if se > 0 else math.nan
+                    if groups is not None:
+                        g = len(set(groups))
+                        df = float(g - 1)
+                        p_value = float(2 * stats.t.sf(abs(z), df))
+                        if g < FEW_CLUSTERS:
+                            notes = [_few_clusters_note(g) + "; prefer p_wild", *notes]
+                    else:
+                        g, df = pd.NA, math.nan
+                        p_value = float(2 * stats.norm.sf(abs(z)))
                     row.update(
                         coef=coef,
                         se=se,
-                        p_value=float(res.pvalues[s]),
+                        p_value=p_value,
                         odds_ratio=math.exp(coef),
                         n=n_model,
+                        n_clusters=g,
+                        df=df,
                         cov_type="cluster" if groups is not None else "nonrobust",
                         converged=converged,
                         note="; ".join(notes),
                     )
-                    if not np.isfinite(se):
+                    if s in single or ref in single:
+                        which = s if s in single else ref
+                        row.update(se=math.nan, p_value=math.nan)
+                        row["reason"] = (
+                            f"all answers at {which} come from one sampling cluster: "
+                            "standard error not estimable"
+                        )
+                    elif not np.isfinite(se):
                         row["reason"] = "standard error not estimable (singular information)"
                     elif not converged:
                         row["reason"] = "optimiser did not converge"
+                    elif groups is not None:
+                        kept = sub[sub["site_id"].isin([ref, *others])]
+                        row["p_wild"] = _wild_score_pvalue(kept, others, s, groups, seed)
                 rows.append(row)
     out = pd.DataFrame(rows, columns=_ITEM_COMPARISON_COLUMNS)
     out["n"] = out["n"].astype(int)
     out["n_site"] = out["n_site"].astype(int)
+    out["n_clusters"] = out["n_clusters"].astype("Int64")
+    out["df"] = out["df"].astype(float)
     out["converged"] = out["converged"].astype("boolean")
     out["reason"] = out["reason"].astype("string")
     out["cov_type"] = out["cov_type"].astype("string")
@@ -1330,10 +1459,8 @@ def compare_scales(
                         cov_type="cluster", cov_kwds={"groups": codes}, use_t=True
                     )
                     cov_type = "cluster"
-                    if n_clusters < 20:
-                        notes.append(
-                            f"only {n_clusters} clusters: cluster-robust SEs may be too small"
-                        )
+                    if n_clusters < FEW_CLUSTERS:
+                        notes.append(_few_clusters_note(n_clusters))
                     per_site = kept.assign(_g=groups).groupby("site_id")["_g"].nunique()
                     single_cluster_sites = set(per_site[per_site < 2].index)
                 else:

@@ -629,6 +629,11 @@ def test_scoring_gate_rows_name_the_failed_measure():
     # n_units: characters where anyone applied the code, or with two valences
     assert key.loc[("C2", "C2.meetings", "presence"), "n_units"] == 10 * 8
     assert gate["below_threshold"].dtype == bool
+    # which figures warn: below the threshold, and not a single code's valence
+    assert key.loc[("C2", "", "valence"), "warn"]
+    assert not key.loc[("C2", "C2.meetings", "valence"), "warn"]
+    expected = gate["below_threshold"] & ~((gate["measure"] == "valence") & (gate["code"] != ""))
+    assert (gate["warn"] == expected).all()
 
 
 def test_scoring_gate_exact_matches_the_tables():
@@ -859,3 +864,20 @@ def test_demo_valence_verdicts(demo_path, capsys):
     assert verdicts["C4"].rstrip().endswith("BELOW 0.667 (valence)")
     assert verdicts["C3"].rstrip().endswith("tentative (valence)")
     assert "Valence alpha below 0.667: C2, C4." in out
+
+
+def test_scoring_gate_on_the_demo(demo_path):
+    project = load_project(demo_path)
+    segs = project.segments
+    if segs["coder"].nunique() < 2:
+        pytest.skip("the demo has a single coder")
+    consented = project.sources.loc[project.sources["consent"] != "none", "source_id"]
+    segs = segs[segs["source_id"].isin(consented)]
+    for unitizing, flagged in (("exact", {"C2", "C4"}), ("overlap", {"C2"})):
+        gate = scoring_gate(segs, unitizing=unitizing)
+        crit = gate[(gate["code"] == "") & (gate["measure"] == "valence")]
+        assert set(crit.loc[crit["warn"], "criterion"]) == flagged
+        assert set(crit.loc[crit["verdict"] == "reliable", "criterion"]) == {"C1"}
+    # presence: C2.obs_passive is the one code below 0.667 either way
+    warned = gate[gate["warn"] & (gate["measure"] == "presence")]
+    assert warned["code"].tolist() == ["C2.obs_passive"]
