@@ -15,6 +15,10 @@ how often each p-value is below 0.05 and 0.10: the normal-based Wald p-value tha
 ``p_wild`` (restricted wild cluster score bootstrap). A test that holds its level rejects
 5 % and 10 % of the time; the Monte Carlo standard error of a rate near 5 % is
 ``sqrt(0.05 * 0.95 / reps)``.
+
+``--wild-only`` skips ``compare_items`` and calls the bootstrap
+(:func:`copeval.survey._wild_score_pvalue`) directly on each replicate: about five times
+faster, for more replicates.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from copeval.survey import compare_items
+from copeval.survey import _wild_score_pvalue, compare_items
 
 
 def survey(rng, n_clusters, per_cluster, cluster_sd):
@@ -66,12 +70,19 @@ def main() -> None:
     ap.add_argument("--per-cluster", type=int, default=25)
     ap.add_argument("--cluster-sd", type=float, default=0.5)
     ap.add_argument("--seed", type=int, default=12345)
+    ap.add_argument("--wild-only", action="store_true")
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
     rows = []
     t0 = time.perf_counter()
     for _ in range(args.reps):
         items, resp = survey(rng, args.clusters, args.per_cluster, args.cluster_sd)
+        if args.wild_only:
+            df = resp["c"]
+            sub = pd.DataFrame({"value": df["q1"], "site_id": df["site_id"]})
+            p = _wild_score_pvalue(sub, ["B"], "B", df["cluster"].to_numpy(), args.seed)
+            rows.append({"wild": p})
+            continue
         r = compare_items(items, resp, reference_site="A").iloc[0]
         rows.append(
             {

@@ -1,9 +1,20 @@
 """Inter-coder reliability of a project's coded segments.
 
-When two or more coders code the same sources, agreement is measured on **units**: a unit is a
-distinct text span ``(source_id, start, end)`` that at least one coder coded, on a source that
-at least two coders coded. A coder who coded the source but not the span counts as having
-applied no code there; a coder who did not code the source at all is missing for its units.
+When two or more coders code the same sources, agreement is measured on **units**. How
+units are formed is the ``unitizing`` parameter:
+
+* ``"exact"`` (the default of the tables and of ``copeval reliability``): a unit is a
+  distinct text span ``(source_id, start, end)`` that at least one coder coded, on a source
+  that at least two coders coded, so spans that differ by one character are two units;
+* ``"overlap"`` (the default of :func:`scoring_gate`): every character of the coded text of
+  a multi-coded source (the characters inside at least one coder's segment) is a unit, as in
+  the character-level coding comparisons of ATLAS.ti (Krippendorff's alpha-binary) and NVivo.
+  It is computed on runs of characters that every segment covers whole (no row per
+  character), each weighted by its length in median segment lengths; the bootstrap resamples
+  blocks of contiguous coded text about one median segment long.
+
+A coder who coded the source but not the unit counts as having applied no code there; a
+coder who did not code the source at all is missing for its units.
 
 For each code, every coder's **presence** (0/1: did the coder apply the code to the unit?) is
 a nominal variable, and the **valence** (-2..+2) each coder gave the code on the unit is an
@@ -12,20 +23,25 @@ ordinal variable. Agreement is measured with:
 * Cohen's kappa (two coders; with more, Light's kappa: the mean of the pairwise kappas) on
   presence;
 * Krippendorff's alpha (any number of coders, missing values allowed): nominal on presence,
-  ordinal on valence, computed with the ``krippendorff`` package, with percentile bootstrap
-  intervals from resampling units (seeded, vectorised over replicates).
+  ordinal on valence, computed with the ``krippendorff`` package (exact units) or the same
+  formulas on weighted coincidences (overlap), with percentile bootstrap intervals
+  (seeded, vectorised over replicates).
 
-Krippendorff's guidance: alpha >= 0.800 reliable; >= 0.667 acceptable for tentative
-conclusions; ratings resting on codes below 0.667 carry a warning.
+Krippendorff's guidance gives every alpha a **verdict**: >= 0.800 reliable; >= 0.667
+acceptable for tentative conclusions; below 0.667 unreliable (not acceptable for
+conclusions). A code or criterion is as reliable as the worse of its presence and valence
+verdicts, and the tables say which measure fell short.
 
 Functions
 ---------
 reliability_data
     The reliability data in long form: unit x code x coder presence and valence.
 code_reliability
-    Kappa and alpha per code, plus an overall row (code "ALL").
+    Kappa, alpha and verdicts per code, plus an overall row (code "ALL").
 criterion_reliability
     The same per criterion (presence of any of the criterion's codes).
+scoring_gate
+    The figures scoring checks, one row per code or criterion and measure.
 disagreements
     Every unit x code on which coders disagree, with the segment IDs involved.
 cohen_kappa, krippendorff_alpha

@@ -881,3 +881,15 @@ def test_scoring_gate_on_the_demo(demo_path):
     # presence: C2.obs_passive is the one code below 0.667 either way
     warned = gate[gate["warn"] & (gate["measure"] == "presence")]
     assert warned["code"].tolist() == ["C2.obs_passive"]
+
+
+def test_cli_csv_cells_cannot_run_as_formulas(tmp_path, capsys):
+    segs = segments_from_matrix(KRIPP_A.astype(float))
+    segs["segment_id"] = "=HYPERLINK(1)" + segs["segment_id"]
+    path = _project(tmp_path, segs)
+    out_csv, dis_csv = tmp_path / "rel.csv", tmp_path / "dis.csv"
+    args = ["reliability", str(path), "--n-boot", "0", "--out", str(out_csv)]
+    assert main([*args, "--disagreements", str(dis_csv)]) == 0
+    dis = pd.read_csv(dis_csv)
+    assert dis["segment_ids"].str.startswith("'=HYPERLINK").all()
+    assert not any(str(c).startswith("=") for c in pd.read_csv(out_csv).columns)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .._io import atomic_write_csv
 from ..project import load_project
 from ..reliability import (
     ALPHA_TENTATIVE,
@@ -214,10 +215,10 @@ def run(args) -> int:
             for col in ("segment_ids", "overlapping_segment_ids"):
                 if col in out.columns:
                     out[col] = [";".join(v) if isinstance(v, tuple) else "" for v in out[col]]
-            out.to_csv(args.disagreements, index=False)
+            atomic_write_csv(out, args.disagreements, for_people=True)
             print(f"wrote {args.disagreements}")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(args.out, index=False)
+        atomic_write_csv(table, args.out, for_people=True)
         print(f"wrote {args.out}")
     return 0
