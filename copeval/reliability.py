@@ -63,6 +63,7 @@ from .vocabulary import CRITERIA
 __all__ = [
     "ALPHA_RELIABLE",
     "ALPHA_TENTATIVE",
+    "GATE_COLUMNS",
     "GATE_UNITIZING",
     "N_BOOT_DEFAULT",
     "UNITIZING",
