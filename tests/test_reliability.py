@@ -14,6 +14,8 @@ from statsmodels.stats.inter_rater import cohens_kappa as sm_cohens_kappa
 from copeval.cli import main
 from copeval.project import load_project, write_project
 from copeval.reliability import (
+    GATE_COLUMNS,
+    N_BOOT_DEFAULT,
     RESULT_COLUMNS,
     ReliabilityError,
     _alpha_from_coincidences,
@@ -25,6 +27,7 @@ from copeval.reliability import (
     disagreements,
     krippendorff_alpha,
     reliability_data,
+    scoring_gate,
 )
 
 nan = np.nan
@@ -515,6 +518,378 @@ def test_demo_project_reliability(demo_path):
     assert (
         (table.loc[finite, "alpha_nominal"] >= -1) & (table.loc[finite, "alpha_nominal"] <= 1)
     ).all()
-    assert (table["below_threshold"] == (table["alpha_nominal"] < 0.667)).all()
+    assert (table["presence_below"] == (table["alpha_nominal"] < 0.667)).all()
+    assert (table["valence_below"] == (table["alpha_ordinal"] < 0.667)).all()
+    assert (table["below_threshold"] == (table["presence_below"] | table["valence_below"])).all()
     dis = disagreements(segs)
     assert set(dis["kind"]) <= {"presence", "valence"}
+
+
+# --------------------------------------------------------------------------- verdicts
+def planted_valence_segments(val_a, val_b, *, n_empty=6, width=8, gap=4):
+    """Two coders agree on where C2.meetings applies but give it the valences given.
+
+    Every span carries the filler code C1 from both coders; the first ``len(val_a)`` spans
+    also C2.meetings (both coders), the last ``n_empty`` spans only the filler.
+    """
+    rows = []
+    n = len(val_a) + n_empty
+    for coder, vals in (("A", val_a), ("B", val_b)):
+        for u in range(n):
+            span = dict(source_id="S1", start=u * (width + gap), end=u * (width + gap) + width)
+            rows.append(
+                dict(span, segment_id=f"{coder}-f{u:03d}", code="C1", valence=1, coder=coder)
+            )
+            if u < len(vals):
+                rows.append(
+                    dict(
+                        span,
+                        segment_id=f"{coder}-m{u:03d}",
+                        code="C2.meetings",
+                        valence=vals[u],
+                        coder=coder,
+                    )
+                )
+    return pd.DataFrame(rows)
+
+
+VAL_A = [2, 1, 0, -1, -2] * 2
+VAL_B = [-2, -1, 0, 1, 2] * 2  # the same spans, valences mirrored
+
+
+def test_verdict_thresholds_are_krippendorffs():
+    from copeval.reliability import _verdict, _worst
+
+    assert _verdict(0.8) == "reliable" and _verdict(0.7999) == "tentative"
+    assert _verdict(0.667) == "tentative" and _verdict(0.6669) == "unreliable"
+    assert _verdict(-0.5) == "unreliable" and _verdict(nan) == "undefined"
+    assert _worst("reliable", "unreliable") == "unreliable"
+    assert _worst("tentative", "reliable") == "tentative"
+    assert _worst("undefined", "tentative") == "tentative"
+    assert _worst("undefined", "undefined") == "undefined"
+
+
+@pytest.mark.parametrize("unitizing", ["exact", "overlap"])
+def test_planted_valence_disagreement_fails_the_verdict(unitizing):
+    segs = planted_valence_segments(VAL_A, VAL_B)
+    table = code_reliability(segs, n_boot=0, unitizing=unitizing).set_index("code")
+    row = table.loc["C2.meetings"]
+    # presence agrees perfectly: the presence-only rule of the past called this reliable
+    assert row["alpha_nominal"] == pytest.approx(1.0)
+    assert row["presence_verdict"] == "reliable" and not row["presence_below"]
+    assert row["alpha_ordinal"] < 0
+    assert row["valence_verdict"] == "unreliable" and row["valence_below"]
+    assert row["verdict"] == "unreliable" and row["below_threshold"]
+    assert row["unitizing"] == unitizing
+    # the filler code is on every unit with one valence: no variation, alpha undefined
+    assert table.loc["C1", "valence_verdict"] == "undefined"
+    assert table.loc["C1", "verdict"] == "undefined" and not table.loc["C1", "below_threshold"]
+    by_crit = criterion_reliability(segs, n_boot=0, unitizing=unitizing).set_index("criterion")
+    assert by_crit.loc["C2", "valence_verdict"] == "unreliable"
+    assert by_crit.loc["C2", "presence_verdict"] == "reliable"
+    assert by_crit.loc["C2", "below_threshold"]
+
+
+def test_agreeing_valences_pass_the_verdict():
+    segs = planted_valence_segments(VAL_A, VAL_A)
+    row = code_reliability(segs, n_boot=0).set_index("code").loc["C2.meetings"]
+    assert row["alpha_ordinal"] == pytest.approx(1.0)
+    assert row["verdict"] == "reliable" and not row["below_threshold"]
+
+
+def test_one_step_valence_disagreement_is_tentative_or_worse_by_its_alpha():
+    # B differs by one step on 2 of 10 spans: ordinal alpha between the two thresholds?
+    val_b = list(VAL_A)
+    val_b[0], val_b[6] = 1, 0
+    segs = planted_valence_segments(VAL_A, val_b)
+    row = code_reliability(segs, n_boot=0).set_index("code").loc["C2.meetings"]
+    assert row["valence_verdict"] == (
+        "reliable"
+        if row["alpha_ordinal"] >= 0.8
+        else "tentative"
+        if row["alpha_ordinal"] >= 0.667
+        else "unreliable"
+    )
+    assert 0.667 <= row["alpha_ordinal"] < 1
+
+
+def test_scoring_gate_rows_name_the_failed_measure():
+    segs = planted_valence_segments(VAL_A, VAL_B)
+    gate = scoring_gate(segs)
+    assert list(gate.columns) == GATE_COLUMNS
+    assert set(gate["unitizing"]) == {"overlap"}  # the gate's default
+    key = gate.set_index(["criterion", "code", "measure"])
+    assert not key.loc[("C2", "C2.meetings", "presence"), "below_threshold"]
+    assert key.loc[("C2", "C2.meetings", "valence"), "below_threshold"]
+    assert key.loc[("C2", "C2.meetings", "valence"), "verdict"] == "unreliable"
+    assert key.loc[("C2", "", "valence"), "below_threshold"]
+    assert not key.loc[("C2", "", "presence"), "below_threshold"]
+    assert key.loc[("C1", "C1", "valence"), "verdict"] == "undefined"
+    assert not key.loc[("C1", "C1", "valence"), "below_threshold"]
+    # n_units: characters where anyone applied the code, or with two valences
+    assert key.loc[("C2", "C2.meetings", "presence"), "n_units"] == 10 * 8
+    assert gate["below_threshold"].dtype == bool
+    # which figures warn: below the threshold, and not a single code's valence
+    assert key.loc[("C2", "", "valence"), "warn"]
+    assert not key.loc[("C2", "C2.meetings", "valence"), "warn"]
+    expected = gate["below_threshold"] & ~((gate["measure"] == "valence") & (gate["code"] != ""))
+    assert (gate["warn"] == expected).all()
+
+
+def test_scoring_gate_exact_matches_the_tables():
+    segs = segments_from_matrix(KRIPP_C - 3, valence=True)
+    gate = scoring_gate(segs, unitizing="exact")
+    codes = code_reliability(segs, n_boot=0).set_index("code")
+    crit = criterion_reliability(segs, n_boot=0).set_index("criterion")
+    for r in gate.itertuples():
+        if r.code:
+            col = "alpha_nominal" if r.measure == "presence" else "alpha_ordinal"
+            expected = codes.loc[r.code, col]
+        else:
+            col = "alpha_nominal" if r.measure == "presence" else "alpha_ordinal"
+            expected = crit.loc[r.criterion, col]
+        assert r.alpha == pytest.approx(expected, nan_ok=True)
+    assert gate.set_index(["code", "measure"]).loc[("C2.meetings", "valence"), "alpha"] == (
+        pytest.approx(0.815, abs=5e-4)
+    )
+
+
+def test_scoring_gate_empty_with_one_coder():
+    gate = scoring_gate(segments_from_matrix(KRIPP_A[:1].astype(float)))
+    assert gate.empty and list(gate.columns) == GATE_COLUMNS
+
+
+def test_reliability_bootstrap_default_is_one_constant():
+    import inspect
+
+    assert N_BOOT_DEFAULT == 1000
+    for func in (code_reliability, criterion_reliability):
+        assert inspect.signature(func).parameters["n_boot"].default == N_BOOT_DEFAULT
+
+
+# --------------------------------------------------------------------------- unitizing
+def test_overlap_equals_exact_when_spans_coincide():
+    # every segment has the median length and spans never partly overlap: a run is a span
+    segs = segments_from_matrix(KRIPP_C - 3, valence=True)
+    exact = code_reliability(segs, n_boot=0)
+    overlap = code_reliability(segs, n_boot=0, unitizing="overlap")
+    for col in ("alpha_nominal", "alpha_ordinal", "kappa"):
+        assert overlap[col].tolist() == pytest.approx(exact[col].tolist(), nan_ok=True)
+    assert overlap.set_index("code").loc["C2.meetings", "alpha_ordinal"] == pytest.approx(
+        0.815, abs=5e-4
+    )
+    # n_units counts characters (12 spans of 5) instead of spans
+    assert overlap["n_units"].iloc[0] == 60 and exact["n_units"].iloc[0] == 12
+
+
+def test_overlap_hand_computed_shifted_span():
+    # A codes [0, 10), B codes [2, 10) with the same code: runs [0, 2) (A only) and [2, 10)
+    # (both). Median segment length 9, so the runs weigh 2/9 and 8/9 (module docstring).
+    # o_01 = o_10 = 2/9, o_11 = 2 * 8/9; n_0 = 2/9, n_1 = 18/9, n = 20/9;
+    # e_01 = n_0 n_1 / (n - 1) = (2/9)(18/9) / (11/9) = 4/11;
+    # alpha = 1 - (2 * 2/9) / (2 * 4/11) = 1 - 11/18 = 7/18.
+    segs = pd.DataFrame(
+        {
+            "segment_id": ["a", "b"],
+            "source_id": "S1",
+            "start": [0, 2],
+            "end": [10, 10],
+            "code": "C1.patrol",
+            "valence": [2, 2],
+            "coder": ["A", "B"],
+        }
+    )
+    row = code_reliability(segs, n_boot=0, unitizing="overlap").iloc[0]
+    assert row["alpha_nominal"] == pytest.approx(7 / 18)
+    assert row["n_units"] == 10 and row["n_present"] == 10 and row["n_valence_units"] == 8
+    # Cohen's kappa on characters: table [[0, 2], [0, 8]] -> p_o = 0.8 = p_e -> 0
+    assert row["kappa"] == pytest.approx(0.0)
+    # exact spans: two units, each coded by one coder only
+    exact = code_reliability(segs, n_boot=0).iloc[0]
+    assert exact["alpha_nominal"] == pytest.approx(1 - 3 * 2 / (2 * 2))
+
+
+def test_overlap_valence_on_overlapping_characters():
+    # same span boundaries differ; valences are compared where both coders coded
+    segs = pd.DataFrame(
+        {
+            "segment_id": ["a1", "a2", "b1", "b2"],
+            "source_id": "S1",
+            "start": [0, 20, 1, 20],
+            "end": [10, 30, 10, 29],
+            "code": "C1.patrol",
+            "valence": [2, -2, 2, -2],
+            "coder": ["A", "A", "B", "B"],
+        }
+    )
+    row = code_reliability(segs, n_boot=0, unitizing="overlap").iloc[0]
+    assert row["alpha_ordinal"] == pytest.approx(1.0)
+    assert row["n_valence_units"] == 9 + 9
+    exact = code_reliability(segs, n_boot=0).iloc[0]
+    assert math.isnan(exact["alpha_ordinal"])  # no span coded identically by both
+
+
+def shifted(segs, n, by, seed=0):
+    rng = np.random.default_rng(seed)
+    counts = segs.groupby("source_id")["coder"].nunique()
+    shared = segs["source_id"].isin(counts[counts >= 2].index)
+    pool = segs.index[(segs["coder"] == segs["coder"].max()) & shared]
+    pick = rng.choice(pool, size=min(n, len(pool)), replace=False)
+    out = segs.copy()
+    out.loc[pick, "start"] += by
+    return out
+
+
+def test_shifting_starts_barely_moves_overlap_alpha(demo_path):
+    project = load_project(demo_path)
+    segs = project.segments
+    if segs["coder"].nunique() < 2:
+        pytest.skip("the demo has a single coder")
+    moved = shifted(segs, 51, 2)
+    exact = [code_reliability(s, n_boot=0).iloc[-1]["alpha_nominal"] for s in (segs, moved)]
+    over = [
+        code_reliability(s, n_boot=0, unitizing="overlap").iloc[-1]["alpha_nominal"]
+        for s in (segs, moved)
+    ]
+    assert exact[0] - exact[1] > 0.3  # exact spans: every moved start is two disagreements
+    assert abs(over[0] - over[1]) < 0.02
+    assert abs(over[0] - exact[0]) < 0.05  # same data, same agreement when spans match
+
+
+def dense_segments(n_chars=4000, n_codes=4, seed=0, jitter=3):
+    """Two coders; the text is coded densely (one contiguous stretch of coded text)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    codes = [f"C{k % 4 + 1}.x{k}" for k in range(n_codes)]
+    for k, code in enumerate(codes):
+        starts = np.arange(0, n_chars - 100, 50) + k
+        for i, s in enumerate(starts):
+            v = int(rng.integers(-2, 3))
+            for coder in ("A", "B"):
+                d = int(rng.integers(-jitter, jitter + 1)) if coder == "B" else 0
+                vb = v if coder == "A" or rng.random() > 0.2 else int(rng.integers(-2, 3))
+                rows.append(
+                    dict(
+                        segment_id=f"{coder}-{k}-{i:04d}",
+                        source_id="S1",
+                        start=max(s + d, 0),
+                        end=s + 80 + d,
+                        code=code,
+                        valence=vb,
+                        coder=coder,
+                        criterion=code.split(".")[0],
+                    )
+                )
+    return pd.DataFrame(rows)
+
+
+def test_overlap_bootstrap_resamples_blocks_not_one_stretch():
+    from copeval.reliability import _Units
+
+    segs = dense_segments()
+    units = _Units(segs, "overlap")
+    assert units.n_blocks > 20  # one contiguous stretch, cut into segment-sized blocks
+    a = code_reliability(segs, n_boot=200, seed=1, unitizing="overlap")
+    b = code_reliability(segs, n_boot=200, seed=1, unitizing="overlap")
+    pd.testing.assert_frame_equal(a, b)
+    overall = a.iloc[-1]
+    assert overall["alpha_nominal_lower"] < overall["alpha_nominal"]
+    assert overall["alpha_nominal"] < overall["alpha_nominal_upper"]
+    assert overall["alpha_ordinal_upper"] - overall["alpha_ordinal_lower"] > 0.01
+
+
+def test_overlap_handles_zero_length_segments_and_three_coders():
+    segs = segments_from_matrix(KRIPP_C - 3, valence=True)
+    extra = pd.DataFrame(
+        [dict(segment_id="z", source_id="S1", start=7, end=7, code="C1", valence=1, coder="K1")]
+    )
+    table = code_reliability(pd.concat([segs, extra]), n_boot=0, unitizing="overlap")
+    assert table["n_coders"].iloc[0] == 4
+    assert table.set_index("code").loc["C2.meetings", "alpha_ordinal"] == pytest.approx(
+        0.815, abs=5e-4
+    )
+
+
+def test_overlap_is_row_order_invariant_and_leaves_input_alone():
+    segs = dense_segments(n_chars=1500, seed=3)
+    before = segs.copy()
+    a = code_reliability(segs, n_boot=50, seed=0, unitizing="overlap")
+    pd.testing.assert_frame_equal(segs, before)
+    b = code_reliability(
+        segs.sample(frac=1, random_state=1), n_boot=50, seed=0, unitizing="overlap"
+    )
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_bad_unitizing_is_named():
+    segs = segments_from_matrix(KRIPP_A.astype(float))
+    for func in (code_reliability, criterion_reliability, scoring_gate):
+        with pytest.raises(ReliabilityError, match="unitizing must be 'exact' or 'overlap'"):
+            func(segs, unitizing="fuzzy")
+
+
+def test_cli_valence_verdict_and_unitizing(tmp_path, capsys):
+    path = _project(tmp_path, planted_valence_segments(VAL_A, VAL_B))
+    assert main(["reliability", str(path), "--n-boot", "0"]) == 0
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if x.strip().startswith("C2.meetings"))
+    assert line.rstrip().endswith("BELOW 0.667 (valence)")
+    assert "Valence alpha below 0.667: C2.meetings" in out
+    assert "Presence alpha below" not in out
+    assert main(["reliability", str(path), "--n-boot", "0", "--unitizing", "overlap"]) == 0
+    out = capsys.readouterr().out
+    assert "coded characters as units (--unitizing overlap)" in out
+    assert "characters coded" in out
+
+
+def test_cli_bad_unitizing_is_one_line(tmp_path, capsys):
+    path = _project(tmp_path, segments_from_matrix(KRIPP_A.astype(float)))
+    assert main(["reliability", str(path), "--unitizing", "fuzzy"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == "error: unitizing must be 'exact' or 'overlap', got 'fuzzy'"
+
+
+def test_demo_valence_verdicts(demo_path, capsys):
+    project = load_project(demo_path)
+    if project.segments["coder"].nunique() < 2:
+        pytest.skip("the demo has a single coder")
+    assert main(["reliability", str(demo_path), "--by", "criterion", "--n-boot", "0"]) == 0
+    out = capsys.readouterr().out
+    verdicts = {
+        line.split()[0]: line
+        for line in out.splitlines()
+        if line.split() and line.split()[0] in ("C1", "C2", "C3", "C4", "AT")
+    }
+    assert verdicts["C2"].rstrip().endswith("BELOW 0.667 (valence)")
+    assert verdicts["C4"].rstrip().endswith("BELOW 0.667 (valence)")
+    assert verdicts["C3"].rstrip().endswith("tentative (valence)")
+    assert "Valence alpha below 0.667: C2, C4." in out
+
+
+def test_scoring_gate_on_the_demo(demo_path):
+    project = load_project(demo_path)
+    segs = project.segments
+    if segs["coder"].nunique() < 2:
+        pytest.skip("the demo has a single coder")
+    consented = project.sources.loc[project.sources["consent"] != "none", "source_id"]
+    segs = segs[segs["source_id"].isin(consented)]
+    for unitizing, flagged in (("exact", {"C2", "C4"}), ("overlap", {"C2"})):
+        gate = scoring_gate(segs, unitizing=unitizing)
+        crit = gate[(gate["code"] == "") & (gate["measure"] == "valence")]
+        assert set(crit.loc[crit["warn"], "criterion"]) == flagged
+        assert set(crit.loc[crit["verdict"] == "reliable", "criterion"]) == {"C1"}
+    # presence: C2.obs_passive is the one code below 0.667 either way
+    warned = gate[gate["warn"] & (gate["measure"] == "presence")]
+    assert warned["code"].tolist() == ["C2.obs_passive"]
+
+
+def test_cli_csv_cells_cannot_run_as_formulas(tmp_path, capsys):
+    segs = segments_from_matrix(KRIPP_A.astype(float))
+    segs["segment_id"] = "=HYPERLINK(1)" + segs["segment_id"]
+    path = _project(tmp_path, segs)
+    out_csv, dis_csv = tmp_path / "rel.csv", tmp_path / "dis.csv"
+    args = ["reliability", str(path), "--n-boot", "0", "--out", str(out_csv)]
+    assert main([*args, "--disagreements", str(dis_csv)]) == 0
+    dis = pd.read_csv(dis_csv)
+    assert dis["segment_ids"].str.startswith("'=HYPERLINK").all()
+    assert not any(str(c).startswith("=") for c in pd.read_csv(out_csv).columns)

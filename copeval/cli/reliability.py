@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from .._io import atomic_write_csv
 from ..project import load_project
 from ..reliability import (
-    ALPHA_RELIABLE,
     ALPHA_TENTATIVE,
+    N_BOOT_DEFAULT,
     code_reliability,
     criterion_reliability,
     disagreements,
@@ -26,8 +27,11 @@ def register(sub) -> None:
             "Measure agreement between the coders of a project on the sources that at least "
             "two of them coded: Cohen's kappa and Krippendorff's alpha (nominal) on whether "
             "each code was applied to each coded span, Krippendorff's alpha (ordinal) on the "
-            "valences, with seeded bootstrap intervals. Codes with nominal alpha below 0.667 "
-            "are flagged. Sources with consent 'none' are left out."
+            "valences, with seeded bootstrap intervals. Each alpha gets Krippendorff's verdict "
+            "(reliable >= 0.800, tentative >= 0.667, unreliable below); a code or criterion "
+            "is as reliable as its worse measure, and the one that failed is named. Units are "
+            "exact spans, or every coded character with --unitizing overlap. Sources with "
+            "consent 'none' are left out."
         ),
     )
     p.add_argument("project", type=Path, help="project folder")
@@ -45,13 +49,20 @@ def register(sub) -> None:
         default="code",
         help="one row per code (default) or per criterion",
     )
+    p.add_argument(
+        "--unitizing",
+        default="exact",
+        metavar="exact|overlap",
+        help="units: 'exact' spans (default), or 'overlap': every character of the coded text "
+        "is a unit, so spans a few characters apart agree where they overlap",
+    )
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     p.add_argument(
         "--n-boot",
         type=int,
-        default=1000,
+        default=N_BOOT_DEFAULT,
         metavar="B",
-        help="bootstrap replicates (default 1000; 0 for no intervals)",
+        help=f"bootstrap replicates (default {N_BOOT_DEFAULT}; 0 for no intervals)",
     )
     p.add_argument(
         "--level", type=float, default=0.95, help="level of the bootstrap intervals (default 0.95)"
@@ -67,14 +78,23 @@ def _interval(value: float, low: float, high: float) -> str:
     return f"{value:6.3f} [{low:6.3f}, {high:6.3f}]"
 
 
-def _verdict(alpha: float) -> str:
-    if not math.isfinite(alpha):
-        return "undefined"
-    if alpha >= ALPHA_RELIABLE:
-        return "reliable"
-    if alpha >= ALPHA_TENTATIVE:
-        return "tentative"
-    return "BELOW 0.667"
+_VERDICT_TEXT = {
+    "reliable": "reliable",
+    "tentative": "tentative",
+    "unreliable": f"BELOW {ALPHA_TENTATIVE}",
+    "undefined": "undefined",
+}
+
+
+def _verdict(row) -> str:
+    """The row's verdict, naming the measure(s) that fall short of 'reliable'."""
+    text = _VERDICT_TEXT[row["verdict"]]
+    short = [
+        name
+        for name, col in (("presence", "presence_verdict"), ("valence", "valence_verdict"))
+        if row[col] == row["verdict"] and row["verdict"] in ("tentative", "unreliable")
+    ]
+    return f"{text} ({', '.join(short)})" if short else text
 
 
 def _display(table: pd.DataFrame, first: str) -> str:
@@ -101,8 +121,10 @@ def _display(table: pd.DataFrame, first: str) -> str:
                     strict=True,
                 )
             ],
-            "units coded": table["n_present"],
-            "verdict": [_verdict(a) for a in table["alpha_nominal"]],
+            ("characters coded" if table["unitizing"].eq("overlap").all() else "units coded"): (
+                table["n_present"]
+            ),
+            "verdict": [_verdict(r) for _, r in table.iterrows()],
         }
     )
     return shown.to_string(index=False)
@@ -117,7 +139,13 @@ def run(args) -> int:
     shared = int((coders_per_source >= 2).sum())
     coders = sorted(segments["coder"].unique())
     func = code_reliability if args.by == "code" else criterion_reliability
-    table = func(segments, n_boot=args.n_boot, seed=args.seed, level=args.level)
+    table = func(
+        segments,
+        n_boot=args.n_boot,
+        seed=args.seed,
+        level=args.level,
+        unitizing=args.unitizing,
+    )
     n_left_out = len(project.segments) - len(segments)
     left_out = (
         f" ({n_left_out} segment(s) on sources with consent 'none' are left out.)"
@@ -142,9 +170,14 @@ def run(args) -> int:
             )
         print(msg + left_out, file=sys.stderr)
     else:
+        unit_text = (
+            f"{int(table['n_units'].iloc[0])} coded characters as units (--unitizing overlap)"
+            if args.unitizing == "overlap"
+            else f"{int(table['n_units'].iloc[0])} units (exact spans)"
+        )
         print(
             f"Inter-coder reliability: {len(coders)} coders ({', '.join(coders)}) on {shared} "
-            f"shared source(s); {int(table['n_units'].iloc[0])} units; "
+            f"shared source(s); {unit_text}; "
             + (
                 f"{args.level:.0%} bootstrap intervals from {args.n_boot} replicates "
                 f"(seed {args.seed})."
@@ -162,11 +195,19 @@ def run(args) -> int:
             "valence)."
             + ("" if args.disagreements else " List them with --disagreements FILE.csv.")
         )
-        below = table.loc[table["below_threshold"], "code" if args.by == "code" else "criterion"]
-        if len(below):
+        name = "code" if args.by == "code" else "criterion"
+        for measure in ("presence", "valence"):
+            below = table.loc[table[f"{measure}_below"], name]
+            if len(below):
+                print(
+                    f"{measure.capitalize()} alpha below {ALPHA_TENTATIVE}: "
+                    f"{', '.join(map(str, below))}."
+                )
+        if table["below_threshold"].any():
             print(
-                f"Below alpha {ALPHA_TENTATIVE}: {', '.join(map(str, below))}. Ratings resting "
-                "on these codes carry a warning."
+                "Ratings resting on these codes or criteria carry a warning "
+                "(Krippendorff: below 0.667 unacceptable for conclusions, 0.667-0.800 "
+                "tentative, 0.800 or more reliable)."
             )
         if args.disagreements:
             args.disagreements.parent.mkdir(parents=True, exist_ok=True)
@@ -174,10 +215,10 @@ def run(args) -> int:
             for col in ("segment_ids", "overlapping_segment_ids"):
                 if col in out.columns:
                     out[col] = [";".join(v) if isinstance(v, tuple) else "" for v in out[col]]
-            out.to_csv(args.disagreements, index=False)
+            atomic_write_csv(out, args.disagreements, for_people=True)
             print(f"wrote {args.disagreements}")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(args.out, index=False)
+        atomic_write_csv(table, args.out, for_people=True)
         print(f"wrote {args.out}")
     return 0
