@@ -1585,30 +1585,30 @@ def flag_unreliable(
         return out
     gate = _gate_frame(reliability)
     alpha = pd.to_numeric(gate["alpha"], errors="coerce")
-    low = gate[alpha < threshold].assign(alpha=alpha[alpha < threshold])
-    presence = {
-        str(c): a
-        for c, a in zip(
-            low.loc[low["measure"] == "presence", "code"],
-            low.loc[low["measure"] == "presence", "alpha"],
-            strict=True,
-        )
-    }
-    valence = {
-        str(c): a
-        for c, a in zip(
-            low.loc[low["measure"] == "valence", "criterion"],
-            low.loc[low["measure"] == "valence", "alpha"],
-            strict=True,
-        )
-    }
+    if "warn" in gate.columns:  # the gate's own verdict (per-code valence rows never warn)
+        low = gate[gate["warn"].astype(bool)].assign(alpha=alpha[gate["warn"].astype(bool)])
+    else:
+        low = gate[alpha < threshold].assign(alpha=alpha[alpha < threshold])
+    by_code: dict[str, list[str]] = {}  # code -> issues of ratings that use the code
+    by_criterion: dict[str, list[str]] = {}  # criterion -> issues of all its ratings
+    for crit, code, measure, a in zip(
+        low["criterion"].astype(str),
+        low["code"].fillna("").astype(str),
+        low["measure"].astype(str),
+        low["alpha"],
+        strict=True,
+    ):
+        if code:
+            by_code.setdefault(code, []).append(f"{code}:{measure}:{a:.2f}")
+        else:
+            by_criterion.setdefault(crit, []).append(f"{crit}:{measure}:{a:.2f}")
     issues = []
     for crit, codes in zip(
         out["criterion"].astype(str), out["codes"].fillna("").astype(str), strict=True
     ):
-        items = [f"{c}:presence:{presence[c]:.2f}" for c in codes.split(";") if c in presence]
-        if codes and crit in valence:
-            items.append(f"{crit}:valence:{valence[crit]:.2f}")
+        items = [item for c in codes.split(";") if c for item in by_code.get(c, [])]
+        if codes:
+            items += by_criterion.get(crit, [])
         issues.append(";".join(items))
     out["reliability_issues"] = issues
     out["low_reliability"] = out["reliability_issues"] != ""
