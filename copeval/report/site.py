@@ -753,7 +753,12 @@ class SiteReport:
                     n=int(o["n_valence_units"]) if pd.notna(o["n_valence_units"]) else 0,
                 )
             )
-        weak = rel[(rel["code"] != "ALL") & rel["below_threshold"].astype(bool)]
+        # codes whose *presence* agreement is low, with that alpha; valence problems are
+        # reported per rating from the scoring gate (low_reliability)
+        below = (
+            rel["presence_below"] if "presence_below" in rel.columns else rel["below_threshold"]
+        )
+        weak = rel[(rel["code"] != "ALL") & below.astype(bool)]
         out = p(self._t("rob.coders", text=" ".join(parts)))
         if len(weak):
             codes = [
