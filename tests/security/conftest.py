@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from hostile import write_hostile_project  # noqa: E402
+from hostile import write_hostile_project
 
 
 @pytest.fixture
@@ -32,7 +32,9 @@ def rendered(tmp_path_factory):
     common = ["--n-boot", "50", "--out", str(out), "--cache-dir", str(cache), "-q"]
     codes = [
         main(["report", str(project), "--site", "A", "--lang", "es,en", *common]),
-        main(["report", str(project), "--site", "B", "--profile", "brief", "--lang", "es", *common]),
+        main(
+            ["report", str(project), "--site", "B", "--profile", "brief", "--lang", "es", *common]
+        ),
         main(["compare", str(project), "--lang", "en", *common]),
     ]
     return project, out, cache, codes

@@ -72,9 +72,9 @@ def html_problems(text: str, *, page: bool = True) -> list[str]:
             value = value or ""
             if name.startswith("on"):
                 problems.append(f"attribute {name}= on <{tag}>")
-            if name in ("href", "src", "action", "formaction", "data", "srcset", "xlink:href"):
-                if not (value.startswith("#") or value.startswith("data:image/")):
-                    problems.append(f"{name}={value[:40]!r} on <{tag}>")
+            url_attr = name in ("href", "src", "action", "formaction", "data", "srcset")
+            if url_attr and not value.startswith(("#", "data:image/")):
+                problems.append(f"{name}={value[:40]!r} on <{tag}>")
             if _BAD_URL.search(value) or "url(" in value.lower():
                 problems.append(f"{name}={value[:40]!r} on <{tag}>")
             if tag == "meta" and name == "http-equiv" and value.lower() == "refresh":

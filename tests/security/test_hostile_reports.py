@@ -33,7 +33,7 @@ def _files(folder):
 
 
 def test_every_command_succeeds_and_writes_only_reports(rendered):
-    project, out, cache, codes = rendered
+    _project, out, cache, codes = rendered
     assert codes == [0, 0, 0]
     names = {p.relative_to(out).as_posix() for p in _files(out)}
     stems = {"site_A_es", "site_A_en", "brief_B_es", "comparative_en"}
@@ -112,7 +112,7 @@ def test_every_csv_is_safe_to_open(rendered):
 
 
 def test_the_cache_holds_no_text_and_no_pickle(rendered):
-    project, _, cache, _ = rendered
+    _project, _, cache, _ = rendered
     files = _files(cache)
     assert files and all(p.name.startswith("analysis-") and p.suffix == ".npz" for p in files)
     for path in files:
