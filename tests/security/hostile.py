@@ -17,7 +17,7 @@ import pandas as pd
 MARKUP = (
     "</style><a rel=attachment href=file:///etc/passwd>pw</a>"
     "<script>alert(1)</script><img src=x onerror=alert(2)>"
-    '<link rel=stylesheet href="http://127.0.0.1:9/x.css"><style>'
+    "<link rel=stylesheet href=http://127.0.0.1:9/x.css><style>"
 )
 #: Personal data in the written forms redaction must catch.
 PHONE, EMAIL, DPI = "4103-0003", "ana.tzul@example.org", "2345 67890 0101"
