@@ -134,3 +134,39 @@ def test_ids_made_equal_by_redaction_stay_distinct():
     mapping = _id_map(ids, red)
     assert "ok" not in mapping and "x [P]" not in mapping
     assert sorted(mapping.values()) == ["x [P]~2", "x [P]~3"]
+
+
+def test_values_redacted_together_are_redacted_as_one_by_one():
+    import pandas as pd
+
+    from copeval import privacy
+    from copeval.report.data import _JOIN, redact_values
+
+    registry = pd.DataFrame(
+        {"person_id": ["P1"], "name": ["María Tzul Batz"], "role": ["community_leader"]}
+    )
+    values = [
+        "tel 4103",  # with the next value, 4103 0003 would be a phone number
+        "0003 y más",
+        "María",
+        "Tzul Batz",
+        "ana.tzul@",
+        "example.org",
+        "NIT",
+        "7100002-9",
+        f"DPI {2345} 67890",
+        "0101",
+        "María Tzul Batz, 5555-1234",
+        f"a{_JOIN}b",  # a value holding the separator itself
+        "",
+        None,
+        "tel 4103",
+    ]
+    for lang in ("es", "en"):
+        together = redact_values(values, registry=registry, lang=lang)
+        alone = {
+            v: privacy.redact(v, registry=registry, lang=lang)[0]
+            for v in values
+            if isinstance(v, str) and v
+        }
+        assert together == alone
