@@ -481,7 +481,7 @@ def render_report(
     manifest = {
         "report": job.stem,
         "inputs": fingerprint,
-        "job": asdict(job),
+        "job": {k: v for k, v in asdict(job).items() if k != "cache_dir"},  # a local path
         "outputs": recorded,
         "copeval": __version__,
         "seconds": round(seconds, 3),
