@@ -38,6 +38,7 @@ import multiprocessing
 import os
 import re
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -625,25 +626,45 @@ def prepare_output(out: str | os.PathLike) -> Path:
     return out
 
 
+#: Output folders this process holds locked: resolved path -> [file descriptor, users].
+_HELD: dict = {}
+_HELD_GUARD = threading.Lock()
+
+
 class OutputLock:
     """An exclusive lock on an output folder for the length of a batch (``fcntl.flock``).
 
     The lock file ``<out>/.copeval-reports`` holds the process ID of the batch holding it and
-    stays after the batch (it marks the folder as a reports folder). The lock is released
-    when the batch ends, or when its process dies. Where ``fcntl`` is missing (Windows)
-    nothing is locked.
+    stays after the batch (it marks the folder as a reports folder). The lock is between
+    processes: a second copeval process stops at once; batches started by threads of the
+    process holding it share it (``copeval report`` and ``copeval compare`` side by side in
+    one notebook write different files). It is released when the last of them ends, or
+    when the process dies. Where ``fcntl`` is missing (Windows) nothing is locked.
     """
 
     def __init__(self, out: str | os.PathLike):
         self.out = Path(out)
         self.path = self.out / LOCK_NAME
-        self._fd: int | None = None
+        self._key = str(self.out.resolve())
+        self._held = False
 
     def acquire(self) -> OutputLock:
         try:
             import fcntl
         except ImportError:  # pragma: no cover - Windows
             return self
+        with _HELD_GUARD:
+            held = _HELD.get(self._key)
+            if held is not None:
+                held[1] += 1
+                self._held = True
+                return self
+            fd = self._lock(fcntl)
+            _HELD[self._key] = [fd, 1]
+            self._held = True
+        return self
+
+    def _lock(self, fcntl) -> int:
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
@@ -667,16 +688,23 @@ class OutputLock:
             raise CopevalError(
                 f"cannot write to the output folder {self.out}: {exc.strerror or exc}"
             ) from None
-        self._fd = fd
-        return self
+        return fd
 
     def release(self) -> None:
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            import fcntl
+        if not self._held:
+            return
+        self._held = False
+        import fcntl
 
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+        with _HELD_GUARD:
+            held = _HELD.get(self._key)
+            if held is None:  # pragma: no cover - released twice
+                return
+            held[1] -= 1
+            if held[1] == 0:
+                del _HELD[self._key]
+                fcntl.flock(held[0], fcntl.LOCK_UN)
+                os.close(held[0])
 
     def __enter__(self) -> OutputLock:
         return self.acquire()

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from hostile import write_hostile_project
+from .hostile import write_hostile_project
 
 
 @pytest.fixture

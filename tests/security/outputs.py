@@ -10,7 +10,7 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-from hostile import PII_NEEDLES, SECRET
+from .hostile import PII_NEEDLES, SECRET
 
 #: Tags a report page may hold: the sanitiser's allow-list plus the page template's own.
 PAGE_TAGS = {"html", "head", "meta", "title", "style", "body"}

@@ -16,7 +16,7 @@ from report_templates import PARAMETERS_CELL
 from copeval.errors import CopevalError
 from copeval.report import batch
 from copeval.report import data as data_mod
-from copeval.report.batch import JobResult, OutputBusyError, OutputLock, plan_jobs, run_batch
+from copeval.report.batch import JobResult, OutputBusyError, plan_jobs, run_batch
 from copeval.report.cache import CacheFormatError, default_cache_dir, load_tables
 from copeval.report.data import ReportData, analysis_key, clear_memo
 
@@ -176,24 +176,51 @@ def test_resume_sees_hidden_texts_and_ignores_its_own_outputs(tiny_project, tmp_
 
 # ------------------------------------------------------------------------------- lock
 def test_two_batches_cannot_write_one_folder(tiny_project, tmp_path, capsys):
+    import subprocess
+    import sys
+
     from copeval.cli import main
 
     out = tmp_path / "reports"
     out.mkdir()
     jobs = plan_jobs(tiny_project, out_dir=out, sites="A", langs="es", cache=False)
-    with OutputLock(out):
-        assert (out / ".copeval-reports").read_text().strip() == str(os.getpid())
+    holder = subprocess.Popen(  # another batch, in another process, holding the folder
+        [
+            sys.executable,
+            "-c",
+            "import sys\nfrom copeval.report.batch import OutputLock\n"
+            f"lock = OutputLock({str(out)!r}).acquire()\n"
+            "print('locked', flush=True)\nsys.stdin.read()\n",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        assert (out / ".copeval-reports").read_text().strip() == str(holder.pid)
         with pytest.raises(OutputBusyError) as err:
             run_batch(jobs, runner=_noop_runner, progress=False)
-        assert f"(PID {os.getpid()})" in str(err.value) and str(out) in str(err.value)
+        assert f"(PID {holder.pid})" in str(err.value) and str(out) in str(err.value)
         code = main(["batch", str(tiny_project), "--out", str(out), "--no-cache", "-q"])
         stderr = capsys.readouterr().err
         assert code == 1
-        assert stderr.startswith("error: another copeval run (PID ")
-        assert stderr.count("\n") == 1 and "Traceback" not in stderr
-    with cf.ThreadPoolExecutor(1) as pool:  # released: the next batch runs
-        done = run_batch(jobs, executor=pool, runner=_noop_runner, progress=False)
-    assert done.ok
+        assert stderr == (
+            f"error: another copeval run (PID {holder.pid}) is writing to {out}; wait for it "
+            "to finish or choose another --out\n"
+        )
+    finally:
+        holder.communicate("", timeout=60)  # the holder ends: its lock goes with it
+    # threads of one process share the folder (different reports side by side) ...
+    other = plan_jobs(tiny_project, out_dir=out, sites="B", langs="es", cache=False)
+    with cf.ThreadPoolExecutor(2) as pool, cf.ThreadPoolExecutor(2) as workers:
+        runs = [
+            pool.submit(run_batch, j, executor=workers, runner=_noop_runner, progress=False)
+            for j in (jobs, other)
+        ]
+        assert all(r.result().ok for r in runs)
+    # ... and the lock is released when the last of them ends
+    assert batch._HELD == {}
 
 
 def test_output_names_from_ids_stay_in_the_output_folder(tiny_project, tmp_path):

@@ -6,12 +6,13 @@ import errno
 import os
 
 import pytest
-from hostile import EMAIL, MARKUP, PHONE, PII_NEEDLES
-from outputs import norm
 
 from copeval.cli import main
 from copeval.report import batch
 from copeval.report.data import ReportData, clear_memo
+
+from .hostile import EMAIL, MARKUP, PHONE, PII_NEEDLES
+from .outputs import norm
 
 
 def _one_line(capsys) -> str:

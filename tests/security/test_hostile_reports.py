@@ -14,8 +14,9 @@ import html
 import json
 
 import pytest
-from hostile import NAME_A, PII, SECRET
-from outputs import (
+
+from .hostile import NAME_A, PII, SECRET
+from .outputs import (
     cache_texts,
     csv_formula_cells,
     html_problems,

@@ -7,8 +7,6 @@ import http.server
 import threading
 
 import pytest
-from hostile import MARKUP
-from outputs import html_problems, pdf_report
 
 from copeval.report import render
 from copeval.report.safety import (
@@ -17,6 +15,9 @@ from copeval.report.safety import (
     css_string,
     sanitize_html,
 )
+
+from .hostile import MARKUP
+from .outputs import html_problems, pdf_report
 
 ATTACK = f"<p>Toto{MARKUP}</p>"
 
