@@ -11,8 +11,8 @@ from dataclasses import replace
 import pytest
 from report_templates import PARAMETERS_CELL
 
-from copeval.errors import CopevalError
 from copeval import _io as _atomic
+from copeval.errors import CopevalError
 from copeval.report import batch
 from copeval.report.batch import JobResult, plan_jobs, run_batch
 
