@@ -22,6 +22,7 @@ version and :data:`FORMAT`).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -41,13 +42,19 @@ __all__ = [
     "cache_file",
     "default_cache_dir",
     "load_tables",
+    "prune",
     "save_tables",
+    "touch",
 ]
 
 #: Layout version of the cache archive; part of the cache key.
 FORMAT = 3
 #: Largest cache archive read back (bytes); a larger file is ignored.
 MAX_BYTES = 2 * 1024**3
+#: Analyses kept per cache folder: after each write the least recently used beyond this many
+#: are deleted (a national analysis is ~140 MiB; the user cache folder is never emptied by
+#: deleting a reports folder, as ``<out>/.cache`` was).
+MAX_ENTRIES = 12
 _NUMPY_KINDS = "biufcmM"
 
 
@@ -184,7 +191,29 @@ def save_tables(path: str | os.PathLike, tables: dict, meta: dict) -> list:
     folder = Path(path).parent
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     atomic_write_bytes(path, buffer.getvalue())
+    prune(folder)
     return skipped
+
+
+def touch(path: str | os.PathLike) -> None:
+    """Mark a cache file as just used (its modification time orders :func:`prune`)."""
+    with contextlib.suppress(OSError):
+        os.utime(path)
+
+
+def prune(folder: str | os.PathLike, keep: int = MAX_ENTRIES) -> list[Path]:
+    """Delete all but the ``keep`` most recently used analyses in ``folder``; returns them."""
+    entries = []
+    for f in Path(folder).glob("analysis-*.npz"):
+        with contextlib.suppress(OSError):
+            entries.append((f.stat().st_mtime_ns, f))
+    entries.sort(reverse=True)
+    removed = []
+    for _, f in entries[keep:]:
+        with contextlib.suppress(OSError):
+            f.unlink()
+            removed.append(f)
+    return removed
 
 
 # --------------------------------------------------------------------------- reading

@@ -250,7 +250,7 @@ class ReportData:
     def _load(
         cls, project_path, params, cache_dir, load_project, n_jobs=None, complete=True
     ) -> ReportData:
-        from .cache import CacheFormatError, cache_file, load_tables
+        from .cache import CacheFormatError, cache_file, load_tables, touch
 
         path = project = None
         if cache_dir is not None:
@@ -264,6 +264,7 @@ class ReportData:
                 except CacheFormatError:  # corrupt, foreign or planted: recompute, replace
                     path.unlink(missing_ok=True)
                 else:
+                    touch(path)  # recently used: kept when the folder is pruned
                     extras = {k[1]: v for k, v in tables.items() if k[0] == "extras"}
                     data = cls(project, result, params, extras)
                     if complete and not all(k in data.extras for k in COMPLETE_TABLES):

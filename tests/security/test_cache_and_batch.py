@@ -123,6 +123,22 @@ def test_a_cached_analysis_is_the_same_analysis(demo_copy, tmp_path):
     assert oct(path.parent.stat().st_mode & 0o777) == "0o700"
 
 
+def test_the_cache_folder_keeps_the_most_recently_used_analyses(tmp_path):
+    from copeval.report.cache import MAX_ENTRIES, prune, touch
+
+    files = []
+    for i in range(MAX_ENTRIES + 3):
+        f = tmp_path / f"analysis-{i:02d}.npz"
+        f.write_bytes(b"x")
+        os.utime(f, (1_000_000 + i, 1_000_000 + i))
+        files.append(f)
+    (tmp_path / "other.txt").write_bytes(b"not ours")
+    touch(files[0])  # the oldest was just used again
+    removed = prune(tmp_path)
+    assert sorted(removed) == files[1:4]
+    assert files[0].exists() and (tmp_path / "other.txt").exists()
+
+
 def test_no_report_module_imports_pickle():
     folder = Path(batch.__file__).parent
     for module in folder.glob("*.py"):
