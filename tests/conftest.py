@@ -9,6 +9,29 @@ import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config):
+    """Analysis caches of the test runs go to a temporary folder, not the user's cache."""
+    import os
+    import tempfile
+
+    if "COPEVAL_CACHE_DIR" not in os.environ:
+        config._copeval_cache = os.environ["COPEVAL_CACHE_DIR"] = tempfile.mkdtemp(
+            prefix="copeval-test-cache-"
+        )
+
+
+def pytest_unconfigure(config):
+    import os
+    import shutil
+
+    folder = getattr(config, "_copeval_cache", None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.environ.pop("COPEVAL_CACHE_DIR", None)
+
+
 DEMO = REPO / "data" / "demo"
 SHARED_FIXTURES = REPO.parent / "shared" / "fixtures"
 

@@ -99,11 +99,11 @@ def test_segment_text_uses_the_offsets(demo_path):
 def test_a_stale_cache_format_is_recomputed(tiny_project, tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     ReportData.load(tiny_project, n_boot=10, cache_dir=cache)
-    (written,) = cache.glob("analysis-*.pickle")
+    (written,) = cache.glob("analysis-*.npz")
     monkeypatch.setattr(data_mod, "CACHE_FORMAT", data_mod.CACHE_FORMAT + 1)
     clear_memo()
     ReportData.load(tiny_project, n_boot=10, cache_dir=cache)
-    assert len(list(cache.glob("analysis-*.pickle"))) == 2  # a new key, not the old file
+    assert len(list(cache.glob("analysis-*.npz"))) == 2  # a new key, not the old file
     assert written.is_file()
 
 

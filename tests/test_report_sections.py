@@ -167,17 +167,17 @@ def test_comparative_sections(demo_data):
 def test_analysis_cache_is_reused_and_keyed_on_inputs(demo_copy, tmp_path):
     cache = tmp_path / "cache"
     a = ReportData.load(demo_copy, n_boot=20, cache_dir=cache)
-    files = list(cache.glob("analysis-*.pickle"))
+    files = list(cache.glob("analysis-*.npz"))
     assert len(files) == 1
     b = ReportData.load(demo_copy, n_boot=20, cache_dir=cache)
     pd.testing.assert_frame_equal(a.table, b.table)
-    assert len(list(cache.glob("analysis-*.pickle"))) == 1
+    assert len(list(cache.glob("analysis-*.npz"))) == 1
     ReportData.load(demo_copy, n_boot=21, cache_dir=cache)  # other parameters: new entry
     (demo_copy / "sites.csv").write_text(
         (demo_copy / "sites.csv").read_text(encoding="utf-8") + "\n", encoding="utf-8"
     )
     ReportData.load(demo_copy, n_boot=20, cache_dir=cache)  # changed file: new entry
-    assert len(list(cache.glob("analysis-*.pickle"))) == 3
+    assert len(list(cache.glob("analysis-*.npz"))) == 3
 
 
 # ------------------------------------------------------------------------------- profiles

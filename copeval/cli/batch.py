@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from .report import add_profile_arg, add_render_args, finish
+from .report import add_profile_arg, add_render_args, cache_options, finish
 
 
 def register(sub) -> None:
@@ -76,6 +76,7 @@ def run(args) -> int:
         ci=args.ci,
         timeout=args.timeout,
         profile=args.profile,
+        **cache_options(args),
     )
     options = dict(resume=args.resume, progress=not args.quiet, engine=args.engine)
     if not args.scheduler:

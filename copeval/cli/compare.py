@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 
-from .report import add_render_args, finish
+from .report import add_render_args, cache_options, finish
 
 
 def register(sub) -> None:
@@ -41,6 +41,7 @@ def run(args) -> int:
         seed=args.seed,
         ci=args.ci,
         timeout=args.timeout,
+        **cache_options(args),
     )
     with cf.ThreadPoolExecutor(max_workers=1) as pool:
         result = run_batch(jobs, executor=pool, progress=not args.quiet)

@@ -32,6 +32,22 @@ def add_render_args(p, *, lang_help: str) -> None:
         "--timeout", type=int, default=600, help="seconds one notebook cell may run (default 600)"
     )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="folder of the analysis cache (default: $COPEVAL_CACHE_DIR, else "
+        "$XDG_CACHE_HOME/copeval or ~/.cache/copeval; never inside --out). The cache holds "
+        "derived tables only, no text",
+    )
+    p.add_argument(
+        "--no-cache", action="store_true", help="score the project anew; read and write no cache"
+    )
+
+
+def cache_options(args) -> dict:
+    """plan_jobs' cache arguments from --cache-dir / --no-cache."""
+    return {"cache": not args.no_cache, "cache_dir": args.cache_dir}
 
 
 def add_profile_arg(p) -> None:
@@ -89,6 +105,7 @@ def run(args) -> int:
         ci=args.ci,
         timeout=args.timeout,
         profile=args.profile,
+        **cache_options(args),
     )
     if not jobs:
         raise CopevalError("nothing to render")

@@ -17,19 +17,28 @@ copeval version) and of each output, so ``resume=True`` skips exactly the report
 outputs are complete and whose inputs have not changed.
 
 The project is scored once per batch, in the parent process, and the analysis is cached in
-``<out>/.cache`` (see :class:`copeval.report.data.ReportData`): every report of a national
-batch then reuses one set of scores instead of re-running the bootstrap.
+the user cache folder (``--cache-dir``, ``$COPEVAL_CACHE_DIR``, ``$XDG_CACHE_HOME/copeval``
+or ``~/.cache/copeval``; see :mod:`copeval.report.cache`), never in the reports folder:
+every report of a national batch then reuses one set of scores instead of re-running the
+bootstrap, and the folder that gets zipped and shared holds reports only.
+
+One batch at a time writes to an output folder: :func:`run_batch` holds an exclusive lock
+on ``<out>/.copeval-reports`` (which also marks the folder as outputs, so a reports folder
+inside the project never counts as a project input); a second batch into the same folder
+stops with a one-line error naming the folder and the first batch's process ID.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import hashlib
 import json
 import multiprocessing
 import os
 import re
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -39,7 +48,7 @@ from pathlib import Path
 from copeval import __version__
 from copeval.errors import CopevalError
 
-from .._io import atomic_write_bytes, atomic_write_text, remove_stale_parts
+from .._io import atomic_write_bytes, atomic_write_text, remove_stale_parts, safe_child
 from .i18n import check_lang
 
 __all__ = [
@@ -58,7 +67,8 @@ __all__ = [
 
 #: Output formats a report can be exported to (the executed notebook is always kept).
 FORMATS = ("pdf", "html")
-CACHE_DIRNAME = ".cache"
+#: Where copeval < 0.2 cached analyses (pickles holding raw texts), inside the reports folder.
+LEGACY_CACHE_DIRNAME = ".cache"
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -143,13 +153,15 @@ class ReportJob:
     def outputs(self) -> dict[str, Path]:
         """Paths of every output, the executed notebook included."""
         out = Path(self.out_dir)
-        paths = {fmt: out / f"{self.stem}.{fmt}" for fmt in self.formats}
-        paths["ipynb"] = out / f"{self.stem}.ipynb"
+        paths = {
+            fmt: safe_child(out, f"{self.stem}.{fmt}", what="report file") for fmt in self.formats
+        }
+        paths["ipynb"] = safe_child(out, f"{self.stem}.ipynb", what="report file")
         return paths
 
     @property
     def manifest_path(self) -> Path:
-        return Path(self.out_dir) / f"{self.stem}.manifest.json"
+        return safe_child(Path(self.out_dir), f"{self.stem}.manifest.json", what="report file")
 
     def notebook_file(self) -> Path:
         from .render import NOTEBOOKS, notebook_path
@@ -256,6 +268,7 @@ def plan_jobs(
     crosswalk=None,
     timeout: int = 600,
     profile: str = "full",
+    cache_dir=None,
 ) -> list[ReportJob]:
     """The jobs of a batch: one site report per site and language, plus comparisons.
 
@@ -274,7 +287,7 @@ def plan_jobs(
     weight, n_boot, seed, ci
         Scoring parameters.
     cache : bool
-        Share one analysis between the jobs through ``<out_dir>/.cache``.
+        Share one analysis between the jobs (and later runs) through the cache folder.
     crosswalk : path, optional
         Recommendations crosswalk folder.
     timeout : int
@@ -282,6 +295,9 @@ def plan_jobs(
     profile : {"full", "brief"}
         Site reports: complete (``site_<ID>_<lang>``) or municipal briefs
         (``brief_<ID>_<lang>``); comparisons are always complete.
+    cache_dir : path, optional
+        The analysis cache folder (default :func:`copeval.report.cache.default_cache_dir`).
+        It may not lie inside ``out_dir``: reports folders are shared.
 
     Returns
     -------
@@ -302,6 +318,16 @@ def plan_jobs(
     if bad:
         raise CopevalError(f"Unknown format {bad[0]!r}. Available formats: {', '.join(FORMATS)}")
     out = Path(out_dir).resolve()
+    if cache:
+        from .cache import default_cache_dir
+
+        cache_path = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+        cache_path = cache_path.resolve()
+        if cache_path == out or out in cache_path.parents:
+            raise CopevalError(
+                f"the analysis cache {cache_path} would be inside the output folder {out}; "
+                "reports folders are shared: choose a --cache-dir outside it"
+            )
     common = dict(
         project=str(project_path),
         out_dir=str(out),
@@ -310,7 +336,7 @@ def plan_jobs(
         n_boot=int(n_boot),
         seed=int(seed),
         ci=float(ci),
-        cache_dir=str(out / CACHE_DIRNAME) if cache else None,
+        cache_dir=str(cache_path) if cache else None,
         crosswalk=str(Path(crosswalk).resolve()) if crosswalk else None,
         timeout=int(timeout),
     )
@@ -374,7 +400,7 @@ def input_fingerprint(job: ReportJob, *, project_hash: str | None = None) -> str
     params = {k: v for k, v in asdict(job).items() if k not in ("out_dir", "cache_dir", "timeout")}
     crosswalk = Path(job.crosswalk) if job.crosswalk else CROSSWALK_DIR
     payload = {
-        "project": project_hash or project_fingerprint(job.project),
+        "project": project_hash or project_fingerprint(job.project, exclude=[job.out_dir]),
         "params": params,
         "notebook": _hash_file(job.notebook_file()),
         "crosswalk": _hash_folder(crosswalk) if crosswalk.is_dir() else "",
@@ -437,7 +463,7 @@ def render_report(
     t0 = time.perf_counter()
     html = export_html(executed)
     timings["html"] = time.perf_counter() - t0
-    blobs = {"ipynb": nbformat.writes(executed).encode("utf-8")}
+    blobs = {"ipynb": nbformat.writes(_sanitize_outputs(executed)).encode("utf-8")}
     if "html" in paths:
         blobs["html"] = html.encode("utf-8")
     if "pdf" in paths:
@@ -456,7 +482,7 @@ def render_report(
     manifest = {
         "report": job.stem,
         "inputs": fingerprint,
-        "job": asdict(job),
+        "job": {k: v for k, v in asdict(job).items() if k != "cache_dir"},  # a local path
         "outputs": recorded,
         "copeval": __version__,
         "seconds": round(seconds, 3),
@@ -473,6 +499,37 @@ def render_report(
     )
 
 
+def _sanitize_outputs(nb):
+    """``nb`` with every HTML output passed through the reports' allow-list (in place).
+
+    The executed notebook is kept beside the PDF for audit and is shared with it: the HTML it
+    displays meets the same rule as the HTML export (:func:`copeval.report.safety.sanitize_html`).
+    """
+    from .safety import sanitize_html
+
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if "text/html" in data:
+                value = data["text/html"]
+                text = "".join(value) if isinstance(value, list) else str(value)
+                data["text/html"] = sanitize_html(text)
+    return nb
+
+
+def _error_line(exc: BaseException) -> str:
+    """One line for a failed report: the message of a copeval error, the file and reason of
+    a file-system error (read-only or full folder), else the exception's type and text."""
+    if isinstance(exc, CopevalError):
+        message = str(exc)
+    elif isinstance(exc, OSError) and exc.strerror:
+        where = f"{exc.filename}: " if exc.filename else ""
+        message = f"cannot write {where}{exc.strerror}"
+    else:
+        message = f"{type(exc).__name__}: {exc}"
+    return message.strip().splitlines()[0] if message.strip() else type(exc).__name__
+
+
 def run_job(
     job: ReportJob, fingerprint: str | None = None, *, execute: Callable | None = None
 ) -> JobResult:
@@ -481,12 +538,11 @@ def run_job(
     try:
         return render_report(job, fingerprint=fingerprint, execute=execute)
     except Exception as exc:  # one failing report must not stop the batch
-        message = str(exc) if isinstance(exc, CopevalError) else f"{type(exc).__name__}: {exc}"
         return JobResult(
             job=job,
             status="failed",
             seconds=time.perf_counter() - start,
-            error=message.strip().splitlines()[0] if message.strip() else type(exc).__name__,
+            error=_error_line(exc),
             detail=traceback.format_exc(),
         )
 
@@ -547,6 +603,133 @@ def _precompute(jobs: Iterable[ReportJob], *, n_jobs: int = 1) -> None:
         )
 
 
+#: The lock file of a reports folder (also marks it as outputs; see copeval.report.data).
+LOCK_NAME = ".copeval-reports"
+
+
+class OutputBusyError(CopevalError):
+    """Another copeval run is writing to the same output folder."""
+
+
+def prepare_output(out: str | os.PathLike) -> Path:
+    """Create the output folder if needed; a one-line :class:`CopevalError` when ``out`` is a
+    file, cannot be created, or cannot be written to."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise CopevalError(f"--out {out} is a file, not a folder: give a folder for the reports")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CopevalError(
+            f"cannot create the output folder {out}: {exc.strerror or exc}"
+        ) from None
+    return out
+
+
+#: Output folders this process holds locked: resolved path -> [file descriptor, users].
+_HELD: dict = {}
+_HELD_GUARD = threading.Lock()
+
+
+class OutputLock:
+    """An exclusive lock on an output folder for the length of a batch (``fcntl.flock``).
+
+    The lock file ``<out>/.copeval-reports`` holds the process ID of the batch holding it and
+    stays after the batch (it marks the folder as a reports folder). The lock is between
+    processes: a second copeval process stops at once; batches started by threads of the
+    process holding it share it (``copeval report`` and ``copeval compare`` side by side in
+    one notebook write different files). It is released when the last of them ends, or
+    when the process dies. Where ``fcntl`` is missing (Windows) nothing is locked.
+    """
+
+    def __init__(self, out: str | os.PathLike):
+        self.out = Path(out)
+        self.path = self.out / LOCK_NAME
+        self._key = str(self.out.resolve())
+        self._held = False
+
+    def acquire(self) -> OutputLock:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows
+            return self
+        with _HELD_GUARD:
+            held = _HELD.get(self._key)
+            if held is not None:
+                held[1] += 1
+                self._held = True
+                return self
+            fd = self._lock(fcntl)
+            _HELD[self._key] = [fd, 1]
+            self._held = True
+        return self
+
+    def _lock(self, fcntl) -> int:
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise CopevalError(
+                f"cannot write to the output folder {self.out}: {exc.strerror or exc}"
+            ) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise OutputBusyError(
+                f"another copeval run (PID {holder}) is writing to {self.out}; wait for it to "
+                "finish or choose another --out"
+            ) from None
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        except OSError as exc:
+            os.close(fd)
+            raise CopevalError(
+                f"cannot write to the output folder {self.out}: {exc.strerror or exc}"
+            ) from None
+        return fd
+
+    def release(self) -> None:
+        if not self._held:
+            return
+        self._held = False
+        import fcntl
+
+        with _HELD_GUARD:
+            held = _HELD.get(self._key)
+            if held is None:  # pragma: no cover - released twice
+                return
+            held[1] -= 1
+            if held[1] == 0:
+                del _HELD[self._key]
+                fcntl.flock(held[0], fcntl.LOCK_UN)
+                os.close(held[0])
+
+    def __enter__(self) -> OutputLock:
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def remove_legacy_cache(out: str | os.PathLike) -> list[Path]:
+    """Delete analysis pickles an older copeval left in ``<out>/.cache`` (they held every raw
+    text, consent ``none`` included, and were unpickled on the next run). Returns them."""
+    folder = Path(out) / LEGACY_CACHE_DIRNAME
+    if not folder.is_dir() or folder.is_symlink():
+        return []
+    removed = []
+    for f in folder.glob("analysis-*.pickle"):
+        f.unlink(missing_ok=True)
+        removed.append(f)
+    for f in folder.glob(".analysis-*.part"):
+        f.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        folder.rmdir()  # only when empty
+    return removed
+
+
 def run_batch(
     jobs: Sequence[ReportJob],
     *,
@@ -591,18 +774,48 @@ def run_batch(
     -------
     BatchResult
     """
-    from tqdm.auto import tqdm
-
-    from .data import project_fingerprint
 
     start = time.perf_counter()
     runner = runner if runner is not None else engine_runner(engine)
     jobs = list(jobs)
-    stems = [j.stem for j in jobs]
-    dupes = {s for s in stems if stems.count(s) > 1}
+    stems = [(j.out_dir, j.stem) for j in jobs]
+    dupes = {s for o, s in stems if stems.count((o, s)) > 1}
     if dupes:
         raise CopevalError(f"Two jobs would write the same report: {', '.join(sorted(dupes))}")
-    project_hashes = {p: project_fingerprint(p) for p in {j.project for j in jobs}}
+    outs = sorted({j.out_dir for j in jobs})
+    with contextlib.ExitStack() as stack:
+        for out in outs:
+            stack.enter_context(OutputLock(prepare_output(out)))
+        say = log or (lambda msg: print(msg, file=sys.stderr))
+        for out in outs:
+            removed = remove_legacy_cache(out)
+            if removed:
+                say(
+                    f"removed {len(removed)} analysis cache file(s) an older copeval left in "
+                    f"{Path(out) / LEGACY_CACHE_DIRNAME} (they held raw texts)"
+                )
+        return _run_batch(
+            jobs,
+            outs,
+            start=start,
+            executor=executor,
+            max_workers=max_workers,
+            resume=resume,
+            progress=progress,
+            runner=runner,
+            precompute=precompute,
+            log=log,
+        )
+
+
+def _run_batch(
+    jobs, outs, *, start, executor, max_workers, resume, progress, runner, precompute, log
+) -> BatchResult:
+    from tqdm.auto import tqdm
+
+    from .data import project_fingerprint
+
+    project_hashes = {p: project_fingerprint(p, exclude=outs) for p in {j.project for j in jobs}}
     fingerprints = [input_fingerprint(j, project_hash=project_hashes[j.project]) for j in jobs]
     results: list[JobResult | None] = [None] * len(jobs)
     bar = tqdm(

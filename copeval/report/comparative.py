@@ -56,8 +56,9 @@ class ComparativeReport:
     """
 
     def __init__(self, data: ReportData, *, sites="all", lang: str = "es"):
-        self.data = data
         self.lang = check_lang(lang)
+        data = data.for_readers(self.lang)  # free text redacted before anything renders
+        self.data = data
         self.sites = resolve_sites(sites, list(data.site_names))
         self.project = data.project
         self.ci = float(data.params["ci"])

@@ -4,9 +4,13 @@
 report section draws on: the score table with intervals, pairwise and rank probabilities,
 the sensitivity grid, inter-coder and scale reliability. Scoring a large project once and
 reusing it for hundreds of site reports is what keeps a national batch fast, so the results
-can be cached on disk (``cache_dir``): the cache key is a hash of every file of the project,
-the scoring parameters and the copeval version, so a changed input never reuses a stale
-result. Cache files are written atomically.
+can be cached on disk (``cache_dir``, see :mod:`copeval.report.cache`): the cache key is a
+hash of every file of the project, the scoring parameters and the copeval version, so a
+changed input never reuses a stale result. The cache holds derived tables only (no text),
+in a format that cannot run code; the project itself is read again from its folder.
+
+Reports never see the project as loaded: :meth:`ReportData.for_readers` gives the view
+they render, with every free-text field redacted (:func:`copeval.privacy.redact`).
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ import functools
 import hashlib
 import json
 import os
-import pickle
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -26,9 +29,13 @@ import pandas as pd
 from copeval import __version__
 from copeval.errors import CopevalError
 
-from .._io import atomic_write_bytes
-
-__all__ = ["ReportData", "analysis_key", "clear_memo", "project_fingerprint"]
+__all__ = [
+    "REPORTS_MARKER",
+    "ReportData",
+    "analysis_key",
+    "clear_memo",
+    "project_fingerprint",
+]
 
 DEFAULTS = {"weight": 0.6, "n_boot": 2000, "seed": 0, "ci": 0.9}
 #: Pairwise tables and per-site scale reliability are precomputed (and cached) for projects
@@ -38,9 +45,14 @@ PRECOMPUTE_PAIRS_UP_TO = 12
 
 #: Tables :meth:`ReportData.compute_all` always computes (only full reports show them).
 COMPLETE_TABLES = ("code_reliability", "site_sensitivity")
-#: Version of the pickled analysis layout; bump it when a pickled class changes shape, so
-#: caches written by older code are recomputed instead of loaded.
-CACHE_FORMAT = 2
+#: Version of the cached analysis layout (see :mod:`copeval.report.cache`).
+CACHE_FORMAT = 3
+#: A file naming a folder as a reports folder (the batch engine writes it): its files are
+#: outputs, not inputs, and are left out of a project's fingerprint when the folder lies
+#: inside the project.
+REPORTS_MARKER = ".copeval-reports"
+#: Folders never part of a project's inputs (version control, caches of other tools).
+SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".ipynb_checkpoints"})
 #: Analyses kept in memory per process (see :meth:`ReportData.load`).
 MEMO_SIZE = 2
 #: A project with a file modified less than this many nanoseconds ago is not memoised.
@@ -48,30 +60,49 @@ RACY_NS = 2_000_000_000
 _LOADED: OrderedDict = OrderedDict()
 
 
+def _project_files(path: str | Path, exclude=()):
+    """``(relative POSIX path, DirEntry)`` of every input file of a project, unsorted.
+
+    Hidden files count (a text may be stored as ``texts/.X.txt``); left out are the folders
+    in :data:`SKIP_DIRS`, temporary files of an atomic write in progress (``.*.part``), the
+    folders in ``exclude`` and every sub-folder holding :data:`REPORTS_MARKER` (a reports
+    folder inside the project). Symbolic links to folders are not followed. Raises
+    ``OSError`` when a folder cannot be read.
+    """
+    root = Path(path)
+    skip = {os.path.normcase(os.path.abspath(e)) for e in exclude}
+    stack = [(root, "")]
+    while stack:
+        folder, rel = stack.pop()
+        with os.scandir(folder) as scan:
+            entries = list(scan)
+        if rel and any(e.name == REPORTS_MARKER for e in entries):
+            continue
+        for entry in entries:
+            name = entry.name
+            if entry.is_dir(follow_symlinks=False):
+                if name in SKIP_DIRS or os.path.normcase(os.path.abspath(entry.path)) in skip:
+                    continue
+                stack.append((Path(entry.path), f"{rel}{name}/"))
+            elif entry.is_file(follow_symlinks=True):
+                if name.startswith(".") and name.endswith(".part"):
+                    continue
+                yield f"{rel}{name}", entry
+
+
 def _stat_signature(path: str | Path) -> tuple | None:
     """Names, sizes, inodes and change times (ns) of a project's files: change detection.
 
-    Hidden files and folders are skipped, and folders are walked as
-    :func:`project_fingerprint` walks them (symbolic links to folders are not followed).
-    The inode-change time (``st_ctime_ns``) moves with any write, even one that restores
-    the modification time (``cp -p``, ``rsync -a``, unzip). None when the folder cannot be
-    read completely (then nothing is memoised).
+    The files are those :func:`project_fingerprint` hashes (:func:`_project_files`). The
+    inode-change time (``st_ctime_ns``) moves with any write, even one that restores the
+    modification time (``cp -p``, ``rsync -a``, unzip). None when the folder cannot be read
+    completely (then nothing is memoised).
     """
     entries = []
-    stack = [Path(path)]
     try:
-        while stack:
-            with os.scandir(stack.pop()) as scan:
-                for entry in scan:
-                    if entry.name.startswith("."):
-                        continue
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(Path(entry.path))
-                    elif entry.is_file(follow_symlinks=True):
-                        st = entry.stat(follow_symlinks=True)
-                        entries.append(
-                            (entry.path, st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
-                        )
+        for _, entry in _project_files(path):
+            st = entry.stat(follow_symlinks=True)
+            entries.append((entry.path, st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns))
     except OSError:
         return None
     return tuple(sorted(entries))
@@ -82,22 +113,25 @@ def clear_memo() -> None:
     _LOADED.clear()
 
 
-def project_fingerprint(path: str | Path) -> str:
-    """SHA-256 over the relative path and bytes of every file in a project folder.
+def project_fingerprint(path: str | Path, *, exclude=()) -> str:
+    """SHA-256 over the relative path and bytes of every input file of a project folder.
 
-    Hidden files and folders (``.git``, editor backups) are skipped. Any change to any table,
-    text or descriptor changes the fingerprint.
+    Any change to any table, text (hidden ones too: ``texts/.X.txt``) or descriptor changes
+    the fingerprint. Version-control folders, a reports folder inside the project (one
+    holding :data:`REPORTS_MARKER`, or listed in ``exclude``) and temporary files are not
+    inputs and are left out (see :func:`_project_files`).
     """
     root = Path(path)
     if not root.is_dir():
         raise CopevalError(f"Project folder not found: {root}")
     digest = hashlib.sha256()
-    for file in sorted(p for p in root.rglob("*") if p.is_file()):
-        rel = file.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts):
-            continue
-        digest.update(rel.as_posix().encode("utf-8") + b"\0")
-        digest.update(hashlib.sha256(file.read_bytes()).digest())
+    try:
+        files = sorted(_project_files(root, exclude), key=lambda item: item[0])
+        for rel, entry in files:
+            digest.update(rel.encode("utf-8", "surrogateescape") + b"\0")
+            digest.update(hashlib.sha256(Path(entry.path).read_bytes()).digest())
+    except OSError as exc:
+        raise CopevalError(f"cannot read project file {exc.filename}: {exc.strerror}") from None
     return digest.hexdigest()
 
 
@@ -174,9 +208,11 @@ class ReportData:
         full reports show (inter-coder reliability, sensitivity grid; see
         :meth:`compute_all`): they are computed when a report first asks for them.
 
-        The cache holds the validated project and every computed table, keyed on the hash of
-        every project file, the parameters and the copeval version; it is a pickle, so only
-        point ``cache_dir`` at a folder you trust (the batch engine uses ``<out>/.cache``).
+        The cache holds the computed tables only (scores, replicates, reliability...; no
+        text), keyed on the hash of every project file, the parameters and the copeval
+        version, in a format that cannot run code (:mod:`copeval.report.cache`); the project
+        is read from its folder each time. The batch engine uses the user cache folder
+        (:func:`copeval.report.cache.default_cache_dir`), never the reports folder.
 
         Within one process the loaded analysis is also kept in memory (the last
         :data:`MEMO_SIZE` projects) and returned again while no project file has changed
@@ -214,35 +250,79 @@ class ReportData:
     def _load(
         cls, project_path, params, cache_dir, load_project, n_jobs=None, complete=True
     ) -> ReportData:
-        cache_file = None
+        from .cache import CacheFormatError, cache_file, load_tables, touch
+
+        path = project = None
         if cache_dir is not None:
-            key = analysis_key(project_path, params)
-            cache_file = Path(cache_dir) / f"analysis-{key}.pickle"
-            if cache_file.is_file():
+            path = cache_file(cache_dir, analysis_key(project_path, params))
+            if path.is_file():
+                project = load_project(project_path)
                 try:
-                    payload = pickle.loads(cache_file.read_bytes())
-                    data = cls(payload["project"], payload["result"], params, payload["extras"])
-                except Exception:  # a corrupt or foreign cache file: recompute
-                    cache_file.unlink(missing_ok=True)
+                    tables, meta = load_tables(path)
+                    tables = _IdCodec(project).decode(tables)
+                    result = _result_from_tables(tables, meta)
+                except CacheFormatError:  # corrupt, foreign or planted: recompute, replace
+                    path.unlink(missing_ok=True)
                 else:
+                    touch(path)  # recently used: kept when the folder is pruned
+                    extras = {k[1]: v for k, v in tables.items() if k[0] == "extras"}
+                    data = cls(project, result, params, extras)
                     if complete and not all(k in data.extras for k in COMPLETE_TABLES):
                         data.compute_all()  # cached by a batch of briefs: complete it
-                        data._save(cache_file)
+                        data._save(path)
                     return data
-        project = load_project(project_path)
+        project = project if project is not None else load_project(project_path)
         data = cls(project, _score(project, params, n_jobs), params)
         if complete:
             data.compute_all()
-        if cache_file is not None:
-            data._save(cache_file)
+        if path is not None:
+            data._save(path)
         return data
 
-    def _save(self, cache_file: Path) -> None:
-        blob = pickle.dumps(
-            {"project": self.project, "result": self.result, "extras": self.extras},
-            protocol=pickle.HIGHEST_PROTOCOL,
-        )
-        atomic_write_bytes(cache_file, blob)
+    def _save(self, path: Path) -> None:
+        """Write the derived tables (never the project, never a text) to ``path``."""
+        from .cache import save_tables
+
+        r = self.result
+        tables = {
+            ("result", "table"): r.table,
+            ("result", "replicates"): r.replicates,
+            ("result", "evidence"): r.evidence,
+            ("result", "respondents"): r.respondents,
+        }
+        tables.update({("extras", k): v for k, v in self.extras.items()})
+        try:
+            json.dumps(r.settings)
+            tables = _IdCodec(self.project).encode(tables)
+        except (TypeError, KeyError):
+            return  # settings or IDs this layout cannot hold: no cache
+        skipped = save_tables(path, tables, {"settings": r.settings})
+        if any(k[0] == "result" for k in skipped):
+            path.unlink(missing_ok=True)  # an incomplete result is no cache
+
+    # ---------------------------------------------------------------- the readers' view
+    def for_readers(self, lang: str) -> ReportData:
+        """The data a report in ``lang`` renders: the project with every free-text field
+        redacted, sharing this analysis's scores.
+
+        :func:`copeval.privacy.redact` (the project's registry, tags in ``lang``) is applied
+        to every text column of ``sites`` (names, departments, notes, sources of figures...),
+        to ``sources.coder_notes``, to the wording of survey items, to the project's title and
+        description, and to source and segment IDs (often made from file names). IDs that
+        redaction changes are renamed consistently in every table and text lookup (and kept
+        unique); IDs it does not touch are unchanged, as are site IDs, codes and numbers.
+        Quotes are redacted where they are cut (:mod:`copeval.report.quotes`). The view is
+        computed once per language and kept with this analysis.
+        """
+        base = self.__dict__.get("_base", self)  # a view of a view: from the original
+        views = base.__dict__.setdefault("_views", {})
+        view = views.get(lang)
+        if view is None:
+            view = ReportData(_redacted_project(base.project, lang), base.result, base.params)
+            view.extras = base.extras  # the same computed tables, one memo
+            view.__dict__["_base"] = base
+            views[lang] = view
+        return view
 
     def compute_all(self) -> None:
         """Compute the lazily cached tables now (before caching to disk).
@@ -427,3 +507,218 @@ def _score(project, params: dict, n_jobs: int | None = None):
         ci=params["ci"],
         n_jobs=n_jobs,
     )
+
+
+def _result_from_tables(tables: dict, meta: dict):
+    from copeval.scoring import ScoreResult
+
+    from .cache import CacheFormatError
+
+    try:
+        return ScoreResult(
+            table=tables[("result", "table")],
+            replicates=tables[("result", "replicates")],
+            evidence=tables[("result", "evidence")],
+            respondents=tables[("result", "respondents")],
+            settings=dict(meta["settings"]),
+        )
+    except (KeyError, TypeError) as exc:
+        raise CacheFormatError(f"incomplete cached analysis: {exc}") from None
+
+
+#: Columns of each table that hold free text a report may print (redacted for readers).
+_FREE_TEXT = {
+    "sources": ("coder_notes",),
+    "items": ("label_en", "label_es"),
+}
+_META_TEXT = ("title", "description")
+
+
+def _redacted_project(project, lang: str):
+    """A copy of ``project`` with its free-text fields and ID-like names redacted."""
+    import dataclasses
+
+    from copeval import privacy
+
+    registry = privacy.load_registry(project)
+    sites = project.sites
+    text_cols = [
+        c
+        for c in sites.columns
+        if c != "site_id"
+        and (sites[c].dtype == object or str(sites[c].dtype) in ("string", "str"))
+    ]
+    wanted = [
+        *(v for c in text_cols for v in sites[c]),
+        *(v for c in _FREE_TEXT["sources"] if c in project.sources for v in project.sources[c]),
+        *project.sources["source_id"],
+        *project.segments["segment_id"],
+        *(project.meta.get(k) for k in _META_TEXT),
+    ]
+    if project.items is not None and len(project.items):
+        wanted += [v for c in _FREE_TEXT["items"] if c in project.items for v in project.items[c]]
+    memo = redact_values(wanted, registry=registry, lang=lang)
+
+    def red(value):
+        if not isinstance(value, str) or not value:
+            return value
+        out = memo.get(value)
+        if out is None:
+            out = memo[value] = privacy.redact(value, registry=registry, lang=lang)[0]
+        return out
+
+    def redact_columns(df: pd.DataFrame, columns) -> pd.DataFrame:
+        cols = [c for c in columns if c in df.columns]
+        if not cols:
+            return df
+        df = df.copy()
+        for c in cols:
+            df[c] = df[c].map(red)
+        return df
+
+    sites = redact_columns(sites, text_cols)
+    sources = redact_columns(project.sources, _FREE_TEXT["sources"])
+    items = project.items
+    if items is not None and len(items):
+        items = redact_columns(items, _FREE_TEXT["items"])
+    meta = dict(project.meta)
+    for key in _META_TEXT:
+        if key in meta:
+            meta[key] = red(meta[key])
+
+    segments = project.segments
+    texts = project._texts
+    src_map = _id_map(sources["source_id"], red)
+    seg_map = _id_map(segments["segment_id"], red)
+    if src_map:
+        sources = sources.copy()
+        sources["source_id"] = sources["source_id"].map(lambda v: src_map.get(v, v))
+        texts = {src_map.get(k, k): v for k, v in texts.items()}
+    if src_map or seg_map:
+        segments = segments.copy()
+        segments["source_id"] = segments["source_id"].map(lambda v: src_map.get(v, v))
+        segments["segment_id"] = segments["segment_id"].map(lambda v: seg_map.get(v, v))
+    return dataclasses.replace(
+        project,
+        meta=meta,
+        sites=sites,
+        sources=sources,
+        segments=segments,
+        items=items,
+        _texts=texts,
+        _index={},
+    )
+
+
+#: Between values redacted in one call: nothing any redaction pattern matches can span it
+#: (no word character, white space, dash, dot, ``@`` or digit), and it starts and ends as a
+#: value does, after a line break.
+_JOIN = "\n\u2042\u2042\u2042\n"
+
+
+def redact_values(values, *, registry=None, lang: str = "en") -> dict:
+    """``{value: redacted value}`` for the distinct non-empty strings in ``values``.
+
+    :func:`copeval.privacy.redact` costs about a millisecond per call whatever the length
+    of the text, and a national project has tens of thousands of IDs and notes: the values
+    are redacted as one text, joined by :data:`_JOIN`, and split again. If a finding ever
+    spans a join (the parts no longer match the values), every value is redacted on its
+    own instead, so the result is always what one call per value gives.
+    """
+    from copeval import privacy
+
+    distinct = [v for v in dict.fromkeys(values) if isinstance(v, str) and v]
+    if not distinct:
+        return {}
+    parts = privacy.redact(_JOIN.join(distinct), registry=registry, lang=lang)[0].split(_JOIN)
+    if len(parts) != len(distinct):
+        parts = [privacy.redact(v, registry=registry, lang=lang)[0] for v in distinct]
+    return dict(zip(distinct, parts, strict=True))
+
+
+def _id_map(ids: pd.Series, red) -> dict:
+    """``{id: shown id}`` for the IDs redaction changes, kept unique (``[PHONE]~2``)."""
+    values = [str(v) for v in dict.fromkeys(ids)]
+    changed = {v: red(v) for v in values}
+    changed = {k: v for k, v in changed.items() if v != k}
+    if not changed:
+        return {}
+    taken = set(values) - set(changed)
+    out = {}
+    for raw in sorted(changed):
+        shown, n = changed[raw], 1
+        while shown in taken:
+            n += 1
+            shown = f"{changed[raw]}~{n}"
+        taken.add(shown)
+        out[raw] = shown
+    return out
+
+
+class _IdCodec:
+    """Segment, source and respondent IDs and cluster names in a cached table, as tokens.
+
+    IDs are often made from file names or written by hand and may hold personal data (a
+    phone number in a file name): the cache stores ``~g12`` for the 13th segment ID in
+    sorted order, and the IDs are restored from the project, which is loaded anyway (the
+    cache key includes every project file, so the order is the same).
+    """
+
+    #: (table key, column, kind, joined by ";")
+    COLUMNS = (
+        (("result", "evidence"), "segment_id", "g", False),
+        (("result", "evidence"), "source_id", "s", False),
+        (("result", "table"), "segment_ids", "g", True),
+        (("result", "respondents"), "respondent_id", "r", False),
+        (("result", "respondents"), "cluster", "k", False),
+    )
+
+    def __init__(self, project):
+        responses = list((project.responses or {}).values())
+
+        def values(frames, column):
+            out = set()
+            for df in frames:
+                if column in df.columns:
+                    out.update(str(v) for v in df[column].dropna())
+            return sorted(out)
+
+        self.ids = {
+            "g": values([project.segments], "segment_id"),
+            "s": values([project.sources], "source_id"),
+            "r": values(responses, "respondent_id"),
+            "k": values(responses, "cluster"),
+        }
+        self.fwd = {k: {v: f"~{k}{i}" for i, v in enumerate(ids)} for k, ids in self.ids.items()}
+        self.back = {k: {t: v for v, t in m.items()} for k, m in self.fwd.items()}
+
+    def _apply(self, tables: dict, maps: dict, error) -> dict:
+        out = dict(tables)
+        for key, column, kind, joined in self.COLUMNS:
+            df = out.get(key)
+            if df is None or column not in df.columns:
+                continue
+            mapping = maps[kind]
+
+            def one(v, mapping=mapping, joined=joined):
+                if not isinstance(v, str):
+                    return v
+                if joined:
+                    return ";".join(mapping[x] if x else x for x in v.split(";"))
+                return mapping[v]
+
+            df = df.copy()
+            try:
+                df[column] = df[column].map(one).astype(df[column].dtype)
+            except KeyError as exc:
+                raise error(f"{column} {exc} not in the project") from None
+            out[key] = df
+        return out
+
+    def encode(self, tables: dict) -> dict:
+        return self._apply(tables, self.fwd, KeyError)
+
+    def decode(self, tables: dict) -> dict:
+        from .cache import CacheFormatError
+
+        return self._apply(tables, self.back, CacheFormatError)

@@ -159,8 +159,9 @@ def execute_notebook(
 
 # ------------------------------------------------------------------------------- HTML
 def _css_string(value: str) -> str:
-    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
-    return f'"{escaped}"'
+    from .safety import css_string
+
+    return css_string(value)
 
 
 @functools.lru_cache(maxsize=1)
@@ -231,8 +232,35 @@ def _reader_outputs(nb):
     return nb
 
 
-_DOCINFO = re.compile(r"<div class=\"cv-docinfo\"([^>]*)>\s*</div>")
-_ATTR = re.compile(r'data-(\w+)="([^"]*)"')
+def _docinfo(body: str) -> dict:
+    """The ``data-*`` attributes of the first ``cv-docinfo`` element, unescaped.
+
+    Parsed as HTML, not matched with a pattern: nbconvert re-serialises outputs and writes an
+    attribute holding a double quote in single quotes, which a pattern for ``"…"`` missed (a
+    ``"`` in a site name dropped the page title and the PDF's running header).
+    """
+    from html.parser import HTMLParser
+
+    found: dict = {}
+
+    class _Parser(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            if found or tag != "div":
+                return
+            attrs = dict(attrs)
+            if "cv-docinfo" in (attrs.get("class") or "").split():
+                found.update({k[5:]: v or "" for k, v in attrs.items() if k.startswith("data-")})
+                found.setdefault("_seen", "")
+
+    start = body.find("cv-docinfo")
+    if start < 0:
+        return {}
+    parser = _Parser(convert_charrefs=True)
+    parser.feed(body[body.rfind("<", 0, start) :])
+    found.pop("_seen", None)
+    return found
+
+
 _HEADING = re.compile(r'<h([23]) class="cv-h[^"]*" id="([^"]+)"[^>]*>(.*?)</h\1>', re.S)
 _TOC = re.compile(r'(<nav class="cv-toc"[^>]*>.*?)(</nav>)', re.S)
 _TAGS = re.compile(r"<[^>]+>")
@@ -261,16 +289,21 @@ def export_html(nb) -> str:
         exporter = _exporter()
     except ImportError as exc:  # pragma: no cover
         raise MissingDependencyError("nbconvert", "report", "HTML export") from exc
+    from .safety import CONTENT_SECURITY_POLICY, sanitize_html
+
     body, _ = exporter.from_notebook_node(_reader_outputs(nb))
     info = {"title": "copeval", "lang": "en", "running": "", "footer": ""}
-    match = _DOCINFO.search(body)
-    if match:
-        info.update({k: html_lib.unescape(v) for k, v in _ATTR.findall(match.group(1))})
-    body = _fill_toc(body)
+    info.update({k: v for k, v in _docinfo(body).items() if k in info})
+    if info["lang"] not in ("es", "en"):
+        info["lang"] = "en"
+    # the one exit: whatever the notebook displayed passes the reports' allow-list of tags
+    # and attributes (no script, no event handler, no link or image leaving the page)
+    body = sanitize_html(_fill_toc(body))
     return _page_template().render(
         css=_css_markup(),
         body=_markup(body),
         version=__version__,
+        csp=CONTENT_SECURITY_POLICY,
         **info,
     )
 
@@ -286,21 +319,34 @@ def _css_markup():
 
 
 # ------------------------------------------------------------------------------- PDF
-def html_to_pdf(html: str, *, base_url: str | None = None) -> bytes:
-    """Print an HTML report to PDF with WeasyPrint (A4, print stylesheet). Returns bytes."""
+def html_to_pdf(html: str, *, base_url: str | None = None, assets=()) -> bytes:
+    """Print an HTML report to PDF with WeasyPrint (A4, print stylesheet). Returns bytes.
+
+    The printer loads nothing but ``data:`` URLs and files inside the report's own asset
+    folders: the stylesheet's (``templates/``) and ``assets`` (figures written to disk, if
+    any); any other file, and any network URL, is refused (see
+    :class:`copeval.report.safety.AssetPolicy`). The body passes the reports' HTML
+    allow-list again first (:func:`copeval.report.safety.sanitize_html`), so no attachment,
+    link or image can point anywhere else even in HTML that did not come from
+    :func:`export_html`.
+    """
     try:
         import weasyprint
     except ImportError as exc:  # pragma: no cover
         raise MissingDependencyError("weasyprint", "report", "PDF export") from exc
     import logging
 
+    from .safety import AssetPolicy, weasyprint_fetcher
+
     # WeasyPrint logs every unsupported CSS property at WARNING; reports need none of them.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     base_url = base_url or str(TEMPLATES)
+    fetcher = weasyprint_fetcher(AssetPolicy([TEMPLATES, *assets]))
+    html = _sanitize_body(html)
     css_text = _stylesheet()
     if css_text not in html or html.count("<style") != 1 or "<link" in html:
         # not a copeval page, or one with styles of its own: print it as it is
-        return weasyprint.HTML(string=html, base_url=base_url).write_pdf()
+        return weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher).write_pdf()
     # copeval's stylesheet, parsed once per thread instead of once per report (with the
     # font configuration it needs). The page's only style element holds that stylesheet
     # followed by the page's own @page furniture (running header, footer); both are given to
@@ -311,14 +357,31 @@ def html_to_pdf(html: str, *, base_url: str | None = None) -> bytes:
     start = html.index(css_text)
     end = html.find("</style>", start)
     if end < 0:  # pragma: no cover - the page template always closes its style element
-        return weasyprint.HTML(string=html, base_url=base_url).write_pdf()
+        return weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher).write_pdf()
     furniture = weasyprint.CSS(
-        string=html[start + len(css_text) : end], font_config=font_config, base_url=base_url
+        string=html[start + len(css_text) : end],
+        font_config=font_config,
+        base_url=base_url,
+        url_fetcher=fetcher,
     )
     page = html[:start] + html[end:]
-    return weasyprint.HTML(string=page, base_url=base_url).write_pdf(
+    return weasyprint.HTML(string=page, base_url=base_url, url_fetcher=fetcher).write_pdf(
         stylesheets=[css, furniture], font_config=font_config
     )
+
+
+_BODY = re.compile(r"(<body[^>]*>)(.*)(</body>)", re.S | re.I)
+
+
+def _sanitize_body(html: str) -> str:
+    """``html`` with the content of its ``<body>`` passed through the allow-list (the whole
+    text when it has no body element)."""
+    from .safety import sanitize_html
+
+    match = _BODY.search(html)
+    if match is None:
+        return sanitize_html(html)
+    return html[: match.start(2)] + sanitize_html(match.group(2)) + html[match.end(2) :]
 
 
 _PRINT = threading.local()
@@ -332,8 +395,13 @@ def _print_setup():
         from weasyprint.text.fonts import FontConfiguration
 
         font_config = FontConfiguration()
+        from .safety import AssetPolicy, weasyprint_fetcher
+
         css = weasyprint.CSS(
-            string=_stylesheet(), font_config=font_config, base_url=str(TEMPLATES)
+            string=_stylesheet(),
+            font_config=font_config,
+            base_url=str(TEMPLATES),
+            url_fetcher=weasyprint_fetcher(AssetPolicy([TEMPLATES])),
         )
         setup = _PRINT.setup = (font_config, css)
     return setup

@@ -166,9 +166,10 @@ class SiteReport:
         crosswalk=None,
         profile: str = "full",
     ):
+        self.lang = check_lang(lang)
+        data = data.for_readers(self.lang)  # free text redacted before anything renders
         self.data = data
         self.site_id = data.check_site(site_id)
-        self.lang = check_lang(lang)
         self.profile = check_profile(profile)
         self.crosswalk_path = crosswalk
         self.project = data.project
