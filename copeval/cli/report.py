@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import CopevalError
+from ..params import DEFAULT_CI, DEFAULT_DRAWS, DEFAULT_SEED, DEFAULT_WEIGHT
 
 
 def add_render_args(p, *, lang_help: str) -> None:
@@ -23,11 +24,21 @@ def add_render_args(p, *, lang_help: str) -> None:
         "--out", type=Path, default=Path("reports"), help="output folder (default: reports)"
     )
     p.add_argument(
-        "--weight", type=float, default=0.6, help="qualitative weight 0..1 (default 0.6)"
+        "--weight",
+        type=float,
+        default=DEFAULT_WEIGHT,
+        help=f"qualitative weight 0..1 (default {DEFAULT_WEIGHT:g})",
     )
-    p.add_argument("--n-boot", type=int, default=2000, help="bootstrap replicates (default 2000)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--ci", type=float, default=0.9, help="interval coverage (default 0.9)")
+    p.add_argument(
+        "--n-boot",
+        "--draws",
+        dest="n_boot",
+        type=int,
+        default=DEFAULT_DRAWS,
+        help=f"draws behind the comparison probabilities (default {DEFAULT_DRAWS})",
+    )
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default 0)")
+    p.add_argument("--ci", type=float, default=DEFAULT_CI, help="interval coverage (default 0.9)")
     p.add_argument(
         "--timeout", type=int, default=600, help="seconds one notebook cell may run (default 600)"
     )

@@ -49,6 +49,7 @@ from copeval import __version__
 from copeval.errors import CopevalError
 
 from .._io import atomic_write_bytes, atomic_write_text, remove_stale_parts, safe_child
+from ..params import DEFAULT_CI, DEFAULT_DRAWS, DEFAULT_SEED, DEFAULT_WEIGHT
 from .i18n import check_lang
 
 __all__ = [
@@ -118,10 +119,10 @@ class ReportJob:
     site_id: str | None = None
     sites: tuple = ()
     formats: tuple = FORMATS
-    weight: float = 0.6
-    n_boot: int = 2000
-    seed: int = 0
-    ci: float = 0.9
+    weight: float = DEFAULT_WEIGHT
+    n_boot: int = DEFAULT_DRAWS
+    seed: int = DEFAULT_SEED
+    ci: float = DEFAULT_CI
     cache_dir: str | None = None
     crosswalk: str | None = None
     notebook: str | None = None
@@ -260,10 +261,10 @@ def plan_jobs(
     formats: Sequence[str] = FORMATS,
     site_reports: bool = True,
     comparative: bool = False,
-    weight: float = 0.6,
-    n_boot: int = 2000,
-    seed: int = 0,
-    ci: float = 0.9,
+    weight: float = DEFAULT_WEIGHT,
+    n_boot: int = DEFAULT_DRAWS,
+    seed: int = DEFAULT_SEED,
+    ci: float = DEFAULT_CI,
     cache: bool = True,
     crosswalk=None,
     timeout: int = 600,

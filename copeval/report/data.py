@@ -28,6 +28,7 @@ import pandas as pd
 
 from copeval import __version__
 from copeval.errors import CopevalError
+from copeval.params import DEFAULT_CI, DEFAULT_DRAWS, DEFAULT_SEED, DEFAULT_WEIGHT
 
 __all__ = [
     "REPORTS_MARKER",
@@ -37,7 +38,12 @@ __all__ = [
     "project_fingerprint",
 ]
 
-DEFAULTS = {"weight": 0.6, "n_boot": 2000, "seed": 0, "ci": 0.9}
+DEFAULTS = {
+    "weight": DEFAULT_WEIGHT,
+    "n_boot": DEFAULT_DRAWS,
+    "seed": DEFAULT_SEED,
+    "ci": DEFAULT_CI,
+}
 #: Pairwise tables and per-site scale reliability are precomputed (and cached) for projects
 #: with at most this many sites; larger projects compute them when a report needs them.
 PRECOMPUTE_PAIRS_UP_TO = 12
@@ -189,7 +195,7 @@ class ReportData:
         cls,
         project_path: str | Path,
         *,
-        weight: float = 0.6,
+        weight: float = DEFAULT_WEIGHT,
         n_boot: int = 2000,
         seed: int = 0,
         ci: float = 0.9,
@@ -382,9 +388,9 @@ class ReportData:
             seg = project.segments[project.segments["source_id"].isin(consented)]
             if seg["coder"].nunique() < 2:
                 return None
-            from copeval.reliability import code_reliability
+            from copeval.reliability import N_BOOT_DEFAULT, code_reliability
 
-            return code_reliability(seg, n_boot=500, seed=self.params["seed"])
+            return code_reliability(seg, n_boot=N_BOOT_DEFAULT, seed=self.params["seed"])
 
         return self._memo("code_reliability", compute)
 
