@@ -52,7 +52,7 @@ from .params import (
     INTERVAL_METHODS,
     ScoringParams,
 )
-from .vocabulary import CRITERIA, LANGUAGES, STRATA, band_code
+from .vocabulary import CRITERIA, STRATA, band_code
 
 __all__ = [
     "AGGREGATIONS",
@@ -169,12 +169,6 @@ def _check_ci(ci) -> float:
     if isinstance(ci, bool) or not isinstance(ci, Real) or not 0 < ci < 1:
         raise ScoringError(f"ci must be a number strictly between 0 and 1 (e.g. 0.9), got {ci!r}")
     return float(ci)
-
-
-def _check_lang(lang) -> str:
-    if lang not in LANGUAGES:
-        raise ScoringError(f"lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
-    return lang
 
 
 def _check_aggregation(aggregation) -> str:
@@ -716,14 +710,19 @@ def _qual_layout(ev, *, source_means: bool) -> _Layout | None:
     return _Layout.build(_qual_units(ev, source_means=source_means), "stratum")
 
 
-def _survey_layout(r) -> _Layout | None:
+def _survey_layout(r, units: pd.DataFrame | None = None) -> _Layout | None:
     if r is None or len(r) == 0:
         return None
-    return _Layout.build(_survey_units(r), "instrument")
+    return _Layout.build(_survey_units(r) if units is None else units, "instrument")
 
 
 def _qualitative(
-    ev: pd.DataFrame, *, aggregation: str, source_means: bool, layout: _Layout | None = None
+    ev: pd.DataFrame,
+    *,
+    aggregation: str,
+    source_means: bool,
+    layout: _Layout | None = None,
+    sources: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Point estimates, computed directly from the sources (no resampling layout): a lonely
     source counts once, whatever its number of segments, in every aggregation variant."""
@@ -732,12 +731,12 @@ def _qualitative(
             {c: pd.Series(dtype=_QUAL_DTYPES.get(c, object)) for c in _QUAL_COLUMNS}
         )
     cell_keys = [*_KEYS, "stratum"]
-    src = _unc.source_table(ev)
+    src = _unc.source_table(ev) if sources is None else sources
     a = src["m"] if source_means else src["vsum"]
     b = 1.0 if source_means else src["n"].astype(float)
-    src = src.assign(_a=a, _b=b, _pos=src["vmax"] > 0)
+    src = src.assign(_a=a, _b=b, _pos=(src["vmax"] > 0).astype(float))
     cell = src.groupby(cell_keys, sort=False).agg(
-        A=("_a", "sum"), B=("_b", "sum"), pos=("_pos", "any")
+        A=("_a", "sum"), B=("_b", "sum"), pos=("_pos", "max")
     )
     cell["M"] = cell["A"] / cell["B"]
     per = cell.groupby(_KEYS, sort=False).agg(
@@ -1217,8 +1216,10 @@ def pairwise_probabilities(
         step = max(1, _CHUNK_ELEMENTS // n_boot)
         for p0 in range(0, len(ia), step):
             a, b = m[ia[p0 : p0 + step]], m[ib[p0 : p0 + step]]
-            gt[p0 : p0 + step] = (a > b + _TOL).mean(axis=1)  # float noise is a tie
-            eq[p0 : p0 + step] = (np.abs(a - b) <= _TOL).mean(axis=1)
+            d = a - b  # differences within float noise are ties
+            up = (d > _TOL).mean(axis=1)
+            gt[p0 : p0 + step] = up
+            eq[p0 : p0 + step] = 1.0 - up - (d < -_TOL).mean(axis=1)
         idx = np.asarray(names, dtype=object)
         rows.append(
             pd.DataFrame(
@@ -1796,9 +1797,11 @@ def score_evidence(
     workers = _n_workers(p.n_jobs)
     ev = _prepare_evidence(evidence) if evidence is not None else None
     r = _prepare_respondents(respondents) if respondents is not None else None
-    survey_layout = _survey_layout(r)
+    survey_units = _survey_units(r) if r is not None and len(r) else None
+    survey_layout = _survey_layout(r, survey_units)
+    sources = _unc.source_table(ev) if ev is not None and len(ev) else None
     qual = (
-        _qualitative(ev, aggregation=p.aggregation, source_means=p.source_means)
+        _qualitative(ev, aggregation=p.aggregation, source_means=p.source_means, sources=sources)
         if ev is not None
         else _empty_qual()
     )
@@ -1822,7 +1825,7 @@ def score_evidence(
     table = _finish_combined(merged, w)
     comps = None
     if p.interval_method == "model":
-        table, comps = _model_uncertainty(table, ev, r, p)
+        table, comps = _model_uncertainty(table, ev, r, p, sources, survey_units)
         reps = _model_draws(table, p)
     else:
         reps = _bootstrap(
@@ -1852,21 +1855,21 @@ def score_evidence(
     )
 
 
-def _model_uncertainty(table: pd.DataFrame, ev, r, p: ScoringParams):
+def _model_uncertainty(table: pd.DataFrame, ev, r, p: ScoringParams, sources, units):
     """Standard errors, df and intervals of every rating from the variance-components model
     (qualitative) and linearised cluster-robust variances (survey)."""
     out = table.copy()
     comps = None
     if ev is not None and len(ev):
-        comps = _unc.estimate_components(ev)
+        comps = _unc.estimate_components(ev, sources=sources)
         qv = _unc.qualitative_variance(
-            ev, comps, aggregation=p.aggregation, source_means=p.source_means
+            ev, comps, aggregation=p.aggregation, source_means=p.source_means, sources=sources
         )
         out = out.merge(qv, on=_KEYS, how="left")
     else:
         out["qual_se"], out["qual_df"], out["qual_thin"] = np.nan, np.nan, False
     if r is not None and len(r):
-        sv = _unc.survey_variance(_survey_units(r), r)
+        sv = _unc.survey_variance(_survey_units(r) if units is None else units, r)
         out = out.merge(sv, on=_KEYS, how="left")
     else:
         out["survey_se"], out["survey_df"], out["survey_thin"] = np.nan, np.nan, False
@@ -1922,7 +1925,6 @@ def _model_draws(table: pd.DataFrame, p: ScoringParams) -> pd.DataFrame:
         ("survey", "survey_score", "survey_se"),
         ("combined", "score", "se"),
     )
-    order = _criterion_order(table["criterion"]).to_numpy()
     comp_rank = {"qualitative": 0, "survey": 1, "combined": 2}
     for crit in CRITERIA:
         sub = table[table["criterion"] == crit]
@@ -1940,7 +1942,6 @@ def _model_draws(table: pd.DataFrame, p: ScoringParams) -> pd.DataFrame:
             )
             blocks.append(draws)
             index.extend((s, crit, comp) for s in rows["site_id"])
-    del order
     if not blocks:
         idx = pd.MultiIndex.from_tuples([], names=["site_id", "criterion", "component"])
         return pd.DataFrame(

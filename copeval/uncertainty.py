@@ -138,7 +138,8 @@ def source_table(ev: pd.DataFrame) -> pd.DataFrame:
     src = src.reset_index()
     src["m"] = src["vsum"] / src["n"]
     src["ss"] = np.maximum(src["v2"] - src["n"] * src["m"] ** 2, 0.0)
-    return src.drop(columns="v2")
+    src = src.drop(columns="v2")
+    return src
 
 
 def _moderate(raw: float, df: float, prior: Prior) -> tuple[float, float]:
@@ -149,21 +150,32 @@ def _moderate(raw: float, df: float, prior: Prior) -> tuple[float, float]:
 
 def _residual_moments(cells: pd.DataFrame) -> tuple[float, float, float]:
     """RSS, sum of (1 - lev) h v and sum of (1 - lev) h of the additive fit M = a_sc + d_cg,
-    summed over criteria (least squares per criterion; strata may be missing)."""
+    summed over criteria (least squares per criterion; strata may be missing).
+
+    By the Frisch-Waugh-Lovell theorem the hat matrix of site + stratum dummies is the
+    projection on the site dummies (leverage ``1 / n_s``) plus the projection on the stratum
+    dummies demeaned within sites (at most 4 columns), so leverages and residuals cost
+    O(rows), not a (rows x sites) decomposition.
+    """
     rss = known = dof = 0.0
     for _, sub in cells.groupby("criterion", sort=False):
         site_code, _ = pd.factorize(sub["site_id"])
         strat_code, strata = pd.factorize(sub["stratum"])
-        n, n_sites = len(sub), site_code.max() + 1
-        X = np.zeros((n, n_sites + len(strata)))
-        X[np.arange(n), site_code] = 1.0
-        X[np.arange(n), n_sites + strat_code] = 1.0
-        U, s, _ = np.linalg.svd(X, full_matrices=False)
-        rank = int((s > s.max() * 1e-10).sum()) if len(s) else 0
-        U = U[:, :rank]
-        y = sub["M"].to_numpy()
-        resid = y - U @ (U.T @ y)
-        one_minus_h = 1.0 - (U**2).sum(axis=1)
+        n = len(sub)
+        n_site = np.bincount(site_code)
+        y = sub["M"].to_numpy(dtype=float)
+        y_dm = y - (np.bincount(site_code, weights=y) / n_site)[site_code]
+        X = np.zeros((n, len(strata)))
+        X[np.arange(n), strat_code] = 1.0
+        col_means = np.stack(
+            [np.bincount(site_code, weights=X[:, k]) / n_site for k in range(X.shape[1])], axis=1
+        )
+        Z = X - col_means[site_code]
+        ZtZ_pinv = np.linalg.pinv(Z.T @ Z, rcond=1e-10)
+        beta = ZtZ_pinv @ (Z.T @ y_dm)
+        resid = y_dm - Z @ beta
+        lev = 1.0 / n_site[site_code] + np.einsum("ij,jk,ik->i", Z, ZtZ_pinv, Z)
+        one_minus_h = np.clip(1.0 - lev, 0.0, 1.0)
         h = sub["h"].to_numpy()
         rss += float(resid @ resid)
         known += float(one_minus_h @ (h * sub["v"].to_numpy()))
@@ -172,7 +184,11 @@ def _residual_moments(cells: pd.DataFrame) -> tuple[float, float, float]:
 
 
 def estimate_components(
-    ev: pd.DataFrame, priors: dict | None = None, *, mean_dependent: bool = False
+    ev: pd.DataFrame,
+    priors: dict | None = None,
+    *,
+    mean_dependent: bool = False,
+    sources: pd.DataFrame | None = None,
 ) -> Components:
     """Estimate ``sigma_e^2``, ``sigma_b^2`` and ``sigma_u^2`` across all sites of a project.
 
@@ -194,7 +210,7 @@ def estimate_components(
     a neutral mean.
     """
     priors = {**DEFAULT_PRIORS, **(priors or {})}
-    src = source_table(ev)
+    src = source_table(ev) if sources is None else sources
     hs = _site_h(ev, src, mean_dependent)
     src = src.assign(ss=src["ss"] / hs, _h=hs)
     raw, df, sigma2, total = {}, {}, {}, {}
@@ -266,6 +282,7 @@ def qualitative_variance(
     aggregation: str = "strata",
     source_means: bool = True,
     mean_dependent: bool = False,
+    sources: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Standard error of every qualitative score from the project's variance components.
 
@@ -279,7 +296,7 @@ def qualitative_variance(
     ``qual_df`` (Satterthwaite, from the components' total df) and ``qual_thin`` (no stratum
     with two or more sources: the rating's own evidence cannot estimate its variance).
     """
-    src = source_table(ev)
+    src = source_table(ev) if sources is None else sources
     b = np.ones(len(src)) if source_means else src["n"].to_numpy(dtype=float)
     src = src.assign(_b=b)
     B_g = src.groupby(_CELL, sort=False)["_b"].transform("sum")
@@ -359,7 +376,7 @@ def survey_variance(units: pd.DataFrame, respondents: pd.DataFrame) -> pd.DataFr
     thin = ~(own > 0)
     per["V"] = np.where(thin, borrowed, own)
     per["df"] = np.where(thin, site_n["df"].to_numpy(), G - 1)
-    per["thin"] = thin
+    per["thin"] = thin.astype(float)
     per = per.reset_index()
     T = per.groupby(_KEYS, sort=False)["instrument"].transform("size").to_numpy(dtype=float)
     per["Vt"] = per["V"] / T**2
@@ -367,13 +384,13 @@ def survey_variance(units: pd.DataFrame, respondents: pd.DataFrame) -> pd.DataFr
     with np.errstate(divide="ignore", invalid="ignore"):
         per["den"] = np.where(per["Vt"] > 0, per["Vt"] ** 2 / per["df"], 0.0)
     agg = per.groupby(_KEYS, sort=False).agg(
-        V=("num", "sum"), den=("den", "sum"), thin=("thin", "any")
+        V=("num", "sum"), den=("den", "sum"), thin=("thin", "max")
     )
     out = agg.reset_index()[_KEYS]
     out["survey_se"] = np.sqrt(agg["V"].to_numpy())
     with np.errstate(divide="ignore", invalid="ignore"):
         out["survey_df"] = np.where(agg["den"] > 0, agg["V"] ** 2 / agg["den"], np.inf)
-    out["survey_thin"] = agg["thin"].to_numpy()
+    out["survey_thin"] = agg["thin"].to_numpy() > 0
     clustered = respondents[respondents["cluster"].notna()]
     n_cl = (
         clustered[["site_id", "criterion", "instrument", "cluster"]]

@@ -15,7 +15,7 @@
 # # Tutorial 2 — Score the sites, compare them, and produce the reports
 #
 # Scores each site on Frühling's four criteria (C1–C4) and accountability and trust (AT),
-# with bootstrap intervals; compares the two demo sites; checks how robust the comparison is
+# with calibrated intervals; compares the two demo sites; checks how robust the comparison is
 # to the weighting choices; and renders the bilingual PDF reports. `docs/method.md` explains
 # every step of the scoring.
 
@@ -29,14 +29,16 @@ from copeval.project import load_project
 from copeval.scoring import score_sites
 
 project = load_project(project_path)
-result = score_sites(project, n_boot=n_boot, seed=seed, lang="es")
+result = score_sites(project, n_boot=n_boot, seed=seed)
 result
 
 # %% [markdown]
 # ## 1. The score table
-# One row per site and criterion: the combined rating (0–4), its 90% interval, the label,
-# how much evidence stands behind it, flags (insufficient evidence...) and the IDs of the
-# segments and survey items that produced it.
+# One row per site and criterion: the combined rating (0–4), its 90% interval and standard
+# error, the rating band (a code: absent, limited, passable, acceptable, strong), how much
+# evidence stands behind it, boolean flags (insufficient or thin evidence, capped, low
+# reliability) and the IDs of the segments and survey items that produced it. The table is
+# language-neutral: reports translate the codes.
 
 # %%
 table = result.table
@@ -47,12 +49,14 @@ table[
         "score",
         "lower",
         "upper",
-        "label",
+        "band",
         "basis",
         "n_sources",
         "n_groups",
         "n_respondents",
-        "flag",
+        "insufficient_evidence",
+        "thin_evidence",
+        "low_reliability",
     ]
 ].round(2)
 
@@ -75,7 +79,8 @@ forest_figure(table, lang="en", site_names=names)
 
 # %% [markdown]
 # ## 3. Is one site really ahead?
-# The bootstrap gives the probability that a site rates above another on each criterion,
+# A hierarchical model over the project's sites gives the probability that a site rates
+# above another on each criterion,
 # and the probability of each rank. A probability near 0.5 means the data cannot tell the two
 # apart.
 

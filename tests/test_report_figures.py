@@ -25,7 +25,8 @@ def scores():
                     score=sc,
                     lower=sc - 0.3,
                     upper=min(4, sc + 0.3),
-                    flag="insufficient evidence" if (s, c) == ("VC", "AT") else "",
+                    insufficient_evidence=(s, c) == ("VC", "AT"),
+                    thin_evidence=(s, c) == ("TOT", "C4"),
                 )
             )
     rows.append(
@@ -35,7 +36,8 @@ def scores():
             score=np.nan,
             lower=np.nan,
             upper=np.nan,
-            flag="no evidence",
+            insufficient_evidence=False,
+            thin_evidence=False,
         )
     )
     return pd.DataFrame(rows)
@@ -57,7 +59,7 @@ def test_heatmap_labels_cells_in_spanish_and_marks_thin_evidence(scores):
     assert "Totonicapán" in svg and "Villa Canales" in svg
     assert "Enfoque en" in svg  # criterion label, wrapped
     assert "incipiente" in svg and "sin datos" in svg
-    assert "†" in svg  # the flagged cell
+    assert "†" in svg and "‡" in svg  # the marked cells
 
 
 def test_forest_single_and_multi_site(scores):

@@ -100,14 +100,19 @@ def test_findings_sentences():
             "score": [2.7, 3.4, 1.3, 0.8, float("nan")],
             "lower": [2.6, 3.3, 1.0, 0.6, float("nan")],
             "upper": [2.9, 3.5, 2.5, 0.9, float("nan")],
-            "flag": ["", "", "insufficient evidence", "", "no evidence"],
+            "insufficient_evidence": [False, False, True, False, False],
+            "thin_evidence": [False, False, False, False, False],
         }
     )
     text = " ".join(site_findings(rows, lang="en"))
     assert "The strongest criterion is C2 Community relationship and consultation (3.4)" in text
     assert "the weakest is C4 Analysis of conditions (0.8)" in text
     assert "Their intervals do not overlap" in text
-    assert "Evidence is thin for C3 Problem solving" in text
+    assert "Evidence is insufficient for C3 Problem solving (†)" in text
+    assert "thin (‡)" not in text
+    rows.loc[rows["criterion"] == "C1", "thin_evidence"] = True
+    text = " ".join(site_findings(rows, lang="en"))
+    assert "The evidence on C1 Small-area focus is thin (‡)" in text
     assert "Uncertainty is high for C3 Problem solving" in text
     assert "No evidence for: AT Accountability and trust." in text
     with_cmp = site_findings(rows, lang="en", comparisons=["COMPARISON."])
@@ -218,7 +223,8 @@ def test_heatmap_table_cells_bands_flags_and_highlight():
             "site_id": ["A", "A", "B", "B"],
             "criterion": ["C1", "C2", "C1", "C2"],
             "score": [3.5, 0.2, float("nan"), 1.7],
-            "flag": ["", "", "", "insufficient evidence"],
+            "insufficient_evidence": [False, False, False, True],
+            "thin_evidence": [False, False, False, True],
         }
     )
     html = heatmap_table(
@@ -235,7 +241,7 @@ def test_heatmap_table_cells_bands_flags_and_highlight():
     assert re.findall(r'class="(cv-band-[^"]+)"', rows[1]) == ["cv-band-4", "cv-band-0"]
     assert "3.5<br/><span>consolidado</span>" in rows[1]
     assert re.findall(r'class="(cv-band-[^"]+)"', rows[2]) == ["cv-band-na", "cv-band-2"]
-    assert "1.7†" in rows[2] and "sin datos" in rows[2].lower()
+    assert "1.7†‡" in rows[2] and "sin datos" in rows[2].lower()
     assert html.endswith("<figcaption>Figura 2.</figcaption></figure>")
 
 
@@ -262,7 +268,7 @@ def test_forest_html_places_scores_and_intervals_on_the_0_4_scale():
             "score": [2.0, 1.0],
             "lower": [1.6, 0.2],
             "upper": [2.4, 1.9],
-            "flag": ["", "insufficient evidence"],
+            "insufficient_evidence": [False, True],
         }
     )
     html = forest_html(rows, lang="es", criteria=["C1", "C2", "C3"], caption="Figura 1.")

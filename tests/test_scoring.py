@@ -1,10 +1,10 @@
-"""Site scoring: hand-computed formulas, bootstrap, probabilities, sensitivity, CLI, demo."""
+"""Site scoring: hand-computed formulas, uncertainty model, bootstrap, probabilities,
+sensitivity, CLI, demo, and a quick calibration simulation with known truth."""
 
 from __future__ import annotations
 
 import math
 import os
-import sys
 
 import numpy as np
 import pandas as pd
@@ -283,23 +283,21 @@ def test_combine_formula_basis_and_labels():
     s = pd.DataFrame(
         {"site_id": ["A", "B"], "criterion": ["C1", "C1"], "survey_score": [3.0, 0.5]}
     )
-    out = combine(q, s, weight=0.25, lang="es").set_index(["site_id", "criterion"])
+    out = combine(q, s, weight=0.25).set_index(["site_id", "criterion"])
     assert out.loc[("A", "C1"), "score"] == pytest.approx(0.25 * 2 + 0.75 * 3)
     assert out.loc[("A", "C1"), "basis"] == "qualitative+survey"
-    assert out.loc[("A", "C1"), "label"] == "aceptable"  # 2.75
+    assert out.loc[("A", "C1"), "band"] == "acceptable"  # 2.75
     assert out.loc[("A", "C2"), "basis"] == "qualitative"
     assert out.loc[("A", "C2"), "score"] == pytest.approx(3.5)
-    assert out.loc[("A", "C2"), "label"] == "consolidado"
+    assert out.loc[("A", "C2"), "band"] == "strong"
     assert out.loc[("B", "C1"), "basis"] == "survey"
-    assert out.loc[("B", "C1"), "label"] == "ausente"
+    assert out.loc[("B", "C1"), "band"] == "absent"
 
 
 def test_combine_rejects_bad_options():
     q = pd.DataFrame({"site_id": ["A"], "criterion": ["C1"], "qual_score": [2.0]})
     with pytest.raises(ScoringError, match=r"weight must be a number between 0 and 1, got 1\.5"):
         combine(q, None, weight=1.5)
-    with pytest.raises(ScoringError, match="lang must be one of es, en, got 'fr'"):
-        combine(q, None, lang="fr")
     with pytest.raises(ScoringError, match="nothing to combine"):
         combine(q.iloc[:0], None)
     with pytest.raises(ScoringError, match="more than one row for some site"):
@@ -418,14 +416,22 @@ def test_score_evidence_table_columns_and_intervals():
     assert len(t) == 15
     assert list(t["criterion"][:5]) == ["C1", "C2", "C3", "C4", "AT"]
     z = t[t["site_id"] == "Z"]
-    assert (z["basis"] == "none").all() and (z["flag"] == "no evidence").all()
-    assert z["score"].isna().all() and (z["label"] == "").all()
+    assert (z["basis"] == "none").all() and z["no_evidence"].all()
+    assert z["score"].isna().all() and z["band"].isna().all()
+    assert not z[["insufficient_evidence", "capped", "thin_evidence"]].any().any()
     scored = t[t["basis"] != "none"]
+    assert not scored["no_evidence"].any()
     assert (scored["lower"] <= scored["score"]).all() and (
         scored["score"] <= scored["upper"]
     ).all()
+    assert (scored["upper"] - scored["lower"] > 0.05).all()  # never zero width
+    assert (scored["se"] > 0).all() and (scored["df"] > 1).all()
+    for col in S.FLAG_COLUMNS:
+        assert t[col].dtype == bool, col
+    # no English prose anywhere in the table: codes, numbers, booleans and IDs only
+    assert set(t["band"].dropna()) <= {"absent", "limited", "passable", "acceptable", "strong"}
     y2 = t.set_index(["site_id", "criterion"]).loc[("Y", "C2")]
-    assert (y2["lower"], y2["upper"]) == (pytest.approx(2.9), pytest.approx(2.9))
+    assert y2["capped"] and y2["lower"] < 2.9 - 0.1 and y2["upper"] > 2.9
 
 
 def test_score_evidence_rejects_sites_missing_from_the_list():
@@ -443,7 +449,10 @@ def test_score_evidence_needs_something():
     [
         ({"ci": 1.0}, "ci must be a number strictly between 0 and 1"),
         ({"ci": 0}, "ci must be a number strictly between 0 and 1"),
-        ({"lang": "de"}, "lang must be one of es, en, got 'de'"),
+        ({"interval_method": "magic"}, "interval_method must be one of model, bootstrap"),
+        ({"weight": -0.1}, "weight must be a number between 0 and 1"),
+        ({"seed": -1}, "seed must be an integer >= 0"),
+        ({"draws": 7}, "give draws or n_boot"),
     ],
 )
 def test_score_evidence_option_errors(kwargs, message):
@@ -458,15 +467,15 @@ def test_percentile_interval_is_widened_to_contain_the_estimate():
     assert lo[1] == pytest.approx(0.15) and hi[1] == pytest.approx(2.85) and not extended[1]
 
 
-def test_extended_interval_is_flagged():
-    table = pd.DataFrame({"site_id": ["A"], "criterion": ["C1"], "score": [2.0], "flag": [""]})
-    idx = pd.MultiIndex.from_tuples(
-        [("A", "C1", "combined")], names=["site_id", "criterion", "component"]
-    )
-    reps = pd.DataFrame([[3.0, 3.5, 3.2]], index=idx)
-    out = S._attach_intervals(table, reps, 0.9)
-    assert out["flag"].iloc[0] == "interval extended"
-    assert out["lower"].iloc[0] == 2.0 and out["upper"].iloc[0] == pytest.approx(3.47)
+def test_bootstrap_method_is_still_available():
+    ev = evidence(WORKED_EVIDENCE)
+    boot = score_evidence(ev, n_boot=300, seed=1, interval_method="bootstrap")
+    model = score_evidence(ev, n_boot=300, seed=1)
+    assert list(boot.table.columns) == list(S.TABLE_COLUMNS)
+    pd.testing.assert_series_equal(boot.table["score"], model.table["score"])
+    x2 = boot.table.set_index(["site_id", "criterion"]).loc[("X", "C2")]
+    assert x2["lower"] <= x2["score"] <= x2["upper"] and np.isinf(x2["df"])
+    assert boot.settings["interval_method"] == "bootstrap"
 
 
 # --------------------------------------------------------------------------- pairwise, ranks
@@ -483,7 +492,7 @@ def test_pairwise_hand_computed():
     reps = _reps({("A", "C1"): [1, 2, 3, 4], ("B", "C1"): [2, 2, 2, 2], ("C", "C1"): [0, 0, 0, 5]})
     p = pairwise_probabilities(reps).set_index(["site_a", "site_b"])
     assert p.loc[("A", "B")].to_dict() == {
-        "criterion": "C1", "p_a_greater": 0.5, "p_tie": 0.25, "p_b_greater": 0.25, "n_boot": 4,
+        "criterion": "C1", "p_a_greater": 0.5, "p_tie": 0.25, "p_b_greater": 0.25, "n_draws": 4,
     }  # fmt: skip
     assert p.loc[("B", "C"), "p_a_greater"] == 0.75
     assert p.loc[("A", "C"), "p_b_greater"] == 0.25
@@ -523,7 +532,7 @@ def test_result_methods_use_the_replicates():
     assert p["p_b_greater"].iloc[0] + p["p_tie"].iloc[0] + p["p_a_greater"].iloc[0] == 1
     ranks = result.ranks(criteria="C2")
     assert set(ranks["site_id"]) == {"X", "Y"}
-    assert "n_boot=100" in repr(result)
+    assert "draws=100" in repr(result)
 
 
 # --------------------------------------------------------------------------- sensitivity
@@ -574,17 +583,32 @@ def test_worked_example_has_no_changed_ordering():
 
 # --------------------------------------------------------------------------- reliability
 def test_flag_unreliable():
-    scores = pd.DataFrame({"codes": ["C2.meetings;C2.channels", "C1.patrol", ""]})
+    scores = pd.DataFrame(
+        {"criterion": ["C2", "C1", "C3"], "codes": ["C2.meetings;C2.channels", "C1.patrol", ""]}
+    )
+    gate = pd.DataFrame(
+        {
+            "criterion": ["C2", "C2", "C1", "C2", "C1", "C3"],
+            "code": ["C2.meetings", "C2.channels", "C1.patrol", "", "", ""],
+            "measure": ["presence", "presence", "presence", "valence", "valence", "valence"],
+            "alpha": [0.5, 0.9, np.nan, 0.57, 0.8, 0.1],
+        }
+    )
+    out = flag_unreliable(scores, gate)
+    assert out["reliability_issues"].tolist() == [
+        "C2.meetings:presence:0.50;C2:valence:0.57",
+        "",
+        "",  # C3 has no evidence behind it: nothing rests on its valences
+    ]
+    assert out["low_reliability"].tolist() == [True, False, False]
+    assert "low_reliability" not in scores.columns
+    assert not flag_unreliable(scores, None)["low_reliability"].any()
+    # a code_reliability() table (presence only) is accepted too
     rel = pd.DataFrame({"code": ["C2.meetings", "C2.channels", "C1.patrol", "ALL"],
                         "alpha_nominal": [0.5, 0.9, np.nan, 0.3]})  # fmt: skip
-    out = flag_unreliable(scores, rel)
-    assert out["warning"].tolist() == [
-        "low inter-coder reliability (Krippendorff's alpha < 0.667): C2.meetings (0.50)",
-        "",
-        "",
-    ]
-    assert "warning" not in scores.columns
-    assert flag_unreliable(scores, None)["warning"].eq("").all()
+    assert flag_unreliable(scores, rel)["reliability_issues"].tolist() == [
+        "C2.meetings:presence:0.50", "", ""
+    ]  # fmt: skip
     with pytest.raises(ScoringError, match="reliability lacks column\\(s\\) alpha_nominal"):
         flag_unreliable(scores, rel.drop(columns="alpha_nominal"))
 
@@ -681,28 +705,45 @@ def test_worked_example(tmp_path):
     assert x2["qual_score"] == pytest.approx(2.25)
     assert x2["survey_score"] == pytest.approx(2.875)
     assert x2["score"] == pytest.approx(2.5)
-    assert (x2["label"], x2["basis"], x2["flag"]) == ("acceptable", "qualitative+survey", "")
+    assert (x2["band"], x2["basis"]) == ("acceptable", "qualitative+survey")
+    # the two police respondents answer alike (3.5, 3.5): the survey shows no spread of its
+    # own, so it borrows the instrument's (prior) spread and the rating is marked thin
+    assert x2["thin_evidence"] and x2["survey_se"] > 0
+    assert not x2[["insufficient_evidence", "capped", "no_evidence", "low_reliability"]].any()
     assert (x2["n_sources"], x2["n_groups"], x2["n_segments"]) == (5, 3, 10)
     assert (x2["n_respondents"], x2["n_instruments"]) == (5, 2)
     assert x2["items"] == "community:police_listen;police:input;police:meet"
     assert xat["score"] == pytest.approx(2.5) and xat["basis"] == "survey"
     assert xat["items"] == "community:trust"
-    assert y1["score"] == pytest.approx(1.0) and y1["label"] == "limited"
-    assert y1["flag"] == "insufficient evidence"
-    assert (y1["lower"], y1["upper"]) == (pytest.approx(1.0), pytest.approx(1.0))
-    assert y2["score"] == pytest.approx(2.9) and y2["flag"] == "capped"
-    assert (y2["lower"], y2["upper"]) == (pytest.approx(2.9), pytest.approx(2.9))
+    assert y1["score"] == pytest.approx(1.0) and y1["band"] == "limited"
+    assert y1["insufficient_evidence"] and y1["thin_evidence"] and not y1["capped"]
+    # one source, one segment: the interval comes from the project's components, not zero
+    assert y1["lower"] < 1.0 - 0.3 and y1["upper"] > 1.0 + 0.3
+    assert y2["score"] == pytest.approx(2.9) and y2["capped"] and not y2["insufficient_evidence"]
+    assert y2["qual_raw"] == pytest.approx(3.0)
+    # the cap moves the rating, not what the evidence allows: lower <= 2.9 < 3.0 < upper
+    assert y2["lower"] < 2.9 and y2["upper"] > 3.0
     assert x2["lower"] <= 2.5 <= x2["upper"] and x2["upper"] > x2["lower"]
     others = t.drop(index=[("X", "C2"), ("X", "AT"), ("Y", "C1"), ("Y", "C2")])
-    assert (others["basis"] == "none").all() and (others["flag"] == "no evidence").all()
-    assert (t["warning"] == "").all()  # a single coder: no reliability warnings
+    assert (others["basis"] == "none").all() and others["no_evidence"].all()
+    assert not t["low_reliability"].any()  # a single coder: no reliability flags
+    assert (t["reliability_issues"] == "").all()
 
 
-def test_score_sites_spanish_labels(tmp_path):
+def test_score_sites_takes_one_params_object(tmp_path):
+    from copeval.params import DEFAULT_WEIGHT, ScoringParams
+
     project = load_project(worked_project(tmp_path / "worked"))
-    t = score_sites(project, n_boot=20, lang="es").table.set_index(["site_id", "criterion"])
-    assert t.loc[("X", "C2"), "label"] == "aceptable"
-    assert t.loc[("Y", "C1"), "label"] == "incipiente"
+    params = ScoringParams(weight=0.25, draws=20, seed=3)
+    result = score_sites(project, params=params)
+    assert result.params == params and result.settings["weight"] == 0.25
+    x2 = result.table.set_index(["site_id", "criterion"]).loc[("X", "C2")]
+    assert x2["score"] == pytest.approx(0.25 * 2.25 + 0.75 * 2.875)
+    # a keyword overrides one field; the rest stays
+    again = score_sites(project, params=params, weight=DEFAULT_WEIGHT)
+    assert again.params.seed == 3 and again.params.weight == DEFAULT_WEIGHT
+    with pytest.raises(ScoringError, match="params must be a ScoringParams"):
+        score_sites(project, params={"weight": 0.5})
 
 
 def test_score_sites_qualitative_only_and_survey_only(tmp_path):
@@ -732,25 +773,26 @@ def test_reliability_warning_from_a_second_coder(tmp_path, monkeypatch):
 
     def fake(segments, **kwargs):
         calls.append(sorted(segments["coder"].unique()))
-        return pd.DataFrame({"code": ["C2.meetings", "C1.patrol"], "alpha_nominal": [0.4, 0.95]})
+        return pd.DataFrame(
+            {
+                "criterion": ["C2", "C1", "C2"],
+                "code": ["C2.meetings", "C1.patrol", ""],
+                "measure": ["presence", "presence", "valence"],
+                "alpha": [0.4, 0.95, 0.6],
+                "below_threshold": [True, False, True],
+            }
+        )
 
-    monkeypatch.setattr(reliability, "code_reliability", fake)
+    monkeypatch.setattr(reliability, "scoring_gate", fake)
     project = load_project(worked_project(tmp_path / "w", second_coder=lambda c: c))
     t = score_sites(project, n_boot=20).table.set_index(["site_id", "criterion"])
     assert calls == [["A", "B"]]
-    assert t.loc[("X", "C2"), "warning"] == (
-        "low inter-coder reliability (Krippendorff's alpha < 0.667): C2.meetings (0.40)"
-    )
-    assert t.loc[("Y", "C1"), "warning"] == ""
+    assert t.loc[("X", "C2"), "low_reliability"]
+    assert t.loc[("X", "C2"), "reliability_issues"] == "C2.meetings:presence:0.40;C2:valence:0.60"
+    assert t.loc[("Y", "C2"), "reliability_issues"] == "C2.meetings:presence:0.40;C2:valence:0.60"
+    assert not t.loc[("Y", "C1"), "low_reliability"]
     # the second coder's segments are not scored
     assert t.loc[("X", "C2"), "n_segments"] == 10
-
-
-def test_reliability_module_missing_gives_no_warning(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "copeval.reliability", None)
-    project = load_project(worked_project(tmp_path / "w", second_coder=lambda c: c))
-    t = score_sites(project, n_boot=20).table
-    assert (t["warning"] == "").all()
 
 
 def test_real_reliability_flags_a_disagreed_code(tmp_path):
@@ -758,8 +800,9 @@ def test_real_reliability_flags_a_disagreed_code(tmp_path):
     swap = {"C2.meetings": "C2.channels"}
     project = load_project(worked_project(tmp_path / "w", second_coder=lambda c: swap.get(c, c)))
     t = score_sites(project, n_boot=20).table.set_index(["site_id", "criterion"])
-    assert "C2.meetings" in t.loc[("X", "C2"), "warning"]
-    assert t.loc[("Y", "C1"), "warning"] == ""
+    assert "C2.meetings:presence:" in t.loc[("X", "C2"), "reliability_issues"]
+    assert t.loc[("X", "C2"), "low_reliability"]
+    assert "C1" not in t.loc[("Y", "C1"), "reliability_issues"]
 
 
 # --------------------------------------------------------------------------- properties
@@ -849,6 +892,20 @@ def test_interval_contains_the_point_estimate(segs, rows, seed, ci):
     assert (t["lower"] <= t["score"]).all() and (t["score"] <= t["upper"]).all()
     assert t[["lower", "upper"]].notna().all().all()
     assert t["score"].between(0, 4).all()
+    assert t["lower"].between(0, 4).all() and t["upper"].between(0, 4).all()
+
+
+@PROPERTY
+@given(SEGMENTS, RESPONDENTS, st.sampled_from([0.5, 0.9, 0.99]), st.sampled_from([0.0, 0.6, 1.0]))
+def test_no_interval_has_zero_width(segs, rows, ci, weight):
+    """No false certainty: one-segment sources, identical answers, capped ratings included."""
+    result = score_evidence(_ev(segs), _rs(rows), n_boot=5, ci=ci, weight=weight)
+    t = result.table[result.table["basis"] != "none"]
+    assert (t["upper"] - t["lower"] > 1e-3).all(), t[["score", "lower", "upper", "se"]]
+    assert (t["se"] > 0).all()
+    for comp in ("qual", "survey"):
+        has = t[f"{comp}_score"].notna()
+        assert (t.loc[has, f"{comp}_upper"] - t.loc[has, f"{comp}_lower"] > 1e-3).all()
 
 
 @PROPERTY
@@ -875,13 +932,11 @@ def test_cli_writes_csv(tmp_path, capsys):
                  "--lang", "es", "--weight", "0.5"])  # fmt: skip
     assert code == 0
     table = pd.read_csv(out, keep_default_na=False, dtype={"site_id": str})
-    for col in ("site_id", "criterion", "score", "lower", "upper", "label", "n_sources",
-                "n_groups", "flag"):  # fmt: skip
-        assert col in table.columns
+    assert list(table.columns) == list(S.TABLE_COLUMNS)  # every column, language-neutral
     assert list(table["criterion"][:5]) == ["C1", "C2", "C3", "C4", "AT"]
     x2 = table[(table["site_id"] == "X") & (table["criterion"] == "C2")].iloc[0]
     assert float(x2["score"]) == pytest.approx(0.5 * 2.25 + 0.5 * 2.875)
-    assert x2["label"] == "aceptable"
+    assert x2["band"] == "acceptable"
     assert "wrote 10 ratings" in capsys.readouterr().out
 
 
@@ -889,7 +944,28 @@ def test_cli_prints_table(tmp_path, capsys):
     path = worked_project(tmp_path / "w")
     assert main(["score", str(path), "--n-boot", "20"]) == 0
     out = capsys.readouterr().out
-    assert "site_id criterion" in out and "capped" in out and "90% bootstrap intervals" in out
+    assert "site_id criterion" in out and "acceptable" in out
+    assert "90% intervals (variance-components model, t)" in out
+    assert "† insufficient evidence" in out and "‡ thin evidence" in out
+    y1 = next(line for line in out.splitlines() if line.split()[:2] == ["Y", "C1"])
+    assert y1.rstrip().endswith("†‡")
+    assert main(["score", str(path), "--n-boot", "20", "--lang", "es"]) == 0
+    out = capsys.readouterr().out
+    assert "aceptable" in out and "solo encuesta" in out and "Intervalos del 90%" in out
+
+
+def test_cli_csv_neutralises_formulas(tmp_path, capsys, monkeypatch):
+    """A site ID that a spreadsheet would run as a formula is written as text."""
+    evil = '=HYPERLINK("http://x.invalid","X")'
+    ev = evidence([(evil, *row[1:]) for row in WORKED_EVIDENCE])
+    result = score_evidence(ev, n_boot=5)
+    monkeypatch.setattr(S, "score_sites", lambda project, **kwargs: result)
+    path = worked_project(tmp_path / "w")
+    out = tmp_path / "scores.csv"
+    assert main(["score", str(path), "--out", str(out), "--n-boot", "10"]) == 0
+    table = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert evil in set(table["site_id"].str.lstrip("'"))
+    assert not table["site_id"].str.startswith("=").any()
 
 
 @pytest.mark.parametrize(
@@ -897,7 +973,9 @@ def test_cli_prints_table(tmp_path, capsys):
     [
         (["--weight", "1.5"], "--weight must be between 0 and 1, got 1.5"),
         (["--weight", "abc"], "--weight must be a number, got 'abc'"),
-        (["--n-boot", "0"], "--n-boot must be >= 1, got 0"),
+        (["--n-boot", "0"], "--draws must be >= 1, got 0"),
+        (["--draws", "0"], "--draws must be >= 1, got 0"),
+        (["--interval-method", "magic"], "invalid choice: 'magic'"),
         (["--seed", "-3"], "--seed must be >= 0, got -3"),
         (["--ci", "1"], "--ci must be strictly between 0 and 1, got 1"),
         (["--lang", "fr"], "invalid choice: 'fr'"),
@@ -915,7 +993,8 @@ def test_cli_prints_reliability_warnings(tmp_path, capsys):
     path = worked_project(tmp_path / "w", second_coder=lambda c: swap.get(c, c))
     assert main(["score", str(path), "--n-boot", "20"]) == 0
     out = capsys.readouterr().out
-    assert "warnings:\n  X C2: low inter-coder reliability" in out
+    assert "R: low inter-coder reliability" in out
+    assert "  X C2: presence of code C2.meetings: α" in out
 
 
 def test_cli_missing_project(tmp_path, capsys):
@@ -935,10 +1014,268 @@ def test_demo_reproduces_the_study(demo_scores):
     for site in ("VC", "TOT"):
         four = t.loc[site].loc[["C1", "C2", "C3", "C4"], "score"]
         assert four.idxmin() == "C4", f"C4 is not the lowest criterion at {site}: {four}"
-        assert t.loc[(site, "C1"), "label"] == "acceptable"
-        assert t.loc[(site, "C3"), "label"] == "limited"
+        assert t.loc[(site, "C1"), "band"] == "acceptable"
+        assert t.loc[(site, "C3"), "band"] == "limited"
+    # one printed value, one band: VC C4 0.82 and TOT C4 0.75 both print 0.8, both limited
+    assert t.loc[("VC", "C4"), "band"] == t.loc[("TOT", "C4"), "band"] == "limited"
 
 
 def test_demo_c2_ordering_is_probable(demo_scores):
     p = demo_scores.pairwise(criteria=["C2"]).set_index(["site_a", "site_b"])
     assert p.loc[("TOT", "VC"), "p_a_greater"] > 0.9
+
+
+# --------------------------------------------------------------------------- defects (issue 12)
+def test_pooled_variant_counts_a_lonely_source_once():
+    """X/C2 of the worked example, pooled sources: (1.5 + 1 + 0 + 1 - 1)/5 + 2 = 2.5."""
+    ev = evidence(WORKED_EVIDENCE)
+    pooled = qualitative_scores(ev, aggregation="pooled").set_index(["site_id", "criterion"])
+    assert pooled.loc[("X", "C2"), "qual_score"] == pytest.approx(2.5)
+    sens = sensitivity_scores(ev, weights=[1.0], aggregations=["pooled"], source_means=[True])
+    x2 = sens[(sens["site_id"] == "X") & (sens["criterion"] == "C2")]
+    assert x2["score"].iloc[0] == pytest.approx(2.5)
+    # without source means a stratum pools its segments: (1.4 + 0.5 - 1)/3 + 2 = 2.3
+    seg = qualitative_scores(ev, source_means=False).set_index(["site_id", "criterion"])
+    assert seg.loc[("X", "C2"), "qual_score"] == pytest.approx(2.3)
+
+
+@pytest.mark.parametrize(
+    ("score", "printed", "band"),
+    [
+        (0.0, "0.0", "absent"),
+        (0.74, "0.7", "absent"),
+        (0.75, "0.8", "limited"),  # TOT C4 of the demo prints 0.8 ...
+        (0.82, "0.8", "limited"),  # ... and so does VC C4: one printed value, one band
+        (0.85, "0.9", "limited"),  # half-up, not Python's half-even on 0.8499999...
+        (1.55, "1.6", "passable"),
+        (2.3999999999999995, "2.4", "acceptable"),  # float noise
+        (2.349, "2.3", "passable"),
+        (3.15, "3.2", "strong"),
+        (4.0, "4.0", "strong"),
+    ],
+)
+def test_band_is_the_band_of_the_printed_value(score, printed, band):
+    from copeval.report.i18n import fmt_num
+    from copeval.vocabulary import band_code, rating_label
+
+    assert fmt_num(score, "en") == printed
+    assert band_code(score) == band
+    assert band_code(float(printed)) == band
+    assert rating_label(score, "en") == band
+
+
+def test_float_noise_is_a_tie_in_pairwise_and_ranks():
+    reps = _reps({("A", "C1"): [2.4, 1.0, 3.0], ("B", "C1"): [2.3999999999999995, 1.0, 3.0]})
+    p = pairwise_probabilities(reps).iloc[0]
+    assert (p["p_a_greater"], p["p_tie"], p["p_b_greater"]) == (0.0, 1.0, 0.0)
+    ranks = rank_probabilities(reps).set_index(["site_id", "rank"])["probability"]
+    assert ranks[("A", 1)] == pytest.approx(0.5) and ranks[("B", 1)] == pytest.approx(0.5)
+
+
+def test_identical_sites_are_not_told_apart():
+    """Two sites with the same evidence: P(A > B) about 1/2 (no false ordering)."""
+    rows = [r for r in WORKED_EVIDENCE if r[0] == "X"]
+    twin = [("W", *r[1:3], "w" + r[3], r[4]) for r in rows]
+    result = score_evidence(evidence(rows + twin), n_boot=4000, seed=0)
+    p = result.pairwise(criteria=["C2"]).iloc[0]
+    assert p["p_a_greater"] == pytest.approx(0.5, abs=0.04)
+
+
+# --------------------------------------------------------------------------- uncertainty model
+def test_variance_components_hand_computed():
+    """Two sites, one criterion, hand-checkable moments (docs/method.md section 5)."""
+    from copeval.uncertainty import estimate_components
+
+    rows = [
+        # site A: police p1 (+2, 0) and p2 (+1); community k1 (0)
+        ("A", "C1", "police", "p1", 2), ("A", "C1", "police", "p1", 0),
+        ("A", "C1", "police", "p2", 1), ("A", "C1", "community", "k1", 0),
+        # site B: police p3 (+1, +1) and p4 (-1); community k2 (+1, -1)
+        ("B", "C1", "police", "p3", 1), ("B", "C1", "police", "p3", 1),
+        ("B", "C1", "police", "p4", -1), ("B", "C1", "community", "k2", 1),
+        ("B", "C1", "community", "k2", -1),
+    ]  # fmt: skip
+    c = estimate_components(S._prepare_evidence(evidence(rows)))
+    # segment: SS = 2 (p1) + 0 (p3) + 2 (k2) = 4 over df = 1 + 1 + 1 = 3
+    assert c.raw["segment"] == pytest.approx(4 / 3) and c.df["segment"] == 3
+    # source: cells A/police (means 1, 1) and B/police (1, -1): between SS 0 + 2 = 2, minus
+    # sigma_e^2 x (J-1) x mean(1/n) = s2e x (0.75 + 0.75); df 2
+    prior = S._unc.DEFAULT_PRIORS
+    s2e = (prior["segment"].d0 * prior["segment"].s2 + 3 * 4 / 3) / (prior["segment"].d0 + 3)
+    assert c.sigma2["segment"] == pytest.approx(s2e)
+    assert c.raw["source"] == pytest.approx(max((2 - s2e * 1.5) / 2, 0.0))
+    assert c.df["source"] == 2
+    # stratum: 4 cells, additive fit of 2 sites + 2 strata has rank 3: one residual df
+    assert c.df["stratum"] == pytest.approx(1.0)
+
+
+def test_standard_error_formula_hand_computed():
+    """Var(Q) = (1/G^2) sum_g [s2u + (1/J_g^2) sum_j (s2b + s2e / n_j)]."""
+    from copeval.uncertainty import Components, qualitative_variance
+
+    comps = Components(
+        sigma2={"segment": 0.8, "source": 0.2, "stratum": 0.1},
+        raw={},
+        df={},
+        total_df={"segment": 1e9, "source": 1e9, "stratum": 1e9},
+    )
+    ev = S._prepare_evidence(evidence(WORKED_EVIDENCE))
+    qv = qualitative_variance(ev, comps).set_index(["site_id", "criterion"])
+    # X/C2: police P1 (4 segments), P2 (1); community K1 (2), K2 (2); field O1 (1)
+    police = (0.2 + 0.8 / 4 + 0.2 + 0.8 / 1) / 4
+    community = (0.2 + 0.8 / 2 + 0.2 + 0.8 / 2) / 4
+    field = 0.2 + 0.8 / 1
+    var = (3 * 0.1 + police + community + field) / 9
+    assert qv.loc[("X", "C2"), "qual_se"] == pytest.approx(math.sqrt(var))
+    assert not qv.loc[("X", "C2"), "qual_thin"]
+    # Y/C1: one source with one segment: var = s2u + s2b + s2e, and thin
+    assert qv.loc[("Y", "C1"), "qual_se"] == pytest.approx(math.sqrt(0.1 + 0.2 + 0.8))
+    assert qv.loc[("Y", "C1"), "qual_thin"]
+
+
+def test_survey_variance_hand_computed():
+    """Linearised CR1 variance of a weighted mean: G/(G-1) sum z^2, df G - 1."""
+    rs = respondents(
+        [
+            ("r1", "community", "X", "C1", 1.0, 1.0),
+            ("r2", "community", "X", "C1", 3.0, 1.0),
+            ("r3", "community", "X", "C1", 2.0, 2.0),
+        ]
+    )
+    t = score_evidence(None, rs, n_boot=5).table.set_index(["site_id", "criterion"])
+    x1 = t.loc[("X", "C1")]
+    # S = (1 + 3 + 4) / 4 = 2; z = w (x - S) / sum w = (-0.25, 0.25, 0)
+    assert x1["survey_score"] == pytest.approx(2.0)
+    assert x1["survey_se"] == pytest.approx(math.sqrt(3 / 2 * (0.0625 + 0.0625)))
+    assert x1["df"] == pytest.approx(2.0) and not x1["thin_evidence"]
+    from scipy.stats import t as student
+
+    half = student.ppf(0.95, 2) * x1["survey_se"]
+    assert (x1["lower"], x1["upper"]) == (pytest.approx(2 - half), pytest.approx(2 + half))
+
+
+def _sim_project(rng, n_sites=30, su=0.4, sb=0.5, se=0.9, sources=(1, 3), segments=(1, 4)):
+    """Synthetic project with known truth on the bounded, rounded valence scale.
+
+    valence = clip(round(a_sc + d_cg + u_scg + b_scgj + e), -2, 2); every segment has the
+    same marginal law given (a, d), so the expectation of the measurement at the site is
+    2 + mean over the strata present of E[clip(round(a + d + Z))], computed exactly.
+    """
+    from scipy.stats import norm
+
+    sd = math.sqrt(su**2 + sb**2 + se**2)
+    ks = np.arange(-2, 3)
+    lo = np.where(ks == -2, -np.inf, ks - 0.5)
+    hi = np.where(ks == 2, np.inf, ks + 0.5)
+
+    def expect(mu):
+        return float(((norm.cdf((hi - mu) / sd) - norm.cdf((lo - mu) / sd)) * ks).sum())
+
+    strata = ["police", "community", "authorities", "field"]
+    crits = ["C1", "C2", "C3", "C4", "AT"]
+    d = rng.normal(0, 0.3, (len(crits), len(strata)))
+    rows, truth = [], {}
+    for s in range(n_sites):
+        site = f"S{s:02d}"
+        for ci, c in enumerate(crits):
+            a = rng.normal(0, 0.7)
+            present = [g for g in range(4) if rng.random() > 0.15] or [0]
+            truth[(site, c)] = 2 + np.mean([expect(a + d[ci, g]) for g in present])
+            for g in present:
+                u = rng.normal(0, su)
+                for j in range(rng.integers(sources[0], sources[1] + 1)):
+                    b = rng.normal(0, sb)
+                    for _ in range(rng.integers(segments[0], segments[1] + 1)):
+                        v = np.clip(np.round(a + d[ci, g] + u + b + rng.normal(0, se)), -2, 2)
+                        rows.append((site, c, strata[g], f"{site}-{c}-{g}-{j}", int(v)))
+    return evidence(rows), truth
+
+
+def test_quick_calibration_of_the_90_percent_intervals():
+    """Known truth, fresh fieldworks: 90 % intervals contain the truth 80-97 % of the time
+    (3 projects x 30 sites x 5 criteria, thin designs of 1-3 sources per stratum)."""
+    rng = np.random.default_rng(2024)
+    frames = []
+    for i in range(3):
+        ev, truth = _sim_project(rng)
+        t = score_evidence(ev, n_boot=20, seed=i).table
+        t["truth"] = [truth[k] for k in zip(t["site_id"], t["criterion"], strict=True)]
+        frames.append(t)
+    t = pd.concat(frames)
+    covered = (t["lower"] <= t["truth"]) & (t["truth"] <= t["upper"])
+    assert 0.8 <= covered.mean() <= 0.97, covered.mean()
+    # the old bootstrap, on the same kind of data, is far too narrow
+    ev, truth = _sim_project(np.random.default_rng(7))
+    boot = score_evidence(ev, n_boot=300, seed=0, interval_method="bootstrap").table
+    boot["truth"] = [truth[k] for k in zip(boot["site_id"], boot["criterion"], strict=True)]
+    old = ((boot["lower"] <= boot["truth"]) & (boot["truth"] <= boot["upper"])).mean()
+    assert old < 0.8, old
+
+
+def test_components_agree_with_statsmodels_mixedlm():
+    """Moment estimates of the three components within 15 % of REML (nested variance
+    components in statsmodels MixedLM) on one simulated project."""
+    import warnings
+
+    import statsmodels.formula.api as smf
+
+    rng = np.random.default_rng(11)
+    rows = []
+    for s in range(60):
+        a = rng.normal(0, 0.3)
+        for gi, g in enumerate(["police", "community", "authorities", "field"]):
+            u = rng.normal(0, 0.5)
+            for j in range(rng.integers(2, 5)):
+                b = rng.normal(0, 0.4)
+                for _ in range(rng.integers(1, 5)):
+                    v = a + 0.2 * gi - 0.3 + u + b + rng.normal(0, 0.6)
+                    rows.append((f"S{s}", "C1", g, f"S{s}-{g}-{j}", float(np.clip(v, -2, 2))))
+    ev = pd.DataFrame(rows, columns=["site_id", "criterion", "stratum", "source_id", "valence"])
+    ev["segment_id"] = [f"g{k}" for k in range(len(ev))]
+    comps = S._unc.estimate_components(S._prepare_evidence(ev))
+    ev["cell"] = ev["site_id"] + ":" + ev["stratum"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = smf.mixedlm(
+            "valence ~ 0 + C(site_id) + C(stratum)",
+            ev,
+            groups="site_id",
+            re_formula="0",
+            vc_formula={"cell": "0 + C(cell)", "source": "0 + C(source_id)"},
+        ).fit(reml=True)
+    reml = dict(zip(fit.model.exog_vc.names, fit.vcomp, strict=True))
+    assert comps.raw["stratum"] == pytest.approx(reml["cell"], rel=0.15)
+    assert comps.raw["source"] == pytest.approx(reml["source"], rel=0.15)
+    assert comps.raw["segment"] == pytest.approx(fit.scale, rel=0.15)
+
+
+def test_few_sites_lean_on_the_prior_and_many_sites_do_not():
+    from copeval.uncertainty import DEFAULT_PRIORS
+
+    rng = np.random.default_rng(5)
+    ev, _ = _sim_project(rng, n_sites=2)
+    small = S._unc.estimate_components(S._prepare_evidence(ev))
+    ev, _ = _sim_project(rng, n_sites=50)
+    big = S._unc.estimate_components(S._prepare_evidence(ev))
+    for name, prior in DEFAULT_PRIORS.items():
+        # moderated value lies between prior and estimate, with weight d0 / (d0 + df)
+        w = prior.d0 / (prior.d0 + small.df[name])
+        raw = small.raw[name]
+        assert small.sigma2[name] == pytest.approx(w * prior.s2 + (1 - w) * raw)
+        assert big.sigma2[name] == pytest.approx(big.raw[name], rel=0.05, abs=0.003)
+
+
+def test_comparison_draws_shrink_noisy_sites_and_keep_the_order():
+    from copeval.uncertainty import comparison_draws
+
+    y = np.array([1.0, 2.0, 3.0, 3.2])
+    se = np.array([0.1, 0.1, 0.1, 1.5])
+    draws = comparison_draws(y, se, 4000, seed=1)
+    assert draws.shape == (4, 4000)
+    means = draws.mean(axis=1)
+    assert means[0] < means[1] < means[2]
+    assert abs(means[3] - y[3]) > abs(means[2] - y[2])  # the noisy site moves more
+    # precise sites keep intervals close to their own
+    assert draws[0].std() == pytest.approx(0.1, rel=0.2)
+    again = comparison_draws(y, se, 4000, seed=1)
+    np.testing.assert_array_equal(draws, again)

@@ -109,7 +109,10 @@ def register(sub) -> None:
         help="model (default: variance components, calibrated) or bootstrap (former, too narrow)",
     )
     p.add_argument(
-        "--lang", choices=["en", "es"], default="en", help="language of the printed table (default en)"
+        "--lang",
+        choices=["en", "es"],
+        default="en",
+        help="language of the printed table (default en)",
     )
     p.add_argument(
         "--jobs",

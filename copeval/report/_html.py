@@ -51,7 +51,7 @@ def p(text: str, cls: str | None = None, *, raw: bool = False) -> str:
 
 
 def _marks(r) -> str:
-    """"†" insufficient evidence, "‡" thin evidence (copeval.report.summary.flag_marks)."""
+    """ "†" insufficient evidence, "‡" thin evidence (copeval.report.summary.flag_marks)."""
     from .summary import flag_marks
 
     return flag_marks(r)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from copeval.params import DEFAULT_CI, DEFAULT_DRAWS, DEFAULT_SEED, DEFAULT_WEIGHT
 from copeval.vocabulary import CRITERIA, STRATA
 
 from . import figures
@@ -75,10 +76,10 @@ class ComparativeReport:
         *,
         sites="all",
         lang: str = "es",
-        weight: float = 0.6,
-        n_boot: int = 2000,
-        seed: int = 0,
-        ci: float = 0.9,
+        weight: float = DEFAULT_WEIGHT,
+        n_boot: int = DEFAULT_DRAWS,
+        seed: int = DEFAULT_SEED,
+        ci: float = DEFAULT_CI,
         cache_dir=None,
     ) -> ComparativeReport:
         """Load and score the project (or reuse ``cache_dir``), then prepare the comparison."""

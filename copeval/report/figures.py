@@ -85,7 +85,7 @@ def _band_label(score: float, lang: str) -> str:
 
 
 def _marks(row) -> str:
-    """"†" insufficient evidence, "‡" thin evidence (see report.summary.flag_marks)."""
+    """ "†" insufficient evidence, "‡" thin evidence (see report.summary.flag_marks)."""
     from .summary import flag_marks
 
     return flag_marks(row)
@@ -146,7 +146,9 @@ def heatmap_figure(
         fig = Figure(figsize=(width, height), layout="constrained")
         ax = fig.add_subplot()
         values = grid.to_numpy(dtype=float)
-        bands = np.vectorize(lambda v: np.nan if np.isnan(v) else band_index(v))(values)
+        bands = np.vectorize(
+            lambda v: np.nan if np.isnan(v) else float(band_index(v)), otypes=[float]
+        )(values)
         masked = np.ma.masked_invalid(bands.astype(float))
         ax.imshow(masked, cmap=cmap, norm=norm, aspect="auto", interpolation="nearest")
         ax.set_facecolor("#eef1f4")

@@ -348,9 +348,9 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "fig.heatmap": {
         "es": "Figura {n}. Valoraciones por criterio y sitio (0 = ausente, 4 = consolidado). "
-        "† evidencia insuficiente.",
+        "† evidencia insuficiente; ‡ evidencia escasa (variabilidad tomada de los demás sitios).",
         "en": "Figure {n}. Ratings by criterion and site (0 = absent, 4 = strong). "
-        "† insufficient evidence.",
+        "† insufficient evidence; ‡ thin evidence (variability borrowed from the other sites).",
     },
     "fig.forest_compare": {
         "es": "Figura {n}. Valoración e intervalo del {ci} de cada sitio, por criterio.",

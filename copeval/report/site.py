@@ -25,6 +25,7 @@ import pandas as pd
 
 from copeval import __version__
 from copeval.errors import CopevalError
+from copeval.params import DEFAULT_CI, DEFAULT_DRAWS, DEFAULT_SEED, DEFAULT_WEIGHT
 from copeval.scoring import STRENGTH_CEILING
 from copeval.vocabulary import CRITERIA, RESPONDENT_GROUPS, STRATA, group_label, rating_label
 
@@ -187,10 +188,10 @@ class SiteReport:
         *,
         site_id: str,
         lang: str = "es",
-        weight: float = 0.6,
-        n_boot: int = 2000,
-        seed: int = 0,
-        ci: float = 0.9,
+        weight: float = DEFAULT_WEIGHT,
+        n_boot: int = DEFAULT_DRAWS,
+        seed: int = DEFAULT_SEED,
+        ci: float = DEFAULT_CI,
         cache_dir=None,
         crosswalk=None,
         profile: str = "full",
