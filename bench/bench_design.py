@@ -10,9 +10,9 @@ interview counts x 4 survey sizes, 100 simulated sites per design, each design s
 project with the model's intervals: 2,800 sites scored), prints the machine, the wall time
 (best of ``--repeat``), the time per simulated site, the peak resident memory, the coverage of
 the intervals and the recommendation, and checks that a second run with the same seed gives
-the identical table. ``--blas-threads`` (default 1) caps the BLAS threads: on a shared,
-busy machine a multi-threaded BLAS made the model's small least-squares fits 40 times
-slower (0.39 s instead of 0.01 s per SVD).
+the identical table. ``--blas-threads`` (default 1) caps the BLAS threads, for timings
+that do not depend on how busy a shared machine is (an earlier SVD-based version of the
+interval model ran 40 times slower under BLAS thread contention).
 """
 
 from __future__ import annotations
