@@ -45,7 +45,7 @@ from __future__ import annotations
 import os
 
 # One BLAS thread: the machine is shared, and a multi-threaded BLAS on a busy machine made
-# the scoring's small least-squares fits 40x slower (measured: 0.39 s vs 0.01 s per SVD).
+# an earlier (SVD-based) version of the model's least-squares fits 40x slower.
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
