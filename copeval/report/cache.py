@@ -121,7 +121,7 @@ def _encode_frame(df: pd.DataFrame, prefix: str, arrays: dict) -> dict:
     else:
         names = [n if n is not None else f"__index_{i}__" for i, n in enumerate(df.index.names)]
         index = {"levels": names, "names": list(df.index.names)}
-        frame = df.copy(deep=False)
+        frame = df.copy()  # also consolidates a fragmented frame before reset_index
         frame.index = frame.index.set_names(names)
         frame = frame.reset_index()
     labels = list(frame.columns)
