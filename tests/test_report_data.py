@@ -107,6 +107,24 @@ def test_a_stale_cache_format_is_recomputed(tiny_project, tmp_path, monkeypatch)
     assert written.is_file()
 
 
+def test_a_change_to_the_analysis_code_changes_the_cache_key(tiny_project, tmp_path, monkeypatch):
+    # a merged change to scoring (new columns) kept the version number: the cached tables of
+    # the old code must not be served to the new one
+    params = {"n_boot": 10}
+    before = data_mod.analysis_key(tiny_project, params)
+    module = tmp_path / "fake_scoring.py"
+    module.write_text("X = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(data_mod, "ANALYSIS_MODULES", (*data_mod.ANALYSIS_MODULES, "fake_scoring"))
+    data_mod.code_fingerprint.cache_clear()
+    with_module = data_mod.analysis_key(tiny_project, params)
+    module.write_text("X = 2\n")
+    data_mod.code_fingerprint.cache_clear()
+    edited = data_mod.analysis_key(tiny_project, params)
+    data_mod.code_fingerprint.cache_clear()
+    assert len({before, with_module, edited}) == 3
+
+
 def test_an_incomplete_cache_is_completed_when_a_full_report_needs_it(demo_copy, tmp_path):
     cache = tmp_path / "cache"
     brief = ReportData.load(demo_copy, n_boot=30, cache_dir=cache, memo=False, complete=False)

@@ -141,14 +141,46 @@ def project_fingerprint(path: str | Path, *, exclude=()) -> str:
     return digest.hexdigest()
 
 
+#: Modules whose code decides what an analysis holds: a change to any of them (a new column,
+#: a new interval method) invalidates every cached analysis, whatever the version number says.
+ANALYSIS_MODULES = (
+    "copeval.project",
+    "copeval.scoring",
+    "copeval.uncertainty",
+    "copeval.params",
+    "copeval.survey",
+    "copeval.reliability",
+    "copeval.privacy",
+    "copeval.vocabulary",
+    "copeval.report.data",
+    "copeval.report.cache",
+)
+
+
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """SHA-256 of the source of :data:`ANALYSIS_MODULES` (computed once per process)."""
+    import importlib.util
+
+    digest = hashlib.sha256()
+    for name in ANALYSIS_MODULES:
+        spec = importlib.util.find_spec(name)
+        origin = spec.origin if spec is not None else None
+        digest.update(name.encode())
+        if origin and os.path.isfile(origin):
+            digest.update(Path(origin).read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def analysis_key(path: str | Path, params: dict) -> str:
-    """Cache key of a project's analysis: fingerprint, scoring parameters, copeval version
-    and cache format."""
+    """Cache key of a project's analysis: fingerprint, scoring parameters, copeval version,
+    the analysis code's fingerprint and the cache format."""
     payload = json.dumps(
         {
             "project": project_fingerprint(path),
             "params": _params(params),
             "copeval": __version__,
+            "code": code_fingerprint(),
             "format": CACHE_FORMAT,
         },
         sort_keys=True,
