@@ -29,6 +29,7 @@ from scipy import stats
 
 __all__ = [
     "DEFAULT_PRIORS",
+    "SURVEY_ICC_PRIOR",
     "SURVEY_PRIOR",
     "TAU_PRIOR_SCALE",
     "Components",
@@ -64,6 +65,14 @@ DEFAULT_PRIORS = {
 #: Prior of the within-site SD of a survey instrument's respondent scores (0..4 scale), used
 #: only when an instrument has fewer than two units at every site.
 SURVEY_PRIOR = Prior(1.0**2, 4.0)
+#: Prior intraclass correlation of a survey's sampling clusters (respondent scores, 0..4),
+#: used only when a project records clusters but no site has two or more of them to estimate
+#: it from. Community surveys of this kind report ICCs of about 0.05-0.15; a rating that must
+#: borrow its variance should err wide, so the prior sits above that range.
+SURVEY_ICC_PRIOR = 0.2
+#: Relative size below which an instrument's own variance counts as zero (all answers equal).
+_ZERO_VARIANCE = 1e-12
+
 #: Floor of the variance function (see :func:`variance_function`).
 VARIANCE_FLOOR = 0.25
 
@@ -354,8 +363,11 @@ def survey_variance(units: pd.DataFrame, respondents: pd.DataFrame) -> pd.DataFr
         (z**2).groupby(pd.MultiIndex.from_frame(u[inst])).sum().reindex(per.index).to_numpy()
     )
     G = per["G"].to_numpy(dtype=float)
+    S_t = (per["A"] / per["B"]).to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         own = np.where(G >= 2, G / (G - 1) * per["Z2"].to_numpy(), np.nan)
+    # all answers equal (or nearly): the own variance is rounding noise, not information
+    own = np.where(own > _ZERO_VARIANCE * np.maximum(1.0, S_t**2), own, np.nan)
     # pooled within-site SD of each instrument x criterion, across sites
     r = respondents.join((per["A"] / per["B"]).rename("S_t"), on=inst)
     r = r.assign(_res2=(r["score"] - r["S_t"]) ** 2, _w2=r["weight"] ** 2)
@@ -373,7 +385,21 @@ def survey_variance(units: pd.DataFrame, respondents: pd.DataFrame) -> pd.DataFr
     site_n = site_n.join(pooled[["s2", "df"]], on=["instrument", "criterion"])
     site_n = site_n.reindex(per.index)
     borrowed = site_n["s2"].to_numpy() * site_n["w2"].to_numpy() / site_n["w"].to_numpy() ** 2
-    thin = ~(own > 0)
+    # a site whose respondents come from recorded sampling clusters but fewer than two of them
+    # (one village surveyed, or one cluster answering a criterion): its respondents are not
+    # independent, so the borrowed variance carries the design effect 1 + (n - 1) * icc
+    n_cl = _clusters_per_cell(respondents, inst).reindex(per.index).fillna(0).to_numpy()
+    icc = _pooled_icc(respondents, inst).reindex(
+        pd.MultiIndex.from_arrays(
+            [per.index.get_level_values("instrument"), per.index.get_level_values("criterion")]
+        )
+    )
+    icc = icc.fillna(SURVEY_ICC_PRIOR).to_numpy()
+    n_resp = site_n["n"].to_numpy(dtype=float)
+    deff = np.where(n_cl >= 1, 1.0 + np.maximum(n_resp - 1.0, 0.0) * icc, 1.0)
+    borrowed = borrowed * deff
+    thin = ~(own > 0) | ((n_cl >= 1) & (n_cl < 2))
+    own = np.where(thin, np.nan, own)
     per["V"] = np.where(thin, borrowed, own)
     per["df"] = np.where(thin, site_n["df"].to_numpy(), G - 1)
     per["thin"] = thin.astype(float)
@@ -407,6 +433,65 @@ def survey_variance(units: pd.DataFrame, respondents: pd.DataFrame) -> pd.DataFr
     return out
 
 
+def _clusters_per_cell(respondents: pd.DataFrame, inst: list[str]) -> pd.Series:
+    """Distinct recorded sampling clusters behind each site x criterion x instrument."""
+    clustered = respondents[respondents["cluster"].notna()]
+    if clustered.empty:
+        return pd.Series(dtype=float)
+    return clustered.groupby(inst, sort=False)["cluster"].nunique().astype(float)
+
+
+def _pooled_icc(respondents: pd.DataFrame, inst: list[str]) -> pd.Series:
+    """Intraclass correlation of respondent scores within sampling clusters, per instrument x
+    criterion, pooled over the sites with two or more clusters (one-way ANOVA moments).
+
+    ``sigma_c^2 = (MSB - MSW) / m0`` (truncated at 0) with ``MSB``, ``MSW`` the pooled between-
+    and within-cluster mean squares and ``m0`` the usual average cluster size
+    ``(N - sum m_c^2 / N) / (C - 1)``, pooled over sites; ``icc = sigma_c^2 / (sigma_c^2 + MSW)``.
+    Instruments without such sites are absent (the caller uses :data:`SURVEY_ICC_PRIOR`).
+    """
+    r = respondents[respondents["cluster"].notna()]
+    if r.empty:
+        return pd.Series(dtype=float)
+    cl = [*inst, "cluster"]
+    c = r.groupby(cl, sort=False)["score"].agg(m="size", mean="mean", var="var").reset_index()
+    c["var"] = c["var"].fillna(0.0)
+    site = c.groupby(inst, sort=False).agg(C=("m", "size"), N=("m", "sum"))
+    c = c.join(site, on=inst)
+    c = c[c["C"] >= 2]
+    if c.empty:
+        return pd.Series(dtype=float)
+    grand = (c["m"] * c["mean"]).groupby([c[k] for k in inst]).transform("sum") / c["N"]
+    c = c.assign(
+        ssb=c["m"] * (c["mean"] - grand) ** 2,
+        ssw=(c["m"] - 1) * c["var"],
+        m2=c["m"] ** 2,
+    )
+    per_site = c.groupby(inst, sort=False).agg(
+        ssb=("ssb", "sum"),
+        ssw=("ssw", "sum"),
+        C=("C", "first"),
+        N=("N", "first"),
+        m2=("m2", "sum"),
+    )
+    per_site["dfb"] = per_site["C"] - 1
+    per_site["dfw"] = per_site["N"] - per_site["C"]
+    per_site["m0"] = (per_site["N"] - per_site["m2"] / per_site["N"]) / per_site["dfb"]
+    pooled = per_site.groupby(["instrument", "criterion"]).agg(
+        ssb=("ssb", "sum"),
+        ssw=("ssw", "sum"),
+        dfb=("dfb", "sum"),
+        dfw=("dfw", "sum"),
+        m0=("m0", "mean"),
+    )
+    pooled = pooled[(pooled["dfb"] > 0) & (pooled["dfw"] > 0)]
+    msb = pooled["ssb"] / pooled["dfb"]
+    msw = pooled["ssw"] / pooled["dfw"]
+    s2c = ((msb - msw) / pooled["m0"]).clip(lower=0.0)
+    total = s2c + msw
+    return (s2c / total.where(total > 0)).dropna()
+
+
 # --------------------------------------------------------------------------- intervals
 def t_interval(center, se, dof, ci: float, score=None):
     """``center -/+ t_{dof,(1+ci)/2} se`` intersected with [0, 4]; with ``score`` (a capped
@@ -418,8 +503,9 @@ def t_interval(center, se, dof, ci: float, score=None):
     hi = np.clip(center + half, 0.0, 4.0)
     if score is not None:
         score = np.asarray(score, dtype=float)
-        lo = np.fmin(lo, score)
-        hi = np.fmax(hi, score)
+        # a missing standard error stays missing: never a zero-width interval at the score
+        lo = np.where(np.isnan(half), np.nan, np.fmin(lo, score))
+        hi = np.where(np.isnan(half), np.nan, np.fmax(hi, score))
     return lo, hi
 
 
@@ -453,6 +539,8 @@ def comparison_draws(
     rng = _rng(seed, "compare", *key)
     if n == 0:
         return np.empty((0, n_draws))
+    if not (np.isfinite(y).all() and np.isfinite(se).all()):
+        raise ValueError("comparison_draws needs a finite score and standard error for every site")
     v = np.maximum(se, 1e-6) ** 2
     top = max(4.0, 6.0 * tau_scale)
     step = top / grid_size
