@@ -466,3 +466,29 @@ def test_demo_copy_without_rounds_round_trips(demo_copy):
     write_datapackage(demo_copy, load_project(demo_copy).meta)
     dp = json.loads((demo_copy / "datapackage.json").read_text(encoding="utf-8"))
     assert "rounds" not in dp["copeval"]
+
+
+# --------------------------------------------------------------------------- demo
+def test_two_round_demo(demo_path):
+    """data/demo-rounds: the study's fieldwork plus a synthetic 2025 follow-up in which C4
+    improves at both sites and C2 holds; the study's C2 ordering stays in the latest round."""
+    path = demo_path.parent / "demo-rounds"
+    if not path.is_dir():
+        pytest.skip("data/demo-rounds is not built (data/scripts/build_round2.py)")
+    project = load_project(path)
+    assert project.round_ids == ["2017", "2025"]
+    assert project.meta["synthetic"] is True
+    res = project_change(project, params=ScoringParams(draws=50))
+    t = res.table.set_index(["site_id", "criterion"])
+    assert (t.loc[(slice(None), "C4"), "direction"] == "improved").all()
+    assert t.loc[("TOT", "C2"), "direction"] == "unclear"
+    assert t.loc[("VC", "C2"), "direction"] == "unclear"
+    assert (t["pairing"].str.contains("sources")).any()  # the re-interviewed officer
+    latest = score_sites(project, params=ScoringParams(draws=200)).table
+    assert set(latest["round"]) == {"2025"}
+    s = latest.set_index(["site_id", "criterion"])["score"]
+    assert s[("TOT", "C2")] > s[("VC", "C2")]
+    # the first round is the one-round demo, scored on the pooled components
+    first = score_sites(project, params=ScoringParams(draws=50), round="2017").table
+    base = score_sites(load_project(demo_path), params=ScoringParams(draws=50)).table
+    np.testing.assert_allclose(first["score"], base["score"])
