@@ -492,3 +492,20 @@ def test_two_round_demo(demo_path):
     first = score_sites(project, params=ScoringParams(draws=50), round="2017").table
     base = score_sites(load_project(demo_path), params=ScoringParams(draws=50)).table
     np.testing.assert_allclose(first["score"], base["score"])
+
+
+def test_cli_score_rounds(demo_path, tmp_path):
+    path = demo_path.parent / "demo-rounds"
+    if not path.is_dir():
+        pytest.skip("data/demo-rounds is not built")
+    out = tmp_path / "s.csv"
+    done = _cli("score", path, "--round", "all", "--draws", "50", "--out", out)
+    assert done.returncode == 0, done.stderr
+    t = pd.read_csv(out, dtype={"round": str})
+    assert t.columns[0] == "round"
+    assert t.groupby("round").size().to_dict() == {"2017": 10, "2025": 10}
+    one = _cli("score", path, "--round", "2017", "--draws", "50")
+    assert one.returncode == 0 and "2025" not in one.stdout
+    bad = _cli("score", demo_path, "--round", "2017")
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr
+    assert "declares no evaluation rounds" in bad.stderr
