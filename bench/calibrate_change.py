@@ -365,7 +365,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=Path("bench/results"))
     args = ap.parse_args(argv)
     names = args.designs.split(",") if args.designs else (QUICK if args.quick else DESIGNS)
-    R, K = (50, 6) if args.quick else (120, 12)
+    R, K = (50, 6) if args.quick else (100, 10)
     R, K = args.truth_fieldworks or R, args.scored_fieldworks or K
     params = ScoringParams(draws=20, seed=1)
     rows, details = [], []
@@ -374,7 +374,7 @@ def main(argv=None) -> int:
         n_proj = args.projects or (
             (12 if design.n_sites <= 2 else 2)
             if args.quick
-            else (60 if design.n_sites <= 2 else 8)
+            else (16 if design.n_sites <= 2 else 4)
         )
         t0 = time.perf_counter()
         frames = [
