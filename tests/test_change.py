@@ -509,3 +509,38 @@ def test_cli_score_rounds(demo_path, tmp_path):
     bad = _cli("score", demo_path, "--round", "2017")
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
     assert "declares no evaluation rounds" in bad.stderr
+
+
+def test_change_flags_missing_round_and_basis_change():
+    rng = np.random.default_rng(1)
+    ev, _ = _simulate(rng, n_sites=4)
+    ev = ev[~((ev["round"] == "2") & (ev["site_id"] == "S03"))]  # S03 not measured again
+    resp = pd.DataFrame(
+        {
+            "respondent_id": [f"r{i}" for i in range(30)],
+            "instrument": "c",
+            "site_id": "S00",
+            "criterion": "C1",
+            "score": rng.uniform(0, 4, 30),
+            "round": "2",
+        }
+    )
+    sites = ["S00", "S01", "S02", "S03"]
+    t = estimate_change(
+        ev, resp, round_from="1", round_to="2", params=ScoringParams(draws=5), sites=sites
+    ).table.set_index(["site_id", "criterion"])
+    gone = t.loc["S03"]
+    assert gone["no_evidence"].all() and gone["change"].isna().all()
+    assert (gone["direction"] == "none").all() and gone["p_improved"].isna().all()
+    assert t.loc[("S00", "C1"), "basis_changed"]
+    assert t.loc[("S00", "C1"), "basis_to"] == "qualitative+survey"
+    assert not t.loc[("S00", "C2"), "basis_changed"]
+    assert np.isnan(t.loc[("S00", "C1"), "survey_change"])  # no survey in round 1
+    with pytest.raises(ScoringError, match="interval_method='model'"):
+        estimate_change(
+            ev, round_from="1", round_to="2", params=ScoringParams(interval_method="bootstrap")
+        )
+    with pytest.raises(ScoringError, match="round '3' has no coded evidence"):
+        estimate_change(ev, round_from="1", round_to="3")
+    with pytest.raises(ScoringError, match="same round"):
+        estimate_change(ev, round_from="1", round_to="1")
