@@ -318,6 +318,8 @@ def build(out: Path, seed: int) -> None:
     if out.exists():
         shutil.rmtree(out)
     shutil.copytree(SOURCE, out)
+    # the authoring sheet builds demo/'s segments; here they are copied, not rebuilt
+    shutil.rmtree(out / "authoring", ignore_errors=True)
     read = lambda p: pd.read_csv(p, dtype=str, keep_default_na=False)  # noqa: E731
     sources = read(out / "sources.csv")
     sources["round"] = "2017"
