@@ -129,6 +129,15 @@ _RESPONSES_FIXED = (
     Column("weight", "number", description="design weight (> 0)"),
     Column("cluster", "string", description="sampling cluster"),
 )
+#: Optional columns of evaluation rounds (docs/data-model.md, "Rounds"): read from
+#: ``sources.csv`` and every ``responses/*.csv`` when present, never written when absent.
+_ROUND = Column("round", "string", description="evaluation round ID (datapackage.json rounds)")
+_PANEL = Column(
+    "panel_id",
+    "string",
+    description="same interviewee or group as a source of another round (re-interviewed)",
+)
+ROUND_COLUMNS = ("round", "panel_id")
 _REGISTRY = (
     Column("person_id", "id", True, True),
     Column("name", "string", True, True),
@@ -536,7 +545,8 @@ class Project:
     path : Path
         The project folder.
     meta : dict
-        ``title``, ``synthetic`` (bool), ``period``, ``primary_coder``, ``reference_site``.
+        ``title``, ``synthetic`` (bool), ``period``, ``primary_coder``, ``reference_site``,
+        ``rounds`` (list, [] without rounds).
     sites, sources, segments, items : DataFrame
         The tables of ``docs/data-model.md``. ``sources`` gains ``stratum``; ``segments``
         gains ``criterion`` and ``obstacle`` from the codebook. IDs are ``str``; ``start``,
@@ -546,6 +556,10 @@ class Project:
     codebook : Codebook
     warnings : list of Problem
         Problems that do not invalidate the project (e.g. segments without a valence).
+
+    With evaluation rounds (``meta["rounds"]``, a list of ``{id, label_es, label_en, start,
+    end}`` oldest first), ``sources`` has ``round`` and ``panel_id`` columns and every
+    responses table a ``round`` column; a project without rounds has neither.
     """
 
     path: Path
@@ -572,6 +586,18 @@ class Project:
     @property
     def site_ids(self) -> list[str]:
         return list(self.sites["site_id"])
+
+    @property
+    def round_ids(self) -> list[str]:
+        """The declared evaluation rounds, oldest first ([] for a project without rounds)."""
+        return [r["id"] for r in self.meta.get("rounds") or []]
+
+    def round_label(self, round_id: str, lang: str = "en") -> str:
+        """Label of a round in ``lang`` (es or en); the ID when none was given."""
+        for r in self.meta.get("rounds") or []:
+            if r["id"] == round_id:
+                return r.get(f"label_{lang}") or round_id
+        raise KeyError(f"No round {round_id!r} in this project. Rounds: {self.round_ids}")
 
     def text(self, source_id: str) -> str:
         """Full text of a source (BOM removed, line endings as stored)."""
@@ -637,17 +663,9 @@ class Project:
         seg = self.segments
         primary = self.meta.get("primary_coder")
         seg = seg[(seg["coder"] == primary) & seg["valence"].notna()]
-        src = self.sources[
-            [
-                "source_id",
-                "site_id",
-                "respondent_group",
-                "stratum",
-                "method",
-                "consent",
-                "language",
-            ]
-        ]
+        cols = ["source_id", "site_id", "respondent_group", "stratum", "method", "consent"]
+        cols += ["language", *(c for c in ROUND_COLUMNS if c in self.sources.columns)]
+        src = self.sources[cols]
         src = src[src["consent"] != "none"]
         return seg.merge(src, on="source_id", how="inner", validate="many_to_one").reset_index(
             drop=True
@@ -711,7 +729,7 @@ def _load(root: Path, codebook: Codebook | None):
         return _with_optional_columns(df, spec)
 
     sites = table("sites", _SITES)
-    sources = table("sources", sources_schema(groups))
+    sources = table("sources", (*sources_schema(groups), _ROUND, _PANEL))
     segments = table("segments", _SEGMENTS)
     items = table("items", _ITEMS, required=False)
     registry = table("registry", _REGISTRY, required=False)
@@ -741,15 +759,23 @@ def _load(root: Path, codebook: Codebook | None):
 
     responses = {}
     if items is not None:
-        responses = _read_responses(root, items, site_ids if sites is not None else None, out)
+        responses = _read_responses(
+            root, items, site_ids if sites is not None else None, out, rounds=meta["rounds"]
+        )
     elif (root / "responses").is_dir() and any((root / "responses").glob("*.csv")):
         out.error("items.csv", "file not found, but responses/ holds survey files that need it")
+
+    if sources is not None:
+        _check_sources_rounds(sources, segments, meta["rounds"], out)
+    _check_rounds_used(meta["rounds"], sources, responses, out)
 
     if any(p.severity == "error" for p in out.problems):
         return out.problems, None
 
     sources_rows, segment_rows = sources["_row"], segments["_row"]
     sources = sources.drop(columns="_row")
+    if not meta["rounds"]:  # a project without rounds keeps today's tables
+        sources = sources.drop(columns=[c for c in ROUND_COLUMNS if c in sources.columns])
     sources["stratum"] = sources["respondent_group"].map(lambda g: groups[g][0])
     segments = segments.drop(columns="_row")
     segments["criterion"] = segments["code"].map(codebook.criteria)
@@ -811,6 +837,7 @@ _META_DEFAULTS = {
 
 def _read_meta(root: Path, out: _Collector) -> dict:
     meta = dict(_META_DEFAULTS)
+    meta["rounds"] = []
     path = root / "datapackage.json"
     if not path.is_file():
         out.warn(
@@ -842,6 +869,7 @@ def _read_meta(root: Path, out: _Collector) -> dict:
     for key, value in block.items():
         if key in meta:
             meta[key] = value
+    meta["rounds"] = _read_rounds(block.get("rounds"), out)
     meta.setdefault("title", desc.get("title"))
     if meta["title"] is None:
         meta["title"] = desc.get("title")
@@ -1109,7 +1137,7 @@ def _check_segments(segments, sources, texts, codebook, out):
             )
 
 
-def _read_responses(root, items, site_ids, out):
+def _read_responses(root, items, site_ids, out, *, rounds=()):
     name = "items.csv"
     key = list(zip(items["instrument"], items["item"], strict=True))
     seen = {}
@@ -1196,10 +1224,16 @@ def _read_responses(root, items, site_ids, out):
         spec = list(_RESPONSES_FIXED) + [
             Column(it, "integer", True, False) for it in inst_items["item"]
         ]
+        if "round" not in set(inst_items["item"]):
+            spec.append(_ROUND)
         if not _check_columns(df, fname, spec, out):
             continue
         df = _parse_cells(df, fname, spec, out)
-        _check_unique(df, fname, "respondent_id", out)
+        if "round" in df.columns or rounds:
+            df = _check_round_cells(df, fname, rounds, out)
+            _check_unique_in_rounds(df, fname, "respondent_id", out)
+        else:
+            _check_unique(df, fname, "respondent_id", out)
         if site_ids is not None:
             _check_ref(df, fname, "site_id", site_ids, "site_id", out)
         if "weight" in df.columns:
@@ -1222,6 +1256,8 @@ def _read_responses(root, items, site_ids, out):
                     it.item,
                     v,
                 )
+        if not rounds and "round" in df.columns and df["round"].isna().all():
+            df = df.drop(columns="round")  # an empty column in a project without rounds
         responses[inst] = df.drop(columns="_row").reset_index(drop=True)
     if folder.is_dir():
         for extra in sorted(folder.glob("*.csv")):
@@ -1231,6 +1267,267 @@ def _read_responses(root, items, site_ids, out):
                     f"no items of instrument {extra.stem!r} in items.csv; file ignored",
                 )
     return responses
+
+
+# --------------------------------------------------------------------------- rounds
+def _read_rounds(value, out: _Collector) -> list[dict]:
+    """The ``rounds`` declaration of ``datapackage.json``: a list of objects ``{"id",
+    "label_es", "label_en", "start", "end"}`` in chronological order (docs/data-model.md)."""
+    file, col = "datapackage.json", "rounds"
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        out.error(
+            file,
+            "'rounds' must be a list of objects, one per round, oldest first",
+            column=col,
+            value=_short(value),
+        )
+        return []
+    rounds, seen = [], {}
+    for i, entry in enumerate(value, start=1):
+        where = f"rounds[{i}]"
+        if not isinstance(entry, dict):
+            out.error(
+                file,
+                f"{where} must be an object with at least an 'id'",
+                column=col,
+                value=_short(entry),
+            )
+            continue
+        for key in sorted(set(entry) - {"id", "label_es", "label_en", "start", "end"}):
+            out.warn(
+                file,
+                f"{where}: unknown key {key!r} ignored (expected id, label_es, "
+                "label_en, start, end)",
+                column=col,
+                value=key,
+            )
+        rid = entry.get("id")
+        if isinstance(rid, (int, float)) and not isinstance(rid, bool):
+            out.error(
+                file,
+                f"{where}: 'id' must be a text (write \"{rid}\", in quotes), got a JSON number",
+                column=col,
+                value=_short(rid),
+            )
+            continue
+        if (
+            not isinstance(rid, str)
+            or not rid.strip()
+            or rid != rid.strip()
+            or re.search(_LINE_CONTROL_RE, rid)
+            or ";" in rid
+        ):
+            out.error(
+                file,
+                f"{where}: 'id' must be a non-empty one-line text without ';' or "
+                "surrounding spaces",
+                column=col,
+                value=_short(rid),
+            )
+            continue
+        if rid in seen:
+            out.error(
+                file,
+                f"{where}: round {rid!r} is declared twice (first as rounds[{seen[rid]}])",
+                column=col,
+                value=rid,
+            )
+            continue
+        seen[rid] = i
+        item = {"id": rid}
+        for key in ("label_es", "label_en"):
+            label = entry.get(key)
+            if label is None:
+                item[key] = rid
+            elif not isinstance(label, str) or re.search(_LINE_CONTROL_RE, label):
+                out.error(
+                    file,
+                    f"{where}: {key!r} must be a one-line text",
+                    column=col,
+                    value=_short(label),
+                )
+                item[key] = rid
+            else:
+                item[key] = label
+        for key in ("start", "end"):
+            d = entry.get(key)
+            item[key] = None
+            if d is None:
+                continue
+            try:
+                if not isinstance(d, str) or not _DATE_RE.match(d):
+                    raise ValueError
+                item[key] = date.fromisoformat(d).isoformat()
+            except ValueError:
+                out.error(
+                    file,
+                    f"{where}: {key!r} must be an ISO date YYYY-MM-DD",
+                    column=col,
+                    value=_short(d),
+                )
+        if item["start"] and item["end"] and item["start"] > item["end"]:
+            out.error(
+                file,
+                f"{where}: fieldwork of round {rid!r} ends ({item['end']}) before "
+                f"it starts ({item['start']})",
+                column=col,
+                value=rid,
+            )
+        rounds.append(item)
+    last = None
+    for item in rounds:
+        key = item["start"] or item["end"]
+        if key is None:
+            continue
+        if last is not None and key < last[1]:
+            out.error(
+                file,
+                f"rounds must be listed oldest first: round {item['id']!r} "
+                f"({key}) is listed after round {last[0]!r} ({last[1]})",
+                column=col,
+                value=item["id"],
+            )
+        last = (item["id"], key)
+    return rounds
+
+
+def _check_round_cells(df: pd.DataFrame, name: str, rounds: list, out: _Collector):
+    """Check the ``round`` column of one table against the declared rounds; with a single
+    declared round an empty cell means that round (filled in). Returns the frame."""
+    ids = [r["id"] for r in rounds]
+    if "round" not in df.columns:
+        df = df.assign(round=None)
+    values = df["round"]
+    if not ids:
+        used = values.notna()
+        for row, v in zip(df.loc[used, "_row"], values[used], strict=True):
+            out.error(
+                name,
+                f"round {v!r} is used but datapackage.json declares no rounds; "
+                "add a 'rounds' list to its copeval block (docs/data-model.md, Rounds)",
+                row,
+                "round",
+                v,
+            )
+        return df
+    empty = values.isna()
+    if len(ids) == 1:
+        return df.assign(round=values.where(~empty, ids[0]))
+    for row in df.loc[empty, "_row"]:
+        out.error(
+            name,
+            f"round is empty; this project has {len(ids)} rounds "
+            f"({', '.join(ids)}): say which one this row belongs to",
+            row,
+            "round",
+        )
+    unknown = values.notna() & ~values.isin(ids)
+    for row, v in zip(df.loc[unknown, "_row"], values[unknown], strict=True):
+        out.error(
+            name,
+            f"round {v!r} is not declared in datapackage.json (declared: {', '.join(ids)})",
+            row,
+            "round",
+            v,
+        )
+    return df
+
+
+def _check_unique_in_rounds(df, name, column, out):
+    """IDs unique within each round: the same respondent_id in two rounds is a panel."""
+    seen: dict = {}
+    for row, value, rnd in zip(df["_row"], df[column], df["round"], strict=True):
+        if value is None:
+            continue
+        key = (rnd, value)
+        if key in seen:
+            where = f" in round {rnd!r}" if rnd is not None else ""
+            out.error(
+                name,
+                f"duplicate ID {value!r}{where} (first used on row {seen[key]})",
+                row,
+                column,
+                value,
+            )
+        else:
+            seen[key] = row
+
+
+def _check_sources_rounds(sources, segments, rounds, out):
+    name = "sources.csv"
+    checked = _check_round_cells(sources, name, rounds, out)
+    sources["round"] = checked["round"]
+    if not rounds:
+        used = sources["panel_id"].notna()
+        for row, v in zip(sources.loc[used, "_row"], sources.loc[used, "panel_id"], strict=True):
+            out.warn(
+                name,
+                "panel_id links sources across rounds, but the project declares no "
+                "rounds; ignored",
+                row,
+                "panel_id",
+                v,
+            )
+        return
+    # the same panel member twice in one round
+    seen: dict = {}
+    for row, site, rnd, pid in zip(
+        sources["_row"], sources["site_id"], sources["round"], sources["panel_id"], strict=True
+    ):
+        if pid is None or rnd is None:
+            continue
+        key = (site, rnd, pid)
+        if key in seen:
+            out.error(
+                name,
+                f"panel_id {pid!r} appears twice in round {rnd!r} at site {site!r} "
+                f"(first on row {seen[key]}); a panel member has one source per round",
+                row,
+                "panel_id",
+                pid,
+            )
+        seen.setdefault(key, row)
+    # fieldwork dates
+    spans = {r["id"]: (r["start"], r["end"]) for r in rounds}
+    for row, rnd, d in zip(sources["_row"], sources["round"], sources["date"], strict=True):
+        if rnd not in spans or d is None or pd.isna(d):
+            continue
+        start, end = spans[rnd]
+        iso = d.isoformat() if hasattr(d, "isoformat") else str(d)
+        if (start and iso < start) or (end and iso > end):
+            out.warn(
+                name,
+                f"date {iso} lies outside the fieldwork of round {rnd!r} "
+                f"({start or '...'} to {end or '...'})",
+                row,
+                "date",
+                iso,
+            )
+    # coders: a source's segments coded in another round's coding pass is not checkable
+    # without a per-round coder list; see docs/data-model.md (not implemented)
+
+
+def _check_rounds_used(rounds, sources, responses, out):
+    """A declared round with neither sources nor survey responses is reported (warning)."""
+    if not rounds:
+        return
+    used = set()
+    if sources is not None and "round" in sources.columns:
+        used |= set(sources["round"].dropna())
+    for df in responses.values():
+        if "round" in df.columns:
+            used |= set(df["round"].dropna())
+    for r in rounds:
+        if r["id"] not in used:
+            out.warn(
+                "datapackage.json",
+                f"round {r['id']!r} is declared but no source or "
+                "survey response belongs to it: it cannot be scored",
+                column="rounds",
+                value=r["id"],
+            )
 
 
 # --------------------------------------------------------------------------- writing
@@ -1304,6 +1601,8 @@ def write_datapackage(path: str | Path, meta: Mapping | None = None) -> Path:
                 f"{target} exists but cannot be read ({exc}); fix or remove it"
             ) from exc
     block = {**_META_DEFAULTS, **old.get("copeval", {}), **dict(meta or {})}
+    if not block.get("rounds"):
+        block.pop("rounds", None)
     resources = []
 
     def add(name, rel, spec, **kw):

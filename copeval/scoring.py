@@ -67,6 +67,7 @@ __all__ = [
     "SENSITIVITY_WEIGHTS",
     "STRENGTH_CEILING",
     "TABLE_COLUMNS",
+    "RoundInputs",
     "ScoreResult",
     "ScoringError",
     "ScoringParams",
@@ -76,7 +77,9 @@ __all__ = [
     "pairwise_probabilities",
     "qualitative_scores",
     "rank_probabilities",
+    "round_inputs",
     "score_evidence",
+    "score_rounds",
     "score_sites",
     "sensitivity",
     "sensitivity_scores",
@@ -1726,6 +1729,7 @@ def score_evidence(
     source_means=_UNSET,
     n_jobs=_UNSET,
     progress: bool = False,
+    components: _unc.Components | None = None,
 ) -> ScoreResult:
     """Score sites from evidence and respondent tables (the DataFrame-level entry point).
 
@@ -1747,6 +1751,9 @@ def score_evidence(
         ``n_boot`` is the former name of ``draws``.
     progress : bool, keyword-only
         Show a progress bar on stderr during the bootstrap.
+    components : Components, keyword-only
+        Variance components to use instead of estimating them from ``evidence`` (the
+        components of all rounds of a project, see :func:`score_rounds`).
 
     Returns
     -------
@@ -1825,7 +1832,9 @@ def score_evidence(
     table = _finish_combined(merged, w)
     comps = None
     if p.interval_method == "model":
-        table, comps = _model_uncertainty(table, ev, r, p, sources, survey_units)
+        table, comps = _model_uncertainty(
+            table, ev, r, p, sources, survey_units, components=components
+        )
         reps = _model_draws(table, p)
     else:
         reps = _bootstrap(
@@ -1855,13 +1864,15 @@ def score_evidence(
     )
 
 
-def _model_uncertainty(table: pd.DataFrame, ev, r, p: ScoringParams, sources, units):
+def _model_uncertainty(
+    table: pd.DataFrame, ev, r, p: ScoringParams, sources, units, *, components=None
+):
     """Standard errors, df and intervals of every rating from the variance-components model
     (qualitative) and linearised cluster-robust variances (survey)."""
     out = table.copy()
     comps = None
     if ev is not None and len(ev):
-        comps = _unc.estimate_components(ev, sources=sources)
+        comps = components or _unc.estimate_components(ev, sources=sources)
         qv = _unc.qualitative_variance(
             ev, comps, aggregation=p.aggregation, source_means=p.source_means, sources=sources
         )
@@ -2046,6 +2057,7 @@ def score_sites(
     source_means=_UNSET,
     n_jobs=_UNSET,
     progress: bool = False,
+    round: str | None = None,
 ) -> ScoreResult:
     """Score every site of a project on C1-C4 and AT, with calibrated intervals.
 
@@ -2062,6 +2074,11 @@ def score_sites(
     params, weight, draws, n_boot, seed, ci, interval_method, aggregation, source_means,
     n_jobs, progress
         As for :func:`score_evidence`.
+    round : str, optional
+        For a project with evaluation rounds: the round to score (default: the latest round
+        with evidence). Its table starts with a constant ``round`` column; the variance
+        components are estimated across all rounds (:func:`round_inputs`). A project without
+        rounds gets today's table, without the column; ``round`` must then be None.
 
     Returns
     -------
@@ -2098,14 +2115,133 @@ def score_sites(
             "n_jobs": n_jobs,
         },
     )
-    evidence = project.evidence()
-    respondents = _project_respondents(project)
-    reliability = _project_reliability(project)
-    return score_evidence(
-        evidence,
-        respondents,
+    if not getattr(project, "round_ids", None):
+        if round is not None:
+            raise ScoringError(f"round {round!r} given, but the project declares no rounds")
+        evidence = project.evidence()
+        respondents = _project_respondents(project)
+        reliability = _project_reliability(project)
+        return score_evidence(
+            evidence,
+            respondents,
+            sites=sorted(project.sites["site_id"].astype(str)),
+            reliability=reliability,
+            params=p,
+            progress=progress,
+        )
+    inputs = round_inputs(project)
+    if round is None:
+        round = inputs.scored_rounds[-1]
+    return _score_round(project, inputs, str(round), p, progress=progress)
+
+
+@dataclass(frozen=True)
+class RoundInputs:
+    """Evidence and respondent scores of every round of a project, with the variance
+    components estimated across all its rounds (see :func:`round_inputs`)."""
+
+    rounds: tuple
+    evidence: pd.DataFrame
+    respondents: pd.DataFrame | None
+    reliability: pd.DataFrame | None
+    components: _unc.Components | None
+
+    @property
+    def scored_rounds(self) -> list[str]:
+        """Rounds with coded evidence or survey scores, oldest first."""
+        used = set(self.evidence["round"])
+        if self.respondents is not None:
+            used |= set(self.respondents["round"])
+        out = [r for r in self.rounds if r in used]
+        if not out:
+            raise ScoringError("nothing to score: no round has coded evidence or survey scores")
+        return out
+
+
+def _round_key(ev: pd.DataFrame) -> pd.DataFrame:
+    """Evidence with each site x round as its own 'site', for estimating components."""
+    return ev.assign(site_id=ev["site_id"].astype(str) + "\x1f" + ev["round"].astype(str))
+
+
+def round_inputs(project) -> RoundInputs:
+    """Inputs of every round of a project with rounds: ``evidence`` and ``respondents``
+    (from :func:`copeval.survey.respondent_scores`, one call per round, so that a panel
+    respondent's two answers stay apart) with a ``round`` column, and the variance
+    components estimated **across all rounds** (each site x round counts as one site of
+    the moment estimators; docs/method.md, "Change between rounds")."""
+    rounds = tuple(project.round_ids)
+    if not rounds:
+        raise ScoringError("the project declares no rounds (datapackage.json, copeval.rounds)")
+    ev = project.evidence()
+    ev = ev.assign(round=ev["round"].astype(str))
+    resp = None
+    if project.responses:
+        frames = []
+        for rnd in rounds:
+            part = {
+                inst: df[df["round"].astype(str) == rnd].drop(columns="round")
+                for inst, df in project.responses.items()
+            }
+            part = {k: v for k, v in part.items() if len(v)}
+            if not part:
+                continue
+            sub = _project_respondents(_Responses(project.items, part))
+            if sub is not None and len(sub):
+                frames.append(sub.assign(round=rnd))
+        resp = pd.concat(frames, ignore_index=True) if frames else None
+    comps = None
+    if len(ev):
+        comps = _unc.estimate_components(_prepare_evidence(_round_key(ev)))
+    return RoundInputs(rounds, ev, resp, _project_reliability(project), comps)
+
+
+@dataclass(frozen=True)
+class _Responses:
+    items: pd.DataFrame
+    responses: dict
+
+
+def _score_round(project, inputs: RoundInputs, rnd: str, p: ScoringParams, *, progress=False):
+    if rnd not in inputs.rounds:
+        raise ScoringError(f"no round {rnd!r} in this project; rounds: {', '.join(inputs.rounds)}")
+    ev = inputs.evidence[inputs.evidence["round"] == rnd].drop(
+        columns=[c for c in ("round", "panel_id") if c in inputs.evidence.columns]
+    )
+    r = inputs.respondents
+    if r is not None:
+        r = r[r["round"] == rnd].drop(columns="round")
+        r = r if len(r) else None
+    if not len(ev) and r is None:
+        raise ScoringError(f"round {rnd!r} has no coded evidence and no survey scores to score")
+    result = score_evidence(
+        ev if len(ev) else None,
+        r,
         sites=sorted(project.sites["site_id"].astype(str)),
-        reliability=reliability,
+        reliability=inputs.reliability,
         params=p,
         progress=progress,
+        components=inputs.components if p.interval_method == "model" else None,
     )
+    table = result.table.copy()
+    table.insert(0, "round", rnd)
+    return ScoreResult(
+        table=table,
+        replicates=result.replicates,
+        evidence=result.evidence,
+        respondents=result.respondents,
+        settings={**result.settings, "round": rnd},
+        components=result.components,
+        params=result.params,
+    )
+
+
+def score_rounds(
+    project, *, params: ScoringParams | None = None, rounds: Sequence[str] | None = None
+) -> dict:
+    """Score every round of a project with rounds (or the given ``rounds``): ``{round:
+    ScoreResult}``, oldest first; each table starts with a constant ``round`` column. The
+    variance components are estimated once across all rounds."""
+    p = _make_params(params, {})
+    inputs = round_inputs(project)
+    wanted = inputs.scored_rounds if rounds is None else [str(x) for x in rounds]
+    return {rnd: _score_round(project, inputs, rnd, p) for rnd in wanted}

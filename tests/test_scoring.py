@@ -1279,3 +1279,25 @@ def test_comparison_draws_shrink_noisy_sites_and_keep_the_order():
     assert draws[0].std() == pytest.approx(0.1, rel=0.2)
     again = comparison_draws(y, se, 4000, seed=1)
     np.testing.assert_array_equal(draws, again)
+
+
+def test_score_evidence_takes_given_components(demo_path):
+    """score_evidence(components=...) uses them (the per-round scoring of a project with
+    rounds passes the components of all rounds) instead of estimating its own."""
+    from copeval import uncertainty as unc
+    from copeval.project import load_project
+
+    ev = load_project(demo_path).evidence()
+    own = score_evidence(ev, draws=20)
+    comps = unc.estimate_components(S._prepare_evidence(ev))
+    same = score_evidence(ev, draws=20, components=comps)
+    pd.testing.assert_frame_equal(own.table, same.table)
+    wide = unc.Components(
+        sigma2={k: 4 * v for k, v in comps.sigma2.items()},
+        raw=comps.raw,
+        df=comps.df,
+        total_df=comps.total_df,
+    )
+    wider = score_evidence(ev, draws=20, components=wide).table
+    np.testing.assert_allclose(wider["qual_se"], 2 * own.table["qual_se"])
+    np.testing.assert_allclose(wider["qual_score"], own.table["qual_score"])

@@ -156,3 +156,48 @@ def test_levels_must_cover_every_criterion():
         synth_project(1, seed=0, levels=levels)
     with pytest.raises(SynthError, match="levels describes 1 sites but n_sites is 3"):
         synth_project(3, seed=0, levels=levels)
+
+
+# --------------------------------------------------------------------------- rounds
+def test_synth_rounds_truth_and_project(tmp_path):
+    from copeval.change import project_change
+    from copeval.project import load_project
+    from copeval.synth import synth_rounds
+
+    proj = synth_rounds(8, rounds=3, seed=4, out=tmp_path / "p")
+    truth = proj.truth
+    assert list(truth["round"].unique()) == ["1", "2", "3"]
+    assert len(truth) == 3 * 8 * 5
+    wide = truth.pivot_table(index=["site_id", "criterion"], columns="round", values="level")
+    last = truth[truth["round"] == "3"].set_index(["site_id", "criterion"])
+    want = (wide["3"] - wide["1"]).reindex(last.index)
+    assert np.allclose(last["change_from_first"], want)
+    step = wide["2"] - wide["1"]
+    assert step.min() >= -1.0 - 1e-9 and step.max() <= 1.5 + 1e-9
+    assert (tmp_path / "p" / "synthetic_truth.csv").is_file()
+    loaded = load_project(tmp_path / "p")
+    assert loaded.round_ids == ["1", "2", "3"]
+    assert loaded.meta["synthetic"] is True
+    # the estimated change follows the true change
+    t = project_change(loaded).table.merge(
+        truth[truth["round"] == "3"], on=["site_id", "criterion"]
+    )
+    assert np.corrcoef(t["change"], t["change_from_first"])[0, 1] > 0.8
+
+
+def test_synth_rounds_refuses_bad_rounds():
+    from copeval.synth import SynthError, synth_rounds
+
+    with pytest.raises(SynthError, match="rounds must be an integer"):
+        synth_rounds(2, rounds=0, seed=1)
+    with pytest.raises(SynthError, match="low <= high"):
+        synth_rounds(2, rounds=2, seed=1, change=(1.0, -1.0))
+
+
+def test_synth_rounds_is_seeded():
+    from copeval.synth import synth_rounds
+
+    a = synth_rounds(3, rounds=2, seed=9, survey=False)
+    b = synth_rounds(3, rounds=2, seed=9, survey=False)
+    pd.testing.assert_frame_equal(a.truth, b.truth)
+    pd.testing.assert_frame_equal(a.segments, b.segments)

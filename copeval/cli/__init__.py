@@ -28,6 +28,7 @@ COMMANDS = (
     "describe",
     "codebook",
     "score",
+    "change",
     "reliability",
     "report",
     "compare",

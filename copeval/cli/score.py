@@ -115,6 +115,14 @@ def register(sub) -> None:
         help="language of the printed table (default en)",
     )
     p.add_argument(
+        "--round",
+        metavar="R",
+        help=(
+            "for a project with evaluation rounds: the round to score (default: the latest "
+            "with evidence), or 'all' for one row per round x site x criterion"
+        ),
+    )
+    p.add_argument(
         "--jobs",
         type=_integer("--jobs", 1),
         default=1,
@@ -147,7 +155,8 @@ def display_table(table, lang: str):
     shown["marks"] = [
         flag_marks(r) + ("R" if bool(r["low_reliability"]) else "") for _, r in table.iterrows()
     ]
-    return shown.loc[:, list(DISPLAY_COLUMNS)]
+    cols = (["round"] if "round" in table.columns else []) + list(DISPLAY_COLUMNS)
+    return shown.loc[:, cols]
 
 
 def run(args) -> int:
@@ -162,17 +171,28 @@ def run(args) -> int:
     if args.out is not None and args.out.is_dir():
         raise CopevalError(f"--out must be a file name, but {args.out} is a folder")
     project = load_project(args.project)
-    result = score_sites(
-        project,
-        weight=args.weight,
-        draws=args.draws,
-        seed=args.seed,
-        ci=args.ci,
-        interval_method=args.interval_method,
-        n_jobs=args.jobs,
-        progress=sys.stderr.isatty(),
-    )
-    table = result.table
+    options = {
+        "weight": args.weight,
+        "draws": args.draws,
+        "seed": args.seed,
+        "ci": args.ci,
+        "interval_method": args.interval_method,
+        "n_jobs": args.jobs,
+    }
+    if args.round is not None and not project.round_ids:
+        raise CopevalError(f"--round {args.round}: the project declares no evaluation rounds")
+    if args.round == "all":
+        import pandas as pd
+
+        from ..params import ScoringParams
+        from ..scoring import score_rounds
+
+        results = score_rounds(project, params=ScoringParams(**options))
+        result = list(results.values())[-1]
+        table = pd.concat([r.table for r in results.values()], ignore_index=True)
+    else:
+        result = score_sites(project, **options, round=args.round, progress=sys.stderr.isatty())
+        table = result.table
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_csv(table, args.out, for_people=True)

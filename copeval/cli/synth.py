@@ -46,6 +46,18 @@ def register(sub) -> None:
         help="number of sites (municipalities), 1-2178 (default 340)",
     )
     p.add_argument("--seed", type=_integer("--seed", 0), default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--rounds",
+        type=_integer("--rounds", 1),
+        default=1,
+        metavar="N",
+        help=(
+            "evaluation rounds (default 1); with 2 or more, each round is an independent "
+            "fieldwork of the same sites with a true change per rating uniform on -1..+1.5, "
+            "recorded in synthetic_truth.csv (copeval.synth.synth_rounds; without the "
+            "national fieldwork profiles)"
+        ),
+    )
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="project folder")
     p.add_argument(
         "--force",
@@ -98,15 +110,23 @@ def run(args) -> int:
     from ..design import national_project
 
     _clear_previous(args.out, args.force)
-    project = national_project(
-        args.sites, seed=args.seed, out=args.out, overwrite=False, progress=not args.quiet
-    )
+    if args.rounds > 20:
+        raise CopevalError(f"--rounds must be from 1 to 20, got {args.rounds}")
+    if args.rounds > 1:
+        from ..synth import synth_rounds
+
+        project = synth_rounds(args.sites, rounds=args.rounds, seed=args.seed, out=args.out)
+    else:
+        project = national_project(
+            args.sites, seed=args.seed, out=args.out, overwrite=False, progress=not args.quiet
+        )
     if not args.quiet:
         n_resp = sum(len(r) for r in project.responses.values())
         print(
             f"{args.out}: synthetic project written — {len(project.sites)} sites, "
             f"{len(project.sources)} sources, {len(project.segments)} coded segments, "
-            f"{n_resp} survey responses (seed {args.seed}); true levels in "
+            f"{n_resp} survey responses (seed {args.seed}"
+            f"{f', {args.rounds} rounds' if args.rounds > 1 else ''}); true levels in "
             f"{Path(args.out) / 'synthetic_truth.csv'}",
             file=sys.stdout,
         )
