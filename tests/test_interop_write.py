@@ -373,3 +373,42 @@ def test_importing_into_the_current_folder_is_refused(project, monkeypatch):
     with pytest.raises(CopevalError, match="is the current folder"):
         write_import(_second(), project)
     assert tree(project) == before
+
+
+def test_a_failed_second_rename_puts_the_project_back(tmp_path, monkeypatch):
+    # the two-rename switch (no renameat2): when the staging copy cannot take the project's
+    # place, the project must be renamed back before the error is reported
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "a.txt").write_text("old")
+    monkeypatch.setattr(transaction, "_exchange", lambda a, b: False)
+    real_rename = os.rename
+    calls = []
+
+    def flaky(a, b):
+        calls.append((a, b))
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_rename(a, b)
+
+    monkeypatch.setattr(transaction.os, "rename", flaky)
+    with pytest.raises(transaction.ProjectWriteError, match="nothing was changed"):
+        with transaction.project_lock(root), transaction.staged_project(root) as staging:
+            (staging / "a.txt").write_text("new")
+    monkeypatch.setattr(transaction.os, "rename", real_rename)
+    assert (root / "a.txt").read_text() == "old"
+    assert not list(tmp_path.glob(".proj.old-*")) and not list(tmp_path.glob(".proj.staging-*"))
+
+
+def test_an_import_through_a_symlink_updates_the_project_and_keeps_the_link(tmp_path):
+    real = tmp_path / "data" / "proj"
+    real.mkdir(parents=True)
+    (real / "a.txt").write_text("old")
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    assert transaction.lock_path(link) == transaction.lock_path(real)  # one lock per folder
+    with transaction.project_lock(link), transaction.staged_project(link) as staging:
+        (staging / "a.txt").write_text("new")
+    assert link.is_symlink()
+    assert (real / "a.txt").read_text() == "new"
+    assert not list(tmp_path.rglob(".*staging-*"))

@@ -54,9 +54,15 @@ class ProjectWriteError(CopevalError):
     """Writing the new project failed (disk full, permissions...); the project is unchanged."""
 
 
+def _real(root: str | os.PathLike) -> Path:
+    """The project folder itself: symbolic links resolved, so that a link to a project is
+    neither replaced by the switch nor locked apart from the folder it points to."""
+    return Path(root).resolve()
+
+
 def lock_path(root: str | os.PathLike) -> Path:
     """The lock file of a project folder: ``.<name>.copeval-lock`` beside it."""
-    root = Path(root).absolute()
+    root = _real(root)
     return root.parent / f".{root.name}.copeval-lock"
 
 
@@ -128,8 +134,25 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
+def _fsync_tree(folder: Path) -> None:
+    """Flush every file and folder under ``folder`` to disk (before the old copy is deleted,
+    so that a power cut never leaves truncated files and no old copy)."""
+    for dirpath, _dirnames, filenames in os.walk(folder):
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            if os.path.islink(path):
+                continue
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(Path(dirpath))
+
+
 def _switch(staging: Path, root: Path) -> None:
     """Put ``staging`` in the place of ``root`` (which may not exist); delete the old one."""
+    _fsync_tree(staging)
     if not root.exists():
         os.rename(staging, root)
         _fsync_dir(root.parent)
@@ -141,7 +164,11 @@ def _switch(staging: Path, root: Path) -> None:
     old = Path(tempfile.mkdtemp(prefix=f".{root.name}{_OLD}", dir=root.parent))
     old.rmdir()
     os.rename(root, old)
-    os.rename(staging, root)
+    try:
+        os.rename(staging, root)
+    except BaseException:
+        os.rename(old, root)  # put the project back before reporting the failure
+        raise
     _fsync_dir(root.parent)
     shutil.rmtree(old, ignore_errors=True)
 
@@ -152,7 +179,7 @@ def recover(root: str | os.PathLike) -> list[str]:
     Restores the project when a two-rename switch stopped between its renames, and deletes
     left-over staging and old folders. Returns what it did, one line per action.
     """
-    root = Path(root).absolute()
+    root = _real(root)
     done = []
     if not root.parent.is_dir():
         return done
@@ -175,7 +202,7 @@ def staged_project(root: str | os.PathLike, *, copy_existing: bool = True) -> It
     deleted and ``root`` is left as it was. :class:`OSError` (disk full, permissions)
     becomes a one-line :class:`ProjectWriteError`.
     """
-    root = Path(root).absolute()
+    root = _real(root)
     staging = None
     try:
         root.parent.mkdir(parents=True, exist_ok=True)
