@@ -392,9 +392,12 @@ def test_a_failed_second_rename_puts_the_project_back(tmp_path, monkeypatch):
         return real_rename(a, b)
 
     monkeypatch.setattr(transaction.os, "rename", flaky)
-    with pytest.raises(transaction.ProjectWriteError, match="nothing was changed"):
-        with transaction.project_lock(root), transaction.staged_project(root) as staging:
-            (staging / "a.txt").write_text("new")
+    with (
+        pytest.raises(transaction.ProjectWriteError, match="nothing was changed"),
+        transaction.project_lock(root),
+        transaction.staged_project(root) as staging,
+    ):
+        (staging / "a.txt").write_text("new")
     monkeypatch.setattr(transaction.os, "rename", real_rename)
     assert (root / "a.txt").read_text() == "old"
     assert not list(tmp_path.glob(".proj.old-*")) and not list(tmp_path.glob(".proj.staging-*"))
