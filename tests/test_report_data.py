@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -174,3 +175,30 @@ def test_a_brief_does_not_compute_the_full_reports_tables(demo_copy, tmp_path):
     assert not any(k in brief.data.extras for k in data_mod.COMPLETE_TABLES)
     full = SiteReport.build(demo_copy, site_id="VC", n_boot=30, cache_dir=cache)
     assert all(k in full.data.extras for k in data_mod.COMPLETE_TABLES)
+
+
+def test_files_changed_while_scoring_are_never_cached_under_the_old_key(
+    tiny_project, tmp_path, monkeypatch
+):
+    # the key hashes the files before they are read: an edit (or an import) landing between
+    # the key and the read must not store the new files' scores under the old files' key
+    import copeval.project as project_mod
+
+    cache = tmp_path / "cache"
+    real_load = project_mod.load_project
+
+    def load_then_edit(path, **kw):
+        project = real_load(path, **kw)
+        notes = Path(path) / "sites.csv"
+        notes.write_text(notes.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+        return project
+
+    monkeypatch.setattr(project_mod, "load_project", load_then_edit)
+    clear_memo()
+    ReportData.load(tiny_project, n_boot=10, cache_dir=cache, memo=False)
+    assert not list(cache.glob("analysis-*.npz"))
+
+
+def test_the_packaged_codebook_is_part_of_the_code_fingerprint():
+    assert "copeval.codebook" in data_mod.ANALYSIS_MODULES
+    assert "codebook.csv" in data_mod.ANALYSIS_DATA

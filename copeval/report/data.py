@@ -15,6 +15,7 @@ they render, with every free-text field redacted (:func:`copeval.privacy.redact`
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -144,6 +145,8 @@ def project_fingerprint(path: str | Path, *, exclude=()) -> str:
 #: Modules whose code decides what an analysis holds: a change to any of them (a new column,
 #: a new interval method) invalidates every cached analysis, whatever the version number says.
 ANALYSIS_MODULES = (
+    "copeval.codebook",
+    "copeval.change",
     "copeval.project",
     "copeval.scoring",
     "copeval.uncertainty",
@@ -155,6 +158,9 @@ ANALYSIS_MODULES = (
     "copeval.report.data",
     "copeval.report.cache",
 )
+
+#: Packaged data files (``copeval/data/``) whose content decides what an analysis holds.
+ANALYSIS_DATA = ("codebook.csv", "lexicon.csv")
 
 
 @functools.lru_cache(maxsize=1)
@@ -169,6 +175,13 @@ def code_fingerprint() -> str:
         digest.update(name.encode())
         if origin and os.path.isfile(origin):
             digest.update(Path(origin).read_bytes())
+    # the packaged data the analysis reads (the codebook maps every code to its criterion)
+    from importlib import resources
+
+    for name in ANALYSIS_DATA:
+        digest.update(name.encode())
+        with contextlib.suppress(OSError):
+            digest.update(resources.files("copeval").joinpath("data", name).read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -290,11 +303,16 @@ class ReportData:
     ) -> ReportData:
         from .cache import CacheFormatError, cache_file, load_tables, touch
 
-        path = project = None
+        path = project = key = None
         if cache_dir is not None:
-            path = cache_file(cache_dir, analysis_key(project_path, params))
+            key = analysis_key(project_path, params)
+            path = cache_file(cache_dir, key)
             if path.is_file():
                 project = load_project(project_path)
+                if analysis_key(project_path, params) != key:
+                    # the files changed while they were read: neither trust nor fill the cache
+                    path = None
+            if path is not None and path.is_file():
                 try:
                     tables, meta = load_tables(path)
                     tables = _IdCodec(project).decode(tables)
@@ -313,8 +331,8 @@ class ReportData:
         data = cls(project, _score(project, params, n_jobs), params)
         if complete:
             data.compute_all()
-        if path is not None:
-            data._save(path)
+        if path is not None and analysis_key(project_path, params) == key:
+            data._save(path)  # only when the files scored are still the files of the key
         return data
 
     def _save(self, path: Path) -> None:
