@@ -184,7 +184,9 @@ _FALSE = {"false", "0", "no", "n", "f"}
 _INT_RE = re.compile(r"^[+-]?[0-9]+$")
 _NUMBER_RE = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$")
 _DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-_LANG_RE = re.compile(r"^[a-z]{2,3}$")
+#: A BCP 47 language tag as other tools write it: an ISO 639 code and optional subtags
+#: (``es``, ``quc``, ``es-GT``; case is not significant).
+_LANG_RE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$", re.IGNORECASE)
 #: Largest whole number stored exactly (a float64 holds integers exactly up to 2**53).
 MAX_INTEGER = 2**53 - 1
 #: Control characters refused in every cell (tab, line feed and carriage return are allowed
@@ -967,7 +969,8 @@ def _check_language(sources, out):
         if lang is not None and not _LANG_RE.match(lang.strip()):
             out.error(
                 "sources.csv",
-                f"{lang!r} is not a language code: use a lower-case ISO 639 code such as es or en",
+                f"{lang!r} is not a language code: use an ISO 639 code such as es, en or quc, "
+                "optionally with a region (es-GT)",
                 row,
                 "language",
                 lang,

@@ -512,11 +512,11 @@ CASES += [
         "language-region",
         "sources.csv",
         "2017-02-01,es,",
-        "2017-02-01,es-GT,",
+        "2017-02-01,es_GT,",
         "sources.csv",
         2,
         "language",
-        "'es-GT' is not a language code",
+        "'es_GT' is not a language code",
     ),
     (
         "language-word",
@@ -1018,3 +1018,16 @@ def test_crlf_heuristic_is_quiet_on_texts_coded_with_crlf(tmp_path):
         "Tercera: patrulla a pie.",
     ]
     assert not [p for p in validate_project(root) if p.severity == "error"]
+
+
+@pytest.mark.parametrize("tag", ["es-GT", "ES", "quc", "en-Latn-US"])
+def test_language_tags_other_tools_write_are_accepted(tmp_path, tag):
+    # BCP 47 tags with a region or in upper case are valid language codes (review finding)
+    from conftest import tiny_tables
+
+    from copeval.project import load_project, write_project
+
+    tables = tiny_tables()
+    tables["sources"] = tables["sources"].assign(language=tag)
+    root = write_project(tmp_path / "p", **tables, meta={"title": "T", "synthetic": True})
+    assert (load_project(root).sources["language"] == tag).all()
