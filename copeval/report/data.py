@@ -313,8 +313,9 @@ class ReportData:
 
         :func:`copeval.privacy.redact` (the project's registry, tags in ``lang``) is applied
         to every text column of ``sites`` (names, departments, notes, sources of figures...),
-        to ``sources.coder_notes``, to the wording of survey items, to the project's title and
-        description, and to source and segment IDs (often made from file names). IDs that
+        to ``sources.coder_notes``, to the wording of survey items, to every text entry of the
+        project's metadata (title, description, the fieldwork period printed on every cover;
+        not the primary coder or reference site, which are IDs), and to source and segment IDs (often made from file names). IDs that
         redaction changes are renamed consistently in every table and text lookup (and kept
         unique); IDs it does not touch are unchanged, as are site IDs, codes and numbers.
         Quotes are redacted where they are cut (:mod:`copeval.report.quotes`). The view is
@@ -537,7 +538,15 @@ _FREE_TEXT = {
     "sources": ("coder_notes",),
     "items": ("label_en", "label_es"),
 }
-_META_TEXT = ("title", "description")
+#: Entries of ``project.meta`` that are identifiers or switches, never redacted (a coder or a
+#: site ID selects rows); every other text entry (title, description, the fieldwork
+#: ``period`` printed on every cover, and any entry a later version adds) is free text.
+_META_IDS = frozenset({"primary_coder", "reference_site", "format_version", "written_by"})
+
+
+def _meta_text_keys(meta: dict) -> list:
+    """Keys of ``meta`` holding free text a report may print (see :data:`_META_IDS`)."""
+    return [k for k, v in meta.items() if isinstance(v, str) and k not in _META_IDS]
 
 
 def _redacted_project(project, lang: str):
@@ -559,7 +568,7 @@ def _redacted_project(project, lang: str):
         *(v for c in _FREE_TEXT["sources"] if c in project.sources for v in project.sources[c]),
         *project.sources["source_id"],
         *project.segments["segment_id"],
-        *(project.meta.get(k) for k in _META_TEXT),
+        *(project.meta[k] for k in _meta_text_keys(project.meta)),
     ]
     if project.items is not None and len(project.items):
         wanted += [v for c in _FREE_TEXT["items"] if c in project.items for v in project.items[c]]
@@ -588,9 +597,8 @@ def _redacted_project(project, lang: str):
     if items is not None and len(items):
         items = redact_columns(items, _FREE_TEXT["items"])
     meta = dict(project.meta)
-    for key in _META_TEXT:
-        if key in meta:
-            meta[key] = red(meta[key])
+    for key in _meta_text_keys(meta):
+        meta[key] = red(meta[key])
 
     segments = project.segments
     texts = project._texts

@@ -1,0 +1,69 @@
+"""An independent attack on the outputs (issue 11, second look): each test plants what the
+first round of defences missed, then checks the output a person would share.
+
+- the fieldwork ``period`` of ``datapackage.json`` is free text printed on every cover;
+- ``$`` in a site name is matplotlib mathtext: a figure label must print it, not parse it;
+- a cache folder another user can write to is not trusted;
+- written forms of personal data the patterns missed (other scripts' digits, an area-code
+  style ``(4103) 0003``, ``[at]``/``arroba`` e-mails, ``NIT No.``);
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from copeval.report.data import ReportData, clear_memo
+
+from .hostile import PII_NEEDLES
+from .outputs import norm
+
+
+@pytest.fixture(autouse=True)
+def _fresh_memo():
+    clear_memo()
+    yield
+    clear_memo()
+
+
+def _set_meta(project, **values):
+    package = project / "datapackage.json"
+    desc = json.loads(package.read_text(encoding="utf-8"))
+    desc.setdefault("copeval", {}).update(values)
+    package.write_text(json.dumps(desc, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def _leaked(text: str) -> list[str]:
+    return [n for n in PII_NEEDLES if n in norm(text)]
+
+
+# ------------------------------------------------------------------------------ period
+def test_the_fieldwork_period_is_redacted_on_every_cover(hostile_project):
+    from copeval.report.comparative import ComparativeReport
+    from copeval.report.site import SiteReport
+
+    _set_meta(hostile_project, period="2017-02/2018-05 llame al 4103-0003 o ana.tzul@example.org")
+    data = ReportData.load(hostile_project, n_boot=10, memo=False)
+    assert "4103-0003" in data.project.meta["period"]  # the attack is planted
+    for lang, tag in (("es", "[TELÉFONO]"), ("en", "[PHONE]")):
+        view = data.for_readers(lang)
+        assert tag in view.project.meta["period"]
+        covers = [
+            str(SiteReport(data, site_id="A", lang=lang).cover()),
+            str(ComparativeReport(data, lang=lang).cover()),
+        ]
+        for cover in covers:
+            assert _leaked(cover) == [], cover
+            assert tag in cover
+    assert "4103-0003" in data.project.meta["period"]  # the project itself is unchanged
+
+
+def test_every_text_of_the_datapackage_is_redacted_but_ids_are_not(hostile_project):
+    _set_meta(hostile_project, period="2017 tel 4103-0003", primary_coder="A")
+    data = ReportData.load(hostile_project, n_boot=10, memo=False)
+    meta = data.for_readers("en").project.meta
+    for key, value in meta.items():
+        if isinstance(value, str):
+            assert _leaked(value) == [], key
+    assert meta["primary_coder"] == "A"  # an ID that selects the evidence: never rewritten
