@@ -67,3 +67,41 @@ def test_every_text_of_the_datapackage_is_redacted_but_ids_are_not(hostile_proje
         if isinstance(value, str):
             assert _leaked(value) == [], key
     assert meta["primary_coder"] == "A"  # an ID that selects the evidence: never rewritten
+
+
+# ------------------------------------------------------------------------------ figures
+#: Site names a figure must print as they are: ``$…$`` is matplotlib mathtext, and an unknown
+#: command in it used to make the comparative report fail (``ValueError`` in the heatmap).
+MATH_NAMES = {"A": "Pago $\\undefinedmacro{x}$ Q", "B": "Sitio $5 y $6 \\foo", "C": "a^b_c $"}
+
+
+def _svg_text(fig) -> str:
+    import html
+    import re
+
+    from copeval.report.figures import figure_to_svg
+
+    svg = figure_to_svg(fig)
+    return html.unescape(" ".join(re.findall(r"<text[^>]*>(.*?)</text>", svg, re.S)))
+
+
+def test_dollar_signs_in_site_names_are_printed_not_parsed_as_mathtext():
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from copeval.report import figures
+
+    rows = [
+        {"site_id": s, "criterion": c, "score": 2.0, "lower": 1.0, "upper": 3.0}
+        for s in MATH_NAMES
+        for c in ("C1", "C2")
+    ]
+    scores = pd.DataFrame(rows)
+    for make in (figures.heatmap_figure, figures.forest_figure):
+        fig = make(scores, lang="en", site_names=MATH_NAMES)
+        try:
+            text = _svg_text(fig)
+        finally:
+            plt.close(fig)
+        for name in MATH_NAMES.values():
+            assert name[:20] in text, (make.__name__, name)
