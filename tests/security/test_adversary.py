@@ -105,3 +105,62 @@ def test_dollar_signs_in_site_names_are_printed_not_parsed_as_mathtext():
             plt.close(fig)
         for name in MATH_NAMES.values():
             assert name[:20] in text, (make.__name__, name)
+
+
+# ------------------------------------------------------------------------------ cache trust
+def _planted_cache(project, tmp_path, folder_mode, owner=None):
+    """An analysis with a forged score (4.0 everywhere) at the right key of a folder with
+    ``folder_mode`` (and ``owner``): what another user of a shared cache folder can plant."""
+    import os
+    import shutil
+
+    from copeval.report.cache import load_tables, save_tables
+
+    mine = tmp_path / "mine"
+    ReportData.load(project, n_boot=10, cache_dir=mine, memo=False)
+    (original,) = mine.glob("analysis-*.npz")
+    tables, meta = load_tables(original)
+    tables[("result", "table")] = tables[("result", "table")].assign(score=4.0)
+    forged = tmp_path / "forged.npz"
+    save_tables(forged, tables, meta)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    target = shared / original.name  # the key of this project and these parameters
+    shutil.copy(forged, target)
+    os.chmod(shared, folder_mode)
+    if owner is not None:
+        os.chown(shared, owner, -1)
+        os.chown(target, owner, -1)
+    return shared, target
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "getuid"), reason="POSIX permissions")
+@pytest.mark.parametrize("mode, owner", [(0o777, None), (0o770, None), (0o700, 54321)])
+def test_a_cache_folder_others_can_write_is_not_trusted(hostile_project, tmp_path, mode, owner):
+    import os
+
+    if owner is not None and os.getuid() != 0:
+        pytest.skip("giving a folder to another user needs root")
+    shared, target = _planted_cache(hostile_project, tmp_path, mode, owner)
+    data = ReportData.load(hostile_project, n_boot=10, cache_dir=shared, memo=False)
+    assert (data.table["score"].dropna() < 4.0).any()  # scored again, not the forged table
+    # and nothing of this analysis is written where others can read or replace it
+    assert sorted(shared.iterdir()) in ([], [target])
+    assert not target.exists() or target.stat().st_uid == (owner or os.getuid())
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "getuid"), reason="POSIX permissions")
+def test_the_batch_says_once_that_it_does_not_use_a_shared_cache(tiny_project, tmp_path, capsys):
+    import os
+
+    from copeval.report.batch import plan_jobs
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o777)
+    jobs = plan_jobs(
+        tiny_project, out_dir=tmp_path / "o", sites="A", langs="es,en", cache_dir=shared
+    )
+    assert all(job.cache_dir is None for job in jobs)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(shared) in err and "other users" in err
