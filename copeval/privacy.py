@@ -82,7 +82,19 @@ QUOTE_END = "\ue001"
 # One separator between digit groups, on the normalised text (see _normalise): spaces (one or
 # more), a hyphen, dot or slash with optional spaces around it, or one line break.
 _SEP = r"(?:[ \t]*[-./][ \t]*\r?\n?[ \t]*|[ \t]*\r?\n[ \t]*|[ \t]+)"
-_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+#: The "@" of an e-mail address as people write it to dodge harvesters or as a transcriber
+#: spells it: "@" with spaces around it, "[at]", "(at)", "{arroba}", or the word "arroba".
+_AT = (
+    r"(?:[ \t]*@[ \t]*|[ \t]*[\[({<][ \t]*(?:at|arroba)[ \t]*[\])}>][ \t]*"
+    r"|[ \t]+arroba[ \t]+)"
+)
+#: A dot of an address: ".", "[dot]", "(punto)", or the word "punto"/"dot" between spaces.
+_DOT = r"(?:\.|[ \t]*[\[({<][ \t]*(?:dot|punto)[ \t]*[\])}>][ \t]*|[ \t]+(?:punto|dot)[ \t]+)"
+_EMAIL = re.compile(
+    rf"(?i)(?<![\w.+-])[\w+-]{{1,64}}(?:{_DOT}[\w+-]{{1,64}}){{0,3}}{_AT}"
+    rf"[\w-]{{1,63}}(?:{_DOT}[\w-]{{1,63}}){{1,4}}"
+    r"|(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+)
 #: DPI / CUI: 13 digits, usually 4-5-4 separated by spaces or hyphens; may be glued to letters
 #: ("DPI2345678900101").
 _DPI = re.compile(rf"(?<!\d)\d{{4}}{_SEP}?\d{{5}}{_SEP}?\d{{4}}(?!\d)")
@@ -91,13 +103,15 @@ _DPI = re.compile(rf"(?<!\d)\d{{4}}{_SEP}?\d{{5}}{_SEP}?\d{{4}}(?!\d)")
 #: glued to letters ("tel4103-0003", "cel_4111-0011").
 _PHONE = re.compile(
     rf"(?<![\d+])(?P<cc>(?:\+|00)[ \t]?502{_SEP}?|\(\+?502\){_SEP}?|502{_SEP}?)?"
-    rf"(?P<num>[2-7]\d{{3}}{_SEP}?\d{{4}}|[2-7]\d(?:{_SEP}\d{{2}}){{3}})(?!\d)"
+    rf"(?P<num>[2-7]\d{{3}}{_SEP}?\d{{4}}|[2-7]\d(?:{_SEP}\d{{2}}){{3}}"
+    rf"|\([2-7]\d{{3}}\)[ \t]*-?[ \t]*\d{{4}})(?!\d)"
 )
 _YEAR_RANGE = re.compile(r"^(?:19|20)\d\d\D+(?:19|20)\d\d$")
 _COMPACT_DATE = re.compile(r"^(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])$")
 #: NIT after the word "NIT" (also "N.I.T.", glued: "NIT7100002-9"); only the number is tagged.
 _NIT = re.compile(
     r"(?i)(?<![^\W\d_])N[ \t]*\.?[ \t]*I[ \t]*\.?[ \t]*T(?![^\W\d_])[ \t.:#º°-]*"
+    r"(?:(?:n[º°o]|n[uú]m(?:ero)?|number|nr)(?![^\W\d_])[ \t.:#º°-]*)?"
     r"(?P<num>\d{5,9}(?:[ \t]*-[ \t]*)?[\dK])(?![\w])"
 )
 #: Separators between the words of a registry name ("Tzul-Batz" is "Tzul Batz").
@@ -126,6 +140,8 @@ def _norm_char(ch: str) -> str:
         out = "-"
     elif ch.isascii():
         out = ch
+    elif unicodedata.decimal(ch, None) is not None:  # Arabic-Indic, Devanagari, full-width
+        out = str(unicodedata.decimal(ch))
     else:
         folded = unicodedata.normalize("NFKC", ch)  # full-width and other digits, "＠"
         out = _norm_char(folded) if len(folded) == 1 and folded != ch else ch
@@ -236,8 +252,13 @@ def select_quotes(
     out = ev[
         ["segment_id", "source_id", "site_id", "respondent_group", "criterion", "code", "valence"]
     ].copy()
+    # the site's name is free text too (it may hold a contact): redacted like the quote
+    names = {
+        s: redact(project.site_name(s), registry=registry, lang=lang)[0]
+        for s in set(out["site_id"])
+    }
     out["attribution"] = [
-        f"{group_label(g, lang)}, {project.site_name(s)}"
+        f"{group_label(g, lang)}, {names[s]}"
         for g, s in zip(out["respondent_group"], out["site_id"], strict=True)
     ]
     out["quote"] = quotes
