@@ -80,8 +80,9 @@ QUOTE_START = "\ue000"
 QUOTE_END = "\ue001"
 
 # One separator between digit groups, on the normalised text (see _normalise): spaces (one or
-# more), a hyphen, dot or slash with optional spaces around it, or one line break.
-_SEP = r"(?:[ \t]*[-./][ \t]*\r?\n?[ \t]*|[ \t]*\r?\n[ \t]*|[ \t]+)"
+# more), a hyphen, dot, slash or underscore (file and column names: "tel_4111_0011") with
+# optional spaces around it, or one line break.
+_SEP = r"(?:[ \t]*[-./_][ \t]*\r?\n?[ \t]*|[ \t]*\r?\n[ \t]*|[ \t]+)"
 #: The "@" of an e-mail address as people write it to dodge harvesters or as a transcriber
 #: spells it: "@" with spaces around it, "[at]", "(at)", "{arroba}", or the word "arroba".
 _AT = (
@@ -110,8 +111,8 @@ _YEAR_RANGE = re.compile(r"^(?:19|20)\d\d\D+(?:19|20)\d\d$")
 _COMPACT_DATE = re.compile(r"^(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])$")
 #: NIT after the word "NIT" (also "N.I.T.", glued: "NIT7100002-9"); only the number is tagged.
 _NIT = re.compile(
-    r"(?i)(?<![^\W\d_])N[ \t]*\.?[ \t]*I[ \t]*\.?[ \t]*T(?![^\W\d_])[ \t.:#º°-]*"
-    r"(?:(?:n[º°o]|n[uú]m(?:ero)?|number|nr)(?![^\W\d_])[ \t.:#º°-]*)?"
+    r"(?i)(?<![^\W\d_])N[ \t]*\.?[ \t]*I[ \t]*\.?[ \t]*T(?![^\W\d_])[ \t.:#º°_-]*"
+    r"(?:(?:n[º°o]|n[uú]m(?:ero)?|number|nr)(?![^\W\d_])[ \t.:#º°_-]*)?"
     r"(?P<num>\d{5,9}(?:[ \t]*-[ \t]*)?[\dK])(?![\w])"
 )
 #: Separators between the words of a registry name ("Tzul-Batz" is "Tzul Batz").

@@ -175,6 +175,8 @@ MISSED_FORMS = {
         "su número es ٤١٠٣-٠٠٠٣",  # Arabic-Indic digits
         "número ۴۱۰۳ ۰۰۰۳",  # Persian digits
         "teléfono ४१०३-०००३",  # Devanagari digits
+        "A-4103_0003",  # a source ID made from a file name, underscores between the groups
+        "tel_4111_0011",  # an item ID made from a column name
     ],
     "email": [
         "escriba a ana.tzul [at] example.org mañana",
@@ -190,6 +192,7 @@ MISSED_FORMS = {
         "NIT número 1234567-8",
         "Nit Nº 7100003-1",
         "N.I.T. num. 7100003K",
+        "nit_7100002-9.txt",
     ],
 }
 #: Near misses that must stay as they are.
@@ -203,6 +206,7 @@ NOT_PERSONAL = [
     "segmento VC-I01-S002 del informe",
     "usuario @comisaria en la red",
     "número ٢٠١٩",  # a year in Arabic-Indic digits
+    "VC_I01_S002 2019_2020 informe_2017_02_21 v_2019_10_15",  # IDs, years, dates in names
 ]
 
 
