@@ -271,3 +271,52 @@ def test_select_quotes_attributes_by_a_redacted_site_name(hostile_project):
         for value in [*quotes["attribution"], *quotes["quote"]]:
             assert _leaked(value) == [], value
         assert any(tag in a for a in quotes["attribution"])  # site A's name held a phone
+
+
+# ------------------------------------------------------------------------------ names from files
+def _instrument_named_after_a_phone(project):
+    """Rename the survey instrument (the file ``responses/<instrument>.csv``) and one item
+    (a column of it) after a phone number, as file and column names often are."""
+    import pandas as pd
+
+    items = pd.read_csv(project / "items.csv", dtype=str, keep_default_na=False)
+    items["instrument"] = "enc-4103-0003"
+    items.loc[items["item"] == "trust", "item"] = "tel_4111_0011"
+    items.to_csv(project / "items.csv", index=False)
+    old = project / "responses" / "community.csv"
+    resp = pd.read_csv(old, dtype=str, keep_default_na=False)
+    old.unlink()
+    resp.rename(columns={"trust": "tel_4111_0011"}).to_csv(
+        project / "responses" / "enc-4103-0003.csv", index=False
+    )
+
+
+def _all_sections(report) -> str:
+    from copeval.report.site import SiteReport
+
+    if isinstance(report, SiteReport):
+        names = ("cover", "summary", "survey", "robustness", "evidence_appendix")
+    else:
+        names = ("cover",)
+    return "".join(str(getattr(report, n)()) for n in names)
+
+
+def test_instrument_and_item_names_from_file_names_are_redacted(hostile_project):
+    from copeval.project import load_project
+    from copeval.report.comparative import ComparativeReport
+    from copeval.report.site import SiteReport
+
+    _instrument_named_after_a_phone(hostile_project)
+    load_project(hostile_project)  # a valid project
+    needles = ("41030003", "41110011")
+    data = ReportData.load(hostile_project, n_boot=10, memo=False)
+    data.compute_all()  # tables shared with the readers' view are computed from the project
+    for lang, tag in (("es", "[TELÉFONO]"), ("en", "[PHONE]")):
+        shown = _all_sections(SiteReport(data, site_id="A", lang=lang))
+        shown += _all_sections(ComparativeReport(data, lang=lang))
+        flat = norm(shown)
+        assert [n for n in needles if n in flat] == [], lang
+        assert f"enc-{tag}" in shown and f"tel_{tag}" in shown
+    # the project and the analysis keep their names
+    assert "enc-4103-0003" in set(data.project.items["instrument"])
+    assert data.table["items"].str.contains("tel_4111_0011").any()
