@@ -320,3 +320,20 @@ def test_instrument_and_item_names_from_file_names_are_redacted(hostile_project)
     # the project and the analysis keep their names
     assert "enc-4103-0003" in set(data.project.items["instrument"])
     assert data.table["items"].str.contains("tel_4111_0011").any()
+
+
+# ------------------------------------------------------------------------------ bidi
+#: Bidirectional embeddings, overrides and isolates: a free-text field (a note, an item
+#: label, a quote) holding U+202E prints everything after it in its paragraph backwards, so
+#: "2.1" reads "1.2" (the "Trojan Source" trick). Marks (U+200E/U+200F) are harmless.
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+def test_no_bidi_override_survives_the_exit():
+    from copeval.report.safety import css_string, sanitize_html
+
+    fragment = f"<p>Nota \u202e1.2 ,oñeuqep\u202c y \u2066x\u2069 <b title='a\u202eb'>t</b></p>"
+    cleaned = sanitize_html(fragment)
+    assert not any(ch in cleaned for ch in BIDI), cleaned
+    assert "Nota 1.2 ,oñeuqep y x" in cleaned
+    assert not any(ch in css_string(f"Sitio \u202eB") for ch in BIDI)
