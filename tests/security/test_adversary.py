@@ -332,8 +332,8 @@ BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 def test_no_bidi_override_survives_the_exit():
     from copeval.report.safety import css_string, sanitize_html
 
-    fragment = f"<p>Nota \u202e1.2 ,oñeuqep\u202c y \u2066x\u2069 <b title='a\u202eb'>t</b></p>"
+    fragment = "<p>Nota \u202e1.2 ,oñeuqep\u202c y \u2066x\u2069 <b title='a\u202eb'>t</b></p>"
     cleaned = sanitize_html(fragment)
     assert not any(ch in cleaned for ch in BIDI), cleaned
     assert "Nota 1.2 ,oñeuqep y x" in cleaned
-    assert not any(ch in css_string(f"Sitio \u202eB") for ch in BIDI)
+    assert not any(ch in css_string("Sitio \u202eB") for ch in BIDI)
