@@ -337,3 +337,61 @@ def test_no_bidi_override_survives_the_exit():
     assert not any(ch in cleaned for ch in BIDI), cleaned
     assert "Nota 1.2 ,oñeuqep y x" in cleaned
     assert not any(ch in css_string("Sitio \u202eB") for ch in BIDI)
+
+
+# ------------------------------------------------------------------------------ REFI export
+def _qdpx(path):
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        return {name: z.read(name).decode("utf-8") for name in z.namelist()}
+
+
+def test_a_redacted_qdpx_holds_no_personal_data_and_its_codings_still_fit(
+    hostile_project, tmp_path
+):
+    import xml.etree.ElementTree as ET
+
+    from copeval.interop import export_qdpx
+    from copeval.privacy import redact
+    from copeval.project import load_project
+
+    from .hostile import SECRET
+
+    project = load_project(hostile_project)
+    plain = tmp_path / "team.qdpx"
+    export_qdpx(project, plain, lang="es")
+    assert _leaked("".join(_qdpx(plain).values()))  # the working copy: texts as they are
+    shared = tmp_path / "shared.qdpx"
+    export_qdpx(project, shared, lang="es", redact=True)
+    members = _qdpx(shared)
+    everything = "".join(members.values())
+    assert _leaked(everything) == [] and SECRET not in everything
+    assert "ana.tzul" not in everything and "4103" not in everything  # GUIDs are not IDs
+    ns = {"q": "urn:QDA-XML:project:1.0"}
+    root = ET.fromstring(members["project.qde"].encode("utf-8"))
+    shown = {}
+    for src in root.iter("{urn:QDA-XML:project:1.0}TextSource"):
+        text = members["sources/" + src.get("plainTextPath").split("//")[1]]
+        for sel in src.findall("q:PlainTextSelection", ns):
+            shown[sel.get("name")] = text[
+                int(sel.get("startPosition")) : int(sel.get("endPosition"))
+            ]
+    # every coding covers the redacted form of what it covered
+    for seg in project.segments.itertuples():
+        if seg.source_id == "B-N01":
+            continue
+        name = redact(seg.segment_id, lang="es")[0]
+        assert shown[name] == redact(project.segment_text(seg.segment_id), lang="es")[0]
+    assert "[TELÉFONO]" in shown["G5"] and "[EMAIL]" in shown["G5"]
+
+
+def test_the_export_says_its_texts_are_not_redacted(hostile_project, tmp_path, capsys):
+    from copeval.cli import main
+
+    assert main(["export", str(hostile_project), str(tmp_path / "a.qdpx")]) == 0
+    err = capsys.readouterr().err
+    assert "not redacted" in err and "--redact" in err
+    assert main(["export", str(hostile_project), str(tmp_path / "b.qdpx"), "--redact"]) == 0
+    assert "not redacted" not in capsys.readouterr().err
+    assert _leaked("".join(_qdpx(tmp_path / "b.qdpx").values())) == []
