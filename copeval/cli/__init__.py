@@ -54,6 +54,7 @@ EXTRAS = {
         "ipykernel",
         "jupytext",
         "weasyprint",
+        "nh3",
     ),
     "autocode": ("pyahocorasick", "snowballstemmer"),
     "surveys": ("pyxform",),
