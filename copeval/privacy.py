@@ -810,9 +810,11 @@ def redact_project(project, *, out: str | Path, lang: str | None = None) -> pd.D
 
     Every source whose consent is not ``none`` is redacted (:func:`redact`, with the
     project's registry) in its own language (``lang`` overrides; other languages get English
-    tags) and written to ``<out>/<text_path>``; ``<out>/findings.csv`` lists what was
-    replaced (``source_id``, ``start``, ``end``, ``kind``, ``replacement``; offsets into the
-    original text). Sources with consent ``none`` are not written at all.
+    tags) and written to ``<out>/<text_path>``, the path itself redacted (file names are
+    often made from source IDs: ``texts/A-4103-0003.txt`` is written as
+    ``texts/A-[PHONE].txt``; tags made portable as file names, names kept unique);
+    ``<out>/findings.csv`` lists what was replaced (``source_id``, redacted the same way,
+    ``start``, ``end``, ``kind``, ``replacement``; offsets into the original text). Sources with consent ``none`` are not written at all.
 
     Returns
     -------
@@ -838,25 +840,50 @@ def redact_project(project, *, out: str | Path, lang: str | None = None) -> pd.D
     registry = load_registry(project)
     src = project.sources[project.sources["consent"] != "none"]
     plan = []
+    taken: set[str] = set()
     for sid, rel, language in zip(
         src["source_id"], src["text_path"], src["language"], strict=True
     ):
+        tag_lang = lang or (language if language in _TAGS else "en")
+        rel = _redacted_path(rel, registry, tag_lang, taken)
         target = safe_child(out, rel, what=f"text_path of source {sid!r}")
         if target.resolve() in originals:
             raise CopevalError(
                 f"writing the redacted copy of {sid!r} to {target} would overwrite an original "
                 "text; choose another --out folder"
             )
-        plan.append((sid, target, lang or (language if language in _TAGS else "en")))
+        plan.append((sid, rel, target, tag_lang))
     rows = []
-    for sid, target, tag_lang in plan:
+    for sid, _rel, target, tag_lang in plan:
         redacted, f = redact(project.text(sid), registry=registry, lang=tag_lang)
         atomic_write_bytes(target, redacted.encode("utf-8"))
-        rows.append(f.drop(columns="person_id").assign(source_id=sid))
+        shown = redact(sid, registry=registry, lang=tag_lang)[0]
+        rows.append(f.drop(columns="person_id").assign(source_id=shown))
     cols = ["source_id", "start", "end", "kind", "replacement"]
     findings = pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
     atomic_write_csv(findings, out / "findings.csv", for_people=True)
     return findings
+
+
+#: Characters a file name may not hold on some system (Windows), and white space.
+_UNPORTABLE = re.compile(r'[:*?"<>|\\\s]+')
+
+
+def _redacted_path(rel: str, registry, lang: str, taken: set) -> str:
+    """``rel`` (a text's path in the project) with each part redacted, made a portable file
+    name (``[PERSON: role]`` -> ``[PERSON-role]``) and unique among ``taken``."""
+    parts = [redact(part, registry=registry, lang=lang)[0] for part in str(rel).split("/")]
+    parts = [_UNPORTABLE.sub("-", p).strip("-. ") or "_" for p in parts]
+    candidate = "/".join(parts)
+    stem, dot, ext = candidate.rpartition(".")
+    if not dot or "/" in ext:
+        stem, dot, ext = candidate, "", ""
+    n = 1
+    while candidate.lower() in taken:
+        n += 1
+        candidate = f"{stem}~{n}{dot}{ext}"
+    taken.add(candidate.lower())
+    return candidate
 
 
 def pseudonymize(

@@ -434,3 +434,33 @@ def test_the_suggestion_store_coders_open_runs_no_formula(hostile_project):
     assert "=cmd|' /C calc'!A0" in set(again["decided_by"])
     segments = load_project(hostile_project).segments
     assert (segments["source_id"] == evil).sum() >= 2  # the planted segment and the accepted one
+
+
+# ------------------------------------------------------------------------------ copeval redact
+def test_redacted_copies_carry_no_personal_data_in_their_names(hostile_project, tmp_path):
+    """``copeval redact`` makes the copies people share: the file names (made from the
+    source IDs, ``texts/A-4103-0003.txt``) and ``findings.csv`` must be redacted too."""
+    from copeval.cli import main
+
+    from .hostile import SECRET
+
+    out = tmp_path / "shared"
+    assert main(["redact", str(hostile_project), "--out", str(out), "--lang", "es"]) == 0
+    files = sorted(p for p in out.rglob("*") if p.is_file())
+    assert len(files) == 4  # three texts (consent none left out) and findings.csv
+    for path in files:
+        name = path.relative_to(out).as_posix()
+        assert _leaked(name) == [], name
+        text = path.read_text(encoding="utf-8")
+        assert _leaked(text) == [] and SECRET not in text, name
+    assert (out / "texts" / "A-[TELÉFONO].txt").is_file()
+    # a name holding a registry name and a colon in its tag is still a portable file name
+    (hostile_project / "registry.csv").write_text(
+        "person_id,name,role\nP1,I01,community_leader\n", encoding="utf-8"
+    )  # "A-I01" now holds a registry name: its tag has a colon and spaces
+    out2 = tmp_path / "shared2"
+    assert main(["redact", str(hostile_project), "--out", str(out2)]) == 0
+    names = [p.name for p in out2.rglob("*")]
+    assert any("PERSON" in n for n in names), names
+    for name in names:
+        assert not set(name) & set(':*?"<>|\\ '), name
