@@ -760,7 +760,10 @@ class _IdCodec:
     IDs are often made from file names or written by hand and may hold personal data (a
     phone number in a file name): the cache stores ``~g12`` for the 13th segment ID in
     sorted order, and the IDs are restored from the project, which is loaded anyway (the
-    cache key includes every project file, so the order is the same).
+    cache key includes every project file, so the order is the same). Survey instruments
+    (file names, ``responses/<instrument>.csv``) and items (column names) are stored the
+    same way in every table, in the columns ``instrument``, ``item`` and ``items``
+    (``"instrument:item;…"`` or a tuple of items).
     """
 
     #: (table key, column, kind, joined by ";")
@@ -782,11 +785,14 @@ class _IdCodec:
                     out.update(str(v) for v in df[column].dropna())
             return sorted(out)
 
+        items = project.items if project.items is not None else pd.DataFrame()
         self.ids = {
             "g": values([project.segments], "segment_id"),
             "s": values([project.sources], "source_id"),
             "r": values(responses, "respondent_id"),
             "k": values(responses, "cluster"),
+            "i": sorted({*values([items], "instrument"), *map(str, project.responses or {})}),
+            "t": values([items], "item"),
         }
         self.fwd = {k: {v: f"~{k}{i}" for i, v in enumerate(ids)} for k, ids in self.ids.items()}
         self.back = {k: {t: v for v, t in m.items()} for k, m in self.fwd.items()}
@@ -811,6 +817,37 @@ class _IdCodec:
                 df[column] = df[column].map(one).astype(df[column].dtype)
             except KeyError as exc:
                 raise error(f"{column} {exc} not in the project") from None
+            out[key] = df
+        inst, item = maps["i"], maps["t"]
+
+        def plain(mapping):
+            return lambda v: mapping.get(v, v) if isinstance(v, str) else v
+
+        def items_cell(v):
+            if isinstance(v, tuple):
+                return tuple(item.get(x, x) for x in v)
+            if not isinstance(v, str) or not v:
+                return v
+            parts = []
+            for part in v.split(";"):
+                head, sep, tail = part.partition(":")
+                parts.append(
+                    f"{inst.get(head, head)}:{item.get(tail, tail)}"
+                    if sep
+                    else item.get(part, part)
+                )
+            return ";".join(parts)
+
+        rules = {"instrument": plain(inst), "item": plain(item), "items": items_cell}
+        for key, df in out.items():
+            if not isinstance(df, pd.DataFrame):
+                continue
+            cols = [c for c in rules if c in df.columns]
+            if not cols:
+                continue
+            df = df.copy()
+            for c in cols:
+                df[c] = df[c].map(rules[c]).astype(df[c].dtype)
             out[key] = df
         return out
 

@@ -464,3 +464,25 @@ def test_redacted_copies_carry_no_personal_data_in_their_names(hostile_project, 
     assert any("PERSON" in n for n in names), names
     for name in names:
         assert not set(name) & set(':*?"<>|\\ '), name
+
+
+def test_the_cache_holds_instrument_and_item_names_as_tokens(hostile_project, tmp_path):
+    import pandas as pd
+
+    from .outputs import cache_texts
+
+    _instrument_named_after_a_phone(hostile_project)
+    cache = tmp_path / "cache"
+    fresh = ReportData.load(hostile_project, n_boot=10, cache_dir=cache, memo=False)
+    fresh.compute_all()
+    (path,) = cache.glob("analysis-*.npz")
+    text = norm(cache_texts(path))
+    assert "41030003" not in text and "41110011" not in text
+    again = ReportData.load(hostile_project, n_boot=10, cache_dir=cache, memo=False)
+    pd.testing.assert_frame_equal(again.table, fresh.table)
+    pd.testing.assert_frame_equal(again.result.respondents, fresh.result.respondents)
+    for site in ("A", "B"):
+        a, b = again.scale_reliability(site), fresh.scale_reliability(site)
+        if a is not None:
+            pd.testing.assert_frame_equal(a, b)
+    assert fresh.table["items"].str.contains("enc-4103-0003:tel_4111_0011").any()
