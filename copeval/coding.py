@@ -909,6 +909,7 @@ def read_suggestions(project) -> pd.DataFrame:
             f"{path} not found: run `copeval autocode {path.parent}` to create suggestions"
         )
     df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    df = df.apply(lambda col: col.map(_restore_cell))  # the store is written for people
     missing = [c for c in (*SUGGESTION_COLUMNS, *DECISION_COLUMNS) if c not in df.columns]
     if missing:
         raise CopevalError(f"{path} lacks column(s) {', '.join(missing)}")
@@ -954,8 +955,25 @@ def write_suggestions(project, suggestions: pd.DataFrame) -> Path:
         new = pd.concat([decided, new], ignore_index=True)
         new = new.sort_values(["source_id", "start", "code"], kind="stable")
     new = new.assign(negated=new["negated"].map(lambda v: "true" if v else "false"))
-    atomic_write_csv(new, target)
+    atomic_write_csv(new, target, for_people=True)
     return target
+
+
+#: What :func:`copeval._io.neutralise_cell` puts before a cell a spreadsheet would run.
+_NEUTRAL_MARK = "'"
+
+
+def _restore_cell(value):
+    """A cell of the suggestion store as it was before it was written for people: the
+    store is the coders' working file (opened in spreadsheets), so a cell such as a source
+    ID ``=HYPERLINK(…)`` is written ``'=HYPERLINK(…)`` and read back without the mark."""
+    from ._io import neutralise_cell
+
+    if isinstance(value, str) and value.startswith(_NEUTRAL_MARK):
+        raw = value[len(_NEUTRAL_MARK) :]
+        if neutralise_cell(raw) == value:
+            return raw
+    return value
 
 
 def _select(store, *, ids, codes, min_confidence=None, max_confidence=None) -> pd.Series:
@@ -1098,7 +1116,7 @@ def _append_segments(root: Path, added: pd.DataFrame) -> None:
 
 def _write_store(root: Path, store: pd.DataFrame) -> None:
     out = store.assign(negated=store["negated"].map(lambda v: "true" if v else "false"))
-    atomic_write_csv(out, root / SUGGESTIONS_FILE)
+    atomic_write_csv(out, root / SUGGESTIONS_FILE, for_people=True)
 
 
 def reject_suggestions(

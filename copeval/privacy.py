@@ -80,9 +80,22 @@ QUOTE_START = "\ue000"
 QUOTE_END = "\ue001"
 
 # One separator between digit groups, on the normalised text (see _normalise): spaces (one or
-# more), a hyphen, dot or slash with optional spaces around it, or one line break.
-_SEP = r"(?:[ \t]*[-./][ \t]*\r?\n?[ \t]*|[ \t]*\r?\n[ \t]*|[ \t]+)"
-_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# more), a hyphen, dot, slash or underscore (file and column names: "tel_4111_0011") with
+# optional spaces around it, or one line break.
+_SEP = r"(?:[ \t]*[-./_][ \t]*\r?\n?[ \t]*|[ \t]*\r?\n[ \t]*|[ \t]+)"
+#: The "@" of an e-mail address as people write it to dodge harvesters or as a transcriber
+#: spells it: "@" with spaces around it, "[at]", "(at)", "{arroba}", or the word "arroba".
+_AT = (
+    r"(?:[ \t]*@[ \t]*|[ \t]*[\[({<][ \t]*(?:at|arroba)[ \t]*[\])}>][ \t]*"
+    r"|[ \t]+arroba[ \t]+)"
+)
+#: A dot of an address: ".", "[dot]", "(punto)", or the word "punto"/"dot" between spaces.
+_DOT = r"(?:\.|[ \t]*[\[({<][ \t]*(?:dot|punto)[ \t]*[\])}>][ \t]*|[ \t]+(?:punto|dot)[ \t]+)"
+_EMAIL = re.compile(
+    rf"(?i)(?<![\w.+-])[\w+-]{{1,64}}(?:{_DOT}[\w+-]{{1,64}}){{0,3}}{_AT}"
+    rf"[\w-]{{1,63}}(?:{_DOT}[\w-]{{1,63}}){{1,4}}"
+    r"|(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+)
 #: DPI / CUI: 13 digits, usually 4-5-4 separated by spaces or hyphens; may be glued to letters
 #: ("DPI2345678900101").
 _DPI = re.compile(rf"(?<!\d)\d{{4}}{_SEP}?\d{{5}}{_SEP}?\d{{4}}(?!\d)")
@@ -91,13 +104,15 @@ _DPI = re.compile(rf"(?<!\d)\d{{4}}{_SEP}?\d{{5}}{_SEP}?\d{{4}}(?!\d)")
 #: glued to letters ("tel4103-0003", "cel_4111-0011").
 _PHONE = re.compile(
     rf"(?<![\d+])(?P<cc>(?:\+|00)[ \t]?502{_SEP}?|\(\+?502\){_SEP}?|502{_SEP}?)?"
-    rf"(?P<num>[2-7]\d{{3}}{_SEP}?\d{{4}}|[2-7]\d(?:{_SEP}\d{{2}}){{3}})(?!\d)"
+    rf"(?P<num>[2-7]\d{{3}}{_SEP}?\d{{4}}|[2-7]\d(?:{_SEP}\d{{2}}){{3}}"
+    rf"|\([2-7]\d{{3}}\)[ \t]*-?[ \t]*\d{{4}})(?!\d)"
 )
 _YEAR_RANGE = re.compile(r"^(?:19|20)\d\d\D+(?:19|20)\d\d$")
 _COMPACT_DATE = re.compile(r"^(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])$")
 #: NIT after the word "NIT" (also "N.I.T.", glued: "NIT7100002-9"); only the number is tagged.
 _NIT = re.compile(
-    r"(?i)(?<![^\W\d_])N[ \t]*\.?[ \t]*I[ \t]*\.?[ \t]*T(?![^\W\d_])[ \t.:#º°-]*"
+    r"(?i)(?<![^\W\d_])N[ \t]*\.?[ \t]*I[ \t]*\.?[ \t]*T(?![^\W\d_])[ \t.:#º°_-]*"
+    r"(?:(?:n[º°o]|n[uú]m(?:ero)?|number|nr)(?![^\W\d_])[ \t.:#º°_-]*)?"
     r"(?P<num>\d{5,9}(?:[ \t]*-[ \t]*)?[\dK])(?![\w])"
 )
 #: Separators between the words of a registry name ("Tzul-Batz" is "Tzul Batz").
@@ -126,6 +141,8 @@ def _norm_char(ch: str) -> str:
         out = "-"
     elif ch.isascii():
         out = ch
+    elif unicodedata.decimal(ch, None) is not None:  # Arabic-Indic, Devanagari, full-width
+        out = str(unicodedata.decimal(ch))
     else:
         folded = unicodedata.normalize("NFKC", ch)  # full-width and other digits, "＠"
         out = _norm_char(folded) if len(folded) == 1 and folded != ch else ch
@@ -236,8 +253,13 @@ def select_quotes(
     out = ev[
         ["segment_id", "source_id", "site_id", "respondent_group", "criterion", "code", "valence"]
     ].copy()
+    # the site's name is free text too (it may hold a contact): redacted like the quote
+    names = {
+        s: redact(project.site_name(s), registry=registry, lang=lang)[0]
+        for s in set(out["site_id"])
+    }
     out["attribution"] = [
-        f"{group_label(g, lang)}, {project.site_name(s)}"
+        f"{group_label(g, lang)}, {names[s]}"
         for g, s in zip(out["respondent_group"], out["site_id"], strict=True)
     ]
     out["quote"] = quotes
@@ -788,9 +810,11 @@ def redact_project(project, *, out: str | Path, lang: str | None = None) -> pd.D
 
     Every source whose consent is not ``none`` is redacted (:func:`redact`, with the
     project's registry) in its own language (``lang`` overrides; other languages get English
-    tags) and written to ``<out>/<text_path>``; ``<out>/findings.csv`` lists what was
-    replaced (``source_id``, ``start``, ``end``, ``kind``, ``replacement``; offsets into the
-    original text). Sources with consent ``none`` are not written at all.
+    tags) and written to ``<out>/<text_path>``, the path itself redacted (file names are
+    often made from source IDs: ``texts/A-4103-0003.txt`` is written as
+    ``texts/A-[PHONE].txt``; tags made portable as file names, names kept unique);
+    ``<out>/findings.csv`` lists what was replaced (``source_id``, redacted the same way,
+    ``start``, ``end``, ``kind``, ``replacement``; offsets into the original text). Sources with consent ``none`` are not written at all.
 
     Returns
     -------
@@ -816,25 +840,50 @@ def redact_project(project, *, out: str | Path, lang: str | None = None) -> pd.D
     registry = load_registry(project)
     src = project.sources[project.sources["consent"] != "none"]
     plan = []
+    taken: set[str] = set()
     for sid, rel, language in zip(
         src["source_id"], src["text_path"], src["language"], strict=True
     ):
+        tag_lang = lang or (language if language in _TAGS else "en")
+        rel = _redacted_path(rel, registry, tag_lang, taken)
         target = safe_child(out, rel, what=f"text_path of source {sid!r}")
         if target.resolve() in originals:
             raise CopevalError(
                 f"writing the redacted copy of {sid!r} to {target} would overwrite an original "
                 "text; choose another --out folder"
             )
-        plan.append((sid, target, lang or (language if language in _TAGS else "en")))
+        plan.append((sid, rel, target, tag_lang))
     rows = []
-    for sid, target, tag_lang in plan:
+    for sid, _rel, target, tag_lang in plan:
         redacted, f = redact(project.text(sid), registry=registry, lang=tag_lang)
         atomic_write_bytes(target, redacted.encode("utf-8"))
-        rows.append(f.drop(columns="person_id").assign(source_id=sid))
+        shown = redact(sid, registry=registry, lang=tag_lang)[0]
+        rows.append(f.drop(columns="person_id").assign(source_id=shown))
     cols = ["source_id", "start", "end", "kind", "replacement"]
     findings = pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
     atomic_write_csv(findings, out / "findings.csv", for_people=True)
     return findings
+
+
+#: Characters a file name may not hold on some system (Windows), and white space.
+_UNPORTABLE = re.compile(r'[:*?"<>|\\\s]+')
+
+
+def _redacted_path(rel: str, registry, lang: str, taken: set) -> str:
+    """``rel`` (a text's path in the project) with each part redacted, made a portable file
+    name (``[PERSON: role]`` -> ``[PERSON-role]``) and unique among ``taken``."""
+    parts = [redact(part, registry=registry, lang=lang)[0] for part in str(rel).split("/")]
+    parts = [_UNPORTABLE.sub("-", p).strip("-. ") or "_" for p in parts]
+    candidate = "/".join(parts)
+    stem, dot, ext = candidate.rpartition(".")
+    if not dot or "/" in ext:
+        stem, dot, ext = candidate, "", ""
+    n = 1
+    while candidate.lower() in taken:
+        n += 1
+        candidate = f"{stem}~{n}{dot}{ext}"
+    taken.add(candidate.lower())
+    return candidate
 
 
 def pseudonymize(

@@ -18,8 +18,10 @@ def register(sub) -> None:
             "Write a project as a REFI-QDA project (.qdpx: texts, the codebook with the "
             "Valence group, segments as coded selections, source metadata as variables) for "
             "NVivo, ATLAS.ti, MAXQDA or QualCoder, or the codebook alone as a REFI-QDA "
-            "codebook (.qdc). Sources with consent 'none' are left out. The format is chosen "
-            "by the file extension."
+            "codebook (.qdc). Sources with consent 'none' are left out. The texts (also of "
+            "'anonymous' sources) and coder notes are exported as they are, for the coding "
+            "team; --redact writes a copy to share instead. The format is chosen by the file "
+            "extension."
         ),
     )
     p.add_argument("project", type=Path, help="project folder")
@@ -31,6 +33,13 @@ def register(sub) -> None:
         help="language of the code descriptions (default: en)",
     )
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.add_argument(
+        "--redact",
+        action="store_true",
+        help="a copy to share: redact personal data (registry names, phones, e-mails, DPI, "
+        "NIT) in the texts, coder notes and names, and move each coded selection to fit "
+        "(.qdpx only; see docs/privacy.md)",
+    )
     p.set_defaults(func=run)
 
 
@@ -46,9 +55,17 @@ def run(args) -> int:
             f"{args.file}"
         )
         return 0
-    excluded = export_qdpx(project, args.file, lang=args.lang, overwrite=args.force)
+    excluded = export_qdpx(
+        project, args.file, lang=args.lang, overwrite=args.force, redact=args.redact
+    )
     n = len(project.sources) - len(excluded)
     print(f"{n} source(s) and their segments written to {args.file}")
+    if not args.redact:
+        print(
+            "note: texts and coder notes are not redacted (sources with consent 'anonymous' "
+            "included): a working copy for the coding team. To share, export with --redact.",
+            file=sys.stderr,
+        )
     if excluded:
         print(f"left out (consent 'none'): {', '.join(excluded)}", file=sys.stderr)
     return 0

@@ -14,6 +14,15 @@ UTF-8 text file per source in ``sources/``. Inside it:
 
 GUIDs are derived from the IDs (UUID version 5), so exporting the same project twice gives
 the same file. Sources with consent ``none`` are never exported.
+
+The archive is a working copy for the coding team: the texts of every source with consent
+``quote`` or ``anonymous`` and the coder notes are exported as they are. With
+``redact=True`` it is a copy to share: every text is redacted
+(:func:`copeval.privacy.redact`, the project's registry, tags in ``lang``) and every coded
+selection moved to cover the redacted form of what it covered; coder notes, the project
+title, coder names and source and segment names are redacted too, and GUIDs are derived
+from the redacted names (a GUID derived from an ID made from a phone number could be
+reversed by hashing every phone number).
 """
 
 from __future__ import annotations
@@ -125,8 +134,52 @@ def _exportable(project) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     return sources, segments, excluded
 
 
-def project_xml(project, *, lang: str = "en") -> tuple[bytes, dict[str, str]]:
+def _offset_mapper(findings: pd.DataFrame):
+    """``new(position, is_end)``: a position in a text -> its position in the redacted text.
+
+    A position inside a replaced span moves to the start of its tag (a selection's start) or
+    to its end (a selection's end), so the tag is inside the selection."""
+    spans = sorted(
+        (int(s), int(e), len(r))
+        for s, e, r in zip(
+            findings["start"], findings["end"], findings["replacement"], strict=True
+        )
+    )
+
+    def new(pos: int, is_end: bool) -> int:
+        shift = 0
+        for start, end, n in spans:
+            if end <= pos:
+                shift += n - (end - start)
+            elif start < pos:
+                return start + shift + (n if is_end else 0)
+            else:
+                break
+        return pos + shift
+
+    return new
+
+
+def _unique_names(ids, red) -> dict:
+    """``{id: shown name}`` for every ID, redacted and kept unique (``[PHONE]~2``)."""
+    out, taken = {}, set()
+    for raw in dict.fromkeys(ids):
+        shown, n = red(raw), 1
+        while shown in taken:
+            n += 1
+            shown = f"{red(raw)}~{n}"
+        taken.add(shown)
+        out[raw] = shown
+    return out
+
+
+def project_xml(
+    project, *, lang: str = "en", redact: bool = False
+) -> tuple[bytes, dict[str, str]]:
     """The ``project.qde`` document of a project, and the source files it refers to.
+
+    With ``redact=True`` texts, notes, names and selections are those of the copy to share
+    (see the module's description).
 
     Returns
     -------
@@ -137,11 +190,31 @@ def project_xml(project, *, lang: str = "en") -> tuple[bytes, dict[str, str]]:
     if lang not in ("en", "es"):
         raise ValueError(f"lang must be 'en' or 'es'; got {lang!r}")
     tag = _tag(NS_PROJECT)
-    title = project.meta.get("title") or project.path.name
-    root = ET.Element(tag("Project"), {"name": title, "origin": f"copeval {__version__}"})
     sources, segments, _ = _exportable(project)
+    if redact:
+        from ..privacy import load_registry
+        from ..privacy import redact as redact_text
 
-    coders = sorted(set(segments["coder"]))
+        registry = load_registry(project)
+
+        def red(value):
+            return redact_text(value, registry=registry, lang=lang)[0] if value else value
+
+        src_name = _unique_names(sources["source_id"], red)
+        seg_name = _unique_names(segments["segment_id"], red)
+        coder_name = _unique_names(segments["coder"], red)
+    else:
+
+        def red(value):
+            return value
+
+        src_name = {v: v for v in sources["source_id"]}
+        seg_name = {v: v for v in segments["segment_id"]}
+        coder_name = {v: v for v in segments["coder"]}
+    title = red(project.meta.get("title") or project.path.name)
+    root = ET.Element(tag("Project"), {"name": title, "origin": f"copeval {__version__}"})
+
+    coders = sorted(set(coder_name[c] for c in segments["coder"]))
     if coders:
         users = ET.SubElement(root, tag("Users"))
         for c in coders:
@@ -168,41 +241,52 @@ def project_xml(project, *, lang: str = "en") -> tuple[bytes, dict[str, str]]:
         src_el = ET.SubElement(root, tag("Sources"))
     by_source = {sid: g for sid, g in segments.groupby("source_id", sort=False)}
     for src in sources.itertuples(index=False):
-        sguid = _guid("source", src.source_id)
+        name = src_name[src.source_id]
+        sguid = _guid("source", name)
         member = f"sources/{sguid}.txt"
-        files[member] = project.text(src.source_id)
+        text = project.text(src.source_id)
+        if redact:
+            text, findings = redact_text(text, registry=registry, lang=lang)
+            move = _offset_mapper(findings)
+        else:
+
+            def move(pos, is_end):
+                return pos
+
+        files[member] = text
         el = ET.SubElement(
             src_el,
             tag("TextSource"),
             {
                 "guid": sguid,
-                "name": src.source_id,
+                "name": name,
                 "plainTextPath": f"internal://{sguid}.txt",
             },
         )
         notes = getattr(src, "coder_notes", None)
         if isinstance(notes, str) and notes.strip():
-            ET.SubElement(el, tag("Description")).text = notes
+            ET.SubElement(el, tag("Description")).text = red(notes)
         segs = by_source.get(src.source_id)
         if segs is not None:
             for seg in segs.sort_values(["start", "end", "segment_id"]).itertuples(index=False):
+                seg_id, user = seg_name[seg.segment_id], _guid("user", coder_name[seg.coder])
                 sel = ET.SubElement(
                     el,
                     tag("PlainTextSelection"),
                     {
-                        "guid": _guid("segment", seg.segment_id),
-                        "name": seg.segment_id,
-                        "startPosition": str(int(seg.start)),
-                        "endPosition": str(int(seg.end)),
-                        "creatingUser": _guid("user", seg.coder),
+                        "guid": _guid("segment", seg_id),
+                        "name": seg_id,
+                        "startPosition": str(move(int(seg.start), False)),
+                        "endPosition": str(move(int(seg.end), True)),
+                        "creatingUser": user,
                     },
                 )
                 coding = ET.SubElement(
                     sel,
                     tag("Coding"),
                     {
-                        "guid": _guid("coding", seg.segment_id),
-                        "creatingUser": _guid("user", seg.coder),
+                        "guid": _guid("coding", seg_id),
+                        "creatingUser": user,
                     },
                 )
                 ET.SubElement(coding, tag("CodeRef"), {"targetGUID": guids[seg.code]})
@@ -211,8 +295,8 @@ def project_xml(project, *, lang: str = "en") -> tuple[bytes, dict[str, str]]:
                         sel,
                         tag("Coding"),
                         {
-                            "guid": _guid("valence-coding", seg.segment_id),
-                            "creatingUser": _guid("user", seg.coder),
+                            "guid": _guid("valence-coding", seg_id),
+                            "creatingUser": user,
                         },
                     )
                     ET.SubElement(coding, tag("CodeRef"), {"targetGUID": guids[int(seg.valence)]})
@@ -231,7 +315,14 @@ def _refuse_existing(target: Path, *, overwrite: bool) -> None:
         raise CopevalError(f"{target} already exists; refusing to overwrite it (use --force)")
 
 
-def export_qdpx(project, path: str | Path, *, lang: str = "en", overwrite: bool = False):
+def export_qdpx(
+    project,
+    path: str | Path,
+    *,
+    lang: str = "en",
+    overwrite: bool = False,
+    redact: bool = False,
+):
     """Export a project as a REFI-QDA ``.qdpx`` archive.
 
     Parameters
@@ -244,13 +335,17 @@ def export_qdpx(project, path: str | Path, *, lang: str = "en", overwrite: bool 
         Language of the code descriptions.
     overwrite : bool
         Replace an existing file.
+    redact : bool
+        Write a copy to share: texts, notes and names redacted, selections moved to fit
+        (tags in ``lang``). By default the texts are exported as they are (a working copy
+        for the coding team).
 
     Returns
     -------
     list of str
         IDs of the sources left out because their consent is ``none``.
     """
-    xml, files = project_xml(project, lang=lang)
+    xml, files = project_xml(project, lang=lang, redact=redact)
 
     _refuse_existing(Path(path), overwrite=overwrite)
     buf = io.BytesIO()

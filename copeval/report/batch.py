@@ -329,6 +329,16 @@ def plan_jobs(
                 f"the analysis cache {cache_path} would be inside the output folder {out}; "
                 "reports folders are shared: choose a --cache-dir outside it"
             )
+        from .cache import folder_problem
+
+        problem = folder_problem(cache_path)
+        if problem is not None:  # others could plant forged scores there: score afresh
+            print(
+                f"warning: the analysis cache {cache_path} {problem}; it is not used "
+                "(reports are scored afresh). Use a private --cache-dir.",
+                file=sys.stderr,
+            )
+            cache = False
     common = dict(
         project=str(project_path),
         out_dir=str(out),

@@ -6,7 +6,10 @@ batch of reports scores a project once. What the cache holds and where:
 
 - **Where**: a user cache folder, never the reports folder (reports folders are zipped and
   shared): ``--cache-dir``, else ``$COPEVAL_CACHE_DIR``, else ``$XDG_CACHE_HOME/copeval``,
-  else ``~/.cache/copeval`` (:func:`default_cache_dir`). Created private (mode 0700).
+  else ``~/.cache/copeval`` (:func:`default_cache_dir`). Created private (mode 0700). A
+  folder another user owns or can write to (a shared ``/tmp`` folder, a group folder) is
+  never read or written (:func:`folder_problem`): whoever can write there could plant
+  forged scores at the computable key.
 - **What**: tables of IDs, codes, numbers and labels derived by scoring -- no text of any
   source, no site note, no coder note, no name: everything a report prints from the
   project is read from the project again when the report is rendered (and redacted then).
@@ -41,6 +44,7 @@ __all__ = [
     "CacheFormatError",
     "cache_file",
     "default_cache_dir",
+    "folder_problem",
     "load_tables",
     "prune",
     "save_tables",
@@ -71,6 +75,43 @@ def default_cache_dir() -> Path:
     xdg = os.environ.get("XDG_CACHE_HOME")
     base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
     return base / "copeval"
+
+
+def folder_problem(folder: str | os.PathLike) -> str | None:
+    """Why ``folder`` cannot hold this user's analyses (``None`` when it can).
+
+    On POSIX systems a cache folder must belong to the current user and must not be
+    writable by the group or others (as ``ssh`` requires of its folder): anyone who can write
+    to it can plant an analysis with forged scores at the key a project computes. A folder
+    that does not exist yet is fine (it is created 0700). Elsewhere nothing is checked.
+    """
+    if os.name != "posix" or not hasattr(os, "getuid"):
+        return None
+    try:
+        st = os.stat(folder)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if st.st_uid != os.getuid():
+        return f"belongs to another user (uid {st.st_uid})"
+    if st.st_mode & 0o022:
+        return f"can be written by other users (mode {st.st_mode & 0o777:o})"
+    return None
+
+
+def _file_problem(path: Path) -> str | None:
+    problem = folder_problem(path.parent)
+    if problem is not None:
+        return f"the cache folder {path.parent} {problem}"
+    if os.name == "posix" and hasattr(os, "getuid"):
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return None
+        if st.st_uid != os.getuid() or st.st_mode & 0o022:
+            return f"{path.name} belongs to another user or can be written by others"
+    return None
 
 
 def cache_file(cache_dir: str | os.PathLike, key: str) -> Path:
@@ -166,8 +207,11 @@ def save_tables(path: str | os.PathLike, tables: dict, meta: dict) -> list:
 
     Keys are strings or tuples of strings/None. Tables this format cannot hold without
     Python objects are left out (returned, so callers can tell). Written atomically; the
-    folder is created private (0700).
+    folder is created private (0700). Nothing is written to a folder another user owns or
+    can write to (:func:`folder_problem`): every key is returned as left out.
     """
+    if folder_problem(Path(path).parent) is not None:
+        return list(tables)
     arrays: dict = {}
     entries = []
     skipped = []
@@ -282,8 +326,12 @@ def _decode_frame(spec: dict, prefix: str, archive) -> pd.DataFrame:
 
 def load_tables(path: str | os.PathLike) -> tuple[dict, dict]:
     """``(tables, meta)`` from a cache archive; :class:`CacheFormatError` if it cannot be
-    read. Never unpickles anything (``allow_pickle=False``)."""
+    read, or lies in a folder (or is a file) another user owns or can write to. Never
+    unpickles anything (``allow_pickle=False``)."""
     path = Path(path)
+    problem = _file_problem(path)
+    if problem is not None:
+        raise CacheFormatError(f"{problem}: not trusted")
     try:
         if path.stat().st_size > MAX_BYTES:
             raise CacheFormatError(f"{path.name}: larger than {MAX_BYTES} bytes")

@@ -363,10 +363,15 @@ class ReportData:
 
         :func:`copeval.privacy.redact` (the project's registry, tags in ``lang``) is applied
         to every text column of ``sites`` (names, departments, notes, sources of figures...),
-        to ``sources.coder_notes``, to the wording of survey items, to the project's title and
-        description, and to source and segment IDs (often made from file names). IDs that
-        redaction changes are renamed consistently in every table and text lookup (and kept
-        unique); IDs it does not touch are unchanged, as are site IDs, codes and numbers.
+        to ``sources.coder_notes``, to the wording of survey items, to every text entry of the
+        project's metadata (title, description, the fieldwork period printed on every cover;
+        not the primary coder or reference site, which are IDs), and to the names made from
+        file and column names: source and segment IDs, survey instruments
+        (``responses/<instrument>.csv``) and items. Names that redaction changes are renamed
+        consistently in every table and text lookup (and kept unique), also in the score
+        table and the tables shared with this analysis as the view shows them
+        (:meth:`table`, :meth:`scale_reliability`); names it does not touch are unchanged, as
+        are site IDs, codes and numbers.
         Quotes are redacted where they are cut (:mod:`copeval.report.quotes`). The view is
         computed once per language and kept with this analysis.
         """
@@ -374,9 +379,11 @@ class ReportData:
         views = base.__dict__.setdefault("_views", {})
         view = views.get(lang)
         if view is None:
-            view = ReportData(_redacted_project(base.project, lang), base.result, base.params)
+            project, names = _redacted_project(base.project, lang)
+            view = ReportData(project, base.result, base.params)
             view.extras = base.extras  # the same computed tables, one memo
             view.__dict__["_base"] = base
+            view.__dict__["_names"] = names  # raw name -> shown name, for the shared tables
             views[lang] = view
         return view
 
@@ -404,8 +411,14 @@ class ReportData:
     # ---------------------------------------------------------------- tables
     @property
     def table(self) -> pd.DataFrame:
-        """The score table (one row per site x criterion)."""
-        return self.result.table
+        """The score table (one row per site x criterion); in a readers' view, with the
+        survey items and segment IDs behind each rating named as the view names them."""
+        if not self.__dict__.get("_names"):
+            return self.result.table
+        shown = self.__dict__.get("_shown_table")
+        if shown is None:
+            shown = self.__dict__["_shown_table"] = self._shown(self.result.table)
+        return shown
 
     @functools.cached_property
     def evidence(self) -> pd.DataFrame:
@@ -466,7 +479,15 @@ class ReportData:
                 warnings.simplefilter("ignore")
                 return scale_reliability(self.project.items, responses)
 
-        return self._memo(("scale_reliability", site_id), compute)
+        return self._shown(self._memo(("scale_reliability", site_id), compute))
+
+    def _shown(self, df):
+        """``df`` as this view shows it: instrument, item and segment names renamed as in
+        the redacted project (the table itself when nothing is renamed)."""
+        names = self.__dict__.get("_names")
+        if df is None or not names or not any(names.values()):
+            return df
+        return _show_names(df, names)
 
     @property
     def site_sensitivity(self) -> pd.DataFrame:
@@ -587,7 +608,15 @@ _FREE_TEXT = {
     "sources": ("coder_notes",),
     "items": ("label_en", "label_es"),
 }
-_META_TEXT = ("title", "description")
+#: Entries of ``project.meta`` that are identifiers or switches, never redacted (a coder or a
+#: site ID selects rows); every other text entry (title, description, the fieldwork
+#: ``period`` printed on every cover, and any entry a later version adds) is free text.
+_META_IDS = frozenset({"primary_coder", "reference_site", "format_version", "written_by"})
+
+
+def _meta_text_keys(meta: dict) -> list:
+    """Keys of ``meta`` holding free text a report may print (see :data:`_META_IDS`)."""
+    return [k for k, v in meta.items() if isinstance(v, str) and k not in _META_IDS]
 
 
 def _redacted_project(project, lang: str):
@@ -609,7 +638,7 @@ def _redacted_project(project, lang: str):
         *(v for c in _FREE_TEXT["sources"] if c in project.sources for v in project.sources[c]),
         *project.sources["source_id"],
         *project.segments["segment_id"],
-        *(project.meta.get(k) for k in _META_TEXT),
+        *(project.meta[k] for k in _meta_text_keys(project.meta)),
     ]
     if project.items is not None and len(project.items):
         wanted += [v for c in _FREE_TEXT["items"] if c in project.items for v in project.items[c]]
@@ -638,14 +667,27 @@ def _redacted_project(project, lang: str):
     if items is not None and len(items):
         items = redact_columns(items, _FREE_TEXT["items"])
     meta = dict(project.meta)
-    for key in _META_TEXT:
-        if key in meta:
-            meta[key] = red(meta[key])
+    for key in _meta_text_keys(meta):
+        meta[key] = red(meta[key])
 
     segments = project.segments
     texts = project._texts
     src_map = _id_map(sources["source_id"], red)
     seg_map = _id_map(segments["segment_id"], red)
+    # survey instruments are file names (responses/<instrument>.csv) and items column names
+    responses = project.responses
+    inst_map = item_map = {}
+    if items is not None and len(items):
+        inst_map = _id_map(pd.Series([*items["instrument"], *responses]), red)
+        item_map = _id_map(items["item"], red)
+    if inst_map or item_map:
+        items = items.copy()
+        items["instrument"] = items["instrument"].map(lambda v: inst_map.get(v, v))
+        items["item"] = items["item"].map(lambda v: item_map.get(v, v))
+        responses = {
+            inst_map.get(k, k): df.rename(columns=item_map) if item_map else df
+            for k, df in responses.items()
+        }
     if src_map:
         sources = sources.copy()
         sources["source_id"] = sources["source_id"].map(lambda v: src_map.get(v, v))
@@ -661,9 +703,60 @@ def _redacted_project(project, lang: str):
         sources=sources,
         segments=segments,
         items=items,
+        responses=responses,
         _texts=texts,
         _index={},
+    ), {"instrument": inst_map, "item": item_map, "segment": seg_map, "source": src_map}
+
+
+def _show_names(df: pd.DataFrame, names: dict) -> pd.DataFrame:
+    """A copy of ``df`` with the names of ``names`` (kind -> {raw: shown}) replaced in the
+    columns that hold them: ``instrument``, ``item``, ``items`` (``"instrument:item;…"`` or a
+    tuple of items), ``segment_id``, ``segment_ids`` (``";"``-joined), ``source_id``."""
+    inst, item, seg, src = (
+        names.get(k) or {} for k in ("instrument", "item", "segment", "source")
     )
+
+    def one_item(part: str) -> str:
+        head, sep, tail = part.partition(":")
+        if sep:
+            return f"{inst.get(head, head)}:{item.get(tail, tail)}"
+        return item.get(part, part)
+
+    def items_cell(v):
+        if isinstance(v, tuple):
+            return tuple(item.get(x, x) for x in v)
+        if isinstance(v, str) and v:
+            return ";".join(one_item(x) for x in v.split(";"))
+        return v
+
+    def joined(mapping):
+        def cell(v):
+            if isinstance(v, tuple):
+                return tuple(mapping.get(x, x) for x in v)
+            if isinstance(v, str) and v:
+                return ";".join(mapping.get(x, x) for x in v.split(";"))
+            return v
+
+        return cell
+
+    def plain(mapping):
+        return lambda v: mapping.get(v, v) if isinstance(v, str) else v
+
+    rules = {
+        "instrument": (inst, plain(inst)),
+        "item": (item, plain(item)),
+        "items": (inst or item, items_cell),
+        "segment_id": (seg, plain(seg)),
+        "segment_ids": (seg, joined(seg)),
+        "source_id": (src, plain(src)),
+    }
+    out = None
+    for col, (mapping, fn) in rules.items():
+        if mapping and col in df.columns:
+            out = df.copy() if out is None else out
+            out[col] = out[col].map(fn)
+    return df if out is None else out
 
 
 #: Between values redacted in one call: nothing any redaction pattern matches can span it
@@ -717,7 +810,10 @@ class _IdCodec:
     IDs are often made from file names or written by hand and may hold personal data (a
     phone number in a file name): the cache stores ``~g12`` for the 13th segment ID in
     sorted order, and the IDs are restored from the project, which is loaded anyway (the
-    cache key includes every project file, so the order is the same).
+    cache key includes every project file, so the order is the same). Survey instruments
+    (file names, ``responses/<instrument>.csv``) and items (column names) are stored the
+    same way in every table, in the columns ``instrument``, ``item`` and ``items``
+    (``"instrument:item;…"`` or a tuple of items).
     """
 
     #: (table key, column, kind, joined by ";")
@@ -739,11 +835,14 @@ class _IdCodec:
                     out.update(str(v) for v in df[column].dropna())
             return sorted(out)
 
+        items = project.items if project.items is not None else pd.DataFrame()
         self.ids = {
             "g": values([project.segments], "segment_id"),
             "s": values([project.sources], "source_id"),
             "r": values(responses, "respondent_id"),
             "k": values(responses, "cluster"),
+            "i": sorted({*values([items], "instrument"), *map(str, project.responses or {})}),
+            "t": values([items], "item"),
         }
         self.fwd = {k: {v: f"~{k}{i}" for i, v in enumerate(ids)} for k, ids in self.ids.items()}
         self.back = {k: {t: v for v, t in m.items()} for k, m in self.fwd.items()}
@@ -768,6 +867,37 @@ class _IdCodec:
                 df[column] = df[column].map(one).astype(df[column].dtype)
             except KeyError as exc:
                 raise error(f"{column} {exc} not in the project") from None
+            out[key] = df
+        inst, item = maps["i"], maps["t"]
+
+        def plain(mapping):
+            return lambda v: mapping.get(v, v) if isinstance(v, str) else v
+
+        def items_cell(v):
+            if isinstance(v, tuple):
+                return tuple(item.get(x, x) for x in v)
+            if not isinstance(v, str) or not v:
+                return v
+            parts = []
+            for part in v.split(";"):
+                head, sep, tail = part.partition(":")
+                parts.append(
+                    f"{inst.get(head, head)}:{item.get(tail, tail)}"
+                    if sep
+                    else item.get(part, part)
+                )
+            return ";".join(parts)
+
+        rules = {"instrument": plain(inst), "item": plain(item), "items": items_cell}
+        for key, df in out.items():
+            if not isinstance(df, pd.DataFrame):
+                continue
+            cols = [c for c in rules if c in df.columns]
+            if not cols:
+                continue
+            df = df.copy()
+            for c in cols:
+                df[c] = df[c].map(rules[c]).astype(df[c].dtype)
             out[key] = df
         return out
 

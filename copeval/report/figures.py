@@ -56,6 +56,9 @@ _RC = {
     "text.color": INK,
     "svg.fonttype": "none",
     "svg.hashsalt": "copeval",
+    # labels are data (site names, item wordings): "$" is printed, never parsed as mathtext
+    # (an unknown command in "$…$" raised ValueError and failed the whole report)
+    "text.parse_math": False,
 }
 
 

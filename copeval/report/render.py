@@ -289,11 +289,11 @@ def export_html(nb) -> str:
         exporter = _exporter()
     except ImportError as exc:  # pragma: no cover
         raise MissingDependencyError("nbconvert", "report", "HTML export") from exc
-    from .safety import CONTENT_SECURITY_POLICY, sanitize_html
+    from .safety import CONTENT_SECURITY_POLICY, sanitize_html, strip_bidi
 
     body, _ = exporter.from_notebook_node(_reader_outputs(nb))
     info = {"title": "copeval", "lang": "en", "running": "", "footer": ""}
-    info.update({k: v for k, v in _docinfo(body).items() if k in info})
+    info.update({k: strip_bidi(v) for k, v in _docinfo(body).items() if k in info})
     if info["lang"] not in ("es", "en"):
         info["lang"] = "en"
     # the one exit: whatever the notebook displayed passes the reports' allow-list of tags

@@ -41,6 +41,7 @@ __all__ = [
     "RefusedURLError",
     "css_string",
     "sanitize_html",
+    "strip_bidi",
     "weasyprint_fetcher",
 ]
 
@@ -95,6 +96,18 @@ class RefusedURLError(CopevalError, ValueError):
     """A report tried to load something outside its own assets (a file, a URL)."""
 
 
+#: Bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): in a
+#: free-text field they print the rest of a paragraph backwards ("2.1" reads "1.2"), the
+#: "Trojan Source" trick. A report in Spanish or English needs none of them (the implicit
+#: marks U+200E/U+200F, which reorder nothing on their own, are kept).
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def strip_bidi(text: str) -> str:
+    """``text`` without bidirectional embeddings, overrides and isolates."""
+    return _BIDI.sub("", text)
+
+
 # --------------------------------------------------------------------------- CSS strings
 _CSS_SPECIAL = re.compile(r"[\\\"'<>&\x00-\x1f\x7f\u2028\u2029]")
 
@@ -106,7 +119,8 @@ def css_string(value) -> str:
     ``&`` become CSS hex escapes (``\\3c ``), so ``</style>`` in a site name is printed as
     text by the running header and never closes the style element.
     """
-    text = re.sub(r"[\x00-\x1f\x7f\u2028\u2029]+", " ", "" if value is None else str(value))
+    text = strip_bidi("" if value is None else str(value))
+    text = re.sub(r"[\x00-\x1f\x7f\u2028\u2029]+", " ", text)
     return '"' + _CSS_SPECIAL.sub(lambda m: f"\\{ord(m.group()):x} ", text) + '"'
 
 
@@ -148,8 +162,9 @@ def sanitize_html(fragment: str) -> str:
     Text is kept (escaped); ``<script>``, ``<style>`` and similar elements are removed with
     their content; ``href`` keeps only in-page anchors, ``src`` only ``data:`` images, and
     ``style`` only the properties in :data:`_STYLE_PROPERTIES`, never with a ``url()``.
+    Bidirectional overrides are removed from the text (:func:`strip_bidi`).
     """
-    return _cleaner().clean(fragment)
+    return strip_bidi(_cleaner().clean(fragment))
 
 
 # --------------------------------------------------------------------------- assets

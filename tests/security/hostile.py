@@ -2,8 +2,9 @@
 
 Used by the tests in this folder. Everything a reader could see is planted: site names and
 notes (and every other text column of ``sites.csv``), source IDs derived from file names,
-coder notes, segment IDs, coder names, item wordings, the datapackage title and
-description, and the text of a source whose consent is ``none``.
+coder notes, segment IDs, coder names, item wordings, the datapackage title, description
+and fieldwork period, a ``$…$`` (matplotlib mathtext) in a site name, and the text of a
+source whose consent is ``none``.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def hostile(label: str) -> str:
 #: Site A's name breaks out of the running header's CSS string (no quote needed); site B's
 #: holds a double quote, which used to drop the page title and the running header.
 NAME_A = f"Toto{MARKUP} {PII}"
-NAME_B = f'Sitio "B" {MARKUP}'
+NAME_B = f'Sitio "B" {MARKUP} $\\undefinedmacro{{x}}$'  # "$…$" is mathtext to matplotlib
 
 _S1 = "La policía patrulla a pie en el cantón y los vecinos conocen al agente."
 _S2 = f" Para quejas llame al {PHONE} o escriba a {EMAIL} (DPI {DPI})."
@@ -142,5 +143,6 @@ def write_hostile_project(root: Path) -> Path:
     package = root / "datapackage.json"
     desc = json.loads(package.read_text(encoding="utf-8"))
     desc["description"] = hostile("Description")
+    desc["copeval"]["period"] = hostile("2017-02/2018-05")  # printed on every cover
     package.write_text(json.dumps(desc, ensure_ascii=False, indent=2), encoding="utf-8")
     return root

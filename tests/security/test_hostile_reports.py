@@ -123,3 +123,32 @@ def test_the_cache_holds_no_text_and_no_pickle(rendered):
         for planted in ("Toto", "</style>", "Notes", "census", "Confianza", "Project"):
             assert planted not in text, planted
     assert SECRET not in PII and NAME_A.startswith("Toto")
+
+
+def test_the_text_inside_figures_is_redacted_and_inert(rendered):
+    """Figures are SVG images inlined as ``data:`` URLs: their labels (site names) are text
+    no HTML or PDF text check sees, so each figure is decoded and read here."""
+    import base64
+    import re
+    import xml.etree.ElementTree as ET
+
+    _, out, _, _ = rendered
+    figures = 0
+    for page in sorted(out.glob("*.html")):
+        for data in re.findall(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)", page.read_text()):
+            svg = base64.b64decode(data).decode("utf-8")
+            figures += 1
+            assert leaks(html.unescape(svg)) == [], page.name
+            root = ET.fromstring(svg.split("?>", 1)[1].split("]>", 1)[-1].encode("utf-8"))
+            for el in root.iter():
+                assert el.tag.rsplit("}", 1)[-1] not in ("script", "foreignObject"), page.name
+                for name, value in el.attrib.items():
+                    name = name.rsplit("}", 1)[-1]
+                    assert not name.startswith("on"), (page.name, name)
+                    if name in ("href", "src"):
+                        assert value.startswith(("#", "data:")), (page.name, value)
+    assert figures >= 4
+    compare = (out / "comparative_en.html").read_text()
+    svgs = re.findall(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)", compare)
+    labels = html.unescape(" ".join(base64.b64decode(s).decode("utf-8") for s in svgs))
+    assert "[PHONE]" in labels  # site A's name, redacted in the heatmap and the forest plot
