@@ -864,6 +864,15 @@ def _read_meta(root: Path, out: _Collector) -> dict:
     if not isinstance(desc, dict):
         out.error("datapackage.json", "must hold a JSON object")
         return meta
+    try:  # "\ud800" escapes decode to lone surrogates, which no output can encode
+        json.dumps(desc, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, RecursionError, ValueError):
+        out.error(
+            "datapackage.json",
+            "contains an unpaired UTF-16 surrogate escape (such as \\ud800) or cannot be "
+            "written back as UTF-8; remove it",
+        )
+        return meta
     block = desc.get("copeval", {})
     if not isinstance(block, dict):
         out.error("datapackage.json", "the 'copeval' entry must be an object", column="copeval")

@@ -1031,3 +1031,20 @@ def test_language_tags_other_tools_write_are_accepted(tmp_path, tag):
     tables["sources"] = tables["sources"].assign(language=tag)
     root = write_project(tmp_path / "p", **tables, meta={"title": "T", "synthetic": True})
     assert (load_project(root).sources["language"] == tag).all()
+
+
+def test_a_lone_surrogate_in_the_descriptor_is_one_problem_not_a_crash_later(tmp_path):
+    # "\ud800" in a JSON string decodes to a lone surrogate: validate passed it and every report
+    # then failed with UnicodeEncodeError (adversarial review)
+    import json
+
+    from conftest import tiny_tables
+
+    from copeval.project import validate_project, write_project
+
+    root = write_project(tmp_path / "p", **tiny_tables(), meta={"title": "T", "synthetic": True})
+    desc = json.loads((root / "datapackage.json").read_text(encoding="utf-8"))
+    text = json.dumps(desc).replace('"T"', '"T\\ud800"', 1)
+    (root / "datapackage.json").write_text(text, encoding="utf-8")
+    problems = [p for p in validate_project(root) if p.severity == "error"]
+    assert any("surrogate" in p.message for p in problems)

@@ -101,8 +101,9 @@ def run(args) -> int:
         out = args.out.resolve()
         if out == (project.path / "segments.csv").resolve():
             raise CopevalError("--out must not be segments.csv: suggestions never go there")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        suggestions.to_csv(out, index=False, lineterminator="\n")
+        from .._io import atomic_write_csv
+
+        atomic_write_csv(suggestions, out, for_people=True)  # a spreadsheet never runs a cell
         target = args.out
     else:
         target = coding.write_suggestions(project, suggestions)
