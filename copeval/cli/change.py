@@ -6,8 +6,7 @@ import math
 from pathlib import Path
 
 from ..errors import CopevalError
-from ..params import DEFAULT_CI, DEFAULT_SEED, DEFAULT_WEIGHT
-from ._args import integer as _integer
+from ._args import add_seed, add_weight_and_ci
 
 #: Columns printed when no --out is given (the CSV holds every column of the change table).
 DISPLAY_COLUMNS = (
@@ -25,7 +24,6 @@ DISPLAY_COLUMNS = (
 
 
 def register(sub) -> None:
-    from .score import _fraction
 
     p = sub.add_parser(
         "change",
@@ -44,25 +42,8 @@ def register(sub) -> None:
     p.add_argument("--from", dest="round_from", metavar="R", help="first round (default: oldest)")
     p.add_argument("--to", dest="round_to", metavar="R", help="second round (default: latest)")
     p.add_argument("--out", type=Path, metavar="FILE.csv", help="write the change table here")
-    p.add_argument(
-        "--seed",
-        type=_integer("--seed", 0),
-        default=DEFAULT_SEED,
-        help=f"random seed (default {DEFAULT_SEED})",
-    )
-    p.add_argument(
-        "--weight",
-        type=_fraction("--weight", closed=True),
-        default=DEFAULT_WEIGHT,
-        metavar="W",
-        help=f"weight of the qualitative score, 0..1 (default {DEFAULT_WEIGHT})",
-    )
-    p.add_argument(
-        "--ci",
-        type=_fraction("--ci", closed=False),
-        default=DEFAULT_CI,
-        help=f"coverage of the intervals (default {DEFAULT_CI})",
-    )
+    add_seed(p)
+    add_weight_and_ci(p)
     p.set_defaults(func=run)
 
 

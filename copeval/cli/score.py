@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 from pathlib import Path
 
 from ..errors import CopevalError
-from ..params import DEFAULT_CI, DEFAULT_DRAWS, DEFAULT_SEED, DEFAULT_WEIGHT, INTERVAL_METHODS
+from ..params import DEFAULT_DRAWS, INTERVAL_METHODS
+from ._args import add_seed, add_weight_and_ci
 from ._args import integer as _integer
 
 #: Columns printed when no --out is given (the CSV holds every column of the score table).
@@ -34,23 +34,6 @@ _BASIS_KEYS = {
 }
 
 
-def _fraction(name: str, *, closed: bool):
-    """argparse type: a number in [0, 1] (closed) or (0, 1) (open), with a clear message."""
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a number, got {text!r}") from None
-        ok = 0 <= value <= 1 if closed else 0 < value < 1
-        if math.isnan(value) or not ok:
-            bounds = "between 0 and 1" if closed else "strictly between 0 and 1"
-            raise argparse.ArgumentTypeError(f"{name} must be {bounds}, got {text}")
-        return value
-
-    return parse
-
-
 def register(sub) -> None:
     p = sub.add_parser(
         "score",
@@ -70,12 +53,7 @@ def register(sub) -> None:
     )
     p.add_argument("project", type=Path, help="project folder")
     p.add_argument("--out", type=Path, metavar="FILE.csv", help="write the score table here")
-    p.add_argument(
-        "--seed",
-        type=_integer("--seed", 0),
-        default=DEFAULT_SEED,
-        help=f"random seed (default {DEFAULT_SEED})",
-    )
+    add_seed(p)
     p.add_argument(
         "--draws",
         "--n-boot",
@@ -89,19 +67,7 @@ def register(sub) -> None:
             "former name)"
         ),
     )
-    p.add_argument(
-        "--weight",
-        type=_fraction("--weight", closed=True),
-        default=DEFAULT_WEIGHT,
-        metavar="W",
-        help=f"weight of the qualitative score in the combined rating, 0..1 (default {DEFAULT_WEIGHT})",
-    )
-    p.add_argument(
-        "--ci",
-        type=_fraction("--ci", closed=False),
-        default=DEFAULT_CI,
-        help=f"coverage of the intervals (default {DEFAULT_CI})",
-    )
+    add_weight_and_ci(p, weight_help="weight of the qualitative score in the combined rating")
     p.add_argument(
         "--interval-method",
         choices=INTERVAL_METHODS,
