@@ -34,7 +34,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from numbers import Integral, Real
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -366,13 +365,7 @@ def national_project(
         truth=truth,
     )
     if out is not None:
-        project = project.write(out, overwrite=overwrite)
-        truth.to_csv(
-            Path(project.path) / "synthetic_truth.csv",
-            index=False,
-            float_format="%.4f",
-            lineterminator="\n",
-        )
+        project = project.write_with_truth(out, overwrite=overwrite)
     return project
 
 

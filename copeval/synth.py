@@ -217,6 +217,17 @@ class SyntheticProject:
         written = write_project(path, **self.tables(), overwrite=overwrite)
         return dataclasses.replace(self, path=Path(written))
 
+    def write_with_truth(self, path, *, overwrite: bool = False) -> SyntheticProject:
+        """:meth:`write`, plus the truth as ``synthetic_truth.csv`` beside the tables."""
+        project = self.write(path, overwrite=overwrite)
+        self.truth.to_csv(
+            Path(project.path) / "synthetic_truth.csv",
+            index=False,
+            float_format="%.4f",
+            lineterminator="\n",
+        )
+        return project
+
     def __repr__(self) -> str:
         n_resp = sum(len(r) for r in self.responses.values())
         return (
@@ -720,11 +731,5 @@ def synth_rounds(
         truth=truth,
     )
     if out is not None:
-        project = project.write(out, overwrite=overwrite)
-        truth.to_csv(
-            Path(project.path) / "synthetic_truth.csv",
-            index=False,
-            float_format="%.4f",
-            lineterminator="\n",
-        )
+        project = project.write_with_truth(out, overwrite=overwrite)
     return project
