@@ -108,6 +108,20 @@ _PHONE = re.compile(
     rf"|\([2-7]\d{{3}}\)[ \t]*-?[ \t]*\d{{4}})(?!\d)"
 )
 _YEAR_RANGE = re.compile(r"^(?:19|20)\d\d\D+(?:19|20)\d\d$")
+#: Words after which a number is a legal or case reference ("Acuerdo Gubernativo 2311-2014",
+#: "expediente 2019-0452-0133", "artículo 25 27 29 31"), read in the 48 characters before it,
+#: unless a phone word is nearer ("Decreto 12-2009, tel. 4103-0003" keeps the phone).
+_LEGAL_BEFORE = re.compile(
+    r"(?i)(?<![^\W\d_])(?:acuerdo|decreto|ley|expediente|resoluci[oó]n|oficio|art[ií]culos?|"
+    r"causa|sentencia|gubernativo|ministerial|reglamento|decree|article)"
+    r"(?![^\W\d_])[^\n]{0,40}$"
+)
+_NUMBER_YEAR = re.compile(r"^\d{1,4}[-/ ](?:19|20)\d\d$")
+_NEXT_GROUP = re.compile(r"[-/]\d")
+_SHORT_LIST = re.compile(r"^\d\d(?: \d\d){3}$")
+_PHONE_WORD = re.compile(
+    r"(?i)(?:tel|cel|m[oó]vil|whats|phone|llam|call|contact|n[uú]m(?:ero)?\s+de\s+tel)"
+)
 _COMPACT_DATE = re.compile(r"^(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])$")
 #: NIT after the word "NIT" (also "N.I.T.", glued: "NIT7100002-9"); only the number is tagged.
 _NIT = re.compile(
@@ -117,6 +131,25 @@ _NIT = re.compile(
 )
 #: Separators between the words of a registry name ("Tzul-Batz" is "Tzul Batz").
 _NAME_SPLIT = re.compile(r"[\s\-\u2010-\u2015\u2212]+")
+
+
+def _legal_reference(text: str, start: int, end: int, num: str) -> bool:
+    """True for a number shaped like a legal or case reference right after a legal word, with
+    no phone word nearer: number-year (``2311-2014``), three or more groups
+    (``2019-0452-0133``) or a list of short numbers (``25 27 29 31``). Any other shape stays a
+    phone: over-redaction is cosmetic, a missed phone is a leak."""
+    shaped = (
+        _NUMBER_YEAR.match(num) is not None
+        or _NEXT_GROUP.match(text, end) is not None
+        or _SHORT_LIST.match(num) is not None
+    )
+    if not shaped:
+        return False
+    before = text[max(0, start - 48) : start]
+    legal = _LEGAL_BEFORE.search(before)
+    if legal is None:
+        return False
+    return _PHONE_WORD.search(before[legal.start() :]) is None
 
 
 # --------------------------------------------------------------------------- normalisation
@@ -392,6 +425,8 @@ def find_pii(text: str, *, registry: pd.DataFrame | None = None, lang: str = "en
         num = m.group("num")
         if m.group("cc") is None and (_YEAR_RANGE.match(num) or _COMPACT_DATE.match(num)):
             continue  # "2017-2018" is a period and "20170221" a date, not phone numbers
+        if m.group("cc") is None and _legal_reference(norm, m.start(), m.end(), num):
+            continue
         found.append((m.start(), m.end(), "phone", "", f"[{tags['phone']}]"))
     for m in _NIT.finditer(norm):
         found.append((m.start("num"), m.end("num"), "nit", "", f"[{tags['nit']}]"))

@@ -394,7 +394,25 @@ NEAR_MISSES = [
     "Population 841314, 375 police of whom 43 women.",
     "Precinct 44 has 3 stations and 10 substations since 2017 - 2018.",
     "Los 48 Cantones, km 179, a las 8:30.",
+    "Según el Acuerdo Gubernativo 2311-2014 y el Decreto 97-2009.",
+    "Consta en el expediente 2019-0452-0133 del juzgado.",
+    "Véanse los artículos 25 27 29 31 de la ley.",
 ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Según el Decreto 12-2009, llame al tel. 4103-0003.",
+        "For the contact 4103-0003 see the flyer.",  # "act" inside a word is not a legal word
+        "Colleys 4103-0003",  # "ley" inside a word neither
+        "Oficio enviado por la vecina, 4103-0003.",  # a legal word, but a phone's shape
+    ],
+)
+def test_a_phone_near_a_legal_word_is_still_redacted(text):
+    out, findings = redact(text)
+    assert findings["kind"].tolist() == ["phone"], out
+    assert "4103" not in out
 
 
 @pytest.mark.parametrize(("planted", "kind"), WRITTEN_FORMS)
