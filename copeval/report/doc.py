@@ -62,7 +62,7 @@ TYPST_MIME = "text/x-typst"
 
 #: Named styles each node accepts (both backends must define all of them).
 PARA_STYLES = frozenset({"lead", "note", "small", "legend", "def"})
-SPAN_STYLES = frozenset({"small", "muted", "value", "def", "ids"})
+SPAN_STYLES = frozenset({"small", "muted", "value", "def", "ids", "code"})
 CALLOUT_KINDS = frozenset({"info", "warning", "synthetic"})
 TABLE_STYLES = frozenset(
     {"compact", "fixed", "evidence", "rec", "heat", "coverage", "cover-ratings", "plain"}
@@ -112,7 +112,8 @@ class Emph:
 
 @dataclass(frozen=True)
 class Span:
-    """Text in a named style (``small``, ``muted``, ``value``, ``def``, ``ids``)."""
+    """Text in a named style (``small``, ``muted``, ``value``, ``def``, ``ids``, ``code``:
+    a command, never broken across lines)."""
 
     text: str
     style: str
@@ -553,6 +554,8 @@ def _inline_html(items) -> str:
             out.append(f"<strong>{_inline_html(item.content)}</strong>")
         elif isinstance(item, Emph):
             out.append(f"<em>{_inline_html(item.content)}</em>")
+        elif isinstance(item, Span) and item.style == "code":
+            out.append(f'<code class="cv-code">{_esc(item.text)}</code>')
         elif isinstance(item, Span):
             cls = "cv-val" if item.style == "value" else f"cv-{item.style}"
             out.append(f'<span class="{cls}">{_esc(item.text)}</span>')
