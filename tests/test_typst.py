@@ -21,6 +21,7 @@ from copeval.report import doc  # noqa: E402
 from copeval.report.pdf import (  # noqa: E402
     compile_pdf,
     compile_pdf_with_warnings,
+    consecutive_headings,
     font_dirs,
     notebook_fragments,
     notebook_pdf,
@@ -560,17 +561,32 @@ def test_same_source_same_pdf(monkeypatch):
 
 
 # --------------------------------------------------------------------- PDF/UA and errors
-def test_skipped_heading_level_falls_back_to_tagged_pdf_with_a_warning():
-    source = (
-        template()
-        + doc.Section(
-            doc.DocInfo(title="t", lang="es"),
-            doc.Heading(2, "Dos", "dos"),
-            doc.Heading(4, "Cuatro", "cuatro", toc=False),
-        ).typst()
+def test_heading_levels_are_made_consecutive_for_pdf_ua():
+    """A model level-4 heading right after a level-2 one is tagged H3 (PDF/UA-1 forbids
+    skipping a level); a first level-2 heading is tagged H1. The look is unchanged."""
+    section = doc.Section(
+        doc.DocInfo(title="t", lang="es"),
+        doc.Heading(2, "Dos", "dos"),
+        doc.Heading(4, "Cuatro", "cuatro", toc=False),
+        doc.Para('x\n#heading(level: 9, "y"'),
+        doc.Heading(3, "Tres", "tres"),
     )
+    source = consecutive_headings(section.typst())
+    levels = re.findall(r"^#heading\(level: (\d), .*supplement: \[cv-h(\d)\]", source, re.M)
+    assert levels == [("1", "2"), ("2", "4"), ("3", "3")]
+    assert "level: 9" in source  # inside a string literal: text, untouched
+    pdf, warnings = compile_pdf_with_warnings(template() + section.typst())
+    assert warnings == []
+    assert "Cuatro" in _pages(pdf)[0]
+
+
+def test_a_pdf_that_cannot_meet_pdf_ua_is_still_tagged_with_a_warning():
+    """No document title (no DocInfo): PDF/UA-1 refuses it; the PDF is compiled again
+    without the check, tagged, and the reason is the first warning."""
+    source = template() + doc.Section(doc.Heading(2, "Dos", "dos"), doc.Para("x")).typst()
     pdf, warnings = compile_pdf_with_warnings(source)
     assert warnings and warnings[0].startswith("not ua-1: PDF/UA-1 error")
+    assert "title" in warnings[0]
     assert _reader(pdf).trailer["/Root"]["/MarkInfo"]["/Marked"]
     from copeval.report import pdf as pdf_module
 

@@ -42,6 +42,7 @@ __all__ = [
     "PDF_STANDARDS",
     "compile_pdf",
     "compile_pdf_with_warnings",
+    "consecutive_headings",
     "font_dirs",
     "notebook_pdf",
     "notebook_typst",
@@ -127,6 +128,27 @@ def notebook_typst(nb: Mapping) -> str:
 
 
 # ------------------------------------------------------------------------------ compile
+#: A heading written by the backend: always at the start of a line (no string literal of
+#: the backend holds a raw line break, so text can never fake one).
+_HEADING = re.compile(r"^#heading\(level: ([1-9]),", re.M)
+
+
+def consecutive_headings(source: str) -> str:
+    """``source`` with the headings' structure levels made consecutive, as PDF/UA-1 wants:
+    the first heading is level 1 and none is more than one level below the one before
+    (a model level-4 heading right after a level-2 one is tagged H3). The look does not
+    change: it follows the model's level, carried as the heading's supplement."""
+    previous = 0
+
+    def fix(match: re.Match) -> str:
+        nonlocal previous
+        level = min(int(match.group(1)), previous + 1)
+        previous = level
+        return f"#heading(level: {level},"
+
+    return _HEADING.sub(fix, source)
+
+
 def _timestamp():
     """SOURCE_DATE_EPOCH when set (reproducible builds), else the current time."""
     value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
@@ -164,7 +186,7 @@ def _compile(typst, source: str, standards: list[str]) -> tuple[bytes, list[str]
             root=root, font_paths=_fonts(), package_path=root, package_cache_path=root
         )
         pdf, warnings = compiler.compile_with_warnings(
-            input=source.encode("utf-8"), format="pdf", **kwargs
+            input=consecutive_headings(source).encode("utf-8"), format="pdf", **kwargs
         )
     return bytes(pdf), [str(getattr(w, "message", w)) for w in warnings]
 

@@ -227,6 +227,7 @@ def _figure(node: doc.Figure) -> str:
             raise ValueError("Figure SVG contains script or event handlers")
         # The SVG travels as a string literal (escaped like any text, never a path).
         svg = node.svg.replace("\\", "\\\\").replace('"', '\\"')
+        svg = svg.replace("\r", "\\r").replace("\n", "\\n")
         img = f'image(bytes("{svg}"), format: "svg", alt: {alt}, width: 100%)'
     else:
         data = ",".join(str(b) for b in bytes(node.png))
@@ -285,9 +286,12 @@ def _block(node) -> str:
         )
     if isinstance(node, doc.Heading):
         outlined = "true" if node.toc and node.level in (2, 3) else "false"
+        # The supplement carries the model's level (the look); `level` is the level in
+        # the PDF structure tree (made consecutive by copeval.report.pdf). Always at the
+        # start of a line: no text or figure literal holds a raw line break.
         head = (
-            f"#heading(level: {node.level}, outlined: {outlined})"
-            f"[{_text(node.text)}] <{node.anchor}>"
+            f"#heading(level: {node.level}, outlined: {outlined}, "
+            f"supplement: [cv-h{node.level}])[{_text(node.text)}] <{node.anchor}>"
         )
         return ("#pagebreak(weak: true)\n" + head) if node.newpage else head
     if isinstance(node, doc.Para):
