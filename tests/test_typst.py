@@ -499,7 +499,7 @@ def test_long_table_rows_never_split_and_header_repeats():
 
 def test_column_widths_follow_the_content():
     narrow = doc.Table(["a", "b"], [["x", "y"]])
-    assert column_widths(narrow) == [2.5, 2.5]
+    assert column_widths(narrow) == [3.15, 3.15]  # bold header letter + padding
     wide = doc.Table(["Code", "Text"], [["C1", "palabra " * 40]])
     w = column_widths(wide)
     assert w[1] > 10 * w[0]

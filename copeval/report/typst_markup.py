@@ -107,14 +107,19 @@ def _inline_content(items) -> str:
     return _content(_inline(items))
 
 
-def _lines_content(items) -> str:
+def _lines_content(items, *, grid: bool = False) -> str:
     """Inline content where a ``small`` span after other content starts its own line (a
-    heat-grid cell's band label, the source under a fact: ``display: block`` in CSS)."""
+    heat-grid cell's band label, the source under a fact: ``display: block`` in CSS). In
+    a grid cell (``grid=True``) the label keeps the cell's ink, in the grid's label size."""
     out = []
     for i, item in enumerate(items):
-        if i and isinstance(item, doc.Span) and item.style == "small":
+        small = isinstance(item, doc.Span) and item.style == "small"
+        if i and small:
             out.append("#linebreak()")
-        out.append(_inline([item]))
+        if small and grid:
+            out.append(f"#cv-grid-label({typst_str(item.text)})")
+        else:
+            out.append(_inline([item]))
     return _content("".join(out))
 
 
@@ -158,13 +163,14 @@ def column_widths(node: doc.Table) -> list[float]:
         return fixed + [rest] * (ncol - len(fixed))
     if node.style == "fixed":
         return [1 / ncol] * ncol
-    pad = 1.5
+    pad = 2.0  # the cell's right padding, in characters
     maxw, minw = [pad] * ncol, [pad] * ncol
-    for row in (node.header, *node.rows):
+    for r, row in enumerate((node.header, *node.rows)):
+        bold = 1.15 if r == 0 and node.header else 1.0  # header text is bold, wider
         for i, cell in enumerate(row):
             whole, word = _cell_len(cell)
-            maxw[i] = max(maxw[i], whole + pad)
-            minw[i] = max(minw[i], word + pad)
+            maxw[i] = max(maxw[i], bold * whole + pad)
+            minw[i] = max(minw[i], bold * word + pad)
     avail = _TABLE_CHARS.get(node.style or "", _DEFAULT_CHARS)
     if sum(maxw) <= avail:
         return maxw
@@ -175,7 +181,7 @@ def column_widths(node: doc.Table) -> list[float]:
 
 
 def _cell_dict(cell: doc.Cell, *, lines: bool = False) -> str:
-    body = _lines_content(cell.content) if lines else _inline_content(cell.content)
+    body = _lines_content(cell.content, grid=True) if lines else _inline_content(cell.content)
     parts = [f"b: {body}"]
     if cell.band is not None:
         band = cell.band if isinstance(cell.band, int) else f'"{cell.band}"'
@@ -274,7 +280,21 @@ def _forest(node: doc.Forest) -> str:
 _LANG = re.compile(r"[a-z]{2,3}")
 
 
-def _block(node) -> str:
+def _starts_new_page(node) -> bool:
+    """Whether a group's first block (at any depth) is a heading that starts a new page."""
+    while isinstance(node, doc.Group) and node.content:
+        node = node.content[0]
+    return isinstance(node, doc.Heading) and node.newpage
+
+
+def _blocks(blocks, *, nested: bool) -> str:
+    return "\n\n".join(_block(b, nested=nested) for b in blocks)
+
+
+def _block(node, *, nested: bool = False) -> str:
+    """Markup of one block. ``nested``: inside a group or callout (a box Typst cannot break
+    a page in): a page break there is moved before the outermost group when the group
+    starts with it, and dropped otherwise."""
     if isinstance(node, doc.DocInfo):
         lang = node.lang or "en"
         if not _LANG.fullmatch(lang):
@@ -293,7 +313,7 @@ def _block(node) -> str:
             f"#heading(level: {node.level}, outlined: {outlined}, "
             f"supplement: [cv-h{node.level}])[{_text(node.text)}] <{node.anchor}>"
         )
-        return ("#pagebreak(weak: true)\n" + head) if node.newpage else head
+        return ("#pagebreak(weak: true)\n" + head) if node.newpage and not nested else head
     if isinstance(node, doc.Para):
         style = f'style: "{node.style}", ' if node.style else ""
         return f"#cv-para({style}{_inline_content(node.content)})"
@@ -313,18 +333,22 @@ def _block(node) -> str:
         return _forest(node)
     if isinstance(node, doc.Callout):
         title = f", title: {typst_str(node.title)}" if node.title else ""
-        return f'#cv-callout(kind: "{node.kind}"{title})[\n{to_typst(node.content)}\n]'
+        body = _blocks(node.content, nested=True)
+        return f'#cv-callout(kind: "{node.kind}"{title})[\n{body}\n]'
     if isinstance(node, doc.Quote):
         attribution = _inline_content(node.attribution) if node.attribution else "none"
         return f"#cv-quote({_content(_text(node.text))}, {attribution})"
     if isinstance(node, doc.PageBreak):
-        return "#pagebreak(weak: true)"
+        return "" if nested else "#pagebreak(weak: true)"
     if isinstance(node, doc.Toc):
         return f"#cv-toc({typst_str(node.title)})"
     if isinstance(node, doc.Rule):
         return f'#cv-rule(style: "{node.style}")'
     if isinstance(node, doc.Group):
-        return f'#cv-group(style: "{node.style}")[\n{to_typst(node.content)}\n]'
+        group = f'#cv-group(style: "{node.style}")[\n{_blocks(node.content, nested=True)}\n]'
+        if not nested and _starts_new_page(node):
+            return "#pagebreak(weak: true)\n" + group
+        return group
     raise TypeError(f"Not a document block: {type(node).__name__}")
 
 
@@ -335,4 +359,4 @@ def to_typst(blocks) -> str:
         blocks = blocks.blocks
     if isinstance(blocks, doc.BLOCK_TYPES):
         blocks = (blocks,)
-    return "\n\n".join(_block(b) for b in blocks) + ("\n" if blocks else "")
+    return _blocks(blocks, nested=False) + ("\n" if blocks else "")
