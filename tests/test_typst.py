@@ -666,3 +666,38 @@ def test_compile_time_of_a_report_sized_document():
     start = time.perf_counter()
     compile_pdf(source)
     assert time.perf_counter() - start < 3.0
+
+
+def test_degenerate_nodes_compile():
+    """Empty and out-of-range nodes print (or print nothing) instead of stopping the PDF;
+    page breaks inside containers, where Typst forbids them, are moved out or dropped."""
+    section = doc.Section(
+        doc.DocInfo(title="Casos límite", lang="es"),
+        doc.Heading(1, "Casos", "casos"),
+        doc.Table([], []),
+        doc.Table(["a", "b"], []),
+        doc.Table([], [["x", "y"]]),
+        doc.Table(["a"], [["x"]], style="heat"),
+        doc.Bullets([]),
+        doc.Facts([]),
+        doc.Forest([], bands=list("abcde"), ticks=[]),
+        doc.Forest(
+            [doc.ForestRow("nan", float("nan")), doc.ForestRow("big", 5.0, -1.0, 7.0, "5")],
+            bands=list("abcde"),
+            ticks=[(0, "0"), (4, "4")],
+        ),
+        doc.Callout(),
+        doc.Group(),
+        doc.Quote(""),
+        doc.Para(),
+        doc.Para(doc.Chip("n/d")),
+        doc.Callout(doc.PageBreak(), doc.Heading(2, "En recuadro", "en-recuadro", newpage=True)),
+        doc.Group(doc.Group(doc.Para("portada anidada"), style="cover"), style="keep"),
+        doc.Group(doc.Toc("Índice anidado"), style="keep"),
+        doc.Group(doc.Heading(2, "Nueva página", "nueva", newpage=True), style="keep"),
+    )
+    pdf, warnings = compile_pdf_with_warnings(template() + section.typst())
+    assert warnings == []
+    pages = _pages(pdf)
+    assert "portada anidada" in pages[0]
+    assert "Nueva página" in pages[-1] and "portada anidada" not in pages[-1]

@@ -341,13 +341,16 @@ def _block(node, *, nested: bool = False) -> str:
     if isinstance(node, doc.PageBreak):
         return "" if nested else "#pagebreak(weak: true)"
     if isinstance(node, doc.Toc):
-        return f"#cv-toc({typst_str(node.title)})"
+        toc = f"#cv-toc({typst_str(node.title)})"
+        return toc if nested else toc + "\n#pagebreak(weak: true)"
     if isinstance(node, doc.Rule):
         return f'#cv-rule(style: "{node.style}")'
     if isinstance(node, doc.Group):
         group = f'#cv-group(style: "{node.style}")[\n{_blocks(node.content, nested=True)}\n]'
         if not nested and _starts_new_page(node):
-            return "#pagebreak(weak: true)\n" + group
+            group = "#pagebreak(weak: true)\n" + group
+        if not nested and node.style == "cover":
+            group += "\n#pagebreak(weak: true)"  # the cover is a page of its own
         return group
     raise TypeError(f"Not a document block: {type(node).__name__}")
 
