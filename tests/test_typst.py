@@ -558,6 +558,8 @@ def test_same_source_same_pdf(monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1765000000")
     source = template() + doc.Section(doc.Para("Hola, K’iche’.")).typst()
     assert compile_pdf(source) == compile_pdf(source)
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    assert compile_pdf(source, timestamp=1765000000) == compile_pdf(source, timestamp=1765000000)
 
 
 # --------------------------------------------------------------------- PDF/UA and errors

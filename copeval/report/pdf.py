@@ -149,8 +149,11 @@ def consecutive_headings(source: str) -> str:
     return _HEADING.sub(fix, source)
 
 
-def _timestamp():
-    """SOURCE_DATE_EPOCH when set (reproducible builds), else the current time."""
+def _timestamp(timestamp=None):
+    """The PDF's creation date: ``timestamp`` (UNIX seconds or an aware datetime), else
+    SOURCE_DATE_EPOCH when set (reproducible builds), else None (Typst: now)."""
+    if timestamp is not None:
+        return timestamp
     value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     return int(value) if value.isdigit() else None
 
@@ -176,9 +179,9 @@ def _message(err, source: str = "") -> str:
     return f"Typst could not compile the report PDF: {text}"
 
 
-def _compile(typst, source: str, standards: list[str]) -> tuple[bytes, list[str]]:
+def _compile(typst, source: str, standards: list[str], timestamp=None) -> tuple[bytes, list[str]]:
     kwargs = {"pdf_standards": standards, "pdf_tags": True}
-    stamp = _timestamp()
+    stamp = _timestamp(timestamp)
     if stamp is not None:
         kwargs["timestamp"] = stamp
     with tempfile.TemporaryDirectory(prefix="copeval-typst-") as root:
@@ -192,9 +195,13 @@ def _compile(typst, source: str, standards: list[str]) -> tuple[bytes, list[str]
 
 
 def compile_pdf_with_warnings(
-    source: str, *, standards: Iterable[str] = PDF_STANDARDS
+    source: str, *, standards: Iterable[str] = PDF_STANDARDS, timestamp=None
 ) -> tuple[bytes, list[str]]:
     """Compile Typst ``source`` to PDF bytes; also return Typst's warnings (as text).
+
+    The only thing that differs between two compilations of the same source is the
+    creation date: ``timestamp`` (UNIX seconds) or SOURCE_DATE_EPOCH fix it, and then the
+    bytes are identical.
 
     The PDF is always tagged. It is checked against ``standards`` (PDF/UA-1 by default);
     when the document cannot meet one (Typst stops with "PDF/UA-1 error: ..."), it is
@@ -204,12 +211,12 @@ def compile_pdf_with_warnings(
     standards = list(standards)
     try:
         try:
-            return _compile(typst, source, standards)
+            return _compile(typst, source, standards, timestamp)
         except typst.TypstError as err:
             message = str(getattr(err, "message", "") or err)
             if not standards or not re.match(r"PDF/\S+ error", message):
                 raise
-            pdf, warnings = _compile(typst, source, [])
+            pdf, warnings = _compile(typst, source, [], timestamp)
             reason = message.strip().splitlines()[0]
             return pdf, [f"not {'/'.join(standards)}: {reason}", *warnings]
     except typst.TypstError as err:
@@ -218,12 +225,14 @@ def compile_pdf_with_warnings(
         raise PdfRenderError(_message(err, source)) from None
 
 
-def compile_pdf(source: str, *, standards: Iterable[str] = PDF_STANDARDS) -> bytes:
+def compile_pdf(source: str, *, standards: Iterable[str] = PDF_STANDARDS, timestamp=None) -> bytes:
     """Compile Typst ``source`` (template + fragments) to PDF bytes; a Typst error becomes
     :class:`~copeval.errors.PdfRenderError` with Typst's message."""
-    return compile_pdf_with_warnings(source, standards=standards)[0]
+    return compile_pdf_with_warnings(source, standards=standards, timestamp=timestamp)[0]
 
 
-def notebook_pdf(nb: Mapping, *, standards: Iterable[str] = PDF_STANDARDS) -> bytes:
+def notebook_pdf(
+    nb: Mapping, *, standards: Iterable[str] = PDF_STANDARDS, timestamp=None
+) -> bytes:
     """PDF bytes of an executed report notebook (its ``text/x-typst`` outputs)."""
-    return compile_pdf(notebook_typst(nb), standards=standards)
+    return compile_pdf(notebook_typst(nb), standards=standards, timestamp=timestamp)
