@@ -703,3 +703,24 @@ def test_degenerate_nodes_compile():
     pages = _pages(pdf)
     assert "portada anidada" in pages[0]
     assert "Nueva página" in pages[-1] and "portada anidada" not in pages[-1]
+
+
+def test_a_cover_too_tall_for_its_page_is_tightened_not_spilled():
+    """A brief's cover with a "how to read" box after many facts would spill its last
+    lines onto a page of their own; the backend sets it tight instead (one page)."""
+    normal = specimen("es").blocks[1]
+    assert to_typst(normal).startswith('#cv-group(style: "cover")')
+    crowded = doc.Group(
+        *normal.content[:-1],
+        doc.Facts([(f"Dato {i}", "texto de una línea bastante larga " * 3) for i in range(4)]),
+        doc.Callout(doc.Bullets(["Cómo leer este informe: " + "una frase larga. " * 12] * 3)),
+        normal.content[-1],
+        style="cover",
+    )
+    markup = to_typst(crowded)
+    assert markup.startswith('#cv-group(style: "cover-tight")')
+    section = doc.Section(doc.DocInfo(title="t", lang="es"), crowded, doc.Heading(2, "Dos", "d"))
+    pdf, warnings = compile_pdf_with_warnings(template() + section.typst())
+    pages = _pages(pdf)
+    assert warnings == [] and len(pages) == 2
+    assert "Cómo leer este informe" in pages[0] and "MOPSIC" in pages[0]

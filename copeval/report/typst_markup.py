@@ -308,6 +308,44 @@ def _forest(node: doc.Forest) -> str:
 _LANG = re.compile(r"[a-z]{2,3}")
 
 
+# Height of the text area (A4, 22 mm top and bottom margins), and an estimate of what each
+# block of a cover takes at the template's normal cover spacing (measured on the demo).
+_PAGE_HEIGHT_MM = 253.0
+_COVER_CHARS = 90  # characters of body text on a line of the cover
+
+
+def _lines(text: str, per_line: int) -> int:
+    return max(1, math.ceil(len(text) / per_line))
+
+
+def _cover_height_mm(group: doc.Group) -> float:
+    """A generous estimate of a cover's height at the normal spacing, in mm."""
+    total = 0.0
+    for node in group.content:
+        if isinstance(node, doc.Callout):
+            text = doc.plain_text(node.content)
+            total += 14 + 5 * _lines(text, _COVER_CHARS) + 5 * len(text.split("\n"))
+        elif isinstance(node, doc.Group) and node.style == "kicker":
+            total += 23
+        elif isinstance(node, doc.Heading):
+            total += 9 + 12 * _lines(node.text, 24)
+        elif isinstance(node, doc.Group) and node.style == "subtitle":
+            total += 19
+        elif isinstance(node, doc.Rule):
+            total += 16
+        elif isinstance(node, doc.Table):
+            total += 8 + 10 * len(node.rows) + (8 if node.header else 0)
+        elif isinstance(node, doc.Facts):
+            total += sum(6 + 4.5 * _lines(doc.plain_text(v), _COVER_CHARS) for _, v in node.items)
+        elif isinstance(node, doc.Group) and node.style == "frameworks":
+            total += 18
+        elif isinstance(node, doc.Toc):
+            total += 60
+        else:
+            total += 5 * _lines(doc.plain_text(node), _COVER_CHARS) + 4
+    return total
+
+
 def _starts_new_page(node) -> bool:
     """Whether a group's first block (at any depth) is a heading that starts a new page."""
     while isinstance(node, doc.Group) and node.content:
@@ -374,7 +412,10 @@ def _block(node, *, nested: bool = False) -> str:
     if isinstance(node, doc.Rule):
         return f'#cv-rule(style: "{node.style}")'
     if isinstance(node, doc.Group):
-        group = f'#cv-group(style: "{node.style}")[\n{_blocks(node.content, nested=True)}\n]'
+        style = node.style
+        if style == "cover" and _cover_height_mm(node) > _PAGE_HEIGHT_MM:
+            style = "cover-tight"
+        group = f'#cv-group(style: "{style}")[\n{_blocks(node.content, nested=True)}\n]'
         if not nested and _starts_new_page(node):
             group = "#pagebreak(weak: true)\n" + group
         if not nested and node.style == "cover":
