@@ -16,8 +16,9 @@ The compilation can read nothing from the machine:
   Mono, Libertinus Serif, New Computer Modern) and DejaVu Sans from matplotlib's package
   data (``mpl-data/fonts/ttf``; Bitstream Vera licence with DejaVu changes in the public
   domain, see its ``LICENSE_DEJAVU``), so the same PDF comes out on any machine;
-- no package is fetched (``@preview/…`` imports fail: the package cache is an empty folder
-  inside the root).
+- no package is fetched: a source that imports a Typst package (``import "@preview/…"``,
+  which Typst would download) is refused before compiling. Inside a string literal of the
+  backend every ``"`` is escaped, so text can never look like such an import.
 
 A Typst error becomes one :class:`copeval.errors.PdfRenderError` naming Typst's message and
 hints, never a traceback.
@@ -149,6 +150,11 @@ def consecutive_headings(source: str) -> str:
     return _HEADING.sub(fix, source)
 
 
+#: A package import in Typst code (never inside a backend string literal, where every
+#: double quote is escaped).
+_PACKAGE_IMPORT = re.compile(r'\bimport\s*"@')
+
+
 def _timestamp(timestamp=None):
     """The PDF's creation date: ``timestamp`` (UNIX seconds or an aware datetime), else
     SOURCE_DATE_EPOCH when set (reproducible builds), else None (Typst: now)."""
@@ -209,6 +215,13 @@ def compile_pdf_with_warnings(
     """
     typst = _typst()
     standards = list(standards)
+    found = _PACKAGE_IMPORT.search(source)
+    if found:
+        line = source.count("\n", 0, found.start()) + 1
+        raise PdfRenderError(
+            "Typst could not compile the report PDF: a report may not import Typst "
+            f"packages (they would be downloaded); at line {line} of the Typst source"
+        )
     try:
         try:
             return _compile(typst, source, standards, timestamp)

@@ -145,6 +145,28 @@ def test_planted_markup_would_run_and_the_root_is_empty(markup, needle):
     assert "root:" not in message  # nothing of /etc/passwd
 
 
+@pytest.mark.parametrize(
+    "markup",
+    [
+        '#import "@preview/cetz:0.3.0"',
+        '#import "@local/x:0.1.0": *',
+        '#{ import "@preview/a:1.0.0" }',
+    ],
+)
+def test_planted_package_import_is_refused_before_any_download(markup):
+    with pytest.raises(PdfRenderError, match="may not import Typst packages") as info:
+        compile_pdf(template() + "\n" + markup)
+    assert "download package" not in str(info.value)
+
+
+def test_package_import_as_text_is_only_text():
+    section = doc.Section(
+        doc.Para('#import "@preview/cetz:0.3.0"'), doc.Para(doc.Span('import "@x', "code"))
+    )
+    text, _ = _compile_text(section)
+    assert '#import "@preview/cetz:0.3.0"' in text and 'import "@x' in text
+
+
 def test_planted_markup_changes_the_document():
     """Unescaped, `= x` at a line start becomes a heading, `$..$` maths, `<l>` a label."""
     live = template() + "\n= Planted heading\n\n$x^2$ and *strong* <lbl>\n"
