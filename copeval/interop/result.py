@@ -474,6 +474,41 @@ def write_import(
     return load_project(root)
 
 
+def placeholder_title(origin: str) -> str:
+    """Title of a project created by an import whose file names no project (a recognised
+    placeholder: :func:`copeval.project.is_placeholder`)."""
+    return f"created by copeval import from {Path(str(origin)).name}; fill in the title"
+
+
+def fieldwork_period(dates) -> str | None:
+    """``YYYY-MM/YYYY-MM`` (or ``YYYY-MM`` for one month) spanned by ISO dates; None
+    without any."""
+    months = sorted({str(d)[:7] for d in dates if isinstance(d, str) and len(d) >= 7})
+    if not months:
+        return None
+    return months[0] if months[0] == months[-1] else f"{months[0]}/{months[-1]}"
+
+
+def _derive_period(meta: dict, sources: pd.DataFrame, report: ImportReport) -> None:
+    """Fill in the project's fieldwork period from its sources' dates when nobody wrote
+    one (or a placeholder stands there); never replaces a period a person wrote."""
+    from ..project import is_placeholder
+
+    current = meta.get("period")
+    if isinstance(current, str) and current.strip() and not is_placeholder(current):
+        return
+    if "date" not in sources.columns:
+        return
+    period = fieldwork_period(sources["date"].dropna())
+    if period is None:
+        return
+    meta["period"] = period
+    report.warn(
+        f"datapackage.json: fieldwork period set to {period} from the sources' dates "
+        "(edit 'period' in its copeval block if the fieldwork spans more)"
+    )
+
+
 def declared_rounds(root: str | Path) -> list[str]:
     """IDs of the rounds declared in a project's ``datapackage.json`` ([] when none)."""
     block = read_descriptor(root).get("copeval", {})
@@ -536,7 +571,7 @@ def _merge(
         sources = pd.DataFrame(columns=SOURCE_COLUMNS)
         segments = pd.DataFrame(columns=SEGMENT_COLUMNS)
         texts, items, responses = {}, None, {}
-        meta = {"title": result.title or root.name, "synthetic": False}
+        meta = {"title": result.title or placeholder_title(report.file), "synthetic": False}
 
     new_sites = result.sites[~result.sites["site_id"].isin(sites["site_id"])]
     if existing and len(new_sites):
@@ -622,6 +657,8 @@ def _merge(
         )
     else:  # pragma: no cover - programming error
         raise TypeError(f"cannot write {type(result).__name__}")
+    if not isinstance(result, SurveyImport):
+        _derive_period(meta, sources, report)
     return dict(
         sites=sites,
         sources=sources,
