@@ -1994,7 +1994,7 @@ def write_datapackage(path: str | Path, meta: Mapping | None = None) -> Path:
     block = {**_META_DEFAULTS, **old.get("copeval", {}), **dict(meta or {})}
     if not block.get("rounds"):
         block.pop("rounds", None)
-    for key in ("title_es", "title_en", "report_language"):  # optional: not written empty
+    for key in ("title_es", "title_en", "report_language", "respondent_groups"):  # not empty
         if block.get(key) is None:
             block.pop(key, None)
     resources = []
@@ -2014,7 +2014,9 @@ def write_datapackage(path: str | Path, meta: Mapping | None = None) -> Path:
                 }
             )
 
-    add("sites", "sites.csv", _SITES, primary_key=["site_id"])
+    sites_csv = root / "sites.csv"
+    variants = _variant_columns(_header(sites_csv)) if sites_csv.is_file() else ()
+    add("sites", "sites.csv", (*_SITES, *variants), primary_key=["site_id"])
     add(
         "sources",
         "sources.csv",
@@ -2025,7 +2027,7 @@ def write_datapackage(path: str | Path, meta: Mapping | None = None) -> Path:
     add(
         "segments",
         "segments.csv",
-        _SEGMENTS,
+        (*_SEGMENTS, *_TRANSLATIONS),
         primary_key=["segment_id"],
         foreign_keys=[(["source_id"], "sources", ["source_id"])],
     )

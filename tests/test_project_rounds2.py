@@ -294,3 +294,24 @@ def test_default_lang_rule(tiny_project):
     _edit_meta(tiny_project, report_language="fr")
     e = _problems(tiny_project, "error")
     assert len(e) == 1 and e[0].column == "report_language"
+
+
+@pytest.mark.parametrize("name", ["demo", "demo-rounds"])
+def test_demo_projects_carry_both_languages(name):
+    from conftest import REPO
+
+    root = REPO / "data" / name
+    if not (root / "datapackage.json").is_file():
+        pytest.skip(f"data/{name} is not built")
+    p = load_project(root)
+    assert " y " in p.title("es") and " and " not in p.title("es")
+    assert " and " in p.title("en")
+    for site in p.site_ids:
+        for col in ("notes", "population_source", "homicide_source", "police_source"):
+            es, en = p.site_text(site, col, "es"), p.site_text(site, col, "en")
+            assert es and en and es != en, (site, col)
+            assert "Estudio 001" in es or col == "notes"
+    seg = p.segments.merge(p.sources[["source_id", "language"]], on="source_id")
+    translated = seg[seg["text_en"].notna()]
+    assert len(translated) >= 10 and set(translated["language"]) == {"es"}
+    assert {s[:2] for s in translated["source_id"]} >= {"VC", "TO"}
