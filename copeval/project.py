@@ -826,7 +826,14 @@ def _load(root: Path, codebook: Codebook | None):
     segments = table("segments", _SEGMENTS, extra=_TRANSLATIONS)
     items = table("items", _ITEMS, required=False)
     registry = table("registry", _REGISTRY, required=False)
-    site_rounds = table("site_rounds", _SITE_ROUNDS, required=False, extra=_variant_columns)
+    site_rounds = table(
+        "site_rounds",
+        _SITE_ROUNDS,
+        required=False,
+        extra=lambda h: _variant_columns(
+            h, [c for c in LANGUAGE_VARIANTS if c in SITE_CONTEXT_COLUMNS]
+        ),
+    )
 
     site_ids = set()
     if sites is not None:

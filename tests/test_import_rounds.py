@@ -172,3 +172,56 @@ def test_refi_and_taguette_sources_get_their_round(tmp_path, capsys):
     assert rounds[["VC-C01", "VC-P02"]].eq("2025").all()
     assert (rounds == "2017").sum() >= 1 and (rounds == "2025").sum() >= 3
     assert main(["validate", str(target)]) == 0
+
+
+def test_sources_meta_panel_id_links_a_re_interview(tmp_path):
+    """The side table's panel_id column links a follow-up interview to the baseline one:
+    `copeval change` then pairs them."""
+    target = tmp_path / "q"
+    meta1 = tmp_path / "meta1.csv"
+    meta1.write_text(
+        "source,source_id,site_id,respondent_group,date,consent,panel_id\n"
+        "Entrevista comunitaria 01,VC-C01,VC,community_member,2017-03-02,quote,VC-P1\n"
+        "Entrevista policía 02.docx,VC-P02,VC,police_operational,,,\n",
+        encoding="utf-8",
+    )
+    nvivo = [str(DATA / "nvivo_utf16.qdpx"), "--mapping", str(DATA / "nvivo_mapping.csv")]
+    assert main(["import", str(DATA / "cases_variables.qdpx"), "--into", str(target)]) == 0
+    declare_rounds(target, ["2017", "2025"], fill="2017")
+    meta2 = tmp_path / "meta2.csv"
+    meta2.write_text(
+        meta1.read_text(encoding="utf-8")
+        .replace("VC-C01", "VC-C01b")
+        .replace("VC-P02,", "VC-P02b,"),
+        encoding="utf-8",
+    )
+    assert (
+        main(
+            [
+                "import",
+                *nvivo,
+                "--sources-meta",
+                str(meta2),
+                "--into",
+                str(target),
+                "--round",
+                "2025",
+            ]
+        )
+        == 0
+    )
+    src = load_project(target).sources.set_index("source_id")
+    assert src.loc["VC-C01b", "panel_id"] == "VC-P1" and src.loc["VC-C01b", "round"] == "2025"
+    assert pd.isna(src.loc["VC-P02b", "panel_id"])
+    bad = tmp_path / "bad.csv"
+    bad.write_text(meta1.read_text(encoding="utf-8").replace("VC-P1", "VC P1"), encoding="utf-8")
+    assert main(["import", *nvivo, "--sources-meta", str(bad), "--into", str(tmp_path / "z")]) == 1
+
+
+def test_panel_id_column_only_when_given(tmp_path):
+    r = import_refi(
+        DATA / "nvivo_utf16.qdpx",
+        mapping=DATA / "nvivo_mapping.csv",
+        sources_meta=DATA / "nvivo_meta.csv",
+    )
+    assert "panel_id" not in r.sources.columns
