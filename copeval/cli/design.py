@@ -134,7 +134,8 @@ def register(sub) -> None:
         "--power",
         type=_number("--power", 0, 1.000001),
         default=0.8,
-        help="share of sites that must meet the target on every criterion (default 0.8)",
+        help="share of sites that must meet the target on every criterion; with --change, "
+        "the power to reach on every criterion (default 0.8)",
     )
     p.add_argument(
         "--basis",
