@@ -31,9 +31,15 @@ report: $(STAMP)
 test: $(STAMP)
 	@$(BIN)/python -m pytest -n $(JOBS) --dist loadfile
 
-## lab: open JupyterLab on notebooks/ with the project's kernel
+## lab: open JupyterLab on notebooks/ at start_here.py, with the project's kernel
+# notebooks/.jupyter (added to the Jupyter config path for this session only; nothing is
+# written to your home or to .venv) makes a double-click open the jupytext .py files as
+# notebooks and offers only the "copeval (.venv)" kernel. Extra options: LAB_ARGS="--port 8899".
+LAB_CONFIG := $(CURDIR)/notebooks/.jupyter
+LAB_ARGS   ?=
 lab: $(STAMP)
-	@$(BIN)/jupyter lab notebooks/
+	@JUPYTER_CONFIG_PATH="$(LAB_CONFIG)$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
+		$(BIN)/jupyter lab $(LAB_ARGS) notebooks/start_here.py
 
 lint: $(STAMP)
 	@$(BIN)/ruff check $(PYDIRS)
