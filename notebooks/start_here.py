@@ -65,34 +65,34 @@ project_folder = find_project(project_path)
 project_folder
 
 # %% [markdown]
-# ## 2. Validate it
-# `validate_project` reads every file and lists *every* problem at once, with the file, row
-# and column to fix. Errors stop scoring; warnings are worth reading. (The demo has two
-# warnings: two interviewees refused consent, so their interviews are kept for the record
-# and used nowhere.)
+# ## 2. Validate and load it
+# `load_project` reads every file and checks it. If anything is wrong it stops with *every*
+# problem at once, each with the file, row and column to fix (`copeval validate data/demo`
+# does the same from a terminal). Warnings do not stop it, but are worth reading: the demo
+# has two, because two interviewees refused consent, so their interviews are kept for the
+# record and used nowhere.
 
 # %%
 import pandas as pd
 
-from copeval.project import validate_project
+from copeval.project import load_project
 
-problems = validate_project(project_folder)
-errors = [p for p in problems if p.severity == "error"]
-print(f"{len(errors)} error(s), {len(problems) - len(errors)} warning(s)")
+project = load_project(project_folder)
+n_warnings = len(project.warnings)
+print(
+    f"valid: {len(project.sites)} sites, {len(project.sources)} sources, {n_warnings} warning(s)"
+)
 pd.DataFrame(
-    [(p.severity, p.file, p.row, p.column, p.message) for p in problems],
-    columns=["severity", "file", "row", "column", "message"],
+    [(p.file, p.row, p.column, p.message) for p in project.warnings],
+    columns=["file", "row", "column", "warning"],
 )
 
 # %% [markdown]
-# ## 3. Load it and look at the evidence
+# ## 3. The sites and their evidence
 # Each source (an interview, a focus group, an observation, a document) belongs to one site;
 # consent decides what may be used and quoted.
 
 # %%
-from copeval.project import load_project
-
-project = load_project(project_folder)
 project.sites[["site_id", "name", "department", "population"]]
 
 # %%

@@ -96,7 +96,7 @@ def test_start_here_is_quick_and_shows_one_sites_ratings():
     text = "\n".join(
         o.get("text", "") + o.get("data", {}).get("text/html", "") for o in _outputs(nb)
     )
-    assert "0 error(s), 2 warning(s)" in text  # validation: the two refused consents
+    assert "valid: 2 sites, 32 sources, 2 warning(s)" in text  # the two refused consents
     assert "Villa Canales" in text
     for label in ("C1 Small-area focus", "C4 Analysis of conditions", "AT Accountability"):
         assert label in text
