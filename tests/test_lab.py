@@ -31,6 +31,7 @@ from copeval.resources import find_project
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
 LAB_CONFIG = NOTEBOOKS / ".jupyter"
+KERNEL_JSON = ".venv/share/jupyter/kernels/copeval/kernel.json"  # the Makefile's $(KERNEL)
 
 
 # ------------------------------------------------------------------------- find_project
@@ -283,8 +284,8 @@ def test_make_lab_serves_notebooks_as_notebooks_with_only_the_copeval_kernel(tmp
         args += " --allow-root"
     log = (tmp_path / "lab.log").open("w")
     server = subprocess.Popen(
-        # -o: never bootstrap the venv from a test; BIN: this environment's jupyter
-        ["make", "-s", "-o", ".venv/.copeval-installed", "lab",
+        # -o: never bootstrap the venv or its kernel from a test; BIN: this environment's
+        ["make", "-s", "-o", ".venv/.copeval-installed", "-o", KERNEL_JSON, "lab",
          f"BIN={Path(sys.executable).parent}", f"LAB_ARGS={args}"],
         cwd=REPO,
         env=env,
