@@ -847,7 +847,7 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "trend.col.words": {"es": "En palabras", "en": "In words"},
     "trend.interval": {"es": "{lower} a {upper}", "en": "{lower} to {upper}"},
-    "trend.pct.over": {"es": "más del 99 %", "en": "over 99%"},
+    "trend.pct.over": {"es": "más del 99\u00a0%", "en": "over 99%"},
     "trend.words.improved.sure": {
         "es": "casi con certeza mejoró ({pct})",
         "en": "almost certainly improved ({pct})",
@@ -989,10 +989,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "trend.grid.site": {"es": "Sitio", "en": "Site"},
     "trend.grid.once": {"es": "medido una vez", "en": "measured once"},
     "trend.grid.once_count": {
-        "es": "{n} sitio medido una sola vez no tiene cambio que mostrar.|"
-        "{n} sitios medidos una sola vez no tienen cambio que mostrar.",
-        "en": "{n} site measured only once has no change to show.|"
-        "{n} sites measured only once have no change to show.",
+        "es": "{n} sitio medido una sola vez ({names}) no tiene cambio que mostrar.|"
+        "{n} sitios medidos una sola vez ({names}) no tienen cambio que mostrar.",
+        "en": "{n} site measured only once ({names}) has no change to show.|"
+        "{n} sites measured only once ({names}) have no change to show.",
     },
     "trend.grid.none": {
         "es": "El proyecto tiene una sola ronda de evaluación: todavía no hay cambios que "
@@ -1005,12 +1005,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "improved (interval above 0)",
     },
     "trend.legend.improved_likely": {
-        "es": "tiende a mejorar (probabilidad de 75 % o más)",
+        "es": "tiende a mejorar (probabilidad de 75\u00a0% o más)",
         "en": "leaning towards improvement (probability 75% or more)",
     },
     "trend.legend.unclear": {"es": "sin cambio claro", "en": "no clear change"},
     "trend.legend.worsened_likely": {
-        "es": "tiende a empeorar (probabilidad de 75 % o más)",
+        "es": "tiende a empeorar (probabilidad de 75\u00a0% o más)",
         "en": "leaning towards worsening (probability 75% or more)",
     },
     "trend.legend.worsened_sure": {

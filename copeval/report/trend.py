@@ -673,6 +673,6 @@ def change_grid(data, sites, lang: str) -> doc.Section:
     if once:
         names = join_list([data.site_names[s] for s in once], lang)
         blocks.append(
-            doc.Para(tn("trend.grid.once_count", len(once), lang), " (", names, ")", style="note")
+            doc.Para(tn("trend.grid.once_count", len(once), lang, names=names), style="note")
         )
     return doc.Section(*blocks)
