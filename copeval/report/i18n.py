@@ -903,10 +903,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "{criterion}: {words}; from {from_} in {round_from} to {to} in {round_to} "
         "(change {change}, {ci} interval {interval}).",
     },
-    "trend.sentence.none": {
-        "es": "{criterion}: {words}.",
-        "en": "{criterion}: {words}.",
-    },
     "trend.flag.insufficient": {
         "es": "Evidencia insuficiente en al menos una ronda (†): léase con cautela.",
         "en": "Insufficient evidence in at least one round (†): read with care.",
@@ -966,14 +962,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "{to} (cambio {change}, intervalo del {ci}: {interval}).",
         "en": "Since {label}, the clearest change is in {criterion}: {words}, from {from_} to "
         "{to} (change {change}, {ci} interval {interval}).",
-    },
-    "trend.line": {
-        "es": "{criterion}: {from_} → {to}, {words}",
-        "en": "{criterion}: {from_} → {to}, {words}",
-    },
-    "trend.line.none": {
-        "es": "{criterion}: {words}",
-        "en": "{criterion}: {words}",
     },
     "trend.brief.once": {
         "es": "Medido una sola vez: todavía no hay cambio que informar.",

@@ -329,7 +329,7 @@ def change_sentence(row, lang: str, *, ci_text: str, data=None) -> str:
     crit = criterion_label(row["criterion"], lang)
     words = change_words(row, lang, data)
     if row["certainty"] == "none":
-        return t("trend.sentence.none", lang, criterion=crit, words=words)
+        return f"{crit}: {words}."
     return t(
         "trend.sentence",
         lang,
@@ -579,20 +579,11 @@ def trend_lines(data, site_id: str, lang: str) -> doc.Section:
     for _, row in sel.iterrows():
         crit = criterion_label(row["criterion"], lang)
         if row["certainty"] == "none":
-            lines.append(
-                t("trend.line.none", lang, criterion=crit, words=change_words(row, lang, data))
-            )
+            lines.append(f"{crit}: {change_words(row, lang, data)}")
             continue
-        lines.append(
-            t(
-                "trend.line",
-                lang,
-                criterion=crit,
-                from_=fmt_num(row["score_from"], lang) + _marks(row, "from"),
-                to=fmt_num(row["score_to"], lang) + _marks(row, "to"),
-                words=short_words(row, lang),
-            )
-        )
+        then = fmt_num(row["score_from"], lang) + _marks(row, "from")
+        now = fmt_num(row["score_to"], lang) + _marks(row, "to")
+        lines.append(f"{crit}: {then} → {now}, {short_words(row, lang)}")
     return doc.Section(
         doc.Heading(3, t("trend.title", lang, label=_inline_label(label, lang)), "change-brief"),
         doc.Bullets(lines),
