@@ -313,8 +313,13 @@ def test_the_change_grid(data, lang):
     assert doc.plain_text(c4) == "+1.1 ↑"
     assert c4.fill == trend.CERTAINTY_FILLS["improved_sure"][0]
     assert grid.rows[0][3].fill == trend.CERTAINTY_FILLS["unclear"][0]
-    legend = [b for b in sec.blocks if isinstance(b, doc.Table) and b.style == "compact"]
-    assert len(legend) == 1 and len(legend[0].rows[0]) == 5
+    legend = [b for b in sec.blocks if isinstance(b, doc.Para) and b.style == "legend"]
+    chips = [c for c in legend[0].content if isinstance(c, doc.Chip)]
+    assert [c.band for c in chips] == [4, 3, None, 1, 0]
+    # the chips show the cells' colours (band colours of figures.BAND_COLORS)
+    for chip, key in zip(chips, trend.LEGEND_BANDS, strict=True):
+        fill = trend.CERTAINTY_FILLS[key][0]
+        assert chip.band is None or figures.BAND_COLORS[chip.band] == fill
 
 
 # -------------------------------------------------------------------------- measured once

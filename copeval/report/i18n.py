@@ -988,22 +988,16 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "The project has a single evaluation round: there are no changes to compare yet.",
     },
     "trend.legend.title": {"es": "Leyenda:", "en": "Key:"},
-    "trend.legend.improved_sure": {
-        "es": "mejoró (intervalo sobre 0)",
-        "en": "improved (interval above 0)",
-    },
-    "trend.legend.improved_likely": {
-        "es": "tiende a mejorar (probabilidad de 75\u00a0% o más)",
-        "en": "leaning towards improvement (probability 75% or more)",
-    },
+    "trend.legend.improved_sure": {"es": "mejoró", "en": "improved"},
+    "trend.legend.improved_likely": {"es": "tiende a mejorar", "en": "leaning to improvement"},
     "trend.legend.unclear": {"es": "sin cambio claro", "en": "no clear change"},
-    "trend.legend.worsened_likely": {
-        "es": "tiende a empeorar (probabilidad de 75\u00a0% o más)",
-        "en": "leaning towards worsening (probability 75% or more)",
-    },
-    "trend.legend.worsened_sure": {
-        "es": "empeoró (intervalo bajo 0)",
-        "en": "worsened (interval below 0)",
+    "trend.legend.worsened_likely": {"es": "tiende a empeorar", "en": "leaning to worsening"},
+    "trend.legend.worsened_sure": {"es": "empeoró", "en": "worsened"},
+    "trend.legend.rule": {
+        "es": "Mejoró o empeoró: el intervalo excluye el 0 y la probabilidad de ese sentido "
+        "es del 90\u00a0% o más; tiende: probabilidad del 75\u00a0% o más.",
+        "en": "Improved or worsened: the interval excludes 0 and the probability of that "
+        "direction is 90% or more; leaning: probability 75% or more.",
     },
 }
 

@@ -98,15 +98,24 @@ SELECT_COLUMNS = (
     "no_evidence",
 )
 
-#: Grid cell colours per certainty class: (fill, ink). ColorBrewer RdBu ends (as the
-#: rating bands' red and blue), a light tint for leaning, grey for no clear change.
+#: Cell colours per certainty class: (fill, ink). The blues and reds of the rating bands
+#: (ColorBrewer RdYlBu, colour-blind safe), grey for no clear change; the legend shows
+#: them as chips of the same colours (:data:`LEGEND_BANDS`).
 CERTAINTY_FILLS = {
     "improved_sure": ("#2c7bb6", "#ffffff"),
-    "improved_likely": ("#cfe6f2", "#1f2d3d"),
-    "unclear": ("#f0f2f4", "#1f2d3d"),
-    "worsened_likely": ("#fbd3bd", "#1f2d3d"),
+    "improved_likely": ("#abd9e9", "#1f2d3d"),
+    "unclear": ("#eef1f4", "#1f2d3d"),
+    "worsened_likely": ("#fdae61", "#1f2d3d"),
     "worsened_sure": ("#d7191c", "#ffffff"),
     "none": ("#ffffff", "#6b7785"),
+}
+#: The rating band whose chip colour matches each certainty class (None: the grey chip).
+LEGEND_BANDS = {
+    "improved_sure": 4,
+    "improved_likely": 3,
+    "unclear": None,
+    "worsened_likely": 1,
+    "worsened_sure": 0,
 }
 #: Arrow shown beside a change that leans or is sure.
 ARROWS = {"improved": "↑", "worsened": "↓"}
@@ -473,8 +482,7 @@ def change_section(data, site_id: str, lang: str, *, ci_text: str) -> doc.Sectio
         else:
             change_cell = doc.Cell(
                 doc.Strong(_signed(_shown_change(row), lang)),
-                " ",
-                doc.Span(f"({_interval(row, lang)})", "small"),
+                f" ({_interval(row, lang)})",  # plain: readable on the cell's fill
                 fill=fill,
                 ink=ink,
             )
@@ -590,16 +598,16 @@ def trend_lines(data, site_id: str, lang: str) -> doc.Section:
     )
 
 
-def _legend(lang: str) -> doc.Table:
-    order = ("improved_sure", "improved_likely", "unclear", "worsened_likely", "worsened_sure")
-    cells = []
-    for key in order:
-        fill, ink = CERTAINTY_FILLS[key]
-        arrow = ARROWS["improved"] if key.startswith("improved") else ""
-        arrow = ARROWS["worsened"] if key.startswith("worsened") else arrow
+def _legend(lang: str) -> doc.Para:
+    """The key of the grid's colours: one chip per certainty class, then the rule."""
+    parts: list = [t("trend.legend.title", lang), " "]
+    for key, band in LEGEND_BANDS.items():
+        way = key.split("_")[0]
+        arrow = ARROWS.get(way, "") if key != "unclear" else ""
         text = f"{arrow} {t(f'trend.legend.{key}', lang)}".strip()
-        cells.append(doc.Cell(text, fill=fill, ink=ink, align="center"))
-    return doc.Table([], [cells], style="compact", widths=(0.2,) * 5)
+        parts += [doc.Chip(text, band), " "]
+    parts.append(t("trend.legend.rule", lang))
+    return doc.Para(*parts, style="legend")
 
 
 def change_grid(data, sites, lang: str) -> doc.Section:
@@ -659,7 +667,6 @@ def change_grid(data, sites, lang: str) -> doc.Section:
                 row_header=True,
             )
         )
-        blocks.append(doc.Para(t("trend.legend.title", lang), style="legend"))
         blocks.append(_legend(lang))
     if once:
         names = join_list([data.site_names[s] for s in once], lang)
