@@ -411,3 +411,25 @@ def test_forest_figure_colours_a_site_the_same_in_every_order(data):
         got = dict(zip(labels, (h.get_color() for h in handles), strict=True))
         assert got == {"VC": palette["VC"], "TOT": palette["TOT"]}
     assert colour_of(forward) == set(palette.values())
+
+
+def test_a_round_label_cannot_inject_markup(tmp_path):
+    import json
+
+    if not (ROUNDS / "datapackage.json").is_file():
+        pytest.skip("data/demo-rounds is not there")
+    project = tmp_path / "p"
+    shutil.copytree(ROUNDS, project)
+    dp = json.loads((project / "datapackage.json").read_text(encoding="utf-8"))
+    dp["copeval"]["rounds"][0]["label_en"] = '<img src=x onerror="alert(1)"> 2017 & "base"'
+    (project / "datapackage.json").write_text(json.dumps(dp), encoding="utf-8")
+    data = ReportData.load(project, n_boot=N_BOOT, complete=False, memo=False)
+    view = data.for_readers("en")
+    for sec in (
+        trend.change_section(view, "VC", "en", ci_text="90%"),
+        trend.trend_lines(view, "VC", "en"),
+        trend.change_grid(view, ["VC", "TOT"], "en"),
+    ):
+        html = sec.html()
+        assert "<img" not in html and 'onerror="' not in html
+        assert "&lt;img" in html
