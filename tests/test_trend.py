@@ -259,12 +259,12 @@ def test_the_change_section_carries_typst_too(data):
 
 def test_lead_change_picks_the_largest_reliable_change(data, monkeypatch):
     assert trend.lead_change(data, "VC", "en") == (
-        "Since 2017–2018 baseline, the clearest change is in C4 Analysis of conditions: "
+        "Since 2017–2018 baseline, the largest clear change is in C4 Analysis of conditions: "
         "almost certainly improved (99%), from 0.8 to 1.9 (change +1.1, 90% interval +0.3 "
         "to +1.8)."
     )
     assert trend.lead_change(data, "VC", "es").startswith(
-        "Desde línea de base 2017–2018, el cambio más claro es en C4 Análisis de condiciones"
+        "Desde línea de base 2017–2018, el mayor cambio claro es en C4 Análisis de condiciones"
     )
     # plant: a larger reliable worsening of C1 and a still larger, unreliable, C3 change
     real = data.change()
@@ -288,6 +288,19 @@ def test_lead_change_picks_the_largest_reliable_change(data, monkeypatch):
     monkeypatch.setattr(data, "change", lambda *a, **k: planted, raising=False)
     lead = trend.lead_change(data, "VC", "en")
     assert "C1 Small-area focus: almost certainly worsened (over 99%)" in lead
+    # AT is auxiliary: a larger reliable AT change leads only when no core criterion has one
+    at = vc & (planted["criterion"] == "AT")
+    planted.loc[at, ["change", "lower", "upper", "p_improved", "p_worsened"]] = [
+        2.5,
+        1.5,
+        3.5,
+        0.999,
+        0.001,
+    ]
+    assert "C1 Small-area focus" in trend.lead_change(data, "VC", "en")
+    core = vc & (planted["criterion"] != "AT")
+    planted.loc[core, ["p_improved", "p_worsened"]] = 0.5
+    assert "AT Accountability and trust" in trend.lead_change(data, "VC", "en")
     # nothing reliable: no lead sentence
     calm = real.copy()
     calm[["p_improved", "p_worsened"]] = 0.5
@@ -433,3 +446,26 @@ def test_a_round_label_cannot_inject_markup(tmp_path):
         html = sec.html()
         assert "<img src=x" not in html and 'onerror="alert' not in html
         assert "&lt;img src=x" in html
+
+
+def test_three_rounds_compare_with_the_previous_one(tmp_path):
+    from copeval.synth import synth_rounds
+
+    synth_rounds(3, rounds=3, seed=2, out=tmp_path / "p")
+    data = ReportData.load(tmp_path / "p", n_boot=N_BOOT, complete=False, memo=False)
+    assert data.rounds == ["1", "2", "3"] and data.round == "3"
+    assert data.previous_round() == "2"
+    sel = trend.select_change(data, "SYN001")
+    assert set(sel["round_from"]) == {"2"} and set(sel["round_to"]) == {"3"}
+    # every earlier round's ratings are computed with the analysis (the wave plot's)
+    assert {k for k in data.extras if isinstance(k, tuple) and k[0] == "round_table"} == {
+        ("round_table", "1"),
+        ("round_table", "2"),
+        ("round_table", "3"),
+    }
+    sec = trend.change_section(data, "SYN001", "en", ci_text="90%")
+    text = sec.text()
+    assert sec.blocks[0].text == "Change since Round 2 (synthetic)"
+    # round IDs that are not years are named by their labels
+    assert " in Round 2 (synthetic) to " in text and " in 2 to " not in text
+    assert "Round 1 (synthetic), Round 2 (synthetic) and Round 3 (synthetic)" in text

@@ -353,8 +353,7 @@ class ReportData:
                     if complete and not all(k in data.extras for k in COMPLETE_TABLES):
                         data.compute_all()  # cached by a batch of briefs: complete it
                         stale = True
-                    if data._change_missing():
-                        data.change()
+                    if data._complete_rounds():
                         stale = True
                     if stale:
                         data._save(path)
@@ -364,8 +363,7 @@ class ReportData:
         data = cls._of(project, _score(project, params, n_jobs, rnd), params)
         if complete:
             data.compute_all()
-        if data._change_missing():
-            data.change()  # every report of a round shows its change: computed once, cached
+        data._complete_rounds()  # every report of a round shows its change: once, cached
         if path is not None and analysis_key(project_path, params, rnd) == key:
             data._save(path)  # only when the files scored are still the files of the key
         return data
@@ -557,10 +555,24 @@ class ReportData:
                 root.extras[key] = _round_table(scored.table, rnd)
         return root.extras[key]
 
-    def _change_missing(self) -> bool:
-        """True when the round shown has an earlier round and its change is not computed."""
+    def _complete_rounds(self) -> bool:
+        """Compute what every report of the round shown needs and the cache should hold:
+        the change since the previous round and the ratings of every earlier round (the
+        wave plot). True when something was computed (the cache file is then rewritten)."""
         prev = self.previous_round() if self.rounds else None
-        return prev is not None and ("change", prev, self.round) not in self._root.extras
+        if prev is None:
+            return False
+        done = False
+        if ("change", prev, self.round) not in self._root.extras:
+            self.change()
+            done = True
+        order = self.rounds
+        for rnd in self.scored_rounds:
+            earlier = order.index(rnd) < order.index(self.round)
+            if earlier and ("round_table", rnd) not in self._root.extras:
+                self.round_table(rnd)
+                done = True
+        return done
 
     def compute_all(self) -> None:
         """Compute the lazily cached tables now (before caching to disk).

@@ -958,10 +958,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "independent samples would",
     },
     "trend.lead": {
-        "es": "Desde {label}, el cambio más claro es en {criterion}: {words}, de {from_} a "
+        "es": "Desde {label}, el mayor cambio claro es en {criterion}: {words}, de {from_} a "
         "{to} (cambio {change}, intervalo del {ci}: {interval}).",
-        "en": "Since {label}, the clearest change is in {criterion}: {words}, from {from_} to "
-        "{to} (change {change}, {ci} interval {interval}).",
+        "en": "Since {label}, the largest clear change is in {criterion}: {words}, from {from_} "
+        "to {to} (change {change}, {ci} interval {interval}).",
     },
     "trend.brief.once": {
         "es": "Medido una sola vez: todavía no hay cambio que informar.",

@@ -346,12 +346,22 @@ def change_sentence(row, lang: str, *, ci_text: str, data=None) -> str:
         words=words,
         from_=fmt_num(row["score_from"], lang) + _marks(row, "from"),
         to=fmt_num(row["score_to"], lang) + _marks(row, "to"),
-        round_from=row["round_from"],
-        round_to=row["round_to"],
+        round_from=_inline_label(round_name(data, row["round_from"], lang), lang),
+        round_to=_inline_label(round_name(data, row["round_to"], lang), lang),
         change=_signed(_shown_change(row), lang),
         ci=ci_text,
         interval=_interval(row, lang),
     )
+
+
+def round_name(data, round_id: str, lang: str) -> str:
+    """A round as sentences and axes name it: its ID when the ID starts with a year
+    ("2017", "2026-1"), else its label ("Round 2 (synthetic)"); IDs such as "1" or "b" mean
+    nothing to a reader."""
+    rid = str(round_id)
+    if len(rid) >= 4 and rid[:4].isdigit():
+        return rid
+    return data.round_label(rid, lang) if data is not None else rid
 
 
 def _inline_label(label: str, lang: str) -> str:
@@ -464,8 +474,9 @@ def change_section(data, site_id: str, lang: str, *, ci_text: str) -> doc.Sectio
         from . import figures
 
         shown = [r for r in data.scored_rounds if r in set(waves["round"])]
-        rounds_text = join_list(shown, lang)
-        fig = figures.wave_figure(waves, lang=lang, rounds=shown)
+        names = {r: round_name(data, r, lang) for r in shown}
+        rounds_text = join_list([_inline_label(names[r], lang) for r in shown], lang)
+        fig = figures.wave_figure(waves, lang=lang, rounds=shown, round_labels=names)
         blocks.append(
             doc.Figure.from_matplotlib(
                 fig,
@@ -547,12 +558,15 @@ def change_section(data, site_id: str, lang: str, *, ci_text: str) -> doc.Sectio
 def lead_change(data, site_id: str, lang: str) -> str | None:
     """The sentence the executive summary leads with: the largest reliable change of the
     site since the previous round (interval excluding 0 and probability >= 0.9; the largest
-    in absolute value, C1..C4 and AT), or None when there is none."""
+    in absolute value among C1..C4, AT only when none of them changed reliably, as AT is
+    auxiliary), or None when there is none."""
     check_lang(lang)
     sel = select_change(data, site_id)
     sel = sel[sel["reliable"].astype(bool)] if not sel.empty else sel
     if sel.empty:
         return None
+    core = sel[sel["criterion"] != "AT"]
+    sel = core if len(core) else sel
     row = sel.loc[sel["change"].abs().idxmax()]
     ci_text = fmt_pct(float(data.params["ci"]), lang)
     return t(
