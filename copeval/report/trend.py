@@ -496,6 +496,7 @@ def change_section(data, site_id: str, lang: str, *, ci_text: str) -> doc.Sectio
                 f" ({_interval(row, lang)})",  # plain: readable on the cell's fill
                 fill=fill,
                 ink=ink,
+                align="center",  # clear of the fill's edges
             )
         table_rows.append(
             [
