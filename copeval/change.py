@@ -17,8 +17,15 @@ additive fit in both rounds, moderated by a prior) and ``rho_b`` the correlation
 source effects of a re-interviewed source (``panel_id``), estimated likewise. Survey
 scores add the linearised covariance of sampling units present in both rounds (panel
 respondents with the same ``respondent_id``, or the same sampling clusters). Intervals are
-t intervals (Satterthwaite df); ``p_improved`` is the posterior probability of a positive
-true change under a flat prior, ``P(T_df < change / se)``.
+t intervals (Satterthwaite df) of the measured change.
+
+``p_improved``, ``p_worsened`` and ``p_unchanged`` judge each change together with the
+project's other changes (:func:`posterior_change`): a mixture of "no change" and a normal
+spread of changes, its weights, mean and spread integrated over documented hyperpriors
+(:class:`ChangePrior`), per criterion. A flat prior would make ``p_improved`` a one-sided
+p-value, wrong one time in ten for every rating that did not change. The interval leaves 0
+out only when the probability of that side reaches ``(1 + ci) / 2`` (docs/method.md, "Change
+between rounds": the consistency rule); ``change_prior="flat"`` gives the flat-prior test.
 """
 
 from __future__ import annotations
@@ -437,6 +444,21 @@ class ChangePrior:
     mean_sd: float = 1.0
     sd_range: tuple = (0.1, 2.0)
     borrow: float = 0.5
+
+    def __post_init__(self):
+        checks = (
+            ("null_share", 0 < self.null_share < 1, "between 0 and 1 (exclusive)"),
+            ("null_weight", self.null_weight > 0, "positive"),
+            ("null_sd", self.null_sd > 0, "positive"),
+            ("mean_sd", self.mean_sd > 0, "positive"),
+            ("sd_range", 0 < self.sd_range[0] < self.sd_range[1], "two increasing SDs > 0"),
+            ("borrow", 0 <= self.borrow <= 1, "between 0 and 1"),
+        )
+        for name, good, what in checks:
+            if not good:
+                raise ScoringError(
+                    f"ChangePrior {name} must be {what}, not {getattr(self, name)!r}"
+                )
 
 
 #: The default hyperpriors.

@@ -247,3 +247,7 @@ def test_bad_change_prior_is_refused():
     ev, _ = _two_rounds(np.random.default_rng(1), n_sites=2, delta=np.zeros((2, 5)))
     with pytest.raises(ScoringError, match="change_prior must be"):
         estimate_change(ev, round_from="1", round_to="2", change_prior="none")
+    with pytest.raises(ScoringError, match="null_share must be between 0 and 1"):
+        ChangePrior(null_share=1.0)
+    with pytest.raises(ScoringError, match="borrow must be"):
+        ChangePrior(borrow=2.0)
