@@ -1207,8 +1207,17 @@ def simulate_change_design(
         if n_srv > 0:
             r = surveys[pairing]
             resp = r.loc[r["rank"] < n_srv].drop(columns="rank")
+        # the flat prior: the power of the measurement itself, the quantity predicted from
+        # its standard errors (the reports' probabilities also weigh the project's share of
+        # unchanged ratings, docs/method.md §8b.1, which a design cannot know in advance)
         res = estimate_change(
-            ev, resp, round_from="1", round_to="2", sites=site_ids, params=params
+            ev,
+            resp,
+            round_from="1",
+            round_to="2",
+            sites=site_ids,
+            params=params,
+            change_prior="flat",
         )
         t = res.table
         dof = t["df"].to_numpy(dtype=float)
