@@ -269,3 +269,29 @@ def forest_html(
     return (
         f'<figure class="cv-figure"><table class="cv-forest">{"".join(body)}</table>{cap}</figure>'
     )
+
+
+# ------------------------------------------------------------------ legacy (comparative.py)
+# The comparative report still builds HTML strings until it moves to copeval.report.base
+# (helper C); these two keep its cover and method appendix working meanwhile. Delete them
+# with this module.
+def legacy_methods_appendix(
+    t, params: dict, ci_text: str, lang: str, evidence_ref: str, command: str
+) -> list[str]:
+    """Appendix A as HTML strings (the old ``site.methods_appendix``)."""
+    from .base import methods_appendix as _appendix
+
+    section = _appendix(lang, params, ci_text, evidence_ref=evidence_ref, command=command)
+    return [section.html()]
+
+
+def legacy_cover_provenance(t, meta: dict, params: dict, ci_text: str, lang: str) -> list[str]:
+    """Cover ``<dt>/<dd>`` pairs as HTML strings (the old ``site.cover_provenance``)."""
+    from .base import project_title, toolkit_line
+
+    parts = []
+    title = project_title(meta, lang)
+    if title:
+        parts.append(f"<dt>{esc(t('cover.project'))}</dt><dd>{esc(title)}</dd>")
+    parts.append(f"<dt>{esc(t('cover.toolkit'))}</dt><dd>{esc(toolkit_line(lang))}</dd>")
+    return parts

@@ -608,114 +608,127 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "PESN 2020–2024 actions cited (text of the Plan, in Spanish)",
     },
     # ---- methods -------------------------------------------------------------------------------------------
-    "methods.body": {
-        "es": "<p><strong>Evidencia.</strong> Cada entrevista, grupo focal, observación o "
-        "documento es una fuente de un sitio y de un grupo de informantes. Sus pasajes se "
-        "codifican con el libro de códigos de los criterios de Frühling y reciben una valencia "
-        "de −2 (evidencia explícita de ausencia u obstáculo grave) a +2 (evidencia explícita y "
-        "concreta de que la práctica existe). Solo se usan fuentes con consentimiento.</p>"
-        "<p><strong>Puntaje cualitativo.</strong> Se promedia la valencia por fuente, luego "
-        "por grupo de informantes (policía; comunidad; autoridades y justicia; observación y "
-        "documentos) y luego entre grupos, para que cada grupo pese lo mismo. El resultado se "
-        "lleva de −2..+2 a 0..4.</p>"
-        "<p><strong>Puntaje de encuesta.</strong> Los ítems se llevan a 0..4, se invierten "
-        "cuando están redactados en negativo («no sabe» y «no responde» quedan como datos "
-        "faltantes) y se promedian por criterio, con pesos de diseño cuando existen.</p>"
-        "<p><strong>Valoración combinada.</strong> puntaje = {weight} × cualitativo + "
-        "{survey_weight} × encuesta. Si falta un componente se usa el otro y se indica. "
-        "Niveles, según el valor impreso con un decimal: 0.0–0.7 ausente; 0.8–1.5 "
-        "incipiente; 1.6–2.3 parcial; 2.4–3.1 aceptable; 3.2–4.0 consolidado.</p>"
-        "<p><strong>Reglas de solidez.</strong> Un puntaje de 3 o más requiere evidencia "
-        "positiva de al menos dos grupos; con menos de tres fuentes o un solo grupo, la "
-        "valoración se marca como evidencia insuficiente.</p>"
-        "<p><strong>Incertidumbre.</strong> El intervalo del {ci} indica cuánto podría "
-        "cambiar la valoración si se repitiera el trabajo de campo en el mismo sitio con el "
-        "mismo diseño (otras personas entrevistadas, otros pasajes, otra muestra de la "
-        "encuesta): en simulaciones con valor real conocido contiene ese valor en "
-        "aproximadamente {ci} de los casos. Se calcula con un modelo que estima, con todos "
-        "los sitios del proyecto, cuánto varían los pasajes dentro de una fuente, las fuentes "
-        "dentro de un grupo y los grupos de un sitio respecto de lo habitual; un sitio con "
-        "pocas fuentes toma esa variabilidad de los demás (‡ cuando no puede estimarla por sí "
-        "mismo). La encuesta usa la variabilidad entre conglomerados (o personas) con una "
-        "corrección para pocos conglomerados. La probabilidad de que un sitio supere a otro "
-        "proviene de {n_boot} simulaciones (semilla {seed}) de un modelo que acerca las "
-        "valoraciones inciertas a la media del proyecto, para no exagerar diferencias "
-        "pequeñas.</p>"
-        "<p><strong>Trazabilidad.</strong> Cada valoración conserva los identificadores de los "
-        "segmentos e ítems que la producen{evidence_ref}. Las citas solo proceden de fuentes que "
-        "autorizaron ser citadas, se atribuyen por función y sitio, nunca por nombre, y los "
-        "nombres propios registrados se sustituyen.</p>",
-        "en": "<p><strong>Evidence.</strong> Each interview, focus group, observation or "
-        "document is a source belonging to one site and one respondent group. Its passages "
-        "are coded with the codebook of Frühling's criteria and given a valence from −2 "
-        "(explicit evidence of absence or a serious obstacle) to +2 (explicit, concrete "
-        "evidence the practice is in place). Only sources with consent are used.</p>"
-        "<p><strong>Qualitative score.</strong> Valence is averaged per source, then per "
-        "respondent group (police; community; authorities and justice; observation and "
-        "documents), then across groups, so that each group has an equal voice. The result "
-        "is rescaled from −2..+2 to 0..4.</p>"
-        "<p><strong>Survey score.</strong> Items are put on 0..4, reversed when worded "
-        "negatively (don't know and refused stay missing) and averaged per criterion, with "
-        "design weights where they exist.</p>"
-        "<p><strong>Combined rating.</strong> score = {weight} × qualitative + "
-        "{survey_weight} × survey. When one component is missing the other is used and the "
-        "report says so. "
-        "Levels, by the value printed to one decimal: 0.0–0.7 absent; 0.8–1.5 limited; "
-        "1.6–2.3 passable; 2.4–3.1 acceptable; 3.2–4.0 strong.</p>"
-        "<p><strong>Strength rules.</strong> A score of 3 or more needs positive evidence from "
-        "at least two groups; with fewer than three sources or a single group the rating is "
-        "flagged as insufficient evidence.</p>"
-        "<p><strong>Uncertainty.</strong> The {ci} interval shows how much the rating could "
-        "change if the fieldwork were repeated at the same site with the same design (other "
-        "people interviewed, other passages, another survey sample): in simulations with a "
-        "known true value it contains that value about {ci} of the time. It comes from a "
-        "model that learns, from all the project's sites, how much passages vary within a "
-        "source, sources within a group, and a site's groups from the usual pattern; a site "
-        "with few sources borrows that variability from the others (‡ when it cannot "
-        "estimate it itself). The survey uses the variability between clusters (or "
-        "respondents), corrected for few clusters. The probability that one site rates above "
-        "another comes from {n_boot} simulation draws (seed {seed}) of a model that pulls "
-        "uncertain ratings toward the project mean, so that small differences are not "
-        "overstated.</p>"
-        "<p><strong>Traceability.</strong> Every rating keeps the IDs of the segments and items "
-        "behind it{evidence_ref}. Quotes come only from sources that allowed quotation, are "
-        "attributed by role and site, never by name, and registered personal names are "
-        "replaced.</p>",
+    "methods.h.evidence": {"es": "Evidencia", "en": "Evidence"},
+    "methods.p.evidence": {
+        "es": "Cada entrevista, grupo focal, observación o documento es una fuente de un sitio "
+        "y de un grupo de informantes. Sus pasajes se codifican con el libro de códigos de los "
+        "criterios de Frühling y reciben una valencia de −2 (evidencia explícita de ausencia u "
+        "obstáculo grave) a +2 (evidencia explícita y concreta de que la práctica existe). "
+        "Solo se usan fuentes con consentimiento.",
+        "en": "Each interview, focus group, observation or document is a source belonging to "
+        "one site and one respondent group. Its passages are coded with the codebook of "
+        "Frühling's criteria and given a valence from −2 (explicit evidence of absence or a "
+        "serious obstacle) to +2 (explicit, concrete evidence the practice is in place). Only "
+        "sources with consent are used.",
     },
-    "methods.brief": {
-        "es": "<p>Este resumen presenta las valoraciones del municipio en los cuatro criterios "
-        "de Frühling y la dimensión de rendición de cuentas y confianza, con sus intervalos "
-        "del {ci}, y las recomendaciones que se derivan. Cada valoración combina la evidencia "
+    "methods.h.qualitative": {"es": "Puntaje cualitativo", "en": "Qualitative score"},
+    "methods.p.qualitative": {
+        "es": "Se promedia la valencia por fuente, luego por grupo de informantes (policía; "
+        "comunidad; autoridades y justicia; observación y documentos) y luego entre grupos, "
+        "para que cada grupo pese lo mismo. El resultado se lleva de −2..+2 a 0..4.",
+        "en": "Valence is averaged per source, then per respondent group (police; community; "
+        "authorities and justice; observation and documents), then across groups, so that "
+        "each group has an equal voice. The result is rescaled from −2..+2 to 0..4.",
+    },
+    "methods.h.survey": {"es": "Puntaje de encuesta", "en": "Survey score"},
+    "methods.p.survey": {
+        "es": "Las preguntas se llevan a 0..4, se invierten cuando están redactadas en "
+        "negativo («no sabe» y «no responde» quedan como datos faltantes) y se promedian por "
+        "criterio, con pesos de diseño cuando existen.",
+        "en": "Questions are put on 0..4, reversed when worded negatively (don't know and "
+        "refused stay missing) and averaged per criterion, with design weights where they "
+        "exist.",
+    },
+    "methods.h.combined": {"es": "Valoración combinada", "en": "Combined rating"},
+    "methods.p.combined": {
+        "es": "puntaje = {weight} × cualitativo + {survey_weight} × encuesta. Si falta un "
+        "componente se usa el otro y se indica. Niveles, según el valor impreso con un "
+        "decimal: 0.0–0.7 ausente; 0.8–1.5 incipiente; 1.6–2.3 parcial; 2.4–3.1 aceptable; "
+        "3.2–4.0 consolidado.",
+        "en": "score = {weight} × qualitative + {survey_weight} × survey. When one component "
+        "is missing the other is used and the report says so. Levels, by the value printed "
+        "to one decimal: 0.0–0.7 absent; 0.8–1.5 limited; 1.6–2.3 passable; 2.4–3.1 "
+        "acceptable; 3.2–4.0 strong.",
+    },
+    "methods.h.strength": {"es": "Reglas de solidez", "en": "Strength rules"},
+    "methods.p.strength": {
+        "es": "Un puntaje de 3 o más requiere evidencia positiva de al menos dos grupos; con "
+        "menos de tres fuentes o un solo grupo, la valoración se marca como evidencia "
+        "insuficiente (†).",
+        "en": "A score of 3 or more needs positive evidence from at least two groups; with "
+        "fewer than three sources or a single group the rating is flagged as insufficient "
+        "evidence (†).",
+    },
+    "methods.h.uncertainty": {"es": "Incertidumbre", "en": "Uncertainty"},
+    "methods.p.uncertainty": {
+        "es": "El intervalo del {ci} indica cuánto podría cambiar la valoración si se "
+        "repitiera el trabajo de campo en el mismo sitio con el mismo diseño (otras personas "
+        "entrevistadas, otros pasajes, otra muestra de la encuesta): en simulaciones con valor "
+        "real conocido contiene ese valor en aproximadamente el {ci} de los casos. Se calcula "
+        "con un modelo que estima, con todos los sitios del proyecto, cuánto varían los "
+        "pasajes dentro de una fuente, las fuentes dentro de un grupo y los grupos de un sitio "
+        "respecto de lo habitual; un sitio con pocas fuentes toma esa variabilidad de los "
+        "demás (‡ cuando no puede estimarla por sí mismo). La encuesta usa la variabilidad "
+        "entre conglomerados (o personas) con una corrección para pocos conglomerados. La "
+        "probabilidad de que un sitio supere a otro proviene de simulaciones de un modelo que "
+        "acerca las valoraciones inciertas a la media del proyecto, para no exagerar "
+        "diferencias pequeñas.",
+        "en": "The {ci} interval shows how much the rating could change if the fieldwork were "
+        "repeated at the same site with the same design (other people interviewed, other "
+        "passages, another survey sample): in simulations with a known true value it contains "
+        "that value about {ci} of the time. It comes from a model that learns, from all the "
+        "project's sites, how much passages vary within a source, sources within a group, and "
+        "a site's groups from the usual pattern; a site with few sources borrows that "
+        "variability from the others (‡ when it cannot estimate it itself). The survey uses "
+        "the variability between clusters (or respondents), corrected for few clusters. The "
+        "probability that one site rates above another comes from simulation draws of a model "
+        "that pulls uncertain ratings toward the project mean, so that small differences are "
+        "not overstated.",
+    },
+    "methods.h.traceability": {"es": "Trazabilidad", "en": "Traceability"},
+    "methods.p.traceability": {
+        "es": "Cada valoración conserva los identificadores de los pasajes y preguntas que la "
+        "producen{evidence_ref}. Las citas solo proceden de fuentes que autorizaron ser "
+        "citadas, se atribuyen por función y sitio, nunca por nombre, y los nombres propios "
+        "registrados se sustituyen.",
+        "en": "Every rating keeps the IDs of the passages and questions behind "
+        "it{evidence_ref}. Quotes come only from sources that allowed quotation, are "
+        "attributed by role and site, never by name, and registered personal names are "
+        "replaced.",
+    },
+    "methods.brief.p1": {
+        "es": "Este resumen presenta las valoraciones del municipio en los cuatro criterios de "
+        "Frühling y la dimensión de rendición de cuentas y confianza, con sus intervalos del "
+        "{ci}, y las recomendaciones que se derivan. Cada valoración combina la evidencia "
         "cualitativa codificada (entrevistas, grupos focales, observación y documentos, con "
         "peso {weight}) y la encuesta (peso {survey_weight}) en una escala de 0 a 4; la "
-        "incertidumbre procede de un modelo de componentes de varianza estimado con todos los "
-        "sitios del proyecto ({n_boot} simulaciones para las comparaciones, semilla {seed}). "
-        "Solo se usan fuentes con consentimiento.</p>"
-        "<p>El informe completo del municipio añade la evidencia por criterio con citas, la "
-        "cobertura por grupo de informantes, los resultados de las encuestas, la confiabilidad "
-        "y la sensibilidad de las valoraciones, el texto de las acciones del PESN citadas, el "
-        "método detallado y el anexo de evidencia.</p>",
-        "en": "<p>This brief gives the municipality's ratings on Frühling's four criteria and "
-        "the accountability-and-trust dimension, with their {ci} intervals, and the "
+        "incertidumbre procede de un modelo estimado con todos los sitios del proyecto. Solo "
+        "se usan fuentes con consentimiento.",
+        "en": "This brief gives the municipality's ratings on Frühling's four criteria and the "
+        "accountability-and-trust dimension, with their {ci} intervals, and the "
         "recommendations that follow. Each rating combines the coded qualitative evidence "
         "(interviews, focus groups, observation and documents, weight {weight}) with the "
-        "survey (weight {survey_weight}) on a 0–4 scale; the uncertainty comes from a "
-        "variance-components model estimated from all the project's sites ({n_boot} "
-        "simulation draws for the comparisons, seed {seed}). Only sources with consent are "
-        "used.</p>"
-        "<p>The municipality's full report adds the evidence per criterion with quotes, the "
-        "coverage by respondent group, the survey results, the reliability and sensitivity "
-        "of the ratings, the text of the PESN actions cited, the detailed method and the "
-        "evidence appendix.</p>",
+        "survey (weight {survey_weight}) on a 0–4 scale; the uncertainty comes from a model "
+        "estimated from all the project's sites. Only sources with consent are used.",
+    },
+    "methods.brief.p2": {
+        "es": "El informe completo del municipio añade la evidencia por criterio con citas, la "
+        "cobertura por grupo de informantes, los resultados de las encuestas, la confiabilidad "
+        "y la sensibilidad de las valoraciones, el texto de las acciones del PESN citadas, el "
+        "método detallado y el anexo de evidencia.",
+        "en": "The municipality's full report adds the evidence per criterion with quotes, the "
+        "coverage by respondent group, the survey results, the reliability and sensitivity of "
+        "the ratings, the text of the PESN actions cited, the detailed method and the evidence "
+        "appendix.",
     },
     "methods.full_report": {
-        "es": "Para obtener el informe completo: {command}",
-        "en": "To produce the full report: {command}",
+        "es": "Para obtener el informe completo:",
+        "en": "To produce the full report:",
     },
     "sec.methods.brief": {"es": "Sobre este resumen", "en": "About this brief"},
     "methods.reproduce": {
-        "es": "Para reproducir este informe: {command}",
-        "en": "To reproduce this report: {command}",
+        "es": "Para reproducir este informe:",
+        "en": "To reproduce this report:",
     },
     "evidence.intro": {
         "es": "Segmentos codificados que sustentan cada valoración (codificador principal, "
@@ -794,6 +807,36 @@ STRINGS: dict[str, dict[str, str]] = {
     "cmp.more_sites": {
         "es": "y {n} sitios más",
         "en": "and {n} more sites",
+    },
+    # ---- how to read this report (base.how_to_read) ------------------------------------------
+    "howto.title": {"es": "Cómo leer este informe", "en": "How to read this report"},
+    "howto.scale": {
+        "es": "Cada criterio recibe una valoración de 0 a 4, en cinco niveles:",
+        "en": "Each criterion gets a rating from 0 to 4, in five levels:",
+    },
+    "howto.interval": {
+        "es": "Cada valoración lleva un intervalo: con un {ci} de seguridad, la valoración "
+        "está entre sus dos extremos. Cuanto más ancho, menos segura es; si los "
+        "intervalos de dos valoraciones se solapan, no se sabe cuál es mayor.",
+        "en": "Each rating comes with an interval: we are {ci} sure the rating lies between "
+        "its two ends. The wider it is, the less certain the rating; when the intervals of "
+        "two ratings overlap, we cannot tell which is higher.",
+    },
+    "howto.marks": {
+        "es": "† marca una valoración con evidencia insuficiente (menos de tres fuentes o un "
+        "solo grupo de informantes): léala como provisional. ‡ marca evidencia escasa: su "
+        "incertidumbre se toma de los demás sitios del proyecto.",
+        "en": "† marks a rating with insufficient evidence (fewer than three sources or a "
+        "single group of respondents): read it as provisional. ‡ marks thin evidence: its "
+        "uncertainty is borrowed from the project's other sites.",
+    },
+    "howto.quotes": {
+        "es": "Las citas son ejemplos de lo que dijeron los informantes, elegidos para mostrar "
+        "la variedad de opiniones; no son recuentos. Las valoraciones se calculan con todos "
+        "los pasajes codificados y todas las respuestas de encuesta.",
+        "en": "Quotes are examples of what respondents said, chosen to show the range of "
+        "views; they are not counts. The ratings are computed from every coded passage and "
+        "every survey answer.",
     },
     # ---- misc ------------------------------------------------------------------------------------------
     "word.and": {"es": "y", "en": "and"},

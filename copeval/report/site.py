@@ -23,7 +23,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from copeval import __version__
 from copeval.errors import CopevalError
 from copeval.params import DEFAULT_CI, DEFAULT_DRAWS, DEFAULT_SEED, DEFAULT_WEIGHT
 from copeval.scoring import STRENGTH_CEILING
@@ -42,6 +41,9 @@ from ._html import (
     p,
     table,
 )
+from ._html import legacy_cover_provenance as cover_provenance
+from ._html import legacy_methods_appendix as methods_appendix
+from .base import method_values
 from .data import ReportData
 from .i18n import (
     STRINGS,
@@ -898,11 +900,12 @@ class SiteReport:
         )
         if self.profile == "brief":
             out = [heading(2, self._t("sec.methods.brief"), "methods")]
-            out.append(self._t("methods.brief", **method_values(params, self._ci_text, lang)))
+            vals = method_values(params, self._ci_text, lang)
+            out.append(p(self._t("methods.brief.p1", **vals)) + p(self._t("methods.brief.p2")))
             full = f"<code>{esc(command)}</code>"
             brief = f"<code>{esc(command + ' --profile brief')}</code>"
-            out.append(p(self._t("methods.full_report", command=full), "cv-note", raw=True))
-            out.append(p(self._t("methods.reproduce", command=brief), "cv-note", raw=True))
+            out.append(p(self._t("methods.full_report") + " " + full, "cv-note", raw=True))
+            out.append(p(self._t("methods.reproduce") + " " + brief, "cv-note", raw=True))
             return Block("".join(out))
         out = methods_appendix(
             self._t, params, self._ci_text, lang, self._t("methods.evidence_ref"), command
@@ -987,59 +990,6 @@ def _basis_key(basis) -> str:
     if basis == "survey":
         return "basis.survey"
     return "basis.none"
-
-
-def method_values(params: dict, ci_text: str, lang: str) -> dict:
-    """The analysis parameters as the method texts print them (weights, replicates, seed, CI)."""
-    return {
-        "weight": fmt_num(params["weight"], lang, 2),
-        "survey_weight": fmt_num(1 - params["weight"], lang, 2),
-        "n_boot": fmt_count(params["n_boot"], lang),
-        "seed": params["seed"],
-        "ci": ci_text,
-    }
-
-
-def methods_appendix(
-    t, params: dict, ci_text: str, lang: str, evidence_ref: str, command: str
-) -> list[str]:
-    """Appendix A shared by every report: the method with this run's parameters, and the
-    command that reproduces the report. Returns HTML strings."""
-    out = [heading(2, t("sec.methods"), "methods", newpage=True)]
-    out.append(
-        t(
-            "methods.body",
-            **method_values(params, ci_text, lang),
-            evidence_ref=evidence_ref,
-        )
-    )
-    out.append(
-        p(t("methods.reproduce", command=f"<code>{esc(command)}</code>"), "cv-note", raw=True)
-    )
-    return out
-
-
-def cover_provenance(t, meta: dict, params: dict, ci_text: str, lang: str) -> list[str]:
-    """Cover entries shared by every report: project, analysis parameters, toolkit and date.
-
-    ``t`` is the report's translation function; returns ``<dt>/<dd>`` pairs as HTML strings.
-    """
-    parts = []
-    if meta.get("title"):
-        parts.append(f"<dt>{esc(t('cover.project'))}</dt><dd>{esc(meta['title'])}</dd>")
-    value = t(
-        "cover.parameters_value",
-        weight=fmt_num(params["weight"], lang, 2),
-        n_boot=fmt_count(params["n_boot"], lang),
-        ci=ci_text,
-        seed=params["seed"],
-    )
-    parts.append(f"<dt>{esc(t('cover.parameters'))}</dt><dd>{esc(value)}</dd>")
-    parts.append(
-        f"<dt>{esc(t('cover.toolkit'))}</dt><dd>copeval {esc(__version__)} · "
-        f"{esc(t('cover.generated'))} {esc(_today(lang))}</dd>"
-    )
-    return parts
 
 
 def _today(lang: str) -> str:
