@@ -843,8 +843,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Answered at this site: {counts}.",
     },
     "survey.small": {
-        "es": "Solo {n} persona respondió la encuesta ({instrument}) en este sitio: sus porcentajes son orientativos (con tan pocas respuestas pueden desviarse unos {margin} puntos o más).|Solo {n} personas respondieron la encuesta ({instrument}) en este sitio: sus porcentajes son orientativos (con menos de {threshold} respuestas pueden desviarse unos {margin} puntos o más).",
-        "en": "Only {n} person answered the survey ({instrument}) at this site: read its percentages as indicative (with so few answers they can be off by about {margin} points or more).|Only {n} people answered the survey ({instrument}) at this site: read its percentages as indicative (with fewer than {threshold} answers they can be off by about {margin} points or more).",
+        "es": "Solo {n} persona respondió la encuesta ({instrument}) en este sitio: sus porcentajes son orientativos (pueden desviarse unos {margin} puntos).|Solo {n} personas respondieron la encuesta ({instrument}) en este sitio: sus porcentajes son orientativos (con menos de {threshold} respuestas pueden desviarse unos {margin} puntos).",
+        "en": "Only {n} person answered the survey ({instrument}) at this site: read its percentages as indicative (they can be off by about {margin} points).|Only {n} people answered the survey ({instrument}) at this site: read its percentages as indicative (with fewer than {threshold} answers they can be off by about {margin} points).",
     },
     "rob.scale.good": {"es": "buena", "en": "good"},
     "rob.scale.fair": {"es": "aceptable", "en": "fair"},
@@ -877,6 +877,14 @@ STRINGS: dict[str, dict[str, str]] = {
     "fig.likert.alt": {
         "es": "Barras divergentes: para cada criterio y encuesta, el porcentaje de respuestas desfavorables a la izquierda y favorables a la derecha.",
         "en": "Diverging bars: for each criterion and survey, the share of unfavourable answers to the left and favourable answers to the right.",
+    },
+    "crit.evidence_survey_only": {
+        "es": "Se apoya solo en la encuesta: {n} persona.|Se apoya solo en la encuesta: {n} personas.",
+        "en": "It rests on the survey alone: {n} respondent.|It rests on the survey alone: {n} respondents.",
+    },
+    "survey.tiny": {
+        "es": "Solo {n} persona respondió la encuesta ({instrument}) en este sitio: con tan pocas respuestas los porcentajes no son representativos; léalos como ejemplos.|Solo {n} personas respondieron la encuesta ({instrument}) en este sitio: con tan pocas respuestas los porcentajes no son representativos; léalos como ejemplos.",
+        "en": "Only {n} person answered the survey ({instrument}) at this site: with so few answers the percentages are not representative; read them as examples.|Only {n} people answered the survey ({instrument}) at this site: with so few answers the percentages are not representative; read them as examples.",
     },
     # ---- how to read this report (base.how_to_read) ------------------------------------------
     "howto.title": {"es": "Cómo leer este informe", "en": "How to read this report"},

@@ -114,6 +114,8 @@ MAX_COMPARE = 12
 MAX_PAIRWISE = 6
 #: Survey groups with fewer respondents than this get a small-sample warning.
 SMALL_SAMPLE = 30
+#: Below this many respondents no margin of error is printed (it would exceed 25 points).
+TINY_SAMPLE = 10
 #: z for the 90 % margin of error printed with the small-sample warning.
 _Z90 = 1.6449
 #: Report profiles and the sections each renders (the notebook calls every section; those
@@ -174,6 +176,11 @@ def _num(value) -> float | None:
     except (TypeError, ValueError):
         return None
     return None if math.isnan(v) else v
+
+
+def _has(value) -> bool:
+    """A value is there (not None, not NaN): rows of a frame hold NaN where None was put."""
+    return _num(value) is not None
 
 
 def _site_record(data: ReportData, site_id: str) -> dict:
@@ -348,7 +355,7 @@ def select_summary(
             best, worst = s.idxmax(), s.idxmin()
             b, w = core.set_index("criterion").loc[best], core.set_index("criterion").loc[worst]
             kw.update(strongest=best, weakest=worst)
-            if b["lower"] is not None and w["upper"] is not None and not pd.isna(b["lower"]):
+            if _has(b["lower"]) and _has(w["upper"]):
                 kw["clear_gap"] = bool(b["lower"] > w["upper"])
     rows = []
     others: list[str] = []
@@ -528,7 +535,7 @@ def select_criterion(
                 out.append(trim_quote(text))
             else:
                 out.append(None)
-        quotes["translation"] = out
+        quotes["translation"] = pd.Series(out, index=quotes.index, dtype=object)
     return CriterionData(
         criterion=criterion,
         rating=rating,
@@ -684,12 +691,24 @@ def select_methods(
     path = project_path if project_path is not None else data.project.path
     rnd = getattr(data, "round", None)
     rounds = getattr(data, "rounds", None) or []
+    defaults = {
+        "seed": DEFAULT_SEED,
+        "n_boot": DEFAULT_DRAWS,
+        "weight": DEFAULT_WEIGHT,
+        "ci": DEFAULT_CI,
+    }
+
+    def opt(flag, key, text):
+        # a parameter at its default is left out: the command stays short and still
+        # reproduces the report exactly (the parameters are listed beside it)
+        return (flag, None if float(params[key]) == float(defaults[key]) else text)
+
     options = [
         ("--site", site_id),
-        ("--seed", str(int(params["seed"]))),
-        ("--n-boot", str(int(params["n_boot"]))),
-        ("--weight", f"{float(params['weight']):g}"),
-        ("--ci", f"{float(params['ci']):g}"),
+        opt("--seed", "seed", str(int(params["seed"]))),
+        opt("--n-boot", "n_boot", str(int(params["n_boot"]))),
+        opt("--weight", "weight", f"{float(params['weight']):g}"),
+        opt("--ci", "ci", f"{float(params['ci']):g}"),
         # the round, when the project has several and this is not simply the latest
         ("--round", str(rnd) if rnd is not None and rounds and rnd != rounds[-1] else None),
     ]
@@ -949,13 +968,17 @@ class SiteReport:
         return localized(record, column, self.lang)
 
     def _evidence_counts(self, r) -> str:
-        parts = [
-            self._tn("count.sources", r["n_sources"]),
-            self._tn("count.groups", r["n_groups"]),
-        ]
+        """``"14 sources · 4 respondent groups · 238 survey respondents"``; parts with no
+        evidence are left out (a survey-only rating shows only its respondents)."""
+        parts = []
+        if r["n_sources"]:
+            parts += [
+                self._tn("count.sources", r["n_sources"]),
+                self._tn("count.groups", r["n_groups"]),
+            ]
         if r["n_respondents"]:
             parts.append(self._tn("count.respondents", r["n_respondents"]))
-        return " · ".join(parts)
+        return " · ".join(parts) if parts else "—"
 
     def _rating_value(self, r) -> str:
         return f"{fmt_num(r['score'], self.lang)}{_marks(r)}"
@@ -1002,10 +1025,10 @@ class SiteReport:
                         criterion_label(r["criterion"], lang, code=False),
                     ),
                     doc.Cell(rating_chip(r["score"], lang, _marks(r))),
-                    doc.Cell(fmt_num(r["score"], lang) if r["score"] is not None else ""),
+                    doc.Cell(fmt_num(r["score"], lang) if _has(r["score"]) else ""),
                     doc.Cell(
                         doc.Span(fmt_interval(r["lower"], r["upper"], lang), "small")
-                        if r["score"] is not None
+                        if _has(r["score"])
                         else ""
                     ),
                 ]
@@ -1088,11 +1111,9 @@ class SiteReport:
                         criterion_label(r["criterion"], lang, code=False),
                     ),
                     doc.Cell(rating_chip(r["score"], lang, _marks(r))),
-                    doc.Cell(fmt_num(r["score"], lang) if r["score"] is not None else ""),
+                    doc.Cell(fmt_num(r["score"], lang) if _has(r["score"]) else ""),
                     doc.Cell(
-                        fmt_interval(r["lower"], r["upper"], lang)
-                        if r["score"] is not None
-                        else ""
+                        fmt_interval(r["lower"], r["upper"], lang) if _has(r["score"]) else ""
                     ),
                     doc.Cell(self._evidence_counts(r)),
                 ]
@@ -1126,10 +1147,10 @@ class SiteReport:
         rows = [
             doc.ForestRow(
                 label=self._crit(r["criterion"]),
-                score=r["score"],
-                lower=r["lower"],
-                upper=r["upper"],
-                value_text=self._rating_value(r) if r["score"] is not None else "",
+                score=_num(r["score"]),
+                lower=_num(r["lower"]),
+                upper=_num(r["upper"]),
+                value_text=self._rating_value(r) if _has(r["score"]) else "",
                 hollow=bool(_marks(r)),
             )
             for r in ratings.to_dict("records")
@@ -1152,15 +1173,16 @@ class SiteReport:
             cells = [doc.Cell(self.data.site_names.get(s, s), bold=s == self.site_id)]
             for c in criteria:
                 r = by_key.get((s, c))
-                if r is None or r["band"] is None:
+                if r is None or pd.isna(r["band"]):
                     cells.append(doc.Cell(self._t("fig.no_data"), band="na"))
                     continue
-                label = RATING_BANDS[r["band"]][1 if lang == "en" else 2]
+                band = int(r["band"])
+                label = RATING_BANDS[band][1 if lang == "en" else 2]
                 cells.append(
                     doc.Cell(
                         f"{fmt_num(r['score'], lang)}{r['marks']} ",
                         doc.Span(label, "small"),
-                        band=r["band"],
+                        band=band,
                     )
                 )
             rows.append(cells)
@@ -1271,21 +1293,21 @@ class SiteReport:
                 )
             )
             out.append(doc.Para(self._components(r)))
-            out.append(
-                doc.Para(
+            sentences = []
+            if r["n_segments"]:
+                sentences.append(
                     self._t(
                         "crit.evidence",
                         segments=self._tn("count.passages", r["n_segments"]),
                         sources=self._tn("count.sources", r["n_sources"]),
                         groups=self._tn("count.groups", r["n_groups"]),
                     )
-                    + (
-                        " " + self._tn("crit.evidence_survey", r["n_respondents"])
-                        if r["n_respondents"]
-                        else ""
-                    )
                 )
-            )
+            if r["n_respondents"]:
+                key = "crit.evidence_survey" if r["n_segments"] else "crit.evidence_survey_only"
+                sentences.append(self._tn(key, r["n_respondents"]))
+            if sentences:
+                out.append(doc.Para(" ".join(sentences)))
             if _marks(r):
                 out.append(doc.Callout(doc.Para(self._t("flag.legend")), kind="warning"))
             if r["low_reliability"]:
@@ -1329,9 +1351,9 @@ class SiteReport:
     def _components(self, r) -> str:
         lang = self.lang
         parts = []
-        if r["qual_score"] is not None:
+        if _has(r["qual_score"]):
             parts.append(self._t("crit.component.qual", score=fmt_num(r["qual_score"], lang)))
-        if r["survey_score"] is not None:
+        if _has(r["survey_score"]):
             parts.append(self._t("crit.component.survey", score=fmt_num(r["survey_score"], lang)))
         only = {"qualitative": "crit.only_qual", "survey": "crit.only_survey"}.get(r["basis"])
         text = self._t("crit.components", parts=join_list(parts, lang)) if parts else ""
@@ -1382,7 +1404,7 @@ class SiteReport:
         else:
             attribution = self._t("quote.attribution_nodate", who=who, method=method)
         out = [doc.Quote(q["text"], "— ", attribution)]
-        if foreign and translation:
+        if foreign and usable_text(translation):
             out.append(
                 doc.Para(
                     doc.Emph(self._t("quote.translation") + ":"), " ", translation, style="small"
@@ -1459,12 +1481,13 @@ class SiteReport:
         out.append(doc.Para(self._t("survey.counts", counts=join_list(counts, lang))))
         for inst in sel.small:
             n = sel.respondents[inst]
+            # the 90 % margin of error of a percentage near 50 % (its widest)
             margin = round(100 * _Z90 * 0.5 / math.sqrt(max(n, 1)))
             out.append(
                 doc.Callout(
                     doc.Para(
                         self._tn(
-                            "survey.small",
+                            "survey.small" if n >= TINY_SAMPLE else "survey.tiny",
                             n,
                             instrument=_instrument_name(inst, lang),
                             margin=margin,
