@@ -28,9 +28,9 @@ def demo_data(demo_path):
 
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory):
-    from copeval.project import write_project
-
     from conftest import tiny_tables
+
+    from copeval.project import write_project
 
     path = write_project(
         tmp_path_factory.mktemp("tiny") / "tiny",
