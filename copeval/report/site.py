@@ -414,15 +414,27 @@ def select_results(data: ReportData, site_id: str, *, grid: bool = True) -> Resu
     sites = compare_sites(data, site_id) if grid else []
     rows = []
     if len(sites) > 1:
+        order = {c: i for i, c in enumerate(CRITERIA)}
         for s in sites:
-            for r in select_ratings(data, s).to_dict("records"):
+            tab = data.for_site("table", s)
+            cols = [tab[c] for c in ("criterion", "score")]
+            flags = [
+                tab[c] if c in tab.columns else [False] * len(tab)
+                for c in ("insufficient_evidence", "thin_evidence")
+            ]
+            mine = sorted(
+                zip(*cols, *flags, strict=True), key=lambda x: order.get(x[0], len(order))
+            )
+            for c, score, insufficient, thin in mine:
+                score = _num(score)
                 rows.append(
                     {
                         "site_id": s,
-                        "criterion": r["criterion"],
-                        "score": r["score"],
-                        "band": r["band"],
-                        "marks": _marks(r),
+                        "criterion": c,
+                        "score": score,
+                        "band": band_index(score),
+                        "marks": ("†" if _flag(insufficient) else "")
+                        + ("‡" if _flag(thin) else ""),
                     }
                 )
     cols = ["site_id", "criterion", "score", "band", "marks"]
