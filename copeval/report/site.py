@@ -1010,7 +1010,6 @@ class SiteReport:
         ]
         if sel.round is not None:
             facts.insert(0, (self._t("cover.round"), str(sel.round)))
-        after = [how_to_read(lang, self._ci_text, quotes=False)] if self.profile == "brief" else []
         kicker = "cover.kicker.brief" if self.profile == "brief" else "cover.kicker"
         return base_cover(
             lang=lang,
@@ -1022,7 +1021,6 @@ class SiteReport:
             ratings=self._cover_ratings(sel.ratings),
             facts=facts,
             synthetic=sel.synthetic,
-            after=after,
         )
 
     def _cover_ratings(self, ratings: pd.DataFrame) -> doc.Table:
@@ -1068,8 +1066,8 @@ class SiteReport:
         out.append(
             doc.Para(self._t("summary.lead", site=self.name, ci=self._ci_text), style="lead")
         )
-        if self.profile == "full":
-            out.append(how_to_read(self.lang, self._ci_text))
+        # the brief shows no quotes: its box does not speak of them
+        out.append(how_to_read(self.lang, self._ci_text, quotes=self.profile == "full"))
         rated = sel.ratings[sel.ratings["score"].notna()]
         if len(rated):
             out.append(doc.Heading(4, self._t("summary.ratings"), "summary-ratings", toc=False))
@@ -1137,10 +1135,12 @@ class SiteReport:
             self._t("col.interval", ci=self._ci_text),
             self._t("col.evidence"),
         ]
+        widths = (0.28, 0.13, 0.08, 0.11, 0.4)
         if any(notes):  # an empty column is dropped
             header.append(self._t("col.note"))
             rows = [[*row, doc.Cell(n)] for row, n in zip(rows, notes, strict=True)]
-        return doc.Table(header, rows, numeric=(2, 3))
+            widths = (0.25, 0.13, 0.08, 0.1, 0.26, 0.18)
+        return doc.Table(header, rows, numeric=(2, 3), widths=widths)
 
     # ------------------------------------------------------------------ results
     @_section
