@@ -1008,8 +1008,11 @@ class SiteReport:
             (self._t("cover.project"), project_title(sel.meta, lang)),
             (self._t("cover.toolkit"), toolkit_line(lang)),
         ]
-        if sel.round is not None:
-            facts.insert(0, (self._t("cover.round"), str(sel.round)))
+        if sel.round is not None:  # a project with rounds: the round's label, not its ID
+            label = getattr(self.data, "round_label", None)
+            facts.insert(
+                0, (self._t("cover.round"), label(sel.round, lang) if label else sel.round)
+            )
         kicker = "cover.kicker.brief" if self.profile == "brief" else "cover.kicker"
         return base_cover(
             lang=lang,
