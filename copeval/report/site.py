@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -280,6 +281,21 @@ class CoverData:
     source_dates: tuple
     ratings: pd.DataFrame
     round: str | None = None
+    #: the fieldwork period to print, as metadata (``{"period": "2025-03/2025-06"}``): the
+    #: project's, or for a project with rounds the round's own (``start``/``end`` in
+    #: ``datapackage.json``; empty: derived from the round's source dates)
+    period_meta: dict = field(default_factory=dict)
+
+
+def _round_period(meta: dict, rnd) -> dict:
+    """``{"period": "YYYY-MM/YYYY-MM"}`` of a round from its declared start and end; ``{}``
+    when they are not both dates (the period is then derived from the sources)."""
+    for entry in meta.get("rounds") or ():
+        if isinstance(entry, dict) and str(entry.get("id")) == str(rnd):
+            start, end = str(entry.get("start") or ""), str(entry.get("end") or "")
+            if re.match(r"\d{4}-\d{2}", start) and re.match(r"\d{4}-\d{2}", end):
+                return {"period": f"{start[:7]}/{end[:7]}"}
+    return {}
 
 
 def select_cover(data: ReportData, site_id: str) -> CoverData:
@@ -296,6 +312,8 @@ def select_cover(data: ReportData, site_id: str) -> CoverData:
             for inst, n in mine.groupby("instrument", sort=True)["respondent_id"].nunique().items()
         }
     dates = tuple(used["date"]) if "date" in used.columns else ()
+    meta = dict(data.project.meta)
+    rnd = getattr(data, "round", None)
     return CoverData(
         site_id=site_id,
         name=data.site_names[site_id],
@@ -306,7 +324,8 @@ def select_cover(data: ReportData, site_id: str) -> CoverData:
         surveys=surveys,
         source_dates=dates,
         ratings=select_ratings(data, site_id),
-        round=getattr(data, "round", None),
+        round=rnd,
+        period_meta=dict(data.project.meta) if rnd is None else _round_period(meta, rnd),
     )
 
 
@@ -1003,7 +1022,7 @@ class SiteReport:
         lang = self.lang
         dept = self._text(sel.site, "department")
         facts = [
-            (self._t("cover.period"), fieldwork_period(sel.meta, sel.source_dates, lang)),
+            (self._t("cover.period"), fieldwork_period(sel.period_meta, sel.source_dates, lang)),
             (self._t("cover.sources"), self._sources_text(sel)),
             (self._t("cover.project"), project_title(sel.meta, lang)),
             (self._t("cover.toolkit"), toolkit_line(lang)),
