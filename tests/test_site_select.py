@@ -119,7 +119,7 @@ def test_selections_hold_no_words(demo_data):
     # ... while the worded section of the same data is full of them
     from copeval.report import SiteReport
 
-    text = SiteReport(demo_data, site_id="VC", lang="es").summary().text()
+    text = SiteReport(demo_data, site_id="VC", lang="es").criteria().text()
     assert sum(w.strip(".,:;()") in _WORDS for w in text.split()) > 50
 
 

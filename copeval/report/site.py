@@ -1090,33 +1090,14 @@ class SiteReport:
         )
         # the brief shows no quotes: its box does not speak of them
         out.append(how_to_read(self.lang, self._ci_text, quotes=self.profile == "full"))
-        rated = sel.ratings[sel.ratings["score"].notna()]
-        if len(rated):
-            out.append(doc.Heading(4, self._t("summary.ratings"), "summary-ratings", toc=False))
-            out.append(
-                doc.Bullets(
-                    [self._rating_sentence(r) for r in rated.to_dict("records")], style="summary"
-                )
-            )
         out.append(doc.Heading(4, self._t("summary.findings"), "summary-findings", toc=False))
         out.append(doc.Callout(doc.Bullets(self._findings(sel), style="summary")))
+        # the ratings once, as a table (the cover and the plot show them too)
+        out.append(doc.Heading(4, self._t("summary.ratings"), "summary-ratings", toc=False))
         out.append(self._ratings_table(sel.ratings))
         if (sel.ratings["insufficient"] | sel.ratings["thin"]).any():
             out.append(doc.Para(self._t("flag.legend"), style="legend"))
         return doc.Section(*out)
-
-    def _rating_sentence(self, r) -> list:
-        return [
-            doc.Strong(self._crit(r["criterion"])),
-            ": ",
-            rating_chip(r["score"], self.lang, _marks(r)),
-            " ",
-            self._t(
-                "summary.rating_value",
-                score=fmt_num(r["score"], self.lang),
-                interval=fmt_interval(r["lower"], r["upper"], self.lang),
-            ),
-        ]
 
     def _findings(self, sel: SummaryData) -> list[str]:
         return word_findings(
