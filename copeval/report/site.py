@@ -325,7 +325,11 @@ def select_cover(data: ReportData, site_id: str) -> CoverData:
         source_dates=dates,
         ratings=select_ratings(data, site_id),
         round=rnd,
-        period_meta=dict(data.project.meta) if rnd is None else _round_period(meta, rnd),
+        period_meta=(
+            {k: v for k, v in meta.items() if k == "period" or k.startswith("period_")}
+            if rnd is None
+            else _round_period(meta, rnd)
+        ),
     )
 
 
