@@ -492,3 +492,30 @@ def test_reproduce_command_never_prints_an_absolute_path(tmp_path, monkeypatch):
     assert reproduce_command("report", "my project", ("--site", "A B")) == (
         "copeval report 'my project' --site 'A B'"
     )
+
+
+def test_a_persons_translation_is_printed_under_the_quote_and_labelled(demo_copy):
+    from copeval.report.site import select_criterion
+
+    data = ReportData.load(demo_copy, n_boot=20, memo=False)
+    quoted = select_criterion(data, "VC", "C1").quotes
+    target = quoted.loc[quoted["language"] == "es", "segment_id"].iloc[0]
+    segs = pd.read_csv(demo_copy / "segments.csv", dtype=str, keep_default_na=False)
+    segs["text_en"] = ""
+    segs.loc[segs["segment_id"] == target, "text_en"] = "A PERSON'S TRANSLATION of the quote."
+    segs.to_csv(demo_copy / "segments.csv", index=False)
+    data = ReportData.load(demo_copy, n_boot=20, memo=False)
+    blocks = _reading_blocks(
+        SiteReport(data, site_id="VC", lang="en").criteria(), drop_quotes=False
+    )
+    i = next(
+        i
+        for i, b in enumerate(blocks)
+        if isinstance(b, doc.Para) and "A PERSON'S TRANSLATION" in doc.plain_text(b)
+    )
+    assert isinstance(blocks[i - 1], doc.Quote)  # right under the original
+    assert "original in Spanish" in doc.plain_text(blocks[i - 1].attribution)
+    assert doc.plain_text(blocks[i]).startswith("Translation by the project team:")
+    # the Spanish report quotes the original and prints no English translation
+    es = SiteReport(data, site_id="VC", lang="es").criteria().text()
+    assert "A PERSON'S TRANSLATION" not in es
