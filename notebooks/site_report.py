@@ -43,7 +43,7 @@ ci = 0.9
 cache_dir = None
 crosswalk = None
 profile = "full"
-round = None  # a round ID of a project with rounds (None: the latest)
+round = None
 
 # %%
 from copeval.report import SiteReport

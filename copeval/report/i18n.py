@@ -305,16 +305,16 @@ STRINGS: dict[str, dict[str, str]] = {
         "two units; its uncertainty is borrowed from the other sites",
     },
     "flag.reliability": {
-        "es": "baja concordancia entre codificadores",
-        "en": "low agreement between coders",
+        "es": "baja confiabilidad entre codificadores (α de Krippendorff < 0.667)",
+        "en": "low inter-coder reliability (Krippendorff's α < 0.667)",
     },
     "flag.reliability.presence": {
-        "es": "dónde aplicar «{code}» (acuerdo {alpha})",
-        "en": "where to apply “{code}” (agreement {alpha})",
+        "es": "presencia del código {code}: α {alpha}",
+        "en": "presence of code {code}: α {alpha}",
     },
     "flag.reliability.valence": {
-        "es": "la valencia en {criterion} (acuerdo {alpha})",
-        "en": "the valence on {criterion} (agreement {alpha})",
+        "es": "valencias de {criterion}: α ordinal {alpha}",
+        "en": "valences of {criterion}: ordinal α {alpha}",
     },
     "flag.no_data": {"es": "sin datos", "en": "no data"},
     "flag.legend": {
@@ -881,6 +881,18 @@ STRINGS: dict[str, dict[str, str]] = {
     "survey.tiny": {
         "es": "Solo {n} persona respondió la encuesta ({instrument}) en este sitio: con tan pocas respuestas los porcentajes no son representativos; léalos como ejemplos.|Solo {n} personas respondieron la encuesta ({instrument}) en este sitio: con tan pocas respuestas los porcentajes no son representativos; léalos como ejemplos.",
         "en": "Only {n} person answered the survey ({instrument}) at this site: with so few answers the percentages are not representative; read them as examples.|Only {n} people answered the survey ({instrument}) at this site: with so few answers the percentages are not representative; read them as examples.",
+    },
+    "crit.reliability": {
+        "es": "baja concordancia entre codificadores",
+        "en": "low agreement between coders",
+    },
+    "crit.reliability.presence": {
+        "es": "dónde aplicar «{code}» (acuerdo {alpha})",
+        "en": "where to apply “{code}” (agreement {alpha})",
+    },
+    "crit.reliability.valence": {
+        "es": "la valencia en {criterion} (acuerdo {alpha})",
+        "en": "the valence on {criterion} (agreement {alpha})",
     },
     # ---- how to read this report (base.how_to_read) ------------------------------------------
     "howto.title": {"es": "Cómo leer este informe", "en": "How to read this report"},

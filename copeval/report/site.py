@@ -1391,12 +1391,12 @@ class SiteReport:
             a = fmt_num(float(alpha), lang, 2)
             if measure == "valence":
                 label = self._crit(name) if name in CRITERIA else self._code_label(name)
-                parts.append(self._t("flag.reliability.valence", criterion=label, alpha=a))
+                parts.append(self._t("crit.reliability.valence", criterion=label, alpha=a))
             else:
                 parts.append(
-                    self._t("flag.reliability.presence", code=self._code_label(name), alpha=a)
+                    self._t("crit.reliability.presence", code=self._code_label(name), alpha=a)
                 )
-        return self._t("flag.reliability") + (": " + "; ".join(parts) if parts else "")
+        return self._t("crit.reliability") + (": " + "; ".join(parts) if parts else "")
 
     def _quote(self, q: dict) -> list:
         lang = self.lang
