@@ -942,7 +942,7 @@ def test_cli_writes_csv(tmp_path, capsys):
 
 def test_cli_prints_table(tmp_path, capsys):
     path = worked_project(tmp_path / "w")
-    assert main(["score", str(path), "--n-boot", "20"]) == 0
+    assert main(["score", str(path), "--n-boot", "20", "--lang", "en"]) == 0
     out = capsys.readouterr().out
     assert "site_id criterion" in out and "acceptable" in out
     assert "90% intervals (variance-components model, t)" in out
@@ -991,7 +991,7 @@ def test_cli_option_errors(tmp_path, capsys, args, message):
 def test_cli_prints_reliability_warnings(tmp_path, capsys):
     swap = {"C2.meetings": "C2.channels"}
     path = worked_project(tmp_path / "w", second_coder=lambda c: swap.get(c, c))
-    assert main(["score", str(path), "--n-boot", "20"]) == 0
+    assert main(["score", str(path), "--n-boot", "20", "--lang", "en"]) == 0
     out = capsys.readouterr().out
     assert "R: low inter-coder reliability" in out
     assert "  X C2: presence of code C2.meetings: α" in out
@@ -1301,3 +1301,16 @@ def test_score_evidence_takes_given_components(demo_path):
     wider = score_evidence(ev, draws=20, components=wide).table
     np.testing.assert_allclose(wider["qual_se"], 2 * own.table["qual_se"])
     np.testing.assert_allclose(wider["qual_score"], own.table["qual_score"])
+
+
+def test_n_clusters_is_the_same_whatever_the_interval_method(tmp_path):
+    """The clusters behind a rating are evidence, not a property of the interval method (the
+    legacy bootstrap used to report 0 for every rating)."""
+    from copeval.synth import synth_project
+
+    synth_project(3, seed=4, out=tmp_path / "p", sources_per_site=(4, 5))
+    project = load_project(tmp_path / "p")
+    model = score_sites(project, n_boot=50, seed=0).table
+    boot = score_sites(project, n_boot=50, seed=0, interval_method="bootstrap").table
+    assert (model["n_clusters"] > 0).any()
+    assert model["n_clusters"].tolist() == boot["n_clusters"].tolist()
