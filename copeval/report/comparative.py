@@ -27,6 +27,8 @@ Wording rules (pinned by ``tests/test_comparative_words.py``):
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -101,9 +103,8 @@ CLEAR = frozenset({"virtually_certain", "very_likely"})
 #: Weak: absent or limited (band 0 or 1); shared strength: passable or better (band >= 2).
 WEAK_BAND = 1
 STRONG_BAND = 2
-#: Quantiles that make a strength or weakness "shared": a strength is the criterion whose
-#: lowest fifth of sites rates highest; a weakness one where four fifths rate weak. With
-#: two sites these are the lower and the higher of the two ratings.
+#: A strength or weakness is "shared" when four fifths of the sites compared (and at least
+#: two) are in its band: with two sites, both.
 SHARED_Q = 0.2
 
 
@@ -326,8 +327,15 @@ def _extreme_pairs(ratings: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["criterion", "higher", "lower"])
 
 
-def _shared(ratings: pd.DataFrame) -> pd.DataFrame:
-    """Per core criterion: how widely it is strong or weak across the sites."""
+def _shared(ratings: pd.DataFrame, n_sites: int) -> pd.DataFrame:
+    """Per core criterion: how widely it is strong or weak across the ``n_sites`` compared.
+
+    ``need`` sites (four fifths of those compared, at least two) must share a band: the
+    strength band is the best band that ``need`` rated sites reach, the weakness band the
+    worst band that ``need`` rated sites stay at or under. A site without a rating counts
+    for neither.
+    """
+    need = max(2, math.ceil((1 - SHARED_Q) * n_sites - 1e-9)) if n_sites > 1 else 1
     rows = []
     rated = ratings[ratings["rated"]]
     for c in CORE:
@@ -336,26 +344,25 @@ def _shared(ratings: pd.DataFrame) -> pd.DataFrame:
             continue
         scores = sub["score"].to_numpy(dtype=float)
         bands = sub["band"].to_numpy(dtype=int)
-        low = float(np.quantile(scores, SHARED_Q, method="lower"))
-        high = float(np.quantile(scores, 1 - SHARED_Q, method="higher"))
-        band_low, band_high = band_index(low), band_index(high)
-        rows.append(
-            {
-                "criterion": c,
-                "n": len(sub),
-                "mean": float(scores.mean()),
-                "low": low,
-                "high": high,
-                "band_low": band_low,
-                "band_high": band_high,
-                # strength: sites at band_low or better; weakness: at band_high or worse
-                "k_strong": int((bands >= band_low).sum()),
-                "strong_same": bool((bands[bands >= band_low] == band_low).all()),
-                "k_weak": int((bands <= band_high).sum()),
-                "weak_same": bool((bands[bands <= band_high] == band_high).all()),
-            }
-        )
-    return pd.DataFrame(rows)
+        row = {"criterion": c, "n": n_sites, "n_rated": len(sub), "mean": float(scores.mean())}
+        if len(sub) >= need:
+            low = float(np.sort(scores)[::-1][need - 1])  # need sites rate this or more
+            high = float(np.sort(scores)[need - 1])  # need sites rate this or less
+            band_low, band_high = band_index(low), band_index(high)
+            row.update(
+                low=low,
+                high=high,
+                band_low=band_low,
+                band_high=band_high,
+                k_strong=int((bands >= band_low).sum()),
+                strong_same=bool((bands[bands >= band_low] == band_low).all()),
+                k_weak=int((bands <= band_high).sum()),
+                weak_same=bool((bands[bands <= band_high] == band_high).all()),
+            )
+        rows.append(row)
+    columns = ["criterion", "n", "n_rated", "mean", "low", "high", "band_low", "band_high"]
+    columns += ["k_strong", "strong_same", "k_weak", "weak_same"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def headline_facts(
@@ -369,15 +376,18 @@ def headline_facts(
 
     Returns a dict: ``sites`` (the IDs compared, in order), ``n_sites``, ``n_criteria``
     (criteria rated at two sites or more), ``n_clear`` (of those, the criteria on which the
-    highest- and lowest-rated sites differ clearly), ``difference`` (the row of ``extremes``
+    highest- and lowest-rated sites differ clearly), ``n_rated`` (ratings of the sites
+    compared), ``difference`` (the row of ``extremes``
     the headline names, as a dict: the largest clear gap, else the largest gap; None when
     nothing can be compared), ``strength`` (the core criterion the sites share as a
-    strength: passable or better for at least four fifths of them; None if none),
-    ``weaknesses`` (core criteria absent or limited at four fifths of the sites or more,
-    weakest first) and ``weakest`` (the core criterion with the lowest mean rating, for when
-    no weakness is shared). Strength and weakness rows carry ``criterion``, ``band`` (the
-    band shared), ``k`` (sites in that band or beyond), ``n`` (sites rated) and ``same``
-    (all those ``k`` sites are in exactly that band).
+    strength: passable or better at four fifths of the sites compared, and at least two;
+    None if none), ``weaknesses`` (core criteria absent or limited at four fifths of the
+    sites or more, weakest first) and ``weakest`` (for when no weakness is shared: the
+    core criterion with the lowest mean rating among those rated at four fifths of the
+    sites, other than the strength; None if there is none). Strength and weakness rows carry
+    ``criterion``, ``band`` (the band shared), ``k`` (sites in that band or beyond), ``n``
+    (sites compared) and ``same`` (all those ``k`` sites are in exactly that band). A site
+    without a rating counts for neither.
     """
     sites = list(order) if order is not None else list(dict.fromkeys(ratings["site_id"]))
     facts = {
@@ -385,6 +395,7 @@ def headline_facts(
         "n_sites": len(sites),
         "n_criteria": len(extremes),
         "n_clear": int(extremes["clear"].sum()) if len(extremes) else 0,
+        "n_rated": int(ratings["rated"].sum()),
         "difference": None,
         "strength": None,
         "weaknesses": [],
@@ -395,9 +406,10 @@ def headline_facts(
             ["clear", "gap", "_p"], ascending=False, kind="stable"
         )
         facts["difference"] = ranked.drop(columns="_p").iloc[0].to_dict()
-    shared = _shared(ratings)
+    shared = _shared(ratings, len(sites))
     if len(shared):
-        strong = shared[shared["band_low"] >= STRONG_BAND]
+        full = shared[shared["band_low"].notna()]
+        strong = full[full["band_low"] >= STRONG_BAND]
         if len(strong):
             best = strong.sort_values(["low", "mean"], ascending=False, kind="stable").iloc[0]
             facts["strength"] = {
@@ -407,9 +419,7 @@ def headline_facts(
                 "n": int(best["n"]),
                 "same": bool(best["strong_same"]),
             }
-        weak = shared[shared["band_high"] <= WEAK_BAND].sort_values(
-            ["high", "mean"], kind="stable"
-        )
+        weak = full[full["band_high"] <= WEAK_BAND].sort_values(["high", "mean"], kind="stable")
         facts["weaknesses"] = [
             {
                 "criterion": w["criterion"],
@@ -420,12 +430,16 @@ def headline_facts(
             }
             for _, w in weak.iterrows()
         ]
-        low = shared.sort_values("mean", kind="stable").iloc[0]
-        facts["weakest"] = {
-            "criterion": low["criterion"],
-            "mean": float(low["mean"]),
-            "band": band_index(low["mean"]),
-        }
+        rest = full
+        if facts["strength"] is not None:
+            rest = full[full["criterion"] != facts["strength"]["criterion"]]
+        if len(rest):
+            low = rest.sort_values("mean", kind="stable").iloc[0]
+            facts["weakest"] = {
+                "criterion": low["criterion"],
+                "mean": float(low["mean"]),
+                "band": band_index(low["mean"]),
+            }
     return facts
 
 
@@ -670,6 +684,23 @@ def select_cover(data: ReportData, sites: Sequence[str]) -> dict:
 
 
 # ------------------------------------------------------------------------------ words
+_SVG_COMMENT = re.compile(r"<!--.*?-->", re.S)
+
+
+def _without_comments(figure: doc.Figure) -> doc.Figure:
+    """The figure with the comments of its SVG removed. Matplotlib writes each text drawn
+    as paths a second time in a comment; a site name such as ``x onerror=y`` there made
+    the HTML backend's script check refuse the whole figure (the text itself is paths)."""
+    if figure.svg is None:
+        return figure
+    return doc.Figure(
+        alt=figure.alt,
+        svg=_SVG_COMMENT.sub("", figure.svg),
+        caption=figure.caption,
+        width=figure.width,
+    )
+
+
 class ComparativeReport:
     """Sections of the report comparing sites: each method returns a :class:`doc.Section`.
 
@@ -865,28 +896,35 @@ class ComparativeReport:
 
     def _headline_sentences(self, f: dict) -> list[str]:
         n = f["n_sites"]
-        if n == 0 or (f["weakest"] is None and f["difference"] is None):
+        if n == 0 or f["n_rated"] == 0:
             return [self._t("compare.no_sites")]
         if n == 1:
             return [self._t("compare.hl.one", a=self._name(f["sites"][0]))]
         out = []
         d = f["difference"]
         c, m = f["n_criteria"], f["n_clear"]
-        if d is not None:
+        if d is None:
+            out.append(self._t("compare.hl.nothing_shared"))
+        else:
             where = self._where(d)
+            kind = "all" if c == len(CRITERIA) else ("two" if n == 2 else "many")
+            criteria = self._tn(f"compare.criteria.{kind}", c)
             if n == 2:
                 a, b = (self._name(s) for s in f["sites"])
+                kw = dict(a=a, b=b, criteria=criteria, where=where)
                 if m == 0:
-                    out.append(self._t("compare.hl.two.none", a=a, b=b, n=c))
+                    out.append(self._t("compare.hl.two.none", a=a, b=b, criteria=criteria))
                 elif m == c:
-                    out.append(self._t("compare.hl.two.all", a=a, b=b, n=c, where=where))
+                    out.append(self._t("compare.hl.two.all", **kw))
                 elif m == 1:
-                    out.append(self._t("compare.hl.two.one", a=a, b=b, k=c - m, n=c, where=where))
+                    out.append(self._t("compare.hl.two.one", k=c - m, **kw))
                 else:
-                    out.append(self._t("compare.hl.two.some", a=a, b=b, m=m, n=c, where=where))
+                    out.append(self._t("compare.hl.two.some", m=m, **kw))
             else:
                 key = "none" if m == 0 else ("all" if m == c else "some")
-                out.append(self._t(f"compare.hl.many.{key}", n=n, m=m, c=c, where=where))
+                out.append(
+                    self._t(f"compare.hl.many.{key}", n=n, m=m, criteria=criteria, where=where)
+                )
         clauses = []
         if f["strength"] is not None:
             s = f["strength"]
@@ -1000,17 +1038,16 @@ class ComparativeReport:
             names = {s: self._name(s) for s in self.sites}
             fig = figures.forest_figure(rows, lang=self.lang, site_names=names)
             out.append(doc.Para(self._t("compare.forest_intro", ci=self.ci_text)))
-            out.append(
-                doc.Figure.from_matplotlib(
-                    fig,
-                    alt=self._t(
-                        "compare.forest_alt",
-                        ci=self.ci_text,
-                        sites=join_list(list(names.values()), self.lang),
-                    ),
-                    caption=self._t("compare.fig.forest", n=self._next_figure(), ci=self.ci_text),
-                )
+            figure = doc.Figure.from_matplotlib(
+                fig,
+                alt=self._t(
+                    "compare.forest_alt",
+                    ci=self.ci_text,
+                    sites=join_list(list(names.values()), self.lang),
+                ),
+                caption=self._t("compare.fig.forest", n=self._next_figure(), ci=self.ci_text),
             )
+            out.append(_without_comments(figure))
         return doc.Section(*out)
 
     def _spread_table(self) -> doc.Table:
@@ -1266,7 +1303,7 @@ class ComparativeReport:
     def methods(self) -> doc.Section:
         """Appendix A: the method, this run's parameters and the command that reproduces it."""
         params = self.params
-        every = len(self.sites) == len(self.data.site_names)
+        every = self.sites == list(self.data.site_names)
         command = base.reproduce_command(
             "compare",
             self.project.path,

@@ -876,45 +876,64 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "{criterion}, where {higher} rates {band_h} ({score_h}) and {lower} {band_l} "
         "({score_l}): that {higher} rates higher is {likely} (probability {p})",
     },
+    "compare.criteria.all": {
+        "es": "el {n} criterio|los {n} criterios",
+        "en": "the {n} criterion|the {n} criteria",
+    },
+    "compare.criteria.two": {
+        "es": "el {n} criterio valorado en ambos sitios|los {n} criterios valorados en ambos "
+        "sitios",
+        "en": "the {n} criterion rated at both sites|the {n} criteria rated at both sites",
+    },
+    "compare.criteria.many": {
+        "es": "el {n} criterio valorado en dos sitios o más|los {n} criterios valorados en dos "
+        "sitios o más",
+        "en": "the {n} criterion rated at two sites or more|the {n} criteria rated at two "
+        "sites or more",
+    },
     "compare.hl.two.none": {
-        "es": "{a} y {b} no se pueden distinguir en ninguno de los {n} criterios: todas las "
+        "es": "{a} y {b} no se pueden distinguir en ninguno de {criteria}: todas las "
         "diferencias entre sus valoraciones caben dentro de la incertidumbre.",
-        "en": "{a} and {b} cannot be told apart on any of the {n} criteria: every gap between "
-        "their ratings lies within the uncertainty.",
+        "en": "{a} and {b} cannot be told apart on any of {criteria}: every gap between their "
+        "ratings lies within the uncertainty.",
     },
     "compare.hl.two.one": {
-        "es": "{a} y {b} obtienen valoraciones similares en {k} de los {n} criterios; la única "
+        "es": "{a} y {b} obtienen valoraciones similares en {k} de {criteria}; la única "
         "diferencia clara está en {where}.",
-        "en": "{a} and {b} rate alike on {k} of the {n} criteria; the one clear difference is "
-        "on {where}.",
+        "en": "{a} and {b} rate alike on {k} of {criteria}; the one clear difference is on "
+        "{where}.",
     },
     "compare.hl.two.some": {
-        "es": "{a} y {b} difieren claramente en {m} de los {n} criterios; la diferencia más "
-        "clara está en {where}.",
-        "en": "{a} and {b} differ clearly on {m} of the {n} criteria; the clearest difference "
-        "is on {where}.",
+        "es": "{a} y {b} difieren claramente en {m} de {criteria}; la diferencia más clara "
+        "está en {where}.",
+        "en": "{a} and {b} differ clearly on {m} of {criteria}; the clearest difference is on "
+        "{where}.",
     },
     "compare.hl.two.all": {
-        "es": "{a} y {b} difieren claramente en los {n} criterios; la mayor diferencia está en "
-        "{where}.",
-        "en": "{a} and {b} differ clearly on all {n} criteria; the largest difference is on "
+        "es": "{a} y {b} difieren claramente en cada uno de {criteria}; la mayor diferencia "
+        "está en {where}.",
+        "en": "{a} and {b} differ clearly on each of {criteria}; the largest difference is on "
         "{where}.",
     },
     "compare.hl.many.none": {
-        "es": "Los {n} sitios no se distinguen claramente en ningún criterio: incluso donde más "
-        "difieren, en {where}.",
-        "en": "The {n} sites cannot be told apart clearly on any criterion: even where they "
-        "differ most, on {where}.",
+        "es": "Los {n} sitios no se distinguen claramente en ninguno de {criteria}: ni "
+        "siquiera donde más difieren, en {where}.",
+        "en": "The {n} sites cannot be told apart clearly on any of {criteria}: not even where "
+        "they differ most, on {where}.",
     },
     "compare.hl.many.some": {
-        "es": "Los {n} sitios difieren claramente en {m} de los {c} criterios, sobre todo en "
-        "{where}.",
-        "en": "The {n} sites differ clearly on {m} of the {c} criteria, most of all on "
-        "{where}.",
+        "es": "Los {n} sitios difieren claramente en {m} de {criteria}, sobre todo en {where}.",
+        "en": "The {n} sites differ clearly on {m} of {criteria}, most of all on {where}.",
     },
     "compare.hl.many.all": {
-        "es": "Los {n} sitios difieren claramente en los {c} criterios, sobre todo en {where}.",
-        "en": "The {n} sites differ clearly on all {c} criteria, most of all on {where}.",
+        "es": "Los {n} sitios difieren claramente en cada uno de {criteria}, sobre todo en "
+        "{where}.",
+        "en": "The {n} sites differ clearly on each of {criteria}, most of all on {where}.",
+    },
+    "compare.hl.nothing_shared": {
+        "es": "Ningún criterio tiene valoración en dos sitios o más: los sitios no se pueden "
+        "comparar.",
+        "en": "No criterion is rated at two sites or more: the sites cannot be compared.",
     },
     "compare.hl.one": {
         "es": "Esta comparación incluye un solo sitio, {a}: sus valoraciones están en la tabla "
@@ -1018,7 +1037,6 @@ STRINGS: dict[str, dict[str, str]] = {
     "compare.col.ratings": {"es": "Valoraciones", "en": "Ratings"},
     "compare.col.likely": {"es": "Qué tan probable", "en": "How likely"},
     "compare.vs": {"es": "{a} frente a {b}", "en": "{a} vs {b}"},
-    "compare.likely_cell": {"es": "{likely} ({p})", "en": "{likely} ({p})"},
     "compare.matrix_intro": {
         "es": "Para cada criterio, los sitios van de la valoración mayor a la menor; cada "
         "celda da la probabilidad de que el sitio de la fila tenga una valoración mayor que "
