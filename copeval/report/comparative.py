@@ -1124,11 +1124,7 @@ class ComparativeReport:
         rows = []
         for r in pairs.itertuples(index=False):
             bold = bool(r.clear)
-            likely = self._t(
-                "compare.likely_cell",
-                likely=self._likely(r.likelihood),
-                p=fmt_prob(r.p, self.lang),
-            )
+            likely = f"{self._likely(r.likelihood)} ({fmt_prob(r.p, self.lang)})"
             rows.append(
                 [
                     self._crit(r.criterion),
