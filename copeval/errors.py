@@ -112,3 +112,7 @@ class MissingDependencyError(CopevalError, ImportError):
             f"{feature} needs the '{package}' package, which is not installed. "
             f"Install it with: pip install 'copeval[{extra}]'"
         )
+
+
+class PdfRenderError(CopevalError):
+    """The report PDF could not be compiled (the message carries Typst's own message)."""
