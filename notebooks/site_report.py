@@ -25,7 +25,8 @@
 #     papermill notebooks/site_report.ipynb out.ipynb -r site_id VC -p lang en
 #
 # `profile` is "full" (the complete report) or "brief" (a short municipal brief for national
-# rounds: the sections outside it display nothing).
+# rounds: the sections outside it display nothing). `round` shows one round of a project
+# measured several times (default: the latest).
 #
 # Every section is one call into `copeval.report`; this notebook holds no logic. The cell
 # below is tagged `parameters`: papermill injects new values after it. Keep it to plain
@@ -42,6 +43,7 @@ ci = 0.9
 cache_dir = None
 crosswalk = None
 profile = "full"
+round = None  # a round ID of a project with rounds (None: the latest)
 
 # %%
 from copeval.report import SiteReport
@@ -57,6 +59,7 @@ report = SiteReport.build(
     cache_dir=cache_dir,
     crosswalk=crosswalk,
     profile=profile,
+    round=round,
 )
 report.cover()
 

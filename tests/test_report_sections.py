@@ -10,8 +10,7 @@ import pytest
 from copeval.errors import CopevalError
 from copeval.report import ComparativeReport, ReportData, SiteReport
 from copeval.report.quotes import select_quotes, trim_quote
-from copeval.report.summary import comparison_sentences, site_findings
-from copeval.vocabulary import CRITERION_LABELS
+from copeval.vocabulary import CRITERION_LABELS, band_index
 
 
 @pytest.fixture(scope="module")
@@ -20,6 +19,9 @@ def demo_data(demo_path):
 
 
 def _text(block) -> str:
+    """Reading text of a section: a doc.Section (site report) or an HTML block (comparative)."""
+    if hasattr(block, "text") and callable(block.text):
+        return block.text()
     return re.sub(r"<[^>]+>", " ", str(block))
 
 
@@ -53,25 +55,31 @@ def test_unknown_site_and_numeric_site_id_are_clear_errors(demo_data):
 
 
 def test_quotes_respect_consent_and_attribution(demo_data):
+    from copeval.report.site import select_criterion
+
     project = demo_data.project
     r = SiteReport(demo_data, site_id="VC", lang="es")
-    html = str(r.criteria())
-    quoted_ids = set(re.findall(r"· (VC-[A-Z0-9-]+)</footer>", html))
-    assert quoted_ids, "the demo has quotable evidence"
+    text = r.criteria().text()
+    quoted = set()
+    for c in ("C1", "C2", "C3", "C4", "AT"):
+        quoted |= set(select_criterion(demo_data, "VC", c).quotes["segment_id"])
+    assert quoted, "the demo has quotable evidence"
     ev = demo_data.evidence.set_index("segment_id")
-    assert set(ev.loc[sorted(quoted_ids), "consent"]) == {"quote"}
+    assert set(ev.loc[sorted(quoted), "consent"]) == {"quote"}
+    for seg in quoted:  # the quote is printed, its ID is not (IDs live in Appendix B)
+        assert seg not in text
     # anonymous-source evidence is counted as withheld, never shown
     anon = demo_data.evidence[
         (demo_data.evidence["site_id"] == "VC") & (demo_data.evidence["consent"] == "anonymous")
     ]
     assert len(anon)
-    assert "proceden de fuentes que no autorizaron citas" in html
+    assert "proceden de fuentes que no autorizaron citas" in text
     for seg in anon["segment_id"]:
-        text = project.segment_text(seg).strip()
-        if len(text) > 40:
-            assert text[:40] not in html
+        seg_text = project.segment_text(seg).strip()
+        if len(seg_text) > 40:
+            assert seg_text[:40] not in text
     # attributed by role and site
-    assert "Villa Canales (entrevista" in html or "Villa Canales (grupo focal" in html
+    assert "Villa Canales (entrevista" in text or "Villa Canales (grupo focal" in text
 
 
 def test_quote_selection_rules():
@@ -93,9 +101,27 @@ def test_quote_selection_rules():
     assert trim_quote("palabra " * 100, 30).endswith("…")
 
 
+class _FakeData:
+    """The three things select_summary reads from a ReportData."""
+
+    def __init__(self, table, pairwise=None, names=None):
+        self.table, self._pw = table, pairwise
+        self.site_names = names or {s: s for s in table["site_id"].unique()}
+
+    def for_site(self, name, site_id):
+        assert name == "table"
+        return self.table[self.table["site_id"] == site_id]
+
+    def pairwise(self):
+        return self._pw
+
+
 def test_findings_sentences():
+    from copeval.report.site import select_summary, word_findings
+
     rows = pd.DataFrame(
         {
+            "site_id": ["A"] * 5,
             "criterion": ["C1", "C2", "C3", "C4", "AT"],
             "score": [2.7, 3.4, 1.3, 0.8, float("nan")],
             "lower": [2.6, 3.3, 1.0, 0.6, float("nan")],
@@ -104,55 +130,73 @@ def test_findings_sentences():
             "thin_evidence": [False, False, False, False, False],
         }
     )
-    text = " ".join(site_findings(rows, lang="en"))
+
+    def words(table, **kw):
+        sel = select_summary(_FakeData(table, **kw), "A")
+        return sel, word_findings(sel, lang="en", site_name="Alfa", site_names={"B": "Beta"})
+
+    sel, out = words(rows)
+    assert (sel.strongest, sel.weakest, sel.clear_gap) == ("C2", "C4", True)
+    text = " ".join(out)
     assert "The strongest criterion is C2 Community relationship and consultation (3.4)" in text
     assert "the weakest is C4 Analysis of conditions (0.8)" in text
     assert "Their intervals do not overlap" in text
     assert "Evidence is insufficient for C3 Problem solving (†)" in text
     assert "thin (‡)" not in text
     rows.loc[rows["criterion"] == "C1", "thin_evidence"] = True
-    text = " ".join(site_findings(rows, lang="en"))
+    sel, out = words(rows)
+    assert sel.thin == ("C1",) and sel.wide == ("C3",) and sel.missing == ("AT",)
+    assert sel.weak == ("C3", "C4")
+    text = " ".join(out)
     assert "The evidence on C1 Small-area focus is thin (‡)" in text
     assert "Uncertainty is high for C3 Problem solving" in text
     assert "No evidence for: AT Accountability and trust." in text
-    with_cmp = site_findings(rows, lang="en", comparisons=["COMPARISON."])
-    assert with_cmp[-2:] == [
-        "COMPARISON.",
-        "The recommendations section links the weak criteria (C3 and C4) to MOPSIC tools "
-        "and actions of Guatemala's National Security Strategic Plan 2020–2024.",
-    ]
+    assert out[-1].startswith("The recommendations section links the weak criteria (C3 and C4)")
+    two = pd.concat([rows, rows.assign(site_id="B")], ignore_index=True)
     pw = pd.DataFrame(
         {
-            "criterion": ["C2"],
-            "site_a": ["A"],
-            "site_b": ["B"],
-            "p_a_greater": [0.02],
-            "p_tie": [0.0],
-            "p_b_greater": [0.98],
+            "criterion": ["C2", "C1"],
+            "site_a": ["A", "B"],
+            "site_b": ["B", "A"],
+            "p_a_greater": [0.02, 0.5],
+            "p_tie": [0.0, 0.0],
+            "p_b_greater": [0.98, 0.5],
         }
     )
-    sent = comparison_sentences(pw, site_id="A", site_names={"A": "Alfa", "B": "Beta"}, lang="es")
-    assert sent == [
-        "En C2 Relación y consulta con la comunidad, Alfa queda por debajo de Beta "
-        "(probabilidad 0.98)."
+    sel, out = words(two, pairwise=pw)
+    assert sel.comparisons.to_dict("records") == [
+        {"criterion": "C2", "other": "B", "direction": -1, "p": 0.98}
     ]
+    es = word_findings(sel, lang="es", site_name="Alfa", site_names={"B": "Beta"})
+    assert (
+        "En C2 Relación y consulta con la comunidad, Alfa queda por debajo de Beta "
+        "(probabilidad 0.98)." in es
+    )
+    # no clear difference: one sentence naming the sites compared with
+    sel, out = words(two, pairwise=pw.assign(p_a_greater=0.5, p_b_greater=0.5))
+    assert sel.comparisons.empty and sel.compared_with == ("B",)
+    assert "Compared with Beta, no difference reaches a probability of 0.90." in out
 
 
 def test_recommendations_cite_plan_actions_for_weak_criteria(demo_data):
-    html = str(SiteReport(demo_data, site_id="VC", lang="es").recommendations())
+    from copeval.report import doc
+
+    section = SiteReport(demo_data, site_id="VC", lang="es").recommendations()
+    anchors = [b.anchor for b in section.blocks if isinstance(b, doc.Heading)]
     weak = demo_data.table[(demo_data.table["site_id"] == "VC") & (demo_data.table["score"] < 2.4)]
     assert len(weak)
     for c in weak["criterion"]:
-        assert f'id="rec-{c}"' in html
-    assert "FAES" in html and "MINGOB" in html
-    assert re.search(r"\b2\.1\.[123]\b", html)
+        assert f"rec-{c.lower()}" in anchors
+    text = section.text()
+    assert "FAES" in text and "MINGOB" in text
+    assert re.search(r"\b2\.1\.[123]\b", text)
 
 
 def test_evidence_appendix_lists_every_segment_of_the_site(demo_data):
-    html = str(SiteReport(demo_data, site_id="TOT", lang="en").evidence_appendix())
+    text = SiteReport(demo_data, site_id="TOT", lang="en").evidence_appendix().text()
     ev = demo_data.evidence[demo_data.evidence["site_id"] == "TOT"]
     for seg in ev["segment_id"]:
-        assert seg in html
+        assert seg in text
 
 
 def test_comparative_sections(demo_data):
@@ -183,26 +227,33 @@ def test_analysis_cache_is_reused_and_keyed_on_inputs(demo_copy, tmp_path):
 # ------------------------------------------------------------------------------- profiles
 @pytest.mark.parametrize("lang", ["es", "en"])
 def test_brief_profile_renders_only_its_sections(demo_data, lang):
+    from copeval.report.base import how_to_read
+    from copeval.report.i18n import fmt_pct
     from copeval.report.site import PROFILES
 
     full = SiteReport(demo_data, site_id="VC", lang=lang)
     brief = SiteReport(demo_data, site_id="VC", lang=lang, profile="brief")
     for name in PROFILES["full"]:
-        shown = str(getattr(brief, name)())
+        shown = getattr(brief, name)()
         assert bool(shown) == (name in PROFILES["brief"]), name
-    # the same ratings and summary as the full report
-    assert str(brief.summary()) == str(full.summary())
-    # no heatmap of other sites, no links to an action list the brief does not print
-    assert str(brief.results()).count("<figure") == 1
-    assert str(full.results()).count("<figure") == 2
-    recs = str(brief.recommendations())
-    assert 'href="#pesn-' not in recs and 'class="cv-actions"' not in recs
-    assert 'href="#pesn-' in str(full.recommendations())
+    # the same ratings and findings as the full report (the full one adds "how to read",
+    # which the brief carries on its cover)
+    howto = how_to_read(lang, fmt_pct(0.9, lang))
+    assert howto in full.summary().blocks
+    assert [b for b in full.summary().blocks if b != howto] == list(brief.summary().blocks)
+    # no grid of other sites, no list of action texts the brief does not print
+    kinds = lambda sec: [type(b).__name__ for b in sec.blocks]  # noqa: E731
+    assert kinds(brief.results()).count("Table") == 0 and "Forest" in kinds(brief.results())
+    assert kinds(full.results()).count("Table") == 1
+    assert "Numbered" not in kinds(brief.recommendations())
+    assert "Numbered" in kinds(full.recommendations())
     about = _text(brief.methods())
     assert "--profile brief" in about
     assert ("Sobre este resumen" in about) == (lang == "es")
     kicker = "Resumen municipal" if lang == "es" else "Municipal brief"
     assert kicker in _text(brief.cover()) and kicker not in _text(full.cover())
+    howto = "Cómo leer este informe" if lang == "es" else "How to read this report"
+    assert howto in _text(brief.cover()) and howto in _text(full.summary())
 
 
 def test_unknown_profile_is_a_clear_error(demo_data, demo_path):
@@ -214,69 +265,66 @@ def test_unknown_profile_is_a_clear_error(demo_data, demo_path):
         SiteReport.build(demo_path, site_id="VC", profile="short")
 
 
-# ------------------------------------------------------------------------------- HTML grids
-def test_heatmap_table_cells_bands_flags_and_highlight():
-    from copeval.report._html import heatmap_table
+# ------------------------------------------------------------------------------- grids
+def _blocks(section, kind):
+    from copeval.report import doc
 
-    scores = pd.DataFrame(
-        {
-            "site_id": ["A", "A", "B", "B"],
-            "criterion": ["C1", "C2", "C1", "C2"],
-            "score": [3.5, 0.2, float("nan"), 1.7],
-            "insufficient_evidence": [False, False, False, True],
-            "thin_evidence": [False, False, False, True],
-        }
-    )
-    html = heatmap_table(
-        scores,
-        lang="es",
-        site_names={"A": "Sitio <A>", "B": "B"},
-        criteria=["C1", "C2"],
-        highlight="A",
-        caption="Figura 2.",
-    )
-    rows = re.findall(r"<tr[^>]*>.*?</tr>", html)
-    assert len(rows) == 3  # header + two sites, in the given order
-    assert '<tr class="cv-self"><th scope="row">Sitio &lt;A&gt;</th>' in rows[1]
-    assert re.findall(r'class="(cv-band-[^"]+)"', rows[1]) == ["cv-band-4", "cv-band-0"]
-    assert "3.5<br/><span>consolidado</span>" in rows[1]
-    assert re.findall(r'class="(cv-band-[^"]+)"', rows[2]) == ["cv-band-na", "cv-band-2"]
-    assert "1.7†‡" in rows[2] and "sin datos" in rows[2].lower()
-    assert html.endswith("<figcaption>Figura 2.</figcaption></figure>")
+    out = []
+
+    def walk(blocks):
+        for b in blocks:
+            if isinstance(b, kind):
+                out.append(b)
+            if isinstance(b, doc.Group | doc.Callout):
+                walk(b.content)
+
+    walk(section.blocks)
+    return out
+
+
+def test_grid_of_sites_cells_bands_flags_and_highlight(demo_data):
+    from copeval.report import doc
+    from copeval.report.site import select_results
+
+    r = SiteReport(demo_data, site_id="TOT", lang="es")
+    sel = select_results(r.data, "TOT")
+    assert sel.sites == ("VC", "TOT")  # the project's order; this site highlighted
+    (grid,) = _blocks(r.results(), doc.Table)
+    assert grid.style == "heat" and grid.row_header and grid.highlight == (1,)
+    assert [doc.plain_text(row[0]) for row in grid.rows] == ["Villa Canales", "Totonicapán"]
+    tab = demo_data.table.set_index(["site_id", "criterion"])
+    for i, site in enumerate(sel.sites):
+        for j, c in enumerate(["C1", "C2", "C3", "C4", "AT"]):
+            cell = grid.rows[i][j + 1]
+            score = tab.loc[(site, c), "score"]
+            assert cell.band == band_index(score)
+            assert doc.plain_text(cell).startswith(f"{score:.1f}")
+    assert "Figura 2." in grid.caption
 
 
 def test_coverage_table_counts_sources_and_segments_per_group(demo_data):
-    from copeval.report._html import coverage_table
+    from copeval.report import doc
 
+    r = SiteReport(demo_data, site_id="VC", lang="en")
+    (table,) = _blocks(r.coverage(), doc.Table)
     ev = demo_data.for_site("evidence", "VC")
-    html = coverage_table(ev, lang="en")
-    c1 = ev[ev["criterion"] == "C1"]
-    police = c1[c1["stratum"] == "police"]
-    expected = f"{police['source_id'].nunique()} ({police['segment_id'].nunique()})"
-    first_row = re.search(r"<tr><th scope=\"row\">C1 [^<]*</th>(.*?)</tr>", html).group(1)
-    assert re.findall(r"<td[^>]*>([^<]*)</td>", first_row)[0] == expected
-    empty = coverage_table(ev.iloc[0:0], lang="en")
-    assert empty.count('class="cv-empty"') == 5 * 4  # every cell a dash
+    c1 = ev[(ev["criterion"] == "C1") & (ev["stratum"] == "police")]
+    expected = f"{c1['source_id'].nunique()} ({c1['segment_id'].nunique()})"
+    assert doc.plain_text(table.rows[0][0]).startswith("C1 ")
+    assert doc.plain_text(table.rows[0][1]) == expected
+    assert table.rows[0][1].fill is not None  # shaded by the number of sources
 
 
-def test_forest_html_places_scores_and_intervals_on_the_0_4_scale():
-    from copeval.report._html import forest_html
+def test_forest_places_scores_intervals_and_marks(demo_data):
+    from copeval.report import doc
 
-    rows = pd.DataFrame(
-        {
-            "criterion": ["C1", "C2"],
-            "score": [2.0, 1.0],
-            "lower": [1.6, 0.2],
-            "upper": [2.4, 1.9],
-            "insufficient_evidence": [False, True],
-        }
-    )
-    html = forest_html(rows, lang="es", criteria=["C1", "C2", "C3"], caption="Figura 1.")
-    tracks = re.findall(r'<div class="cv-fx-track">(.*?)</div>', html)
-    assert len(tracks) == 3 and tracks[2] == ""  # C3 has no score: an empty track
-    assert '<span class="cv-fx-ci" style="left:40.00%;width:20.00%">' in tracks[0]
-    assert '<span class="cv-fx-dot" style="left:50.00%">' in tracks[0]
-    assert "cv-fx-hollow" in tracks[1] and "cv-fx-thin" in tracks[1]
-    assert ">1.0†</span>" in tracks[1]
-    assert re.findall(r'<div class="cv-fx-ticks">(.*?)</div>', html)[0].count("<span") == 6
-    assert "incipiente" in html and "Figura 1." in html
+    r = SiteReport(demo_data, site_id="VC", lang="es")
+    (forest,) = _blocks(r.results(), doc.Forest)
+    tab = demo_data.table.set_index(["site_id", "criterion"])
+    assert [row.label.split()[0] for row in forest.rows] == ["C1", "C2", "C3", "C4", "AT"]
+    for row in forest.rows:
+        c = row.label.split()[0]
+        assert row.score == pytest.approx(tab.loc[("VC", c), "score"])
+        assert row.lower == pytest.approx(tab.loc[("VC", c), "lower"])
+        assert row.value_text.startswith(f"{row.score:.1f}")
+    assert forest.bands[1] == "incipiente" and len(forest.ticks) == 6

@@ -250,11 +250,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Compared with {others}, no difference reaches a probability of {p}.",
     },
     "summary.recommend": {
-        "es": "La sección de recomendaciones vincula los criterios débiles ({criteria}) con "
-        "herramientas del MOPSIC y acciones del Plan Estratégico de Seguridad de la Nación "
-        "2020–2024.",
-        "en": "The recommendations section links the weak criteria ({criteria}) to MOPSIC tools "
-        "and actions of Guatemala's National Security Strategic Plan 2020–2024.",
+        "es": "La sección de recomendaciones vincula los criterios débiles ({criteria}) con herramientas del Modelo Policial de Seguridad Integral Comunitaria (MOPSIC) y acciones del Plan Estratégico de Seguridad de la Nación 2020–2024 (PESN).",
+        "en": "The recommendations section links the weak criteria ({criteria}) to tools of Guatemala's community policing model (MOPSIC) and actions of its National Security Strategic Plan 2020–2024 (PESN).",
     },
     # ---- tables ---------------------------------------------------------------------------------
     "col.criterion": {"es": "Criterio", "en": "Criterion"},
@@ -267,10 +264,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "col.qual": {"es": "Cualitativo", "en": "Qualitative"},
     "col.survey": {"es": "Encuesta", "en": "Survey"},
     "col.segment": {"es": "Segmento", "en": "Segment"},
-    "col.segments": {
-        "es": "Segmentos (ID, código, valencia)",
-        "en": "Segments (ID, code, valence)",
-    },
+    "col.segments": {"es": "Pasajes (ID, código, valencia)", "en": "Passages (ID, code, valence)"},
     "col.source": {"es": "Fuente", "en": "Source"},
     "col.group": {"es": "Grupo", "en": "Group"},
     "col.method": {"es": "Método", "en": "Method"},
@@ -311,16 +305,16 @@ STRINGS: dict[str, dict[str, str]] = {
         "two units; its uncertainty is borrowed from the other sites",
     },
     "flag.reliability": {
-        "es": "baja confiabilidad entre codificadores (α de Krippendorff < 0.667)",
-        "en": "low inter-coder reliability (Krippendorff's α < 0.667)",
+        "es": "baja concordancia entre codificadores",
+        "en": "low agreement between coders",
     },
     "flag.reliability.presence": {
-        "es": "presencia del código {code}: α {alpha}",
-        "en": "presence of code {code}: α {alpha}",
+        "es": "dónde aplicar «{code}» (acuerdo {alpha})",
+        "en": "where to apply “{code}” (agreement {alpha})",
     },
     "flag.reliability.valence": {
-        "es": "valencias de {criterion}: α ordinal {alpha}",
-        "en": "valences of {criterion}: ordinal α {alpha}",
+        "es": "la valencia en {criterion} (acuerdo {alpha})",
+        "en": "the valence on {criterion} (agreement {alpha})",
     },
     "flag.no_data": {"es": "sin datos", "en": "no data"},
     "flag.legend": {
@@ -365,10 +359,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "favourable.",
     },
     "fig.coverage": {
-        "es": "Figura {n}. Fuentes que aportan evidencia a cada criterio, por grupo de "
-        "informantes (entre paréntesis, segmentos codificados).",
-        "en": "Figure {n}. Sources contributing evidence to each criterion, by respondent group "
-        "(in brackets, coded segments).",
+        "es": "Figura {n}. Fuentes que aportan evidencia a cada criterio, por grupo de informantes (entre paréntesis, pasajes codificados).",
+        "en": "Figure {n}. Sources contributing evidence to each criterion, by respondent group (in brackets, coded passages).",
     },
     "fig.axis.score": {"es": "Valoración (0–4)", "en": "Rating (0–4)"},
     "fig.axis.share": {"es": "% de respuestas", "en": "% of answers"},
@@ -387,7 +379,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "Tasa de homicidios por 100 000 habitantes",
         "en": "Homicide rate per 100,000 people",
     },
-    "context.precinct": {"es": "Comisaría de la PNC", "en": "PNC precinct"},
+    "context.precinct": {
+        "es": "Comisaría de la Policía Nacional Civil",
+        "en": "National Civil Police precinct",
+    },
     "context.police": {"es": "Despliegue policial", "en": "Police deployment"},
     "context.stations": {"es": "Estaciones", "en": "Stations"},
     "context.substations": {"es": "Subestaciones", "en": "Substations"},
@@ -432,28 +427,21 @@ STRINGS: dict[str, dict[str, str]] = {
         "follow-through and perceptions of misconduct.",
     },
     "crit.rating": {
-        "es": "Valoración: {label}, {score} (intervalo del {ci}: {interval}).",
-        "en": "Rating: {label}, {score} ({ci} interval: {interval}).",
+        "es": "Valoración {score} (intervalo del {ci}: {interval}).",
+        "en": "Rating {score} ({ci} interval: {interval}).",
     },
     "crit.rating_missing": {
         "es": "No hay evidencia para valorar este criterio en el sitio.",
         "en": "There is no evidence to rate this criterion at this site.",
     },
-    "crit.components": {
-        "es": "Componente cualitativo {qual}; componente de encuesta {survey}; base: {basis}.",
-        "en": "Qualitative component {qual}; survey component {survey}; basis: {basis}.",
-    },
+    "crit.components": {"es": "Componentes: {parts}.", "en": "Components: {parts}."},
     "crit.evidence": {
-        "es": "Se apoya en {segments} segmentos codificados de {sources} fuentes de {groups} "
-        "grupos de informantes, y en {respondents} respuestas de encuesta.",
-        "en": "It rests on {segments} coded segments from {sources} sources in {groups} "
-        "respondent groups, and on {respondents} survey respondents.",
+        "es": "Se apoya en {segments} de {sources} de {groups}.",
+        "en": "It rests on {segments} from {sources} in {groups}.",
     },
     "crit.balance": {
-        "es": "De los segmentos, {pos} señalan que la práctica existe, {neu} son neutros o "
-        "mixtos y {neg} señalan su ausencia u obstáculos.",
-        "en": "Of the segments, {pos} indicate the practice is in place, {neu} are neutral or "
-        "mixed and {neg} indicate its absence or obstacles.",
+        "es": "El único pasaje codificado {parts}.|De los {n} pasajes codificados, {parts}.",
+        "en": "The one coded passage {parts}.|Of the {n} coded passages, {parts}.",
     },
     "crit.obstacles": {
         "es": "Obstáculos más mencionados: {obstacles}.",
@@ -465,22 +453,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "No source that allows quotation contributes evidence to this criterion.",
     },
     "crit.withheld": {
-        "es": "{n} segmento más procede de una fuente que no autorizó citas: cuenta como "
-        "evidencia pero no se cita.|{n} segmentos más proceden de fuentes que no autorizaron "
-        "citas: cuentan como evidencia pero no se citan.",
-        "en": "{n} further segment comes from a source that did not allow quotation: it counts "
-        "as evidence but is not quoted.|{n} further segments come from sources that did not "
-        "allow quotation: they count as evidence but are not quoted.",
+        "es": "{n} pasaje más procede de una fuente que no autorizó citas: cuenta como evidencia pero no se cita.|{n} pasajes más proceden de fuentes que no autorizaron citas: cuentan como evidencia pero no se citan.",
+        "en": "{n} further passage comes from a source that did not allow quotation: it counts as evidence but is not quoted.|{n} further passages come from sources that did not allow quotation: they count as evidence but are not quoted.",
     },
     "crit.warning": {"es": "Advertencia", "en": "Warning"},
-    "quote.attribution": {
-        "es": "{role}, {site} ({method}, {date})",
-        "en": "{role}, {site} ({method}, {date})",
-    },
-    "quote.attribution_nodate": {
-        "es": "{role}, {site} ({method})",
-        "en": "{role}, {site} ({method})",
-    },
+    "quote.attribution": {"es": "{who} ({method}, {date})", "en": "{who} ({method}, {date})"},
+    "quote.attribution_nodate": {"es": "{who} ({method})", "en": "{who} ({method})"},
     "quote.original_in": {"es": "original en {language}", "en": "original in {language}"},
     "language.es": {"es": "español", "en": "Spanish"},
     "language.en": {"es": "inglés", "en": "English"},
@@ -517,10 +495,6 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "survey.instrument": {"es": "Encuesta a {who}", "en": "{who} survey"},
     # ---- robustness --------------------------------------------------------------------------------
-    "rob.coders": {
-        "es": "Confiabilidad entre codificadores: {text}",
-        "en": "Inter-coder reliability: {text}",
-    },
     "rob.coders_none": {
         "es": "El proyecto no incluye una segunda codificación, así que no puede medirse el "
         "acuerdo entre codificadores. Se recomienda doble codificación de al menos un 20% de "
@@ -529,23 +503,19 @@ STRINGS: dict[str, dict[str, str]] = {
         "measured. Double-coding at least 20% of the sources is recommended.",
     },
     "rob.coders_summary": {
-        "es": "α de Krippendorff para la valencia = {alpha} ({verdict}), con {n} segmentos "
-        "codificados por más de una persona.",
-        "en": "Krippendorff's α for valence = {alpha} ({verdict}), over {n} segments coded by "
-        "more than one person.",
+        "es": "Acuerdo entre codificadores sobre la valencia: {alpha} ({verdict}; 1 es acuerdo total y 0.67 el mínimo aceptable), medido en {n} pasaje codificado por más de una persona.|Acuerdo entre codificadores sobre la valencia: {alpha} ({verdict}; 1 es acuerdo total y 0.67 el mínimo aceptable), medido en {n} pasajes codificados por más de una persona.",
+        "en": "Agreement between coders on valence: {alpha} ({verdict}; 1 is full agreement and 0.67 the lowest acceptable), measured on {n} passage coded by more than one person.|Agreement between coders on valence: {alpha} ({verdict}; 1 is full agreement and 0.67 the lowest acceptable), measured on {n} passages coded by more than one person.",
     },
     "rob.verdict.reliable": {"es": "confiable", "en": "reliable"},
     "rob.verdict.tentative": {"es": "provisional", "en": "tentative"},
     "rob.verdict.unreliable": {"es": "insuficiente", "en": "unreliable"},
     "rob.weak_codes": {
-        "es": "Códigos con acuerdo por debajo de 0.667: {codes}. Las valoraciones que se apoyan "
-        "en ellos llevan una advertencia.",
-        "en": "Codes with agreement below 0.667: {codes}. Ratings that rest on them carry a "
-        "warning.",
+        "es": "Un código con acuerdo por debajo de 0.67 entre codificadores: {codes}. Las valoraciones que se apoyan en él llevan una advertencia.|Códigos con acuerdo por debajo de 0.67 entre codificadores: {codes}. Las valoraciones que se apoyan en ellos llevan una advertencia.",
+        "en": "One code with agreement below 0.67 between coders: {codes}. Ratings that rest on it carry a warning.|Codes with agreement below 0.67 between coders: {codes}. Ratings that rest on them carry a warning.",
     },
     "rob.scales": {
-        "es": "Consistencia interna de las escalas de encuesta en este sitio:",
-        "en": "Internal consistency of the survey scales at this site:",
+        "es": "Consistencia de las preguntas de cada escala de encuesta en este sitio (de 0 a 1; 0.7 o más es buena):",
+        "en": "Consistency of the questions of each survey scale at this site (0 to 1; 0.7 or more is good):",
     },
     "rob.sensitivity": {
         "es": "Sensibilidad: se recalcularon las valoraciones con pesos cualitativos entre "
@@ -558,8 +528,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "No rating at this site changes level.",
     },
     "rob.sensitivity_changes": {
-        "es": "Cambian de nivel: {changes}.",
-        "en": "Ratings that change level: {changes}.",
+        "es": "Cambia de nivel: {changes}.|Cambian de nivel: {changes}.",
+        "en": "A rating that changes level: {changes}.|Ratings that change level: {changes}.",
     },
     "rob.sensitivity_change_item": {
         "es": "{criterion} ({labels})",
@@ -596,16 +566,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "{criterion} — {label} ({score})",
     },
     "rec.source": {
-        "es": "Fuente de las acciones: Consejo Nacional de Seguridad, Plan Estratégico de "
-        "Seguridad de la Nación 2020–2024 (abril de 2020). Tabla de correspondencias: "
-        "{crosswalk}.",
-        "en": "Source of the actions: National Security Council, Plan Estratégico de Seguridad "
-        "de la Nación 2020–2024 (April 2020). Crosswalk table: {crosswalk}.",
+        "es": "Fuente de las acciones: Consejo Nacional de Seguridad, Plan Estratégico de Seguridad de la Nación 2020–2024 (abril de 2020). La correspondencia entre debilidades, herramientas y acciones es la de copeval (Anexo A).",
+        "en": "Source of the actions: National Security Council, Plan Estratégico de Seguridad de la Nación 2020–2024 (April 2020). The links between weaknesses, tools and actions are copeval's (Appendix A).",
     },
     "rec.institutions_legend": {"es": "Siglas", "en": "Acronyms"},
     "rec.actions": {
         "es": "Acciones del PESN 2020–2024 citadas (texto del Plan)",
-        "en": "PESN 2020–2024 actions cited (text of the Plan, in Spanish)",
+        "en": "PESN 2020–2024 actions cited",
     },
     # ---- methods -------------------------------------------------------------------------------------------
     "methods.h.evidence": {"es": "Evidencia", "en": "Evidence"},
@@ -731,17 +698,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "To reproduce this report:",
     },
     "evidence.intro": {
-        "es": "Segmentos codificados que sustentan cada valoración (codificador principal, "
-        "fuentes con consentimiento). Los identificadores remiten a segments.csv y sources.csv "
-        "del proyecto.",
-        "en": "Coded segments behind each rating (primary coder, sources with consent). IDs "
-        "refer to the project's segments.csv and sources.csv.",
+        "es": "Pasajes codificados que sustentan cada valoración (codificador principal, fuentes con consentimiento), con el identificador de la fuente y de cada pasaje, su código y su valencia. Los identificadores remiten a los archivos sources.csv y segments.csv del proyecto.",
+        "en": "Coded passages behind each rating (primary coder, sources with consent), with the ID of the source and of each passage, its code and its valence. The IDs refer to the project's sources.csv and segments.csv.",
     },
     "evidence.items": {
         "es": "Ítems de encuesta: {items}.",
         "en": "Survey items: {items}.",
     },
-    "evidence.none": {"es": "Sin segmentos codificados.", "en": "No coded segments."},
+    "evidence.none": {"es": "Sin pasajes codificados.", "en": "No coded passages."},
     # ---- comparative -----------------------------------------------------------------------------
     "cmp.lead": {
         "es": "Este informe compara {n} sitios en los cuatro criterios de Frühling y la "
@@ -807,6 +771,120 @@ STRINGS: dict[str, dict[str, str]] = {
     "cmp.more_sites": {
         "es": "y {n} sitios más",
         "en": "and {n} more sites",
+    },
+    # ---- site report (B) ----------------------------------------------------------------------
+    "count.sources": {"es": "{n} fuente|{n} fuentes", "en": "{n} source|{n} sources"},
+    "count.groups": {
+        "es": "{n} grupo de informantes|{n} grupos de informantes",
+        "en": "{n} respondent group|{n} respondent groups",
+    },
+    "count.respondents": {
+        "es": "{n} persona encuestada|{n} personas encuestadas",
+        "en": "{n} survey respondent|{n} survey respondents",
+    },
+    "count.passages": {
+        "es": "{n} pasaje codificado|{n} pasajes codificados",
+        "en": "{n} coded passage|{n} coded passages",
+    },
+    "count.mentions": {"es": "{n} mención|{n} menciones", "en": "{n} mention|{n} mentions"},
+    "cover.round": {"es": "Ronda", "en": "Round"},
+    "summary.rating_value": {
+        "es": "{score} (intervalo {interval})",
+        "en": "{score} (interval {interval})",
+    },
+    "flag.thin_short": {"es": "evidencia escasa", "en": "thin evidence"},
+    "context.none": {
+        "es": "El proyecto no describe este sitio.",
+        "en": "The project gives no description of this site.",
+    },
+    "crit.evidence_survey": {
+        "es": "La encuesta suma {n} persona.|La encuesta suma {n} personas.",
+        "en": "The survey adds {n} respondent.|The survey adds {n} respondents.",
+    },
+    "crit.balance.pos": {
+        "es": "{n} señala que la práctica existe|{n} señalan que la práctica existe",
+        "en": "{n} indicates the practice is in place|{n} indicate the practice is in place",
+    },
+    "crit.balance.neu": {
+        "es": "{n} es neutro o mixto|{n} son neutros o mixtos",
+        "en": "{n} is neutral or mixed|{n} are neutral or mixed",
+    },
+    "crit.balance.neg": {
+        "es": "{n} señala su ausencia u obstáculos|{n} señalan su ausencia u obstáculos",
+        "en": "{n} indicates its absence or obstacles|{n} indicate its absence or obstacles",
+    },
+    "crit.component.qual": {
+        "es": "entrevistas y otras fuentes {score}",
+        "en": "interviews and other sources {score}",
+    },
+    "crit.component.survey": {"es": "encuesta {score}", "en": "survey {score}"},
+    "crit.only_qual": {
+        "es": "No hay encuesta para este criterio: la valoración se basa solo en la evidencia cualitativa.",
+        "en": "There is no survey on this criterion: the rating rests on the qualitative evidence alone.",
+    },
+    "crit.only_survey": {
+        "es": "No hay evidencia cualitativa para este criterio: la valoración se basa solo en la encuesta.",
+        "en": "There is no qualitative evidence on this criterion: the rating rests on the survey alone.",
+    },
+    "code.unknown": {
+        "es": "un código fuera del libro de códigos",
+        "en": "a code outside the codebook",
+    },
+    "quote.translation": {
+        "es": "Traducción del equipo del proyecto",
+        "en": "Translation by the project team",
+    },
+    "survey.answered": {
+        "es": "{n} persona en la encuesta ({instrument})|{n} personas en la encuesta ({instrument})",
+        "en": "{n} person in the survey ({instrument})|{n} people in the survey ({instrument})",
+    },
+    "survey.counts": {
+        "es": "Respondieron en este sitio: {counts}.",
+        "en": "Answered at this site: {counts}.",
+    },
+    "survey.small": {
+        "es": "Solo {n} persona respondió la encuesta ({instrument}) en este sitio: sus porcentajes son orientativos (pueden desviarse unos {margin} puntos).|Solo {n} personas respondieron la encuesta ({instrument}) en este sitio: sus porcentajes son orientativos (con menos de {threshold} respuestas pueden desviarse unos {margin} puntos).",
+        "en": "Only {n} person answered the survey ({instrument}) at this site: read its percentages as indicative (they can be off by about {margin} points).|Only {n} people answered the survey ({instrument}) at this site: read its percentages as indicative (with fewer than {threshold} answers they can be off by about {margin} points).",
+    },
+    "rob.scale.good": {"es": "buena", "en": "good"},
+    "rob.scale.fair": {"es": "aceptable", "en": "fair"},
+    "rob.scale.poor": {"es": "baja", "en": "poor"},
+    "col.questions": {"es": "Preguntas", "en": "Questions"},
+    "col.people": {"es": "Personas", "en": "People"},
+    "col.consistency": {"es": "Consistencia", "en": "Consistency"},
+    "rec.tools": {
+        "es": "Herramienta del MOPSIC citada: {tools}.|Herramientas del MOPSIC citadas: {tools}.",
+        "en": "MOPSIC tool cited: {tools}.|MOPSIC tools cited: {tools}.",
+    },
+    "rec.actions_translated": {
+        "es": "Traducción de las acciones: equipo de copeval (no es una traducción oficial del Plan).",
+        "en": "Translation of the actions: the copeval team (not an official translation of the Plan).",
+    },
+    "rec.actions_original": {
+        "es": "Las acciones sin traducción se citan en el español original del Plan.",
+        "en": "Actions without a translation are quoted in the Plan's original Spanish.",
+    },
+    "methods.h.measures": {"es": "Medidas de confiabilidad", "en": "Reliability measures"},
+    "methods.p.measures": {
+        "es": "El acuerdo entre codificadores es el α de Krippendorff (ordinal para la valencia, nominal para la presencia de cada código; 0.667 es el mínimo aceptable). La consistencia de las escalas de encuesta es el α de Cronbach; el cuaderno ejecutado da también el ω de McDonald.",
+        "en": "Agreement between coders is Krippendorff's α (ordinal for valence, nominal for the presence of each code; 0.667 is the lowest acceptable). The consistency of the survey scales is Cronbach's α; the executed notebook also gives McDonald's ω.",
+    },
+    "methods.h.crosswalk": {"es": "Recomendaciones", "en": "Recommendations"},
+    "methods.p.crosswalk": {
+        "es": "Las recomendaciones salen de la tabla de correspondencias que incluye copeval (archivos",
+        "en": "The recommendations come from the crosswalk tables copeval ships (files",
+    },
+    "fig.likert.alt": {
+        "es": "Barras divergentes: para cada criterio y encuesta, el porcentaje de respuestas desfavorables a la izquierda y favorables a la derecha.",
+        "en": "Diverging bars: for each criterion and survey, the share of unfavourable answers to the left and favourable answers to the right.",
+    },
+    "crit.evidence_survey_only": {
+        "es": "Se apoya solo en la encuesta: {n} persona.|Se apoya solo en la encuesta: {n} personas.",
+        "en": "It rests on the survey alone: {n} respondent.|It rests on the survey alone: {n} respondents.",
+    },
+    "survey.tiny": {
+        "es": "Solo {n} persona respondió la encuesta ({instrument}) en este sitio: con tan pocas respuestas los porcentajes no son representativos; léalos como ejemplos.|Solo {n} personas respondieron la encuesta ({instrument}) en este sitio: con tan pocas respuestas los porcentajes no son representativos; léalos como ejemplos.",
+        "en": "Only {n} person answered the survey ({instrument}) at this site: with so few answers the percentages are not representative; read them as examples.|Only {n} people answered the survey ({instrument}) at this site: with so few answers the percentages are not representative; read them as examples.",
     },
     # ---- how to read this report (base.how_to_read) ------------------------------------------
     "howto.title": {"es": "Cómo leer este informe", "en": "How to read this report"},

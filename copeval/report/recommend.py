@@ -18,7 +18,7 @@ from copeval import resources
 from copeval.errors import CopevalError
 from copeval.vocabulary import CRITERIA
 
-__all__ = ["Crosswalk", "load_crosswalk", "recommendations"]
+__all__ = ["Crosswalk", "load_crosswalk", "recommendations", "select_recommendations"]
 
 CROSSWALK_COLUMNS = (
     "code",
@@ -69,6 +69,45 @@ class Crosswalk:
     actions: pd.DataFrame
     institutions: pd.DataFrame
     path: Path
+    #: The project's English translations of cited actions (``pesn_actions_en.csv``:
+    #: ``action``, ``action_en``), empty when the file is absent.
+    actions_en: pd.DataFrame | None = None
+    #: MOPSIC tools (``mopsic_tools.csv``: ``tool``, ``name_es``, ``name_en``,
+    #: ``purpose_es``, ``purpose_en``), empty when the file is absent.
+    tools: pd.DataFrame | None = None
+
+    def action_text(self, action: str, lang: str) -> tuple[str, bool]:
+        """The text of a PESN action in ``lang`` and whether it is a translation.
+
+        The Plan is in Spanish: ``lang="es"`` gives its text verbatim; another language
+        gives the crosswalk's translation when it has one (``pesn_actions_<lang>.csv``),
+        else the Spanish original (``False``: not translated).
+        """
+        original = self.actions.loc[self.actions["action"] == action, "action_es"]
+        text = original.iloc[0] if len(original) else ""
+        if lang != "es" and self.actions_en is not None and lang == "en":
+            tr = self.actions_en.loc[self.actions_en["action"] == action, "action_en"]
+            if len(tr) and str(tr.iloc[0]).strip():
+                return str(tr.iloc[0]).strip(), True
+        return str(text), False
+
+    def responsible(self, action: str) -> str:
+        """Responsible institutions of an action, as the Plan names them (commas tidied)."""
+        import re
+
+        sel = self.actions.loc[self.actions["action"] == action, "responsible"]
+        return re.sub(r"\s+,", ",", str(sel.iloc[0])) if len(sel) else ""
+
+    def tool_text(self, tool: str, lang: str) -> str:
+        """``"FIAPOL (Formato Integral de Actividades Policiales: …)"``, or ``""`` when the
+        tool is not described."""
+        if self.tools is None or tool not in set(self.tools["tool"]):
+            return ""
+        row = self.tools.loc[self.tools["tool"] == tool].iloc[0]
+        name, purpose = str(row[f"name_{lang}"]).strip(), str(row[f"purpose_{lang}"]).strip()
+        if name == tool:
+            return f"{tool} ({purpose})" if purpose else ""
+        return f"{tool} ({name}, {purpose})" if purpose else f"{tool} ({name})"
 
 
 def _read(path: Path, required) -> pd.DataFrame:
@@ -99,6 +138,14 @@ def load_crosswalk(path: str | Path | None = None) -> Crosswalk:
     table = _read(folder / "recommendations.csv", CROSSWALK_COLUMNS)
     actions = _read(folder / "pesn_actions.csv", ACTION_COLUMNS)
     institutions = _read(folder / "institutions.csv", ("acronym", "name_es", "name_en"))
+    actions_en = tools = None
+    if (folder / "pesn_actions_en.csv").is_file():
+        actions_en = _read(folder / "pesn_actions_en.csv", ("action", "action_en"))
+    if (folder / "mopsic_tools.csv").is_file():
+        tools = _read(
+            folder / "mopsic_tools.csv",
+            ("tool", "name_es", "name_en", "purpose_es", "purpose_en"),
+        )
     known = set(actions["action"])
     for i, row in table.iterrows():
         if row["criterion"] not in CRITERIA:
@@ -112,51 +159,48 @@ def load_crosswalk(path: str | Path | None = None) -> Crosswalk:
                     f"recommendations.csv row {i + 2}, column 'pesn_actions': action "
                     f"{action!r} is not in pesn_actions.csv"
                 )
-    return Crosswalk(table=table, actions=actions, institutions=institutions, path=folder)
+    if actions_en is not None:
+        for i, action in enumerate(actions_en["action"]):
+            if action not in known:
+                raise CrosswalkError(
+                    f"pesn_actions_en.csv row {i + 2}, column 'action': action {action!r} "
+                    "is not in pesn_actions.csv"
+                )
+    return Crosswalk(
+        table=table,
+        actions=actions,
+        institutions=institutions,
+        path=folder,
+        actions_en=actions_en,
+        tools=tools,
+    )
 
 
 def _split(value: str) -> list[str]:
     return [v.strip() for v in str(value).split(";") if v.strip()]
 
 
-def recommendations(
+def select_recommendations(
     scores: pd.DataFrame,
     evidence: pd.DataFrame,
     *,
     crosswalk: Crosswalk,
-    lang: str = "en",
     threshold: float = WEAK_THRESHOLD,
     max_per_criterion: int = 3,
 ) -> pd.DataFrame:
-    """Recommendations for the weak criteria of one site.
+    """The recommendations of the weak criteria of one site, as codes (no words).
 
     A criterion is weak when its score is below ``threshold`` (default 2.4, the lower bound
     of "acceptable"). For each weak criterion the general recommendation comes first, then
     those of the sub-codes the site's evidence points at most: obstacle codes and practices
     coded with a negative valence, ordered by how many such segments there are.
 
-    Parameters
-    ----------
-    scores : DataFrame
-        The site's rows of the score table: ``criterion``, ``score``.
-    evidence : DataFrame
-        The site's evidence segments: ``code``, ``valence`` (and ``obstacle``).
-    crosswalk : Crosswalk
-        From :func:`load_crosswalk`.
-    lang : {"en", "es"}
-    threshold : float
-    max_per_criterion : int
-        At most this many rows per criterion (the general one included).
-
-    Returns
-    -------
-    DataFrame
-        One row per recommendation, in criterion order: ``criterion``, ``score``, ``code``,
-        ``weakness``, ``recommendation`` (in ``lang``), ``mopsic_tools`` (str, ``;``-joined),
-        ``pesn_actions`` (list of str), ``institutions`` (list of str: responsible institutions
-        of the cited actions, verbatim from the plan, then the other institutions named by the
-        crosswalk), ``n_negative`` (negative segments behind a sub-code row; 0 for the general
-        row).
+    Returns one row per recommendation, in criterion order: ``criterion``, ``score``,
+    ``code`` (the crosswalk row: its text is ``weakness_<lang>`` and
+    ``recommendation_<lang>``), ``mopsic_tools`` (list of str), ``pesn_actions`` (list of
+    str), ``institutions`` (list of str: responsible institutions of the cited actions,
+    verbatim from the plan, then the other institutions named by the crosswalk),
+    ``n_negative`` (negative segments behind a sub-code row; 0 for the general row).
     """
     neg = evidence[(evidence["valence"].astype("Float64") < 0)]
     counts = neg.groupby("code").size() if not neg.empty else pd.Series(dtype=int)
@@ -192,9 +236,7 @@ def recommendations(
                     "criterion": criterion,
                     "score": score,
                     "code": code,
-                    "weakness": row[f"weakness_{lang}"],
-                    "recommendation": row[f"recommendation_{lang}"],
-                    "mopsic_tools": row["mopsic_tools"],
+                    "mopsic_tools": _split(row["mopsic_tools"]),
                     "pesn_actions": actions,
                     "institutions": list(dict.fromkeys(institutions)),
                     "n_negative": n,
@@ -204,11 +246,37 @@ def recommendations(
         "criterion",
         "score",
         "code",
-        "weakness",
-        "recommendation",
         "mopsic_tools",
         "pesn_actions",
         "institutions",
         "n_negative",
     ]
     return pd.DataFrame(rows, columns=columns)
+
+
+def recommendations(
+    scores: pd.DataFrame,
+    evidence: pd.DataFrame,
+    *,
+    crosswalk: Crosswalk,
+    lang: str = "en",
+    threshold: float = WEAK_THRESHOLD,
+    max_per_criterion: int = 3,
+) -> pd.DataFrame:
+    """:func:`select_recommendations` with the crosswalk's text in ``lang``: adds
+    ``weakness`` and ``recommendation``; ``mopsic_tools`` is ``;``-joined (as the crosswalk
+    writes it)."""
+    out = select_recommendations(
+        scores,
+        evidence,
+        crosswalk=crosswalk,
+        threshold=threshold,
+        max_per_criterion=max_per_criterion,
+    )
+    by_code = crosswalk.table.set_index("code")
+    out.insert(3, "weakness", [by_code.loc[c, f"weakness_{lang}"] for c in out["code"]])
+    out.insert(
+        4, "recommendation", [by_code.loc[c, f"recommendation_{lang}"] for c in out["code"]]
+    )
+    out["mopsic_tools"] = [";".join(x) for x in out["mopsic_tools"]]
+    return out

@@ -1,7 +1,16 @@
-"""The site report: every section a reader sees, as HTML blocks, in Spanish or English.
+"""The site report: every section a reader sees, in Spanish or English.
 
-The report notebook (``notebooks/site_report.py``) only calls these methods, one section
-per cell::
+Each section is built in three steps:
+
+1. **select** -- a pure function ``select_<section>(data, site_id, ...)`` returns what the
+   section shows as language-neutral values: numbers, band indexes, flags, codes and IDs,
+   never a word of ours (``tests/test_site_select.py`` tests them directly);
+2. **word** -- the :class:`SiteReport` method of the same name turns that selection into
+   sentences and labels with :mod:`copeval.report.i18n` (``t``; ``tn`` for every count);
+3. **render** -- it returns a :class:`copeval.report.doc.Section` built only from document
+   nodes, which the notebook displays (HTML) and the PDF prints (Typst).
+
+The report notebook (``notebooks/site_report.py``) only calls the methods, one per cell::
 
     report = SiteReport.build(project_path, site_id="VC", lang="es")
     report.cover()
@@ -9,16 +18,17 @@ per cell::
     report.summary()
     ...
 
-Each method returns a :class:`~copeval.report._html.Block` that Jupyter displays as HTML
-and the exporter turns into the PDF. All logic (selection of quotes, sentences, tables,
-figures) lives here and in the modules it calls, so it is tested without a notebook.
+Project text (site notes, sources of figures, the title, quotes) is printed only when
+:func:`copeval.report.base.usable_text` accepts it, in the report's language when the
+project has it (``notes_es``; :func:`copeval.report.base.localized`). Internal IDs (segment
+and source IDs, sub-codes, seeds, file paths) appear only in the appendices.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import functools
-import re
+import math
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -26,24 +36,34 @@ import pandas as pd
 from copeval.errors import CopevalError
 from copeval.params import DEFAULT_CI, DEFAULT_DRAWS, DEFAULT_SEED, DEFAULT_WEIGHT
 from copeval.scoring import STRENGTH_CEILING
-from copeval.vocabulary import CRITERIA, RESPONDENT_GROUPS, STRATA, group_label, rating_label
-
-from . import figures
-from ._html import (
-    Block,
-    chip,
-    coverage_table,
-    docinfo,
-    esc,
-    forest_html,
-    heading,
-    heatmap_table,
-    p,
-    table,
+from copeval.vocabulary import (
+    BAND_CODES,
+    CRITERIA,
+    RATING_BANDS,
+    RESPONDENT_GROUPS,
+    STRATA,
+    band_index,
+    group_label,
 )
+
+from . import doc, figures
 from ._html import legacy_cover_provenance as cover_provenance
 from ._html import legacy_methods_appendix as methods_appendix
-from .base import method_values
+from .base import (
+    ci_text,
+    fieldwork_period,
+    how_to_read,
+    localized,
+    method_values,
+    project_title,
+    rating_chip,
+    reproduce_command,
+    toolkit_line,
+    usable_text,
+)
+from .base import contents as base_contents
+from .base import cover as base_cover
+from .base import methods_appendix as base_methods_appendix
 from .data import ReportData
 from .i18n import (
     STRINGS,
@@ -52,25 +72,39 @@ from .i18n import (
     fmt_count,
     fmt_interval,
     fmt_num,
-    fmt_pct,
     fmt_period,
+    fmt_prob,
     join_list,
     stratum_label,
     t,
     tn,
 )
-from .quotes import select_quotes
-from .recommend import WEAK_THRESHOLD, load_crosswalk, recommendations
-from .summary import (
-    comparison_sentences,
-    flag_marks,
-    is_thin,
-    rating_sentences,
-    reliability_text,
-    site_findings,
-)
+from .i18n import t as _t
+from .quotes import select_quotes, trim_quote
+from .recommend import WEAK_THRESHOLD, load_crosswalk, select_recommendations
+from .summary import P_CLEAR, WIDE
 
-__all__ = ["PROFILES", "SiteReport", "check_profile", "redactor"]
+__all__ = [
+    "PROFILES",
+    "SMALL_SAMPLE",
+    "SiteReport",
+    "check_profile",
+    "cover_provenance",
+    "methods_appendix",
+    "redactor",
+    "select_context",
+    "select_cover",
+    "select_coverage",
+    "select_criterion",
+    "select_evidence_appendix",
+    "select_methods",
+    "select_ratings",
+    "select_recommendations_for",
+    "select_results",
+    "select_robustness",
+    "select_summary",
+    "select_survey",
+]
 
 #: Fixed figure numbers, so re-running one cell never renumbers the others.
 FIG = {"glance": 1, "heatmap": 2, "coverage": 3, "likert": 4}
@@ -78,10 +112,15 @@ FIG = {"glance": 1, "heatmap": 2, "coverage": 3, "likert": 4}
 MAX_COMPARE = 12
 #: With more sites than this, pairwise sentences give way to rank statements.
 MAX_PAIRWISE = 6
+#: Survey groups with fewer respondents than this get a small-sample warning.
+SMALL_SAMPLE = 30
+#: Below this many respondents no margin of error is printed (it would exceed 25 points).
+TINY_SAMPLE = 10
+#: z for the 90 % margin of error printed with the small-sample warning.
+_Z90 = 1.6449
 #: Report profiles and the sections each renders (the notebook calls every section; those
-#: outside the profile display nothing). ``full``: the complete evaluation report (15-17
-#: pages). ``brief``: a municipal brief for national rounds, 4-6 pages -- cover with the
-#: ratings, executive summary, the ratings plot, recommendations and the method in brief.
+#: outside the profile display nothing). ``full``: the complete evaluation report.
+#: ``brief``: a municipal brief for national rounds, 4-6 pages.
 PROFILES = {
     "full": (
         "cover",
@@ -99,6 +138,8 @@ PROFILES = {
     ),
     "brief": ("cover", "summary", "results", "recommendations", "methods"),
 }
+#: Source methods in the order the cover counts them.
+METHODS = ("interview", "focus_group", "observation", "document")
 
 
 def check_profile(profile) -> str:
@@ -110,24 +151,8 @@ def check_profile(profile) -> str:
     return profile
 
 
-def _section(method):
-    """Render the section only when the report's profile includes it (else an empty block)."""
-
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        if method.__name__ not in PROFILES[self.profile]:
-            return Block("")
-        return method(self, *args, **kwargs)
-
-    return wrapper
-
-
 def redactor(project, lang: str = "en"):
-    """``text -> text`` applying :func:`copeval.privacy.redact` with the project's registry.
-
-    Registered names become ``[PERSON: role]`` tags, phone numbers, e-mails, DPI and NIT
-    numbers their own tags (in ``lang``).
-    """
+    """``text -> text`` applying :func:`copeval.privacy.redact` with the project's registry."""
     from copeval import privacy
 
     registry = privacy.load_registry(project)
@@ -138,9 +163,691 @@ def redactor(project, lang: str = "en"):
     return redact
 
 
-def _site_row(project, site_id: str) -> pd.Series:
-    sites = project.sites
-    return sites.loc[sites["site_id"] == site_id].iloc[0]
+def _flag(value) -> bool:
+    try:
+        return bool(value) and not pd.isna(value)
+    except (TypeError, ValueError):
+        return bool(value)
+
+
+def _num(value) -> float | None:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(v) else v
+
+
+def _has(value) -> bool:
+    """A value is there (not None, not NaN): rows of a frame hold NaN where None was put."""
+    return _num(value) is not None
+
+
+def _site_record(data: ReportData, site_id: str) -> dict:
+    sites = data.project.sites
+    row = sites.loc[sites["site_id"] == site_id]
+    return {} if row.empty else row.iloc[0].to_dict()
+
+
+# ================================================================================ SELECT
+RATING_COLUMNS = (
+    "criterion",
+    "score",
+    "lower",
+    "upper",
+    "band",
+    "insufficient",
+    "thin",
+    "wide",
+    "capped",
+    "low_reliability",
+    "reliability_issues",
+    "n_segments",
+    "n_sources",
+    "n_groups",
+    "n_respondents",
+    "qual_score",
+    "survey_score",
+    "basis",
+    "items",
+)
+
+
+def select_ratings(data: ReportData, site_id: str, *, wide: float = WIDE) -> pd.DataFrame:
+    """One row per criterion of the site (in :data:`CRITERIA` order, rated or not):
+    ``score``, ``lower``, ``upper`` (0-4), ``band`` (0..4 or None), flags ``insufficient``
+    (†), ``thin`` (‡), ``wide`` (interval wider than ``wide``), ``capped``,
+    ``low_reliability`` with ``reliability_issues``, evidence counts, components, ``basis``
+    (``qualitative``/``survey``/``both``/``none``) and ``items``."""
+    rows = data.for_site("table", site_id)
+    by_c = {r["criterion"]: r for r in rows.to_dict("records")}
+    out = []
+    for c in CRITERIA:
+        r = by_c.get(c)
+        if r is None:
+            continue
+        score, lo, hi = _num(r.get("score")), _num(r.get("lower")), _num(r.get("upper"))
+        basis = str(r.get("basis") or "")
+        out.append(
+            {
+                "criterion": c,
+                "score": score,
+                "lower": lo,
+                "upper": hi,
+                "band": band_index(score),
+                "insufficient": _flag(r.get("insufficient_evidence")),
+                "thin": _flag(r.get("thin_evidence")),
+                "wide": lo is not None and hi is not None and hi - lo > wide,
+                "capped": _flag(r.get("capped")),
+                "low_reliability": _flag(r.get("low_reliability")),
+                "reliability_issues": r.get("reliability_issues")
+                if isinstance(r.get("reliability_issues"), str)
+                else "",
+                "n_segments": int(r.get("n_segments") or 0),
+                "n_sources": int(r.get("n_sources") or 0),
+                "n_groups": int(r.get("n_groups") or 0),
+                "n_respondents": int(r.get("n_respondents") or 0),
+                "qual_score": _num(r.get("qual_score")),
+                "survey_score": _num(r.get("survey_score")),
+                "basis": (
+                    "both"
+                    if "qualitative" in basis and "survey" in basis
+                    else basis
+                    if basis in ("qualitative", "survey")
+                    else "none"
+                ),
+                "items": r.get("items") if isinstance(r.get("items"), str) else "",
+            }
+        )
+    return pd.DataFrame(out, columns=list(RATING_COLUMNS))
+
+
+def _marks(r) -> str:
+    return ("†" if r["insufficient"] else "") + ("‡" if r["thin"] else "")
+
+
+@dataclass(frozen=True)
+class CoverData:
+    """What the cover shows (language-neutral; project text raw, chosen when worded)."""
+
+    site_id: str
+    name: str
+    site: dict
+    meta: dict
+    synthetic: bool
+    sources: dict  # method -> number of sources with consent
+    surveys: dict  # instrument -> respondents
+    source_dates: tuple
+    ratings: pd.DataFrame
+    round: str | None = None
+
+
+def select_cover(data: ReportData, site_id: str) -> CoverData:
+    """Site, project metadata, source and survey counts, source dates and the ratings."""
+    src = data.for_site("sources", site_id)
+    used = src[src["consent"] != "none"]
+    counts = used["method"].value_counts()
+    sources = {m: int(counts[m]) for m in METHODS if counts.get(m, 0)}
+    mine = data.for_site("scaled_items", site_id)
+    surveys = {}
+    if len(mine):
+        surveys = {
+            str(inst): int(n)
+            for inst, n in mine.groupby("instrument", sort=True)["respondent_id"].nunique().items()
+        }
+    dates = tuple(used["date"]) if "date" in used.columns else ()
+    return CoverData(
+        site_id=site_id,
+        name=data.site_names[site_id],
+        site=_site_record(data, site_id),
+        meta=dict(data.project.meta),
+        synthetic=bool(data.project.meta.get("synthetic")),
+        sources=sources,
+        surveys=surveys,
+        source_dates=dates,
+        ratings=select_ratings(data, site_id),
+        round=getattr(data, "round", None),
+    )
+
+
+@dataclass(frozen=True)
+class SummaryData:
+    """The executive summary's findings, as criterion codes, site IDs and numbers."""
+
+    ratings: pd.DataFrame
+    strongest: str | None = None
+    weakest: str | None = None
+    clear_gap: bool | None = None  # strongest and weakest intervals do not overlap
+    all_equal: bool = False
+    n_core: int = 0
+    insufficient: tuple = ()
+    thin: tuple = ()
+    wide: tuple = ()
+    missing: tuple = ()
+    weak: tuple = ()
+    #: clear differences with other sites: criterion, other, direction (+1 above, -1
+    #: below), p (probability of that direction)
+    comparisons: pd.DataFrame = field(default_factory=pd.DataFrame)
+    compared_with: tuple = ()  # sites compared with (when no difference is clear)
+
+
+def select_summary(
+    data: ReportData,
+    site_id: str,
+    *,
+    weak: float = WEAK_THRESHOLD,
+    p_clear: float = P_CLEAR,
+    max_pairwise: int = MAX_PAIRWISE,
+) -> SummaryData:
+    """Strongest and weakest criterion (C1-C4), marked, uncertain, missing and weak
+    criteria, and the clear differences with the other sites (projects of at most
+    ``max_pairwise`` sites)."""
+    ratings = select_ratings(data, site_id)
+    rated = ratings[ratings["score"].notna()]
+    core = rated[rated["criterion"].isin(("C1", "C2", "C3", "C4"))]
+    kw: dict = {}
+    if len(core) >= 2:
+        s = core.set_index("criterion")["score"].astype(float)
+        kw["n_core"] = len(s)
+        if s.max() - s.min() < 1e-9:
+            kw["all_equal"] = True
+        else:
+            best, worst = s.idxmax(), s.idxmin()
+            b, w = core.set_index("criterion").loc[best], core.set_index("criterion").loc[worst]
+            kw.update(strongest=best, weakest=worst)
+            if _has(b["lower"]) and _has(w["upper"]):
+                kw["clear_gap"] = bool(b["lower"] > w["upper"])
+    rows = []
+    others: list[str] = []
+    if 2 <= len(data.site_names) <= max_pairwise:
+        pw = data.pairwise()
+        mine = pw[(pw["site_a"] == site_id) | (pw["site_b"] == site_id)]
+        for r in mine.to_dict("records"):
+            if r["site_a"] == site_id:
+                other, up, down = r["site_b"], r["p_a_greater"], r["p_b_greater"]
+            else:
+                other, up, down = r["site_a"], r["p_b_greater"], r["p_a_greater"]
+            if other not in others:
+                others.append(other)
+            if up >= p_clear:
+                rows.append((r["criterion"], other, 1, float(up)))
+            elif down >= p_clear:
+                rows.append((r["criterion"], other, -1, float(down)))
+        order = {c: i for i, c in enumerate(CRITERIA)}
+        rows.sort(key=lambda x: (order.get(x[0], 99), x[1]))
+    return SummaryData(
+        ratings=ratings,
+        insufficient=tuple(ratings.loc[ratings["insufficient"], "criterion"]),
+        thin=tuple(ratings.loc[ratings["thin"], "criterion"]),
+        wide=tuple(rated.loc[rated["wide"], "criterion"]),
+        missing=tuple(c for c in CRITERIA if c not in set(rated["criterion"])),
+        weak=tuple(rated.loc[rated["score"] < weak, "criterion"]),
+        comparisons=pd.DataFrame(rows, columns=["criterion", "other", "direction", "p"]),
+        compared_with=tuple(sorted(others)),
+        **kw,
+    )
+
+
+def compare_sites(data: ReportData, site_id: str, max_compare: int = MAX_COMPARE) -> list[str]:
+    """Sites shown beside this one: all when few, else this one and its department's."""
+    ids = list(data.site_names)
+    if len(ids) <= max_compare:
+        return ids
+    sites = data.project.sites
+    dept = _site_record(data, site_id).get("department")
+    same = [s for s in sites.loc[sites["department"] == dept, "site_id"] if s != site_id]
+    return [site_id, *same[: max_compare - 1]]
+
+
+@dataclass(frozen=True)
+class ResultsData:
+    """The ratings plot and, in a full report, the criteria x sites grid."""
+
+    ratings: pd.DataFrame
+    grid: pd.DataFrame  # site_id, criterion, score, band, marks; sites in display order
+    sites: tuple
+
+
+def select_results(data: ReportData, site_id: str, *, grid: bool = True) -> ResultsData:
+    """This site's ratings and (``grid``) the grid of ratings of the sites shown beside it."""
+    ratings = select_ratings(data, site_id)
+    sites = compare_sites(data, site_id) if grid else []
+    rows = []
+    if len(sites) > 1:
+        for s in sites:
+            for r in select_ratings(data, s).to_dict("records"):
+                rows.append(
+                    {
+                        "site_id": s,
+                        "criterion": r["criterion"],
+                        "score": r["score"],
+                        "band": r["band"],
+                        "marks": _marks(r),
+                    }
+                )
+    cols = ["site_id", "criterion", "score", "band", "marks"]
+    return ResultsData(ratings, pd.DataFrame(rows, columns=cols), tuple(sites if rows else ()))
+
+
+#: Numeric facts of sites.csv shown in "The site", and the column naming their source.
+CONTEXT_FACTS = (
+    ("population", "population_source"),
+    ("homicide_rate", "homicide_source"),
+    ("police", "police_source"),
+    ("municipality_code", None),
+)
+
+
+def select_context(data: ReportData, site_id: str) -> dict:
+    """The site's description: numbers from ``sites.csv`` (None when missing) and the raw
+    record (its text columns are chosen by language, and checked, when worded)."""
+    site = _site_record(data, site_id)
+
+    def number(col):
+        v = _num(site.get(col))
+        return v
+
+    code = site.get("municipality_code")
+    return {
+        "record": site,
+        "population": number("population"),
+        "homicide_rate": number("homicide_rate"),
+        "homicide_year": number("homicide_year"),
+        "police_precinct": site.get("police_precinct")
+        if usable_text(site.get("police_precinct"))
+        else None,
+        "stations": number("stations"),
+        "substations": number("substations"),
+        "staff": number("staff"),
+        "staff_women": number("staff_women"),
+        "municipality_code": str(code) if usable_text(code) else None,
+    }
+
+
+def _site_evidence(data: ReportData, site_id: str) -> pd.DataFrame:
+    """The site's evidence with each source's date (from the site's own sources)."""
+    ev = data.for_site("evidence", site_id)
+    if "date" not in ev.columns:
+        src = data.for_site("sources", site_id)
+        if "date" in src.columns:
+            dates = dict(zip(src["source_id"], src["date"], strict=False))
+            ev = ev.assign(date=ev["source_id"].map(dates))
+    return ev
+
+
+@dataclass(frozen=True)
+class CriterionData:
+    """One criterion's section: rating, balance of the evidence, obstacles, quotes."""
+
+    criterion: str
+    rating: dict | None
+    n_positive: int = 0
+    n_neutral: int = 0
+    n_negative: int = 0
+    obstacles: tuple = ()  # (code, number of negative passages), most frequent first
+    quotes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    withheld: int = 0
+
+
+def select_criterion(
+    data: ReportData,
+    site_id: str,
+    criterion: str,
+    *,
+    evidence: pd.DataFrame | None = None,
+    ratings: pd.DataFrame | None = None,
+    redact=None,
+    translation: str | None = None,
+    k: int = 3,
+) -> CriterionData:
+    """The selection of one criterion's section.
+
+    ``quotes`` has the columns of :func:`copeval.report.quotes.select_quotes` plus
+    ``translation`` (the segment's ``translation`` column of ``segments.csv``, e.g.
+    ``text_en``, redacted with ``redact``; None when absent) -- the quoted texts are data,
+    not words of the report.
+    """
+    ev_all = _site_evidence(data, site_id) if evidence is None else evidence
+    ev = ev_all[ev_all["criterion"] == criterion]
+    ratings = select_ratings(data, site_id) if ratings is None else ratings
+    row = ratings[ratings["criterion"] == criterion]
+    rating = None if row.empty or row["score"].isna().all() else row.iloc[0].to_dict()
+    v = pd.to_numeric(ev["valence"], errors="coerce")
+    obstacles: tuple = ()
+    obs = ev[ev["obstacle"].astype(bool) & (v < 0)]
+    if len(obs):
+        top = obs["code"].value_counts().sort_index().sort_values(ascending=False, kind="stable")
+        obstacles = tuple((str(c), int(n)) for c, n in top.head(3).items())
+    quotes, withheld = select_quotes(ev, data.project.segment_text, k=k, redact=redact)
+    quotes = quotes.copy()
+    quotes["translation"] = None
+    segs = data.project.segments
+    if translation and translation in segs.columns and len(quotes):
+        found = segs.loc[
+            segs["segment_id"].isin(quotes["segment_id"]), ["segment_id", translation]
+        ]
+        texts = dict(zip(found["segment_id"], found[translation], strict=False))
+        out = []
+        for seg in quotes["segment_id"]:
+            text = texts.get(seg)
+            if usable_text(text):
+                text = redact(str(text)) if redact is not None else str(text)
+                out.append(trim_quote(text))
+            else:
+                out.append(None)
+        quotes["translation"] = pd.Series(out, index=quotes.index, dtype=object)
+    return CriterionData(
+        criterion=criterion,
+        rating=rating,
+        n_positive=int((v > 0).sum()),
+        n_neutral=int((v == 0).sum()),
+        n_negative=int((v < 0).sum()),
+        obstacles=obstacles,
+        quotes=quotes,
+        withheld=int(withheld),
+    )
+
+
+@dataclass(frozen=True)
+class CoverageData:
+    """Sources and coded passages per criterion x stratum, gaps and excluded sources."""
+
+    sources: pd.DataFrame  # criteria x strata, ints
+    segments: pd.DataFrame  # criteria x strata, ints
+    gaps: tuple  # strata with no evidence at the site
+    excluded: int  # sources without consent for use
+
+
+def select_coverage(data: ReportData, site_id: str) -> CoverageData:
+    ev = data.for_site("evidence", site_id)
+
+    def grid(column):
+        return (
+            ev.groupby(["criterion", "stratum"])[column]
+            .nunique()
+            .unstack()
+            .reindex(index=list(CRITERIA), columns=list(STRATA))
+            .fillna(0)
+            .astype(int)
+        )
+
+    src = data.for_site("sources", site_id)
+    present = set(ev["stratum"])
+    return CoverageData(
+        sources=grid("source_id"),
+        segments=grid("segment_id"),
+        gaps=tuple(s for s in STRATA if s not in present),
+        excluded=int((src["consent"] == "none").sum()),
+    )
+
+
+@dataclass(frozen=True)
+class SurveyData:
+    """The site's scaled survey answers and how many people answered each instrument."""
+
+    items: pd.DataFrame
+    respondents: dict  # instrument -> respondents at the site
+    small: tuple  # instruments with fewer than SMALL_SAMPLE respondents
+    survey_weight: float
+
+
+def select_survey(data: ReportData, site_id: str, *, small: int = SMALL_SAMPLE) -> SurveyData:
+    mine = data.for_site("scaled_items", site_id)
+    if len(mine) and mine["criterion"].notna().any():
+        n = mine.groupby("instrument", sort=True)["respondent_id"].nunique()
+        resp = {str(k): int(v) for k, v in n.items()}
+    else:
+        mine, resp = mine.iloc[0:0], {}
+    return SurveyData(
+        items=mine,
+        respondents=resp,
+        small=tuple(k for k, v in resp.items() if v < small),
+        survey_weight=1 - float(data.params["weight"]),
+    )
+
+
+@dataclass(frozen=True)
+class RobustnessData:
+    """Inter-coder agreement, scale consistency, sensitivity and computation notes."""
+
+    coders: dict | None  # alpha, verdict code, n units; None: no second coding
+    weak_codes: pd.DataFrame  # code, criterion, alpha (presence agreement below threshold)
+    scales: pd.DataFrame  # instrument, criterion, n_items, n_respondents, alpha
+    weights: tuple | None  # (lowest, highest) qualitative weight tried
+    changes: dict  # criterion -> band codes seen across the sensitivity grid (if > 1)
+    capped: tuple
+    thin: tuple
+
+
+def select_robustness(data: ReportData, site_id: str) -> RobustnessData:
+    rel = data.code_reliability
+    coders = None
+    weak = pd.DataFrame(columns=["code", "criterion", "alpha"])
+    if rel is not None and not rel.empty:
+        overall = rel[rel["code"] == "ALL"]
+        if len(overall):
+            o = overall.iloc[0]
+            alpha = o["alpha_ordinal"] if pd.notna(o["alpha_ordinal"]) else o["alpha_nominal"]
+            verdict = (
+                "reliable" if alpha >= 0.8 else "tentative" if alpha >= 0.667 else "unreliable"
+            )
+            n = int(o["n_valence_units"]) if pd.notna(o["n_valence_units"]) else 0
+            coders = {"alpha": float(alpha), "verdict": verdict, "n": n}
+        below = (
+            rel["presence_below"] if "presence_below" in rel.columns else rel["below_threshold"]
+        )
+        w = rel[(rel["code"] != "ALL") & below.astype(bool)]
+        weak = pd.DataFrame(
+            {
+                "code": w["code"].astype(str),
+                "criterion": w["criterion"].astype(str),
+                "alpha": w["alpha_nominal"].astype(float),
+            }
+        ).reset_index(drop=True)
+    scales = data.scale_reliability(site_id)
+    cols = ["instrument", "criterion", "n_items", "n_respondents", "alpha"]
+    if scales is not None and len(scales):
+        scales = scales.loc[scales["site_id"] == site_id, cols].reset_index(drop=True)
+    else:
+        scales = pd.DataFrame(columns=cols)
+    sens = data.for_site("site_sensitivity", site_id)
+    sens = sens[sens["score"].notna()]
+    weights, changes = None, {}
+    if len(sens):
+        weights = (float(sens["weight"].min()), float(sens["weight"].max()))
+        for c in CRITERIA:
+            scores = sens.loc[sens["criterion"] == c, "score"].astype(float)
+            codes = list(
+                dict.fromkeys(BAND_CODES[band_index(s)] for s in sorted(scores.clip(0, 4)))
+            )
+            if len(codes) > 1:
+                changes[c] = tuple(codes)
+    ratings = select_ratings(data, site_id)
+    return RobustnessData(
+        coders=coders,
+        weak_codes=weak,
+        scales=scales,
+        weights=weights,
+        changes=changes,
+        capped=tuple(ratings.loc[ratings["capped"], "criterion"]),
+        thin=tuple(ratings.loc[ratings["thin"], "criterion"]),
+    )
+
+
+def select_recommendations_for(data: ReportData, site_id: str, crosswalk) -> pd.DataFrame:
+    """Recommendations of the site's weak criteria (codes and action numbers; see
+    :func:`copeval.report.recommend.select_recommendations`)."""
+    ratings = select_ratings(data, site_id)
+    return select_recommendations(
+        ratings[["criterion", "score"]], data.for_site("evidence", site_id), crosswalk=crosswalk
+    )
+
+
+def select_methods(
+    data: ReportData, site_id: str, *, project_path=None, profile: str = "full"
+) -> dict:
+    """Parameters of the analysis and the arguments of the command that reproduces it."""
+    params = dict(data.params)
+    path = project_path if project_path is not None else data.project.path
+    rnd = getattr(data, "round", None)
+    rounds = getattr(data, "rounds", None) or []
+    defaults = {
+        "seed": DEFAULT_SEED,
+        "n_boot": DEFAULT_DRAWS,
+        "weight": DEFAULT_WEIGHT,
+        "ci": DEFAULT_CI,
+    }
+
+    def opt(flag, key, text):
+        # a parameter at its default is left out: the command stays short and still
+        # reproduces the report exactly (the parameters are listed beside it)
+        return (flag, None if float(params[key]) == float(defaults[key]) else text)
+
+    options = [
+        ("--site", site_id),
+        opt("--seed", "seed", str(int(params["seed"]))),
+        opt("--n-boot", "n_boot", str(int(params["n_boot"]))),
+        opt("--weight", "weight", f"{float(params['weight']):g}"),
+        opt("--ci", "ci", f"{float(params['ci']):g}"),
+        # the round, when the project has several and this is not simply the latest
+        ("--round", str(rnd) if rnd is not None and rounds and rnd != rounds[-1] else None),
+    ]
+    return {"params": params, "project_path": path, "options": options}
+
+
+def select_evidence_appendix(data: ReportData, site_id: str) -> dict:
+    """Per criterion: the sources behind the rating (group, method, consent) with their
+    coded passages (segment ID, code, valence), and the survey items."""
+    ev = data.for_site("evidence", site_id)
+    ratings = select_ratings(data, site_id).set_index("criterion")
+    out = {}
+    for c in CRITERIA:
+        sel = ev[ev["criterion"] == c].sort_values(["source_id", "start"])
+        sources = []
+        for source_id, grp in sel.groupby("source_id", sort=True):
+            first = grp.iloc[0]
+            sources.append(
+                {
+                    "source_id": str(source_id),
+                    "respondent_group": first["respondent_group"],
+                    "method": first["method"],
+                    "consent": first["consent"],
+                    "segments": tuple(
+                        (str(s), str(code), _num(v))
+                        for s, code, v in zip(
+                            grp["segment_id"], grp["code"], grp["valence"], strict=True
+                        )
+                    ),
+                }
+            )
+        items = ratings.loc[c, "items"] if c in ratings.index else ""
+        out[c] = {"sources": sources, "items": tuple(i for i in str(items).split(";") if i)}
+    return out
+
+
+# ================================================================================ WORD
+def _section(method):
+    """Render the section only when the report's profile includes it (else empty)."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        if method.__name__ not in PROFILES[self.profile]:
+            return doc.Section()
+        return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+def _signed(value) -> str:
+    """``+2``, ``0``, ``−1`` (typographic minus)."""
+    if value is None or pd.isna(value):
+        return ""
+    v = int(value)
+    return f"{v:+d}".replace("-", "\u2212") if v else "0"
+
+
+def _action_key(action: str) -> tuple:
+    return tuple(int(x) for x in action.split(".") if x.isdigit())
+
+
+def _strip_obstacle(label: str) -> str:
+    """``"Obstacle: too few staff"`` -> ``"too few staff"`` (the sentence already says it)."""
+    head, sep, rest = label.partition(": ")
+    return rest if sep and head.lower() in ("obstacle", "obstáculo") else label
+
+
+def _instrument_name(inst: str, lang: str) -> str:
+    key = f"instrument.{inst}"
+    return t(key, lang) if key in STRINGS else str(inst)
+
+
+def word_findings(sel: SummaryData, *, lang: str, site_name: str, site_names: dict) -> list[str]:
+    """The key findings of :func:`select_summary` in words (one sentence per item)."""
+
+    def t(key, **kw):
+        return _t(key, lang, **kw)
+
+    def _crit(c):
+        return criterion_label(c, lang)
+
+    def _crits(codes):
+        return join_list([_crit(c) for c in codes], lang)
+
+    out = []
+    if sel.ratings["score"].notna().sum() == 0:
+        return [t("summary.none_rated")]
+    scores = sel.ratings.set_index("criterion")["score"]
+    if sel.all_equal:
+        c = next(iter(sel.ratings.loc[sel.ratings["score"].notna(), "criterion"]))
+        out.append(t("summary.all_equal", n=sel.n_core, score=fmt_num(scores[c], lang)))
+    elif sel.strongest:
+        text = t(
+            "summary.strongest_weakest",
+            best=_crit(sel.strongest),
+            best_score=fmt_num(scores[sel.strongest], lang),
+            worst=_crit(sel.weakest),
+            worst_score=fmt_num(scores[sel.weakest], lang),
+        )
+        if sel.clear_gap is not None:
+            text += " " + t("summary.clear_gap" if sel.clear_gap else "summary.overlap_gap")
+        out.append(text)
+    if sel.insufficient:
+        out.append(
+            t(
+                "summary.thin",
+                criteria=_crits(sel.insufficient),
+                reason=t("summary.thin_reason"),
+            )
+        )
+    if sel.thin:
+        out.append(t("summary.borrowed", criteria=_crits(sel.thin)))
+    if sel.wide:
+        out.append(t("summary.wide", criteria=_crits(sel.wide), width=fmt_num(WIDE, lang)))
+    if sel.missing:
+        out.append(t("summary.missing", criteria=_crits(sel.missing)))
+    for r in sel.comparisons.to_dict("records"):
+        key = "summary.compare_better" if r["direction"] > 0 else "summary.compare_worse"
+        out.append(
+            t(
+                key,
+                criterion=_crit(r["criterion"]),
+                site=site_name,
+                other=site_names.get(r["other"], r["other"]),
+                p=fmt_prob(r["p"], lang),
+            )
+        )
+    if sel.comparisons.empty and sel.compared_with:
+        names = sorted(site_names.get(o, o) for o in sel.compared_with)
+        out.append(
+            t(
+                "summary.compare_none",
+                others=join_list(names, lang),
+                p=fmt_num(P_CLEAR, lang, 2),
+            )
+        )
+    if sel.weak:
+        out.append(t("summary.recommend", criteria=join_list(list(sel.weak), lang)))
+    return out
 
 
 class SiteReport:
@@ -154,9 +861,12 @@ class SiteReport:
         The site (a string: ``"0101"``, never the number 101).
     lang : {"es", "en"}
     crosswalk : path, optional
-        Folder of the recommendations crosswalk (default ``data/crosswalk``).
+        Folder of the recommendations crosswalk (default: the one copeval ships).
     profile : {"full", "brief"}
         Which sections render (see :data:`PROFILES`).
+    project_path : path, optional
+        The project folder as the user gave it (printed in the reproduce command; default
+        the loaded project's folder).
     """
 
     def __init__(
@@ -167,6 +877,7 @@ class SiteReport:
         lang: str = "es",
         crosswalk=None,
         profile: str = "full",
+        project_path=None,
     ):
         self.lang = check_lang(lang)
         data = data.for_readers(self.lang)  # free text redacted before anything renders
@@ -175,14 +886,9 @@ class SiteReport:
         self.profile = check_profile(profile)
         self.crosswalk_path = crosswalk
         self.project = data.project
+        self.project_path = project_path
         self.name = data.site_names[self.site_id]
         self.ci = float(data.params["ci"])
-        self.rows = data.for_site("table", self.site_id).reset_index(drop=True)
-        ev = data.for_site("evidence", self.site_id)
-        if "date" not in ev.columns and "date" in self.project.sources.columns:
-            dates = self.project.sources[["source_id", "date"]]
-            ev = ev.merge(dates, on="source_id", how="left", validate="many_to_one")
-        self.evidence = ev.reset_index(drop=True)
 
     @classmethod
     def build(
@@ -198,10 +904,13 @@ class SiteReport:
         cache_dir=None,
         crosswalk=None,
         profile: str = "full",
+        round: str | None = None,
     ) -> SiteReport:
-        """Load and score the project (or reuse ``cache_dir``), then prepare the site's report."""
+        """Load and score the project (or reuse ``cache_dir``), then prepare the site's
+        report. ``round`` shows that round of a project with rounds (default: the latest)."""
         check_lang(lang)
         check_profile(profile)
+        kwargs = {"round": round} if round is not None else {}
         data = ReportData.load(
             project_path,
             weight=weight,
@@ -210,643 +919,754 @@ class SiteReport:
             ci=ci,
             cache_dir=cache_dir,
             complete=profile == "full",  # a brief shows no reliability or sensitivity table
+            **kwargs,
         )
-        return cls(data, site_id=site_id, lang=lang, crosswalk=crosswalk, profile=profile)
+        return cls(
+            data,
+            site_id=site_id,
+            lang=lang,
+            crosswalk=crosswalk,
+            profile=profile,
+            project_path=project_path,
+        )
 
     # ------------------------------------------------------------------ helpers
     def _t(self, key, **kw) -> str:
         return t(key, self.lang, **kw)
 
+    def _tn(self, key, n, **kw) -> str:
+        return tn(key, int(n), self.lang, **kw)
+
     @property
     def _ci_text(self) -> str:
-        return fmt_pct(self.ci, self.lang)
+        return ci_text(self.data.params, self.lang)
 
-    def _crit(self, c: str) -> pd.Series | None:
-        r = self.rows[self.rows["criterion"] == c]
-        return None if r.empty else r.iloc[0]
+    @functools.cached_property
+    def _ratings(self) -> pd.DataFrame:
+        return select_ratings(self.data, self.site_id)
 
-    def _compare_sites(self) -> list[str]:
-        """Sites shown beside this one: all when few, else the same department."""
-        ids = list(self.data.site_names)
-        if len(ids) <= MAX_COMPARE:
-            return ids
-        sites = self.project.sites
-        dept = _site_row(self.project, self.site_id)["department"]
-        same = [s for s in sites.loc[sites["department"] == dept, "site_id"] if s != self.site_id]
-        return [self.site_id, *same[: MAX_COMPARE - 1]]
+    @functools.cached_property
+    def _evidence(self) -> pd.DataFrame:
+        return _site_evidence(self.data, self.site_id)
 
-    def _sources(self) -> pd.DataFrame:
-        src = self.data.for_site("sources", self.site_id)
-        return src[src["consent"] != "none"]
+    def _crit(self, c: str) -> str:
+        return criterion_label(c, self.lang)
 
-    # ------------------------------------------------------------------ sections
+    def _crits(self, codes) -> str:
+        return join_list([self._crit(c) for c in codes], self.lang)
+
+    def _code_label(self, code: str) -> str:
+        """A codebook code in words (its label), never the code itself."""
+        if code in CRITERIA:
+            return criterion_label(code, self.lang, code=False)
+        try:
+            return _strip_obstacle(self.project.codebook.label(code, lang=self.lang))
+        except Exception:
+            return self._t("code.unknown")
+
+    def _text(self, record, column) -> str | None:
+        return localized(record, column, self.lang)
+
+    def _evidence_counts(self, r) -> str:
+        """``"14 sources · 4 respondent groups · 238 survey respondents"``; parts with no
+        evidence are left out (a survey-only rating shows only its respondents)."""
+        parts = []
+        if r["n_sources"]:
+            parts += [
+                self._tn("count.sources", r["n_sources"]),
+                self._tn("count.groups", r["n_groups"]),
+            ]
+        if r["n_respondents"]:
+            parts.append(self._tn("count.respondents", r["n_respondents"]))
+        return " · ".join(parts) if parts else "—"
+
+    def _rating_value(self, r) -> str:
+        return f"{fmt_num(r['score'], self.lang)}{_marks(r)}"
+
+    # ------------------------------------------------------------------ cover
     @_section
-    def cover(self) -> Block:
-        """Cover page: site, period, data sources, toolkit version, synthetic-data banner."""
+    def cover(self) -> doc.Section:
+        """Cover: site, ratings, fieldwork, data sources, project, synthetic-data banner."""
+        sel = select_cover(self.data, self.site_id)
         lang = self.lang
-        meta = self.project.meta
-        site = _site_row(self.project, self.site_id)
-        synthetic = bool(meta.get("synthetic"))
-        running = self._t("doc.running", site=self.name)
-        footer = (
-            f"{t('cover.synthetic', 'es')} / {t('cover.synthetic', 'en')}" if synthetic else ""
-        )
-        parts = [
-            docinfo(
-                title=self._t("doc.title", site=self.name),
-                lang=lang,
-                running=running,
-                footer=footer,
-            ),
-            '<section class="cv-cover">',
+        dept = self._text(sel.site, "department")
+        facts = [
+            (self._t("cover.period"), fieldwork_period(sel.meta, sel.source_dates, lang)),
+            (self._t("cover.sources"), self._sources_text(sel)),
+            (self._t("cover.project"), project_title(sel.meta, lang)),
+            (self._t("cover.toolkit"), toolkit_line(lang)),
         ]
-        if synthetic:
-            parts.append(
-                f'<div class="cv-synthetic"><strong>{esc(t("cover.synthetic", "es"))} / '
-                f"{esc(t('cover.synthetic', 'en'))}</strong>{esc(self._t('cover.synthetic_note'))}</div>"
-            )
+        if sel.round is not None:
+            facts.insert(0, (self._t("cover.round"), str(sel.round)))
+        after = [how_to_read(lang, self._ci_text, quotes=False)] if self.profile == "brief" else []
         kicker = "cover.kicker.brief" if self.profile == "brief" else "cover.kicker"
-        parts.append(f'<div class="cv-kicker">{esc(self._t(kicker))}</div>')
-        parts.append(f"<h1>{esc(self.name)}</h1>")
-        dept = site.get("department")
-        if isinstance(dept, str) and dept:
-            parts.append(
-                f'<div class="cv-subtitle">{esc(self._t("cover.site_line", department=dept))}</div>'
-            )
-        parts.append('<div class="cv-bar"></div>')
-        parts.append(self._cover_ratings())
-        parts.append("<dl>")
-        parts.append(
-            f"<dt>{esc(self._t('cover.period'))}</dt>"
-            f"<dd>{esc(fmt_period(meta.get('period'), lang))}</dd>"
+        return base_cover(
+            lang=lang,
+            title=self._t("doc.title", site=self.name),
+            running=self._t("doc.running", site=self.name),
+            kicker=self._t(kicker),
+            heading=self.name,
+            subtitle=self._t("cover.site_line", department=dept) if dept else None,
+            ratings=self._cover_ratings(sel.ratings),
+            facts=facts,
+            synthetic=sel.synthetic,
+            after=after,
         )
-        parts.append(
-            f"<dt>{esc(self._t('cover.sources'))}</dt><dd>{esc(self._sources_text())}</dd>"
-        )
-        parts += cover_provenance(self._t, meta, self.data.params, self._ci_text, lang)
-        parts.append("</dl>")
-        parts.append(f'<div class="cv-frameworks">{esc(self._t("cover.frameworks"))}</div>')
-        parts.append("</section>")
-        return Block("".join(parts))
 
-    def _cover_ratings(self) -> str:
+    def _cover_ratings(self, ratings: pd.DataFrame) -> doc.Table:
         lang = self.lang
         rows = []
-        for c in CRITERIA:
-            r = self._crit(c)
-            if r is None:
-                continue
+        for r in ratings.to_dict("records"):
             rows.append(
-                f"<tr><td><strong>{esc(c)}</strong> {esc(criterion_label(c, lang, code=False))}</td>"
-                f"<td>{chip(r['score'], lang, dagger=flag_marks(r))}</td>"
-                f'<td class="num">{esc(fmt_num(r["score"], lang))}</td>'
-                f'<td class="num cv-small">{esc(fmt_interval(r["lower"], r["upper"], lang))}</td></tr>'
+                [
+                    doc.Cell(
+                        doc.Strong(r["criterion"]),
+                        " ",
+                        criterion_label(r["criterion"], lang, code=False),
+                    ),
+                    doc.Cell(rating_chip(r["score"], lang, _marks(r))),
+                    doc.Cell(fmt_num(r["score"], lang) if _has(r["score"]) else ""),
+                    doc.Cell(
+                        doc.Span(fmt_interval(r["lower"], r["upper"], lang), "small")
+                        if _has(r["score"])
+                        else ""
+                    ),
+                ]
             )
-        return f'<table class="cv-cover-ratings"><tbody>{"".join(rows)}</tbody></table>'
+        return doc.Table((), rows, numeric=(2, 3), style="cover-ratings")
 
-    def _sources_text(self) -> str:
+    def _sources_text(self, sel: CoverData) -> str:
         lang = self.lang
-        src = self._sources()
-        counts = src["method"].value_counts()
-        bits = [
-            tn(f"sources.{m}", int(counts[m]), lang)
-            for m in ("interview", "focus_group", "observation", "document")
-            if counts.get(m, 0)
-        ]
-        mine = self.data.for_site("scaled_items", self.site_id)
-        if len(mine):
-            for inst, grp in mine.groupby("instrument", sort=True):
-                key = f"instrument.{inst}"
-                name = t(key, lang) if key in STRINGS else inst
-                bits.append(
-                    tn("sources.survey", grp["respondent_id"].nunique(), lang, instrument=name)
-                )
+        bits = [self._tn(f"sources.{m}", n) for m, n in sel.sources.items()]
+        for inst, n in sel.surveys.items():
+            bits.append(self._tn("sources.survey", n, instrument=_instrument_name(inst, lang)))
         return "; ".join(bits) if bits else self._t("sources.none")
 
     @_section
-    def contents(self) -> Block:
+    def contents(self) -> doc.Section:
         """Table of contents (filled with page numbers when the PDF is printed)."""
-        return Block(f'<nav class="cv-toc"><h2>{esc(self._t("toc.title"))}</h2></nav>')
+        return base_contents(self.lang)
 
+    # ------------------------------------------------------------------ summary
     @_section
-    def summary(self) -> Block:
-        """Executive summary: lead, key findings, rating per criterion with its interval."""
-        lang = self.lang
-        out = [heading(2, self._t("sec.summary"), "summary")]
-        out.append(p(self._t("summary.lead", site=self.name, ci=self._ci_text), "cv-lead"))
-        ratings = rating_sentences(self.rows, lang=lang, ci=self.ci)
-        if ratings:
-            out.append(f"<h4>{esc(self._t('summary.ratings'))}</h4>")
-            out.append(
-                '<ul class="cv-summary-list">'
-                + "".join(f"<li>{esc(s)}</li>" for s in ratings)
-                + "</ul>"
-            )
-        findings = site_findings(self.rows, lang=lang, comparisons=self._comparison_findings())
-        out.append(f"<h4>{esc(self._t('summary.findings'))}</h4>")
-        out.append('<div class="cv-callout"><ul class="cv-summary-list">')
-        out += [f"<li>{esc(s)}</li>" for s in findings]
-        out.append("</ul></div>")
-        out.append(self._ratings_table())
-        if any(is_thin(r) for _, r in self.rows.iterrows()):
-            out.append(p(self._t("flag.legend"), "cv-legend"))
-        return Block("".join(out))
-
-    def _comparison_findings(self) -> list[str]:
-        ids = list(self.data.site_names)
-        if len(ids) < 2:
-            return []
-        if len(ids) <= MAX_PAIRWISE:
-            pw = self.data.pairwise()
-            return comparison_sentences(
-                pw, site_id=self.site_id, site_names=self.data.site_names, lang=self.lang
-            )
-        return []
-
-    def _ratings_table(self) -> str:
-        lang = self.lang
-        rows = []
-        for c in CRITERIA:
-            r = self._crit(c)
-            if r is None:
-                continue
-            thin = flag_marks(r)
-            evidence = self._t(
-                "evidence.cell",
-                sources=int(r["n_sources"]),
-                groups=int(r["n_groups"]),
-                respondents=int(r["n_respondents"]),
-            )
-            note = [self._t("flag.insufficient")] if "†" in thin else []
-            if "‡" in thin:
-                note.append(self._t("flag.thin").split(":")[0])
-            if pd.notna(r["upper"]) and r["upper"] - r["lower"] > 1.2:
-                note.append(self._t("flag.wide"))
-            rows.append(
-                [
-                    f"<strong>{esc(c)}</strong> {esc(criterion_label(c, lang, code=False))}",
-                    chip(r["score"], lang, dagger=thin),
-                    esc(fmt_num(r["score"], lang)),
-                    esc(fmt_interval(r["lower"], r["upper"], lang)),
-                    esc(evidence),
-                    esc("; ".join(note)),
-                ]
-            )
-        return table(
-            [
-                self._t("col.criterion"),
-                self._t("col.rating"),
-                self._t("col.score"),
-                self._t("col.interval", ci=self._ci_text),
-                self._t("col.evidence"),
-                self._t("col.note"),
-            ],
-            rows,
-            numeric=(2, 3),
-        )
-
-    @_section
-    def results(self) -> Block:
-        """Results at a glance: forest plot of this site and the criteria x sites heatmap."""
-        lang = self.lang
-        brief = self.profile == "brief"
-        out = [heading(2, self._t("sec.glance"), "glance", newpage=not brief)]
+    def summary(self) -> doc.Section:
+        """Executive summary: lead, how to read, ratings, key findings, ratings table."""
+        sel = select_summary(self.data, self.site_id)
+        out = [doc.Heading(2, self._t("sec.summary"), "summary")]
         out.append(
-            forest_html(
-                self.rows,
-                lang=lang,
-                criteria=[c for c in CRITERIA if c in set(self.rows["criterion"])],
-                caption=self._t("fig.glance", n=FIG["glance"], ci=self._ci_text),
-            )
+            doc.Para(self._t("summary.lead", site=self.name, ci=self._ci_text), style="lead")
         )
-        sites = self._compare_sites() if self.profile == "full" else []
-        if len(sites) > 1:
-            tab = self.data.table[self.data.table["site_id"].isin(sites)]
-            order = {s: i for i, s in enumerate(sites)}
-            tab = tab.sort_values("site_id", key=lambda s: s.map(order), kind="stable")
+        if self.profile == "full":
+            out.append(how_to_read(self.lang, self._ci_text))
+        rated = sel.ratings[sel.ratings["score"].notna()]
+        if len(rated):
+            out.append(doc.Heading(4, self._t("summary.ratings"), "summary-ratings", toc=False))
             out.append(
-                heatmap_table(
-                    tab,
-                    lang=lang,
-                    site_names=self.data.site_names,
-                    criteria=[c for c in CRITERIA if c in set(tab["criterion"])],
-                    highlight=self.site_id,
-                    caption=self._t("fig.heatmap", n=FIG["heatmap"]),
+                doc.Bullets(
+                    [self._rating_sentence(r) for r in rated.to_dict("records")], style="summary"
                 )
             )
-        return Block("".join(out))
+        out.append(doc.Heading(4, self._t("summary.findings"), "summary-findings", toc=False))
+        out.append(doc.Callout(doc.Bullets(self._findings(sel), style="summary")))
+        out.append(self._ratings_table(sel.ratings))
+        if (sel.ratings["insufficient"] | sel.ratings["thin"]).any():
+            out.append(doc.Para(self._t("flag.legend"), style="legend"))
+        return doc.Section(*out)
 
+    def _rating_sentence(self, r) -> list:
+        return [
+            doc.Strong(self._crit(r["criterion"])),
+            ": ",
+            rating_chip(r["score"], self.lang, _marks(r)),
+            " ",
+            self._t(
+                "summary.rating_value",
+                score=fmt_num(r["score"], self.lang),
+                interval=fmt_interval(r["lower"], r["upper"], self.lang),
+            ),
+        ]
+
+    def _findings(self, sel: SummaryData) -> list[str]:
+        return word_findings(
+            sel, lang=self.lang, site_name=self.name, site_names=self.data.site_names
+        )
+
+    def _ratings_table(self, ratings: pd.DataFrame) -> doc.Table:
+        lang = self.lang
+        rows, notes = [], []
+        for r in ratings.to_dict("records"):
+            note = []
+            if r["insufficient"]:
+                note.append(self._t("flag.insufficient"))
+            if r["thin"]:
+                note.append(self._t("flag.thin_short"))
+            if r["wide"]:
+                note.append(self._t("flag.wide"))
+            notes.append("; ".join(note))
+            rows.append(
+                [
+                    doc.Cell(
+                        doc.Strong(r["criterion"]),
+                        " ",
+                        criterion_label(r["criterion"], lang, code=False),
+                    ),
+                    doc.Cell(rating_chip(r["score"], lang, _marks(r))),
+                    doc.Cell(fmt_num(r["score"], lang) if _has(r["score"]) else ""),
+                    doc.Cell(
+                        fmt_interval(r["lower"], r["upper"], lang) if _has(r["score"]) else ""
+                    ),
+                    doc.Cell(self._evidence_counts(r)),
+                ]
+            )
+        header = [
+            self._t("col.criterion"),
+            self._t("col.rating"),
+            self._t("col.score"),
+            self._t("col.interval", ci=self._ci_text),
+            self._t("col.evidence"),
+        ]
+        if any(notes):  # an empty column is dropped
+            header.append(self._t("col.note"))
+            rows = [[*row, doc.Cell(n)] for row, n in zip(rows, notes, strict=True)]
+        return doc.Table(header, rows, numeric=(2, 3))
+
+    # ------------------------------------------------------------------ results
     @_section
-    def context(self) -> Block:
+    def results(self) -> doc.Section:
+        """Results at a glance: this site's ratings plot and the criteria x sites grid."""
+        brief = self.profile == "brief"
+        sel = select_results(self.data, self.site_id, grid=not brief)
+        out = [doc.Heading(2, self._t("sec.glance"), "glance", newpage=not brief)]
+        out.append(self._forest(sel.ratings))
+        if len(sel.sites) > 1:
+            out.append(self._grid(sel))
+        return doc.Section(*out)
+
+    def _forest(self, ratings: pd.DataFrame) -> doc.Forest:
+        lang = self.lang
+        rows = [
+            doc.ForestRow(
+                label=self._crit(r["criterion"]),
+                score=_num(r["score"]),
+                lower=_num(r["lower"]),
+                upper=_num(r["upper"]),
+                value_text=self._rating_value(r) if _has(r["score"]) else "",
+                hollow=bool(_marks(r)),
+            )
+            for r in ratings.to_dict("records")
+        ]
+        bands = [en if lang == "en" else es for _, en, es in RATING_BANDS]
+        return doc.Forest(
+            rows,
+            bands=bands,
+            ticks=[(v, fmt_num(v, lang)) for v in (0, 0.8, 1.6, 2.4, 3.2, 4.0)],
+            axis_title=self._t("fig.axis.score"),
+            caption=self._t("fig.glance", n=FIG["glance"], ci=self._ci_text),
+        )
+
+    def _grid(self, sel: ResultsData) -> doc.Table:
+        lang = self.lang
+        criteria = [c for c in CRITERIA if c in set(sel.grid["criterion"])]
+        by_key = {(r["site_id"], r["criterion"]): r for r in sel.grid.to_dict("records")}
+        rows = []
+        for s in sel.sites:
+            cells = [doc.Cell(self.data.site_names.get(s, s), bold=s == self.site_id)]
+            for c in criteria:
+                r = by_key.get((s, c))
+                if r is None or pd.isna(r["band"]):
+                    cells.append(doc.Cell(self._t("fig.no_data"), band="na"))
+                    continue
+                band = int(r["band"])
+                label = RATING_BANDS[band][1 if lang == "en" else 2]
+                cells.append(
+                    doc.Cell(
+                        f"{fmt_num(r['score'], lang)}{r['marks']} ",
+                        doc.Span(label, "small"),
+                        band=band,
+                    )
+                )
+            rows.append(cells)
+        return doc.Table(
+            ["", *[self._crit(c) for c in criteria]],
+            rows,
+            style="heat",
+            row_header=True,
+            highlight=[i for i, s in enumerate(sel.sites) if s == self.site_id],
+            caption=self._t("fig.heatmap", n=FIG["heatmap"]),
+        )
+
+    # ------------------------------------------------------------------ context
+    @_section
+    def context(self) -> doc.Section:
         """The site in figures: population, violence, police deployment (described, not scored)."""
         lang = self.lang
-        site = _site_row(self.project, self.site_id)
-        out = ['<div class="cv-keep">', heading(2, self._t("sec.context"), "context")]
-        out.append(p(self._t("context.intro")))
+        sel = select_context(self.data, self.site_id)
+        rec = sel["record"]
         facts = []
 
-        def present(value) -> bool:
-            return not (
-                value is None or (pd.api.types.is_scalar(value) and pd.isna(value)) or value == ""
-            )
-
         def add(label_key, text, source_col=None):
-            src = site.get(source_col) if source_col else None
-            note = (
-                f'<span class="cv-small">{esc(self._t("context.source", source=src))}</span>'
-                if isinstance(src, str) and src
-                else ""
-            )
-            facts.append(f"<dt>{esc(self._t(label_key))}</dt><dd>{esc(text)}{note}</dd>")
+            src = self._text(rec, source_col) if source_col else None
+            value = [text]
+            if src:
+                value += [" ", doc.Span(self._t("context.source", source=src), "small")]
+            facts.append((self._t(label_key), value))
 
-        if present(site.get("population")):
-            add("context.population", fmt_count(site["population"], lang), "population_source")
-        if present(site.get("homicide_rate")):
-            year = site.get("homicide_year")
-            text = fmt_num(site["homicide_rate"], lang)
-            if present(year):
-                text += f" ({int(year)})"
+        if sel["population"] is not None:
+            add("context.population", fmt_count(sel["population"], lang), "population_source")
+        if sel["homicide_rate"] is not None:
+            text = fmt_num(sel["homicide_rate"], lang)
+            if sel["homicide_year"] is not None:
+                text += f" ({int(sel['homicide_year'])})"
             add("context.homicide", text, "homicide_source")
         police = []
-        if present(site.get("police_precinct")):
-            police.append(f"{self._t('context.precinct')} {site['police_precinct']}")
+        if sel["police_precinct"] is not None:
+            police.append(f"{self._t('context.precinct')} {sel['police_precinct']}")
         for col in ("stations", "substations"):
-            if present(site.get(col)):
-                police.append(f"{self._t(f'context.{col}')}: {fmt_count(site[col], lang)}")
-        if present(site.get("staff")):
-            staff = f"{self._t('context.staff')}: {fmt_count(site['staff'], lang)}"
-            if present(site.get("staff_women")):
+            if sel[col] is not None:
+                police.append(f"{self._t(f'context.{col}')}: {fmt_count(sel[col], lang)}")
+        if sel["staff"] is not None:
+            staff = f"{self._t('context.staff')}: {fmt_count(sel['staff'], lang)}"
+            if sel["staff_women"] is not None:
                 staff += (
-                    f" ({self._t('context.staff_women')}: {fmt_count(site['staff_women'], lang)})"
+                    f" ({self._t('context.staff_women')}: {fmt_count(sel['staff_women'], lang)})"
                 )
             police.append(staff)
         if police:
             add("context.police", " · ".join(police), "police_source")
-        if present(site.get("municipality_code")):
-            add("context.municipality_code", str(site["municipality_code"]))
+        if sel["municipality_code"] is not None:
+            add("context.municipality_code", sel["municipality_code"])
+        notes = self._text(rec, "notes")
+        out = [
+            doc.Heading(2, self._t("sec.context"), "context"),
+            doc.Para(self._t("context.intro")),
+        ]
         if facts:
-            out.append(f'<dl class="cv-facts">{"".join(facts)}</dl>')
-        if present(site.get("notes")):
-            out.append(p(str(site["notes"]), "cv-note"))
-        out.append("</div>")
-        return Block("".join(out))
+            out.append(doc.Facts(facts))
+        if notes:
+            out.append(doc.Para(notes, style="note"))
+        if not facts and not notes:
+            out.append(doc.Para(self._t("context.none"), style="note"))
+        return doc.Section(doc.Group(*out, style="keep"))
 
+    # ------------------------------------------------------------------ criteria
     @_section
-    def criteria(self) -> Block:
-        """One section per criterion: rating, components, evidence balance, quotes, warnings."""
-        out = [heading(2, self._t("sec.criteria"), "criteria")]
+    def criteria(self) -> doc.Section:
+        """One section per criterion: rating, evidence balance, obstacles, quotes, warnings."""
+        out = [doc.Heading(2, self._t("sec.criteria"), "criteria")]
         redact = redactor(self.project, self.lang)
         for c in CRITERIA:
-            out.append(self._criterion_section(c, redact))
-        return Block("".join(out))
+            sel = select_criterion(
+                self.data,
+                self.site_id,
+                c,
+                evidence=self._evidence,
+                ratings=self._ratings,
+                redact=redact,
+                translation=f"text_{self.lang}",
+            )
+            out.append(self._criterion_section(sel))
+        return doc.Section(*out)
 
-    def _criterion_section(self, c: str, redact) -> str:
+    def _criterion_section(self, sel: CriterionData) -> doc.Group:
         lang = self.lang
-        r = self._crit(c)
-        ev = self.evidence[self.evidence["criterion"] == c]
-        out = ['<section class="cv-criterion"><div class="cv-criterion-head">']
-        out.append(heading(3, criterion_label(c, lang), f"crit-{c}"))
-        out.append(p(self._t(f"crit.definition.{c}"), "cv-def"))
-        out.append("</div>")
-        if r is None or pd.isna(r["score"]):
-            out.append(p(self._t("crit.rating_missing")))
+        c = sel.criterion
+        head = doc.Group(
+            doc.Heading(3, criterion_label(c, lang), f"crit-{c.lower()}"),
+            doc.Para(self._t(f"crit.definition.{c}"), style="def"),
+            style="criterion-head",
+        )
+        out: list = [head]
+        r = sel.rating
+        if r is None:
+            out.append(doc.Para(self._t("crit.rating_missing")))
         else:
-            thin = flag_marks(r)
             out.append(
-                "<p>"
-                + chip(r["score"], lang, dagger=thin)
-                + " "
-                + esc(
+                doc.Para(
+                    rating_chip(r["score"], lang, _marks(r)),
+                    " ",
                     self._t(
                         "crit.rating",
-                        label=rating_label(float(r["score"]), lang),
                         score=fmt_num(r["score"], lang),
                         ci=self._ci_text,
                         interval=fmt_interval(r["lower"], r["upper"], lang),
-                    )
-                )
-                + "</p>"
-            )
-            basis = _basis_key(r["basis"])
-            out.append(
-                p(
-                    self._t(
-                        "crit.components",
-                        qual=fmt_num(r["qual_score"], lang),
-                        survey=fmt_num(r["survey_score"], lang),
-                        basis=self._t(basis),
-                    )
+                    ),
                 )
             )
-            out.append(
-                p(
+            out.append(doc.Para(self._components(r)))
+            sentences = []
+            if r["n_segments"]:
+                sentences.append(
                     self._t(
                         "crit.evidence",
-                        segments=int(r["n_segments"]),
-                        sources=int(r["n_sources"]),
-                        groups=int(r["n_groups"]),
-                        respondents=int(r["n_respondents"]),
+                        segments=self._tn("count.passages", r["n_segments"]),
+                        sources=self._tn("count.sources", r["n_sources"]),
+                        groups=self._tn("count.groups", r["n_groups"]),
                     )
                 )
-            )
-            if thin:
-                out.append(f'<div class="cv-warning">{esc(self._t("flag.legend"))}</div>')
-            if bool(r["low_reliability"]):
-                issues = reliability_text(r["reliability_issues"], lang)
+            if r["n_respondents"]:
+                key = "crit.evidence_survey" if r["n_segments"] else "crit.evidence_survey_only"
+                sentences.append(self._tn(key, r["n_respondents"]))
+            if sentences:
+                out.append(doc.Para(" ".join(sentences)))
+            if _marks(r):
+                out.append(doc.Callout(doc.Para(self._t("flag.legend")), kind="warning"))
+            if r["low_reliability"]:
                 out.append(
-                    f'<div class="cv-warning"><strong>{esc(self._t("crit.warning"))}:</strong> '
-                    f"{esc(self._t('flag.reliability'))}: {esc(issues)}</div>"
-                )
-        if len(ev):
-            v = pd.to_numeric(ev["valence"], errors="coerce")
-            out.append(
-                p(
-                    self._t(
-                        "crit.balance",
-                        pos=int((v > 0).sum()),
-                        neu=int((v == 0).sum()),
-                        neg=int((v < 0).sum()),
+                    doc.Callout(
+                        doc.Para(
+                            doc.Strong(self._t("crit.warning") + ":"),
+                            " ",
+                            self._reliability_text(r["reliability_issues"]),
+                        ),
+                        kind="warning",
                     )
                 )
-            )
-            obstacles = ev[ev["obstacle"].astype(bool) & (v < 0)]
-            if len(obstacles):
-                top = (
-                    obstacles["code"]
-                    .value_counts()
-                    .sort_index()
-                    .sort_values(ascending=False, kind="stable")
+        total = sel.n_positive + sel.n_neutral + sel.n_negative
+        if total:
+            parts = [
+                self._tn(key, n)
+                for key, n in (
+                    ("crit.balance.pos", sel.n_positive),
+                    ("crit.balance.neu", sel.n_neutral),
+                    ("crit.balance.neg", sel.n_negative),
                 )
-                cb = self.project.codebook
-                names = [
-                    f"{_strip_obstacle(cb.label(code, lang=lang))} ({n})"
-                    for code, n in top.head(3).items()
-                ]
-                out.append(p(self._t("crit.obstacles", obstacles=join_list(names, lang))))
-        out.append(f"<h4>{esc(self._t('crit.quotes'))}</h4>")
-        quotes, withheld = select_quotes(ev, self.project.segment_text, k=3, redact=redact)
-        if quotes.empty:
-            out.append(p(self._t("crit.no_quotes"), "cv-note"))
-        for _, q in quotes.iterrows():
-            out.append(self._quote_html(q))
-        if withheld:
-            out.append(p(tn("crit.withheld", withheld, lang), "cv-note"))
-        out.append("</section>")
-        return "".join(out)
+                if n
+            ]
+            out.append(doc.Para(self._tn("crit.balance", total, parts=join_list(parts, lang))))
+        if sel.obstacles:
+            names = [
+                f"{self._code_label(code)} ({self._tn('count.mentions', n)})"
+                for code, n in sel.obstacles
+            ]
+            out.append(doc.Para(self._t("crit.obstacles", obstacles=join_list(names, lang))))
+        out.append(doc.Heading(4, self._t("crit.quotes"), f"quotes-{c.lower()}", toc=False))
+        if sel.quotes.empty:
+            out.append(doc.Para(self._t("crit.no_quotes"), style="note"))
+        for q in sel.quotes.to_dict("records"):
+            out += self._quote(q)
+        if sel.withheld:
+            out.append(doc.Para(self._tn("crit.withheld", sel.withheld), style="note"))
+        return doc.Group(*out, style="criterion")
 
-    def _quote_html(self, q: pd.Series) -> str:
+    def _components(self, r) -> str:
         lang = self.lang
-        role = (
-            group_label(q["respondent_group"], lang)
-            if q["respondent_group"] in RESPONDENT_GROUPS
-            else ""
-        )
-        method = (
-            self._t(f"method.{q['method']}") if f"method.{q['method']}" in STRINGS else q["method"]
-        )
+        parts = []
+        if _has(r["qual_score"]):
+            parts.append(self._t("crit.component.qual", score=fmt_num(r["qual_score"], lang)))
+        if _has(r["survey_score"]):
+            parts.append(self._t("crit.component.survey", score=fmt_num(r["survey_score"], lang)))
+        only = {"qualitative": "crit.only_qual", "survey": "crit.only_survey"}.get(r["basis"])
+        text = self._t("crit.components", parts=join_list(parts, lang)) if parts else ""
+        if only:
+            text += " " + self._t(only)
+        return text.strip()
+
+    def _reliability_text(self, issues: str) -> str:
+        lang = self.lang
+        parts = []
+        for item in (issues or "").split(";"):
+            if not item:
+                continue
+            what, _, alpha = item.rpartition(":")
+            name, _, measure = what.rpartition(":")
+            a = fmt_num(float(alpha), lang, 2)
+            if measure == "valence":
+                label = self._crit(name) if name in CRITERIA else self._code_label(name)
+                parts.append(self._t("flag.reliability.valence", criterion=label, alpha=a))
+            else:
+                parts.append(
+                    self._t("flag.reliability.presence", code=self._code_label(name), alpha=a)
+                )
+        return self._t("flag.reliability") + (": " + "; ".join(parts) if parts else "")
+
+    def _quote(self, q: dict) -> list:
+        lang = self.lang
+        group = q.get("respondent_group")
+        role = group_label(group, lang) if group in RESPONDENT_GROUPS else ""
+        m = q.get("method")
+        method = self._t(f"method.{m}") if f"method.{m}" in STRINGS else ""
         language = q.get("language")
-        if isinstance(language, str) and language and language != lang:
+        translation = q.get("translation")
+        foreign = isinstance(language, str) and language and language != lang
+        if foreign:
             key = f"language.{language}"
-            name = self._t(key) if key in STRINGS else language
-            method = f"{method}, {self._t('quote.original_in', language=name)}"
+            if key in STRINGS:
+                method = f"{method}, {self._t('quote.original_in', language=self._t(key))}"
         date = q.get("date")
-        if date is not None and pd.notna(date) and str(date):
+        who = ", ".join(x for x in (role, self.name) if x)
+        if usable_text(date):
             attribution = self._t(
                 "quote.attribution",
-                role=role,
-                site=self.name,
+                who=who,
                 method=method,
-                date=_month(str(date)[:7], lang),  # month only: a day could identify
+                date=fmt_period(str(date)[:7], lang),  # month only: a day could identify
             )
         else:
-            attribution = self._t(
-                "quote.attribution_nodate", role=role, site=self.name, method=method
-            )
-        val = q["valence"]
-        val_text = _signed(val) if pd.notna(val) else ""
-        return (
-            f'<blockquote class="cv-quote"><p>“{esc(q["text"])}”</p>'
-            f"<footer>— {esc(attribution)} · {esc(self._t('col.valence').lower())} "
-            f'<span class="cv-val">{esc(val_text)}</span> · {esc(q["segment_id"])}</footer></blockquote>'
-        )
-
-    @_section
-    def coverage(self) -> Block:
-        """Evidence coverage by respondent group (triangulation)."""
-        lang = self.lang
-        out = [
-            '<div class="cv-keep">',
-            heading(2, self._t("sec.coverage"), "coverage", newpage=True),
-        ]
-        out.append(p(self._t("coverage.intro")))
-        out.append(
-            coverage_table(
-                self.evidence, lang=lang, caption=self._t("fig.coverage", n=FIG["coverage"])
-            )
-        )
-        out.append("</div>")
-        present = set(self.evidence["stratum"])
-        gaps = [stratum_label(s, lang) for s in STRATA if s not in present]
-        if gaps:
-            out.append(p(self._t("coverage.gaps", groups=join_list(gaps, lang))))
-        src = self.data.for_site("sources", self.site_id)
-        excluded = int((src["consent"] == "none").sum())
-        if excluded:
-            out.append(p(tn("coverage.excluded", excluded, lang)))
-        return Block("".join(out))
-
-    @_section
-    def survey(self) -> Block:
-        """Diverging Likert bars of the site's survey answers, per criterion and instrument."""
-        lang = self.lang
-        out = ['<div class="cv-keep">', heading(2, self._t("sec.survey"), "survey")]
-        mine = self.data.for_site("scaled_items", self.site_id)
-        if mine.empty or mine["criterion"].isna().all():
-            out.append(p(self._t("fig.survey_none")))
-            out.append("</div>")
-            return Block("".join(out))
-        out.append(
-            p(
-                self._t(
-                    "survey.intro", survey_weight=fmt_num(1 - self.data.params["weight"], lang, 2)
-                )
-            )
-        )
-        fig = figures.likert_figure(mine, lang=lang)
-        out.append(figures.figure_html(fig, self._t("fig.likert", n=FIG["likert"])))
-        out.append("</div>")
-        return Block("".join(out))
-
-    @_section
-    def robustness(self) -> Block:
-        """Inter-coder reliability, scale reliability and sensitivity to weighting choices."""
-        lang = self.lang
-        out = [heading(2, self._t("sec.robustness"), "robustness", newpage=True)]
-        out.append(self._coder_note())
-        scales = self.data.scale_reliability(self.site_id)
-        if scales is not None and len(scales):
-            mine = scales[scales["site_id"] == self.site_id]
-            if len(mine):
-                out.append(p(self._t("rob.scales")))
-                rows = []
-                for _, r in mine.iterrows():
-                    inst = r["instrument"]
-                    key = f"instrument.{inst}"
-                    who = t(key, lang) if key in STRINGS else inst
-                    crit = r["criterion"] if "criterion" in r.index else ""
-                    rows.append(
-                        [
-                            esc(
-                                f"{criterion_label(crit, lang) if crit in CRITERIA else crit} · {who}"
-                            ),
-                            esc(int(r["n_items"])),
-                            esc(int(r["n_respondents"])),
-                            esc(fmt_num(r["alpha"], lang, 2)),
-                            esc(fmt_num(r["omega"], lang, 2)),
-                        ]
-                    )
-                out.append(
-                    table(
-                        [
-                            self._t("col.scale"),
-                            self._t("col.items"),
-                            self._t("col.n"),
-                            self._t("col.alpha"),
-                            self._t("col.omega"),
-                        ],
-                        rows,
-                        numeric=(1, 2, 3, 4),
-                    )
-                )
-        out.append(self._sensitivity_note())
-        notes = []
-        for c in CRITERIA:
-            r = self._crit(c)
-            if r is not None and bool(r["capped"]):
-                text = self._t("flag.capped", ceiling=fmt_num(STRENGTH_CEILING, lang))
-                notes.append(f"{criterion_label(c, lang)}: {text}")
-            if r is not None and bool(r["thin_evidence"]):
-                notes.append(f"{criterion_label(c, lang)}: {self._t('flag.thin')}")
-        if notes:
-            items = "".join(f"<li>{esc(n)}</li>" for n in notes)
+            attribution = self._t("quote.attribution_nodate", who=who, method=method)
+        out = [doc.Quote(q["text"], "— ", attribution)]
+        if foreign and usable_text(translation):
             out.append(
-                f'<p class="cv-note">{esc(self._t("rob.warnings"))}:</p>'
-                f'<ul class="cv-summary-list cv-note">{items}</ul>'
-            )
-        return Block("".join(out))
-
-    def _coder_note(self) -> str:
-        lang = self.lang
-        rel = self.data.code_reliability
-        if rel is None or rel.empty:
-            return p(self._t("rob.coders_none"))
-        overall = rel[rel["code"] == "ALL"]
-        parts = []
-        if len(overall):
-            o = overall.iloc[0]
-            alpha = o["alpha_ordinal"] if pd.notna(o["alpha_ordinal"]) else o["alpha_nominal"]
-            verdict = (
-                "reliable" if alpha >= 0.8 else "tentative" if alpha >= 0.667 else "unreliable"
-            )
-            parts.append(
-                self._t(
-                    "rob.coders_summary",
-                    alpha=fmt_num(alpha, lang, 3),
-                    verdict=self._t(f"rob.verdict.{verdict}"),
-                    n=int(o["n_valence_units"]) if pd.notna(o["n_valence_units"]) else 0,
+                doc.Para(
+                    doc.Emph(self._t("quote.translation") + ":"), " ", translation, style="small"
                 )
             )
-        # codes whose *presence* agreement is low, with that alpha; valence problems are
-        # reported per rating from the scoring gate (low_reliability)
-        below = (
-            rel["presence_below"] if "presence_below" in rel.columns else rel["below_threshold"]
-        )
-        weak = rel[(rel["code"] != "ALL") & below.astype(bool)]
-        out = p(self._t("rob.coders", text=" ".join(parts)))
-        if len(weak):
-            codes = [
-                f"{c} ({fmt_num(a, lang, 2)})"
-                for c, a in zip(weak["code"], weak["alpha_nominal"], strict=True)
-            ]
-            out += f'<div class="cv-warning">{esc(self._t("rob.weak_codes", codes=", ".join(codes)))}</div>'
         return out
 
-    def _sensitivity_note(self) -> str:
+    # ------------------------------------------------------------------ coverage
+    @_section
+    def coverage(self) -> doc.Section:
+        """Evidence coverage by respondent group (triangulation)."""
+        import matplotlib as mpl
+        from matplotlib.colors import to_hex
+
         lang = self.lang
-        sens = self.data.for_site("site_sensitivity", self.site_id)
-        mine = sens[sens["score"].notna()]
-        if mine.empty:
-            return ""
-        wmin, wmax = float(mine["weight"].min()), float(mine["weight"].max())
-        text = self._t("rob.sensitivity", wmin=fmt_num(wmin, lang, 2), wmax=fmt_num(wmax, lang, 2))
-        changes = []
+        sel = select_coverage(self.data, self.site_id)
+        vmax = max(3.0, float(sel.sources.to_numpy().max()) if sel.sources.size else 3.0)
+        blues = mpl.colormaps["Blues"]
+        rows = []
         for c in CRITERIA:
-            scores = mine.loc[mine["criterion"] == c, "score"].astype(float)
-            if scores.empty:
-                continue
-            labels = [rating_label(s, lang) for s in sorted(scores.clip(0, 4))]
-            distinct = list(dict.fromkeys(labels))
-            if len(distinct) > 1:
-                changes.append(
+            cells = [doc.Cell(self._crit(c))]
+            for g in STRATA:
+                s, n = int(sel.sources.at[c, g]), int(sel.segments.at[c, g])
+                if s == 0:
+                    cells.append(doc.Cell("—", band="empty"))
+                    continue
+                shade = 0.15 + 0.7 * s / vmax
+                ink = "#ffffff" if shade > 0.55 else "#1f2d3d"
+                cells.append(doc.Cell(f"{s} ({n})", fill=to_hex(blues(shade)), ink=ink))
+            rows.append(cells)
+        out = [
+            doc.Heading(2, self._t("sec.coverage"), "coverage", newpage=True),
+            doc.Para(self._t("coverage.intro")),
+            doc.Table(
+                [self._t("col.criterion"), *[stratum_label(g, lang) for g in STRATA]],
+                rows,
+                style="coverage",
+                row_header=True,
+                caption=self._t("fig.coverage", n=FIG["coverage"]),
+            ),
+        ]
+        more = []
+        if sel.gaps:
+            more.append(
+                doc.Para(
                     self._t(
-                        "rob.sensitivity_change_item",
-                        criterion=criterion_label(c, lang),
-                        labels=" – ".join(distinct),
+                        "coverage.gaps",
+                        groups=join_list([stratum_label(s, lang) for s in sel.gaps], lang),
                     )
                 )
-        if changes:
-            text += " " + self._t("rob.sensitivity_changes", changes="; ".join(changes))
-        else:
-            text += " " + self._t("rob.sensitivity_stable")
-        return p(text)
+            )
+        if sel.excluded:
+            more.append(doc.Para(self._tn("coverage.excluded", sel.excluded)))
+        return doc.Section(doc.Group(*out, style="keep"), *more)
 
+    # ------------------------------------------------------------------ survey
     @_section
-    def recommendations(self) -> Block:
+    def survey(self) -> doc.Section:
+        """Diverging bars of the site's survey answers per criterion and instrument, with a
+        warning where few people answered."""
+        lang = self.lang
+        sel = select_survey(self.data, self.site_id)
+        out = [doc.Heading(2, self._t("sec.survey"), "survey")]
+        if sel.items.empty:
+            out.append(doc.Para(self._t("fig.survey_none")))
+            return doc.Section(doc.Group(*out, style="keep"))
+        out.append(
+            doc.Para(self._t("survey.intro", survey_weight=fmt_num(sel.survey_weight, lang, 2)))
+        )
+        counts = [
+            self._tn("survey.answered", n, instrument=_instrument_name(i, lang))
+            for i, n in sel.respondents.items()
+        ]
+        out.append(doc.Para(self._t("survey.counts", counts=join_list(counts, lang))))
+        for inst in sel.small:
+            n = sel.respondents[inst]
+            # the 90 % margin of error of a percentage near 50 % (its widest)
+            margin = round(100 * _Z90 * 0.5 / math.sqrt(max(n, 1)))
+            out.append(
+                doc.Callout(
+                    doc.Para(
+                        self._tn(
+                            "survey.small" if n >= TINY_SAMPLE else "survey.tiny",
+                            n,
+                            instrument=_instrument_name(inst, lang),
+                            margin=margin,
+                            threshold=SMALL_SAMPLE,
+                        )
+                    ),
+                    kind="warning",
+                )
+            )
+        fig = figures.likert_figure(sel.items, lang=lang)
+        out.append(
+            doc.Figure.from_matplotlib(
+                fig, alt=self._t("fig.likert.alt"), caption=self._t("fig.likert", n=FIG["likert"])
+            )
+        )
+        return doc.Section(doc.Group(*out, style="keep"))
+
+    # ------------------------------------------------------------------ robustness
+    @_section
+    def robustness(self) -> doc.Section:
+        """Agreement between coders, consistency of the survey scales, sensitivity."""
+        lang = self.lang
+        sel = select_robustness(self.data, self.site_id)
+        out = [doc.Heading(2, self._t("sec.robustness"), "robustness", newpage=True)]
+        if sel.coders is None:
+            out.append(doc.Para(self._t("rob.coders_none")))
+        else:
+            out.append(
+                doc.Para(
+                    self._tn(
+                        "rob.coders_summary",
+                        sel.coders["n"],
+                        alpha=fmt_num(sel.coders["alpha"], lang, 2),
+                        verdict=self._t(f"rob.verdict.{sel.coders['verdict']}"),
+                    )
+                )
+            )
+        if len(sel.weak_codes):
+            names = [
+                f"{self._code_label(code)} ({fmt_num(a, lang, 2)})"
+                for code, a in zip(sel.weak_codes["code"], sel.weak_codes["alpha"], strict=True)
+            ]
+            out.append(
+                doc.Callout(
+                    doc.Para(self._tn("rob.weak_codes", len(names), codes=join_list(names, lang))),
+                    kind="warning",
+                )
+            )
+        if len(sel.scales):
+            out.append(doc.Para(self._t("rob.scales")))
+            rows = []
+            for r in sel.scales.to_dict("records"):
+                crit = r["criterion"]
+                label = self._crit(crit) if crit in CRITERIA else str(crit)
+                alpha = _num(r["alpha"])
+                verdict = (
+                    ""
+                    if alpha is None
+                    else self._t(
+                        "rob.scale.good"
+                        if alpha >= 0.7
+                        else "rob.scale.fair"
+                        if alpha >= 0.6
+                        else "rob.scale.poor"
+                    )
+                )
+                rows.append(
+                    [
+                        f"{label} · {_instrument_name(r['instrument'], lang)}",
+                        fmt_count(r["n_items"], lang),
+                        fmt_count(r["n_respondents"], lang),
+                        f"{fmt_num(alpha, lang, 2)} {verdict}".strip(),
+                    ]
+                )
+            out.append(
+                doc.Table(
+                    [
+                        self._t("col.scale"),
+                        self._t("col.questions"),
+                        self._t("col.people"),
+                        self._t("col.consistency"),
+                    ],
+                    rows,
+                    numeric=(1, 2),
+                )
+            )
+        if sel.weights is not None:
+            text = self._t(
+                "rob.sensitivity",
+                wmin=fmt_num(sel.weights[0], lang, 2),
+                wmax=fmt_num(sel.weights[1], lang, 2),
+            )
+            if sel.changes:
+                items = [
+                    self._t(
+                        "rob.sensitivity_change_item",
+                        criterion=self._crit(c),
+                        labels=" – ".join(
+                            RATING_BANDS[BAND_CODES.index(code)][1 if lang == "en" else 2]
+                            for code in codes
+                        ),
+                    )
+                    for c, codes in sel.changes.items()
+                ]
+                text += " " + self._tn(
+                    "rob.sensitivity_changes", len(items), changes="; ".join(items)
+                )
+            else:
+                text += " " + self._t("rob.sensitivity_stable")
+            out.append(doc.Para(text))
+        notes = [
+            f"{self._crit(c)}: {self._t('flag.capped', ceiling=fmt_num(STRENGTH_CEILING, lang))}"
+            for c in sel.capped
+        ] + [f"{self._crit(c)}: {self._t('flag.thin')}" for c in sel.thin]
+        if notes:
+            out.append(doc.Para(self._t("rob.warnings") + ":", style="note"))
+            out.append(doc.Bullets(notes, style="summary"))
+        return doc.Section(*out)
+
+    # ------------------------------------------------------------------ recommendations
+    @_section
+    def recommendations(self) -> doc.Section:
         """Weak criteria linked to MOPSIC tools and PESN 2020–2024 actions (crosswalk)."""
         lang = self.lang
         brief = self.profile == "brief"
-        out = [heading(2, self._t("sec.recommendations"), "recommendations", newpage=not brief)]
         cw = load_crosswalk(self.crosswalk_path)
-        recs = recommendations(self.rows, self.evidence, crosswalk=cw, lang=lang)
+        recs = select_recommendations_for(self.data, self.site_id, cw)
+        out = [
+            doc.Heading(2, self._t("sec.recommendations"), "recommendations", newpage=not brief)
+        ]
         if recs.empty:
-            out.append(p(self._t("rec.none")))
-            return Block("".join(out))
-        out.append(p(self._t("rec.intro", threshold=fmt_num(WEAK_THRESHOLD, lang))))
-        actions = cw.actions.set_index("action")
+            out.append(doc.Para(self._t("rec.none")))
+            return doc.Section(*out)
+        out.append(doc.Para(self._t("rec.intro", threshold=fmt_num(WEAK_THRESHOLD, lang))))
+        tools = list(dict.fromkeys(x for ts in recs["mopsic_tools"] for x in ts))
+        described = [cw.tool_text(x, lang) for x in tools if cw.tool_text(x, lang)]
+        if described:
+            out.append(
+                doc.Para(
+                    self._tn("rec.tools", len(described), tools=join_list(described, lang)),
+                    style="note",
+                )
+            )
+        table = cw.table.set_index("code")
         used_acronyms: list[str] = []
         cited: list[str] = []
         for c, grp in recs.groupby("criterion", sort=False):
             score = grp["score"].iloc[0]
             out.append(
-                heading(
+                doc.Heading(
                     3,
                     self._t(
                         "rec.criterion",
-                        criterion=criterion_label(c, lang),
-                        label=rating_label(score, lang),
+                        criterion=self._crit(c),
+                        label=RATING_BANDS[band_index(score)][1 if lang == "en" else 2],
                         score=fmt_num(score, lang),
                     ),
-                    f"rec-{c}",
+                    f"rec-{c.lower()}",
                 )
             )
             rows = []
-            for _, r in grp.iterrows():
-                acts = ", ".join(
-                    esc(a) if brief else f'<a href="#pesn-{esc(a)}">{esc(a)}</a>'
-                    for a in r["pesn_actions"]
-                )
+            for r in grp.to_dict("records"):
+                row = table.loc[r["code"]]
                 cited += [a for a in r["pesn_actions"] if a not in cited]
                 used_acronyms += r["institutions"]
                 rows.append(
                     [
-                        f"<strong>{esc(r['weakness'])}.</strong> {esc(r['recommendation'])}",
-                        esc(r["mopsic_tools"].replace(";", ", ")),
-                        acts,
-                        esc(", ".join(r["institutions"])),
+                        doc.Cell(
+                            doc.Strong(f"{row[f'weakness_{lang}']}."),
+                            " ",
+                            row[f"recommendation_{lang}"],
+                        ),
+                        doc.Cell(", ".join(r["mopsic_tools"])),
+                        doc.Cell(", ".join(r["pesn_actions"])),
+                        doc.Cell(", ".join(r["institutions"])),
                     ]
                 )
             out.append(
-                table(
+                doc.Table(
                     [
                         self._t("col.recommendation"),
                         self._t("col.mopsic"),
@@ -854,150 +1674,184 @@ class SiteReport:
                         self._t("col.institutions"),
                     ],
                     rows,
-                    cls="cv-compact cv-fixed cv-rec",
+                    style="rec",
+                    widths=(0.52, 0.13, 0.13, 0.22),
                 )
             )
         if not brief:  # the brief cites action numbers; the full report prints their text
-            out.append(self._actions_list(cited, actions))
+            out += self._actions_list(cited, cw)
         inst = cw.institutions.set_index("acronym")
         legend = [
-            f"{esc(a)}: {esc(inst.loc[a, f'name_{lang}'])}"
+            f"{a}: {inst.loc[a, f'name_{lang}']}"
             for a in dict.fromkeys(used_acronyms)
             if a in inst.index and inst.loc[a, f"name_{lang}"] != a
         ]
         if legend:
             out.append(
-                p(
-                    f"<strong>{esc(self._t('rec.institutions_legend'))}.</strong> "
-                    + "; ".join(legend),
-                    "cv-note",
-                    raw=True,
+                doc.Para(
+                    doc.Strong(self._t("rec.institutions_legend") + "."),
+                    " ",
+                    "; ".join(legend),
+                    style="note",
                 )
             )
-        out.append(
-            p(self._t("rec.source", crosswalk="data/crosswalk/recommendations.csv"), "cv-note")
-        )
-        return Block("".join(out))
+        out.append(doc.Para(self._t("rec.source"), style="note"))
+        return doc.Section(*out)
 
-    def _actions_list(self, cited: list[str], actions: pd.DataFrame) -> str:
-        """The text of the cited PESN 2020-2024 actions (the table cells link here)."""
-        items = "".join(
-            f'<li id="pesn-{esc(a)}"><strong>{esc(a)}</strong> {esc(actions.loc[a, "action_es"])} '
-            f'<span class="cv-small">({esc(self._t("col.institutions"))}: '
-            f"{esc(_tidy_commas(actions.loc[a, 'responsible']))})</span></li>"
-            for a in sorted(cited, key=_action_key)
+    def _actions_list(self, cited: list[str], cw) -> list:
+        """The text of the cited PESN 2020-2024 actions, in the report's language when the
+        crosswalk has a translation (marked as the project's)."""
+        lang = self.lang
+        items, translated, original = [], False, False
+        for a in sorted(cited, key=_action_key):
+            text, is_translation = cw.action_text(a, lang)
+            translated |= is_translation
+            original |= lang != "es" and not is_translation
+            resp = cw.responsible(a)
+            items.append(
+                [
+                    doc.Strong(a),
+                    " ",
+                    text,
+                    " ",
+                    doc.Span(f"({self._t('col.institutions')}: {resp})", "small"),
+                ]
+            )
+        out = [
+            doc.Heading(4, self._t("rec.actions"), "pesn-actions", toc=False),
+            doc.Numbered(items, style="actions"),
+        ]
+        if translated:
+            out.append(doc.Para(self._t("rec.actions_translated"), style="note"))
+        if original:
+            out.append(doc.Para(self._t("rec.actions_original"), style="note"))
+        return out
+
+    # ------------------------------------------------------------------ methods
+    def _command(self, *extra) -> str:
+        sel = select_methods(self.data, self.site_id, project_path=self.project_path)
+        return reproduce_command(
+            "report",
+            sel["project_path"],
+            *sel["options"][:1],
+            ("--lang", self.lang),
+            *sel["options"][1:],
+            *extra,
         )
-        return f"<h4>{esc(self._t('rec.actions'))}</h4>" + f'<ol class="cv-actions">{items}</ol>'
 
     @_section
-    def methods(self) -> Block:
-        """Appendix A: the method in plain language, with this report's parameters."""
+    def methods(self) -> doc.Section:
+        """Appendix A: the method in plain language, this report's parameters and command
+        (the brief: a short "About this brief" with both commands)."""
         lang = self.lang
         params = self.data.params
-        command = (
-            f"copeval report {self.project.path.name} --site {self.site_id} --lang {lang} "
-            f"--seed {params['seed']} --n-boot {params['n_boot']} --weight {params['weight']:g}"
-        )
         if self.profile == "brief":
-            out = [heading(2, self._t("sec.methods.brief"), "methods")]
             vals = method_values(params, self._ci_text, lang)
-            out.append(p(self._t("methods.brief.p1", **vals)) + p(self._t("methods.brief.p2")))
-            full = f"<code>{esc(command)}</code>"
-            brief = f"<code>{esc(command + ' --profile brief')}</code>"
-            out.append(p(self._t("methods.full_report") + " " + full, "cv-note", raw=True))
-            out.append(p(self._t("methods.reproduce") + " " + brief, "cv-note", raw=True))
-            return Block("".join(out))
-        out = methods_appendix(
-            self._t, params, self._ci_text, lang, self._t("methods.evidence_ref"), command
+            return doc.Section(
+                doc.Heading(2, self._t("sec.methods.brief"), "methods"),
+                doc.Para(self._t("methods.brief.p1", **vals)),
+                doc.Para(self._t("methods.brief.p2")),
+                doc.Para(
+                    doc.Strong(self._t("cover.parameters") + "."),
+                    " ",
+                    self._t("cover.parameters_value", **vals),
+                    style="note",
+                ),
+                doc.Para(
+                    self._t("methods.full_report"),
+                    " ",
+                    doc.Span(self._command(), "code"),
+                    style="note",
+                ),
+                doc.Para(
+                    self._t("methods.reproduce"),
+                    " ",
+                    doc.Span(self._command("--profile", "brief"), "code"),
+                    style="note",
+                ),
+            )
+        extra = [
+            doc.Para(
+                doc.Strong(self._t("methods.h.measures") + "."), " ", self._t("methods.p.measures")
+            ),
+            doc.Para(
+                doc.Strong(self._t("methods.h.crosswalk") + "."),
+                " ",
+                self._t("methods.p.crosswalk"),
+                " ",
+                doc.Span("recommendations.csv", "code"),
+                ", ",
+                doc.Span("pesn_actions.csv", "code"),
+                ", ",
+                doc.Span("pesn_actions_en.csv", "code"),
+                ").",
+            ),
+        ]
+        return base_methods_appendix(
+            lang,
+            params,
+            self._ci_text,
+            evidence_ref=self._t("methods.evidence_ref"),
+            command=self._command(),
+            extra=extra,
         )
-        return Block("".join(out))
 
+    # ------------------------------------------------------------------ evidence appendix
     @_section
-    def evidence_appendix(self) -> Block:
-        """Appendix B: every coded segment behind each rating, by source, plus survey items."""
+    def evidence_appendix(self) -> doc.Section:
+        """Appendix B: every coded passage behind each rating, by source, and the survey
+        items (the traceability the reading text leaves out: IDs, codes, valences)."""
         lang = self.lang
-        out = [heading(2, self._t("sec.evidence"), "evidence", newpage=True)]
-        out.append(p(self._t("evidence.intro")))
+        sel = select_evidence_appendix(self.data, self.site_id)
+        out = [
+            doc.Heading(2, self._t("sec.evidence"), "evidence", newpage=True),
+            doc.Para(self._t("evidence.intro")),
+        ]
         for c in CRITERIA:
-            out.append(heading(3, criterion_label(c, lang), f"evidence-{c}"))
-            ev = self.evidence[self.evidence["criterion"] == c].sort_values(["source_id", "start"])
-            if ev.empty:
-                out.append(p(self._t("evidence.none"), "cv-note"))
+            out.append(doc.Heading(3, self._crit(c), f"evidence-{c.lower()}"))
+            entry = sel[c]
+            if not entry["sources"]:
+                out.append(doc.Para(self._t("evidence.none"), style="note"))
             else:
                 rows = []
-                for source_id, grp in ev.groupby("source_id", sort=True):
-                    first = grp.iloc[0]
-                    who = (
-                        f"{group_label(first['respondent_group'], lang)} · "
-                        f"{self._t('method.' + first['method'])} · "
-                        f"{self._t('consent.' + first['consent'])}"
+                for s in entry["sources"]:
+                    g = s["respondent_group"]
+                    who = " · ".join(
+                        [
+                            group_label(g, lang),
+                            self._t(f"method.{s['method']}")
+                            if f"method.{s['method']}" in STRINGS
+                            else str(s["method"]),
+                            self._t(f"consent.{s['consent']}")
+                            if f"consent.{s['consent']}" in STRINGS
+                            else str(s["consent"]),
+                        ]
                     )
                     segs = "; ".join(
-                        f"{r['segment_id']} {r['code']} {_signed(r['valence'])}"
-                        for _, r in grp.iterrows()
+                        f"{seg} {code} {_signed(v)}" for seg, code, v in s["segments"]
                     )
                     rows.append(
                         [
-                            f"<strong>{esc(source_id)}</strong>",
-                            esc(who),
-                            f'<span class="cv-ids">{esc(segs)}</span>',
+                            doc.Cell(doc.Strong(s["source_id"])),
+                            doc.Cell(who),
+                            doc.Cell(doc.Span(segs, "ids")),
                         ]
                     )
                 out.append(
-                    table(
-                        [
-                            self._t("col.source"),
-                            self._t("col.group"),
-                            self._t("col.segments"),
-                        ],
+                    doc.Table(
+                        [self._t("col.source"), self._t("col.group"), self._t("col.segments")],
                         rows,
-                        cls="cv-compact cv-fixed cv-evidence",
+                        style="evidence",
+                        widths=(0.16, 0.3, 0.54),
                     )
                 )
-            r = self._crit(c)
-            if r is not None and isinstance(r["items"], str) and r["items"]:
-                items = r["items"].split(";")
-                out.append(p(self._t("evidence.items", items=", ".join(items)), "cv-note"))
-        return Block("".join(out))
-
-
-def _tidy_commas(text: str) -> str:
-    """``"MINGOB , MINDEF"`` (as the plan prints it) -> ``"MINGOB, MINDEF"``."""
-    return re.sub(r"\s+,", ",", text)
-
-
-def _signed(value) -> str:
-    """``+2``, ``0``, ``−1`` (typographic minus)."""
-    return f"{int(value):+d}".replace("-", "\u2212") if int(value) else "0"
-
-
-def _action_key(action: str) -> tuple:
-    return tuple(int(x) for x in action.split("."))
-
-
-def _strip_obstacle(label: str) -> str:
-    """``"Obstacle: too few staff"`` -> ``"too few staff"`` (the sentence already says it)."""
-    head, sep, rest = label.partition(": ")
-    return rest if sep and head.lower() in ("obstacle", "obstáculo") else label
-
-
-def _basis_key(basis) -> str:
-    basis = str(basis)
-    if "qualitative" in basis and "survey" in basis:
-        return "basis.both"
-    if basis == "qualitative":
-        return "basis.qualitative"
-    if basis == "survey":
-        return "basis.survey"
-    return "basis.none"
-
-
-def _today(lang: str) -> str:
-    return _month(_dt.date.today().isoformat(), lang)
-
-
-def _month(date, lang: str) -> str:
-    return fmt_period(str(date)[:10], lang)
+            if entry["items"]:
+                out.append(
+                    doc.Para(
+                        self._t("evidence.items", items=", ".join(entry["items"])), style="note"
+                    )
+                )
+        return doc.Section(*out)
 
 
 def site_report_paths(out_dir, site_id: str, lang: str) -> dict:

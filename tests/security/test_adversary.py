@@ -34,6 +34,12 @@ def _set_meta(project, **values):
     package.write_text(json.dumps(desc, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
+def _markup(section) -> str:
+    """The HTML a section displays: a doc.Section (``.html()``) or an HTML block."""
+    html = getattr(section, "html", None)
+    return html() if callable(html) else str(section)
+
+
 def _leaked(text: str) -> list[str]:
     return [n for n in PII_NEEDLES if n in norm(text)]
 
@@ -50,8 +56,8 @@ def test_the_fieldwork_period_is_redacted_on_every_cover(hostile_project):
         view = data.for_readers(lang)
         assert tag in view.project.meta["period"]
         covers = [
-            str(SiteReport(data, site_id="A", lang=lang).cover()),
-            str(ComparativeReport(data, lang=lang).cover()),
+            _markup(SiteReport(data, site_id="A", lang=lang).cover()),
+            _markup(ComparativeReport(data, lang=lang).cover()),
         ]
         for cover in covers:
             assert _leaked(cover) == [], cover
@@ -298,7 +304,7 @@ def _all_sections(report) -> str:
         names = ("cover", "summary", "survey", "robustness", "evidence_appendix")
     else:
         names = ("cover",)
-    return "".join(str(getattr(report, n)()) for n in names)
+    return "".join(_markup(getattr(report, n)()) for n in names)
 
 
 def test_instrument_and_item_names_from_file_names_are_redacted(hostile_project):
