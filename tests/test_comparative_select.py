@@ -329,6 +329,17 @@ def test_headline_of_many_sites_uses_the_extremes_and_four_fifths_for_shared():
     assert f["n_criteria"] == 2 and f["n_clear"] == 2
 
 
+def test_headline_names_the_most_widespread_weakness_when_none_is_shared():
+    scores = {
+        f"S{i}": {"C1": 2.5, "C2": 1.0 if i < 6 else 2.5, "C3": 1.0 if i < 2 else 3.0}
+        for i in range(10)
+    }
+    f = select_headline(_fake(scores, draws=_draws(scores, spread=0.1)), list(scores))
+    assert f["weaknesses"] == []  # C2 is weak at 6 of 10: fewer than four in five
+    assert f["widest"] == {"criterion": "C2", "k": 6, "n": 10}
+    assert f["strength"]["criterion"] == "C1" and f["strength"]["k"] == 10
+
+
 def test_headline_of_one_site_compares_nothing():
     f = select_headline(_fake({"A": {"C1": 2.0}}), ["A"])
     assert f["n_sites"] == 1 and f["difference"] is None and f["n_criteria"] == 0

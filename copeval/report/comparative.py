@@ -80,9 +80,12 @@ MAX_DETAIL = 8
 MAX_PAIR_LIST = 3
 #: Rows of the rank table shown per criterion when there are many sites.
 RANK_ROWS = 15
-#: Up to this many sections the contents go on the cover, not on a page of their own.
-CONTENTS_ON_COVER = 6
-#: Site names printed in the cover heading; more are counted ("and 14 more sites").
+#: A report with fewer sections has no contents page: the cover lists its sections in one
+#: line instead (a five-line contents page is a wasted page).
+CONTENTS_MIN_SECTIONS = 7
+#: Up to this many sites the cover's title is their names; beyond, "Comparison of 20 sites"
+#: with the first :data:`COVER_NAMES` names under it (more are counted: "and 14 more sites").
+COVER_TITLE_NAMES = 3
 COVER_NAMES = 6
 
 #: Likelihood words for a probability (the calibrated scale of the IPCC guidance notes):
@@ -384,7 +387,8 @@ def headline_facts(
     None if none), ``weaknesses`` (core criteria absent or limited at four fifths of the
     sites or more, weakest first) and ``weakest`` (for when no weakness is shared: the
     core criterion with the lowest mean rating among those rated at four fifths of the
-    sites, other than the strength; None if there is none). Strength and weakness rows carry
+    sites, other than the strength; None if there is none) and ``widest`` (the core
+    criterion absent or limited at the most sites: ``criterion``, ``k`` sites of ``n``). Strength and weakness rows carry
     ``criterion``, ``band`` (the band shared), ``k`` (sites in that band or beyond), ``n``
     (sites compared) and ``same`` (all those ``k`` sites are in exactly that band). A site
     without a rating counts for neither.
@@ -400,6 +404,7 @@ def headline_facts(
         "strength": None,
         "weaknesses": [],
         "weakest": None,
+        "widest": None,
     }
     if len(extremes):
         ranked = extremes.assign(_p=extremes["p"].fillna(0.0)).sort_values(
@@ -411,7 +416,10 @@ def headline_facts(
         full = shared[shared["band_low"].notna()]
         strong = full[full["band_low"] >= STRONG_BAND]
         if len(strong):
-            best = strong.sort_values(["low", "mean"], ascending=False, kind="stable").iloc[0]
+            # the best band shared, then the most sites sharing it
+            best = strong.sort_values(
+                ["band_low", "k_strong", "low", "mean"], ascending=False, kind="stable"
+            ).iloc[0]
             facts["strength"] = {
                 "criterion": best["criterion"],
                 "band": int(best["band_low"]),
@@ -419,7 +427,11 @@ def headline_facts(
                 "n": int(best["n"]),
                 "same": bool(best["strong_same"]),
             }
-        weak = full[full["band_high"] <= WEAK_BAND].sort_values(["high", "mean"], kind="stable")
+        weak = full[full["band_high"] <= WEAK_BAND].sort_values(
+            ["band_high", "k_weak", "high", "mean"],
+            ascending=[True, False, True, True],
+            kind="stable",
+        )
         facts["weaknesses"] = [
             {
                 "criterion": w["criterion"],
@@ -430,6 +442,17 @@ def headline_facts(
             }
             for _, w in weak.iterrows()
         ]
+        rated = ratings[ratings["rated"] & ratings["criterion"].isin(CORE)]
+        if len(rated):
+            n_weak = (
+                rated.assign(weak=rated["band"] <= WEAK_BAND)
+                .groupby("criterion", sort=False)
+                .agg(k=("weak", "sum"), mean=("score", "mean"))
+                .reset_index()
+                .sort_values(["k", "mean"], ascending=[False, True], kind="stable")
+            )
+            top = n_weak.iloc[0]
+            facts["widest"] = {"criterion": top["criterion"], "k": int(top["k"]), "n": len(sites)}
         rest = full
         if facts["strength"] is not None:
             rest = full[full["criterion"] != facts["strength"]["criterion"]]
@@ -808,22 +831,27 @@ class ComparativeReport:
         r = self.ratings
         return bool((r["rated"] & (r["insufficient"] | r["thin"])).any())
 
-    def _section_names(self) -> list[str]:
-        names = ["summary", "results"]
+    def _section_titles(self) -> list[str]:
+        keys = ["sec.summary", "sec.ranking"]
         if len(self.sites) > 1:
-            names.append("differences")
-        return [*names, "coverage", "methods"]
+            keys.append("sec.pairwise")
+        return [self._t(k) for k in (*keys, "sec.coverage", "sec.methods")]
 
-    def _contents_on_cover(self) -> bool:
-        return len(self._section_names()) <= CONTENTS_ON_COVER
+    def _contents_page(self) -> bool:
+        return len(self._section_titles()) >= CONTENTS_MIN_SECTIONS
 
     # ------------------------------------------------------------------ cover
     def cover(self) -> doc.Section:
         facts = select_cover(self.data, self.sites)
         names = [self._name(s) for s in self.sites]
-        heading = " · ".join(names[:COVER_NAMES])
-        if len(names) > COVER_NAMES:
-            heading += " " + self._tn("compare.more_sites", len(names) - COVER_NAMES)
+        subtitle = None
+        if len(names) <= COVER_TITLE_NAMES:
+            heading = " · ".join(names)
+        else:
+            heading = self._tn("compare.n_sites", len(names))
+            subtitle = " · ".join(names[:COVER_NAMES])
+            if len(names) > COVER_NAMES:
+                subtitle += " " + self._tn("compare.more_sites", len(names) - COVER_NAMES)
         bits = [self._tn(f"sources.{m}", n) for m, n in facts["sources"].items() if n]
         for inst, n in facts["surveys"].items():
             key = f"instrument.{inst}"
@@ -842,22 +870,28 @@ class ComparativeReport:
             (self._t("cover.project"), base.project_title(meta, lang)),
             (self._t("cover.toolkit"), base.toolkit_line(lang)),
         ]
-        after = [doc.Toc(self._t("toc.title"))] if self._contents_on_cover() else []
+        after = []
+        if not self._contents_page():
+            titles = "; ".join(self._section_titles())
+            after.append(
+                doc.Para(self._t("compare.in_this_report", sections=titles), style="small")
+            )
         return base.cover(
             lang=lang,
             title=self._t("doc.title.compare"),
             running=self._t("doc.running.compare"),
             kicker=self._t("cover.kicker.compare"),
             heading=heading,
+            subtitle=subtitle,
             facts=cover_facts,
             synthetic=facts["synthetic"],
             after=after,
         )
 
     def contents(self) -> doc.Section:
-        """The contents on a page of their own -- only for a long report (a short one has
-        them on the cover)."""
-        if self._contents_on_cover():
+        """The contents on a page of their own -- only for a long report (a short one lists
+        its sections on the cover)."""
+        if not self._contents_page():
             return doc.Section()
         return base.contents(self.lang)
 
@@ -945,13 +979,25 @@ class ComparativeReport:
                     [f"{nm} ({ph})" for nm, ph in zip(names, phrases, strict=True)], self.lang
                 )
             clauses.append(self._tn("compare.hl.weakness", len(weak), criteria=criteria))
+        elif n > 2 and f["widest"] is not None:
+            w = f["widest"]
+            if w["k"]:
+                clauses.append(
+                    self._t(
+                        "compare.hl.widest",
+                        criterion=self._crit(w["criterion"]),
+                        k=w["k"],
+                        n=w["n"],
+                    )
+                )
+            else:
+                clauses.append(self._t("compare.hl.no_weak_site"))
         elif f["weakest"] is not None:
             w = f["weakest"]
-            at = self._t("compare.at.both") if n == 2 else self._t("compare.at.most")
             clauses.append(
                 self._t(
                     "compare.hl.no_weakness",
-                    at=at,
+                    at=self._t("compare.at.both"),
                     criterion=self._crit(w["criterion"]),
                     score=self._num(w["mean"]),
                 )

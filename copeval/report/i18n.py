@@ -1030,6 +1030,16 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "ningún criterio es débil {at}; el más débil en promedio es {criterion} ({score})",
         "en": "no criterion is weak {at}; the weakest on average is {criterion} ({score})",
     },
+    "compare.hl.widest": {
+        "es": "ninguna debilidad es común a cuatro de cada cinco sitios; la más extendida es "
+        "{criterion}, con nivel ausente o incipiente en {k} de los {n} sitios",
+        "en": "no weakness is shared by four sites in five; the most widespread is "
+        "{criterion}, absent or limited at {k} of the {n} sites",
+    },
+    "compare.hl.no_weak_site": {
+        "es": "ningún sitio tiene nivel ausente o incipiente en ningún criterio",
+        "en": "no site rates absent or limited on any criterion",
+    },
     "compare.band.same": {"es": "nivel {band} {at}", "en": "rated {band} {at}"},
     "compare.band.or_better": {
         "es": "nivel {band} o superior {at}",
@@ -1042,10 +1052,17 @@ STRINGS: dict[str, dict[str, str]] = {
     "compare.at.both": {"es": "en ambos sitios", "en": "at both sites"},
     "compare.at.all": {"es": "en los {n} sitios", "en": "at all {n} sites"},
     "compare.at.some": {"es": "en {k} de los {n} sitios", "en": "at {k} of the {n} sites"},
-    "compare.at.most": {"es": "en la mayoría de los sitios", "en": "at most sites"},
+    "compare.n_sites": {
+        "es": "Comparación de {n} sitio|Comparación de {n} sitios",
+        "en": "Comparison of {n} site|Comparison of {n} sites",
+    },
     "compare.more_sites": {
         "es": "y {n} sitio más|y {n} sitios más",
         "en": "and {n} more site|and {n} more sites",
+    },
+    "compare.in_this_report": {
+        "es": "En este informe: {sections}.",
+        "en": "In this report: {sections}.",
     },
     "compare.round": {"es": "Ronda de evaluación", "en": "Evaluation round"},
     "compare.fig.grid": {
