@@ -118,3 +118,32 @@ def test_broken_crosswalk_is_reported_with_row_and_column(tmp_path):
         load_crosswalk(folder)
     with pytest.raises(CrosswalkError, match="Crosswalk file not found"):
         load_crosswalk(tmp_path / "missing")
+
+
+def test_cited_actions_have_an_english_translation_and_tools_are_spelled_out(cw):
+    cited = {a for v in cw.table["pesn_actions"] for a in str(v).split(";") if a.strip()}
+    assert cited <= set(cw.actions_en["action"])
+    for action in cited:
+        text, translated = cw.action_text(action, "en")
+        assert translated and text and text != cw.action_text(action, "es")[0]
+        assert cw.action_text(action, "es") == (
+            cw.actions.loc[cw.actions["action"] == action, "action_es"].iloc[0],
+            False,
+        )
+    tools = {t.strip() for v in cw.table["mopsic_tools"] for t in str(v).split(";") if t.strip()}
+    for tool in tools:
+        for lang in ("es", "en"):
+            assert cw.tool_text(tool, lang).startswith(f"{tool} ("), (tool, lang)
+
+
+def test_a_translation_of_an_unknown_action_is_refused(tmp_path):
+    import shutil
+
+    from copeval.report.recommend import CrosswalkError, load_crosswalk
+
+    folder = tmp_path / "cw"
+    shutil.copytree(REPO / "data" / "crosswalk", folder)
+    with open(folder / "pesn_actions_en.csv", "a", encoding="utf-8") as fh:
+        fh.write("9.9.9,An action the plan does not have,someone\n")
+    with pytest.raises(CrosswalkError, match=r"pesn_actions_en.csv row 13.*'9\.9\.9'"):
+        load_crosswalk(folder)

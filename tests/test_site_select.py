@@ -28,9 +28,9 @@ def demo_data(demo_path):
 
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory):
-    from copeval.project import write_project
-
     from conftest import tiny_tables
+
+    from copeval.project import write_project
 
     path = write_project(
         tmp_path_factory.mktemp("tiny") / "tiny",
@@ -119,7 +119,7 @@ def test_selections_hold_no_words(demo_data):
     # ... while the worded section of the same data is full of them
     from copeval.report import SiteReport
 
-    text = SiteReport(demo_data, site_id="VC", lang="es").summary().text()
+    text = SiteReport(demo_data, site_id="VC", lang="es").criteria().text()
     assert sum(w.strip(".,:;()") in _WORDS for w in text.split()) > 50
 
 
@@ -280,3 +280,23 @@ def test_evidence_appendix_holds_every_segment_of_the_site(demo_data):
     ev = demo_data.for_site("evidence", "TOT")
     listed = {seg for c in CRITERIA for s in sel[c]["sources"] for seg, _, _ in s["segments"]}
     assert listed == set(ev["segment_id"])
+
+
+def test_a_rounds_period_comes_from_its_declared_dates_not_the_projects():
+    from copeval.report.base import fieldwork_period
+
+    meta = {
+        "period": "2017-02/2018-05; 2025-03/2025-06 (synthetic)",  # spans every round
+        "rounds": [
+            {"id": "2017", "start": "2017-02-01", "end": "2018-05-31"},
+            {"id": "2025", "start": "2025-03-01", "end": ""},
+        ],
+    }
+    assert site._round_period(meta, "2017") == {"period": "2017-02/2018-05"}
+    assert fieldwork_period(site._round_period(meta, "2017"), (), "en") == (
+        "February 2017 – May 2018"
+    )
+    # no end declared: the months of the round's own sources
+    assert site._round_period(meta, "2025") == {}
+    dates = ("2025-04-02", "2025-03-15", "2025-06-30")
+    assert fieldwork_period({}, dates, "es") == "marzo de 2025 – junio de 2025"

@@ -788,10 +788,6 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "count.mentions": {"es": "{n} mención|{n} menciones", "en": "{n} mention|{n} mentions"},
     "cover.round": {"es": "Ronda", "en": "Round"},
-    "summary.rating_value": {
-        "es": "{score} (intervalo {interval})",
-        "en": "{score} (interval {interval})",
-    },
     "flag.thin_short": {"es": "evidencia escasa", "en": "thin evidence"},
     "context.none": {
         "es": "El proyecto no describe este sitio.",

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -280,6 +281,21 @@ class CoverData:
     source_dates: tuple
     ratings: pd.DataFrame
     round: str | None = None
+    #: the fieldwork period to print, as metadata (``{"period": "2025-03/2025-06"}``): the
+    #: project's, or for a project with rounds the round's own (``start``/``end`` in
+    #: ``datapackage.json``; empty: derived from the round's source dates)
+    period_meta: dict = field(default_factory=dict)
+
+
+def _round_period(meta: dict, rnd) -> dict:
+    """``{"period": "YYYY-MM/YYYY-MM"}`` of a round from its declared start and end; ``{}``
+    when they are not both dates (the period is then derived from the sources)."""
+    for entry in meta.get("rounds") or ():
+        if isinstance(entry, dict) and str(entry.get("id")) == str(rnd):
+            start, end = str(entry.get("start") or ""), str(entry.get("end") or "")
+            if re.match(r"\d{4}-\d{2}", start) and re.match(r"\d{4}-\d{2}", end):
+                return {"period": f"{start[:7]}/{end[:7]}"}
+    return {}
 
 
 def select_cover(data: ReportData, site_id: str) -> CoverData:
@@ -296,6 +312,8 @@ def select_cover(data: ReportData, site_id: str) -> CoverData:
             for inst, n in mine.groupby("instrument", sort=True)["respondent_id"].nunique().items()
         }
     dates = tuple(used["date"]) if "date" in used.columns else ()
+    meta = dict(data.project.meta)
+    rnd = getattr(data, "round", None)
     return CoverData(
         site_id=site_id,
         name=data.site_names[site_id],
@@ -306,7 +324,12 @@ def select_cover(data: ReportData, site_id: str) -> CoverData:
         surveys=surveys,
         source_dates=dates,
         ratings=select_ratings(data, site_id),
-        round=getattr(data, "round", None),
+        round=rnd,
+        period_meta=(
+            {k: v for k, v in meta.items() if k == "period" or k.startswith("period_")}
+            if rnd is None
+            else _round_period(meta, rnd)
+        ),
     )
 
 
@@ -414,15 +437,27 @@ def select_results(data: ReportData, site_id: str, *, grid: bool = True) -> Resu
     sites = compare_sites(data, site_id) if grid else []
     rows = []
     if len(sites) > 1:
+        order = {c: i for i, c in enumerate(CRITERIA)}
         for s in sites:
-            for r in select_ratings(data, s).to_dict("records"):
+            tab = data.for_site("table", s)
+            cols = [tab[c] for c in ("criterion", "score")]
+            flags = [
+                tab[c] if c in tab.columns else [False] * len(tab)
+                for c in ("insufficient_evidence", "thin_evidence")
+            ]
+            mine = sorted(
+                zip(*cols, *flags, strict=True), key=lambda x: order.get(x[0], len(order))
+            )
+            for c, score, insufficient, thin in mine:
+                score = _num(score)
                 rows.append(
                     {
                         "site_id": s,
-                        "criterion": r["criterion"],
-                        "score": r["score"],
-                        "band": r["band"],
-                        "marks": _marks(r),
+                        "criterion": c,
+                        "score": score,
+                        "band": band_index(score),
+                        "marks": ("†" if _flag(insufficient) else "")
+                        + ("‡" if _flag(thin) else ""),
                     }
                 )
     cols = ["site_id", "criterion", "score", "band", "marks"]
@@ -991,14 +1026,16 @@ class SiteReport:
         lang = self.lang
         dept = self._text(sel.site, "department")
         facts = [
-            (self._t("cover.period"), fieldwork_period(sel.meta, sel.source_dates, lang)),
+            (self._t("cover.period"), fieldwork_period(sel.period_meta, sel.source_dates, lang)),
             (self._t("cover.sources"), self._sources_text(sel)),
             (self._t("cover.project"), project_title(sel.meta, lang)),
             (self._t("cover.toolkit"), toolkit_line(lang)),
         ]
-        if sel.round is not None:
-            facts.insert(0, (self._t("cover.round"), str(sel.round)))
-        after = [how_to_read(lang, self._ci_text, quotes=False)] if self.profile == "brief" else []
+        if sel.round is not None:  # a project with rounds: the round's label, not its ID
+            label = getattr(self.data, "round_label", None)
+            facts.insert(
+                0, (self._t("cover.round"), label(sel.round, lang) if label else sel.round)
+            )
         kicker = "cover.kicker.brief" if self.profile == "brief" else "cover.kicker"
         return base_cover(
             lang=lang,
@@ -1010,7 +1047,6 @@ class SiteReport:
             ratings=self._cover_ratings(sel.ratings),
             facts=facts,
             synthetic=sel.synthetic,
-            after=after,
         )
 
     def _cover_ratings(self, ratings: pd.DataFrame) -> doc.Table:
@@ -1056,35 +1092,16 @@ class SiteReport:
         out.append(
             doc.Para(self._t("summary.lead", site=self.name, ci=self._ci_text), style="lead")
         )
-        if self.profile == "full":
-            out.append(how_to_read(self.lang, self._ci_text))
-        rated = sel.ratings[sel.ratings["score"].notna()]
-        if len(rated):
-            out.append(doc.Heading(4, self._t("summary.ratings"), "summary-ratings", toc=False))
-            out.append(
-                doc.Bullets(
-                    [self._rating_sentence(r) for r in rated.to_dict("records")], style="summary"
-                )
-            )
+        # the brief shows no quotes: its box does not speak of them
+        out.append(how_to_read(self.lang, self._ci_text, quotes=self.profile == "full"))
         out.append(doc.Heading(4, self._t("summary.findings"), "summary-findings", toc=False))
         out.append(doc.Callout(doc.Bullets(self._findings(sel), style="summary")))
+        # the ratings once, as a table (the cover and the plot show them too)
+        out.append(doc.Heading(4, self._t("summary.ratings"), "summary-ratings", toc=False))
         out.append(self._ratings_table(sel.ratings))
         if (sel.ratings["insufficient"] | sel.ratings["thin"]).any():
             out.append(doc.Para(self._t("flag.legend"), style="legend"))
         return doc.Section(*out)
-
-    def _rating_sentence(self, r) -> list:
-        return [
-            doc.Strong(self._crit(r["criterion"])),
-            ": ",
-            rating_chip(r["score"], self.lang, _marks(r)),
-            " ",
-            self._t(
-                "summary.rating_value",
-                score=fmt_num(r["score"], self.lang),
-                interval=fmt_interval(r["lower"], r["upper"], self.lang),
-            ),
-        ]
 
     def _findings(self, sel: SummaryData) -> list[str]:
         return word_findings(
@@ -1125,10 +1142,12 @@ class SiteReport:
             self._t("col.interval", ci=self._ci_text),
             self._t("col.evidence"),
         ]
+        widths = (0.28, 0.13, 0.08, 0.11, 0.4)
         if any(notes):  # an empty column is dropped
             header.append(self._t("col.note"))
             rows = [[*row, doc.Cell(n)] for row, n in zip(rows, notes, strict=True)]
-        return doc.Table(header, rows, numeric=(2, 3))
+            widths = (0.25, 0.13, 0.08, 0.1, 0.26, 0.18)
+        return doc.Table(header, rows, numeric=(2, 3), widths=widths)
 
     # ------------------------------------------------------------------ results
     @_section
