@@ -321,3 +321,30 @@ def test_grid_cells_print_at_8_points_or_more():
     heat = float(re.search(r"\bheat: ([\d.]+)pt", sizes).group(1))
     label = float(re.search(r"#let cv-grid-label\(body\) = text\(([\d.]+)pt", template).group(1))
     assert heat >= 8 and label >= 8, (heat, label)
+
+
+def test_a_round_is_named_on_the_cover_dated_by_its_fieldwork_and_reproduced(
+    demo_data, monkeypatch
+):
+    """A project with rounds (the interface of ReportData.round/rounds/round_label)."""
+    monkeypatch.setattr(
+        ReportData, "rounds", property(lambda self: ["2017", "2019", "2021"]), raising=False
+    )
+    monkeypatch.setattr(ReportData, "round", property(lambda self: "2019"), raising=False)
+    monkeypatch.setattr(
+        ReportData,
+        "round_label",
+        lambda self, r, lang: f"Ronda {r}" if lang == "es" else f"Round {r}",
+        raising=False,
+    )
+    report = _report(demo_data, "en")
+    monkeypatch.setitem(
+        report.project.meta, "rounds", [{"id": "2019", "start": "2019-03-01", "end": "2019-06-30"}]
+    )
+    cover = report.cover().text()
+    assert "Round: Round 2019" in cover
+    assert "Fieldwork: March 2019 – June 2019" in cover
+    assert "--round 2019" in report.methods().text()
+    # the latest round is what a report shows by default: no option needed to reproduce it
+    monkeypatch.setattr(ReportData, "round", property(lambda self: "2021"), raising=False)
+    assert "--round" not in _report(demo_data, "en").methods().text()

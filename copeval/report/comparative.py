@@ -53,6 +53,7 @@ from .i18n import (
     t,
     tn,
 )
+from .site import _round_period  # the round's fieldwork period, as the site cover prints it
 from .summary import CORE, flag_marks
 
 __all__ = [
@@ -680,11 +681,15 @@ def select_coverage(data: ReportData, sites: Sequence[str]) -> pd.DataFrame:
 def select_cover(data: ReportData, sites: Sequence[str]) -> dict:
     """Cover facts: ``n_sites``, ``synthetic``, ``sources`` (consented sources of the sites
     compared by method), ``surveys`` (respondents by instrument), ``dates`` (source dates,
-    for the fieldwork period) and ``round`` (the round shown, None for a one-round view)."""
+    for the fieldwork period), ``round`` (the round shown, None for a one-round project)
+    and ``period_meta`` (the metadata the fieldwork period is printed from: the project's,
+    or the round's declared start and end, as the site report's cover does)."""
     sites = list(sites)
     src = data.project.sources
     used = src[src["site_id"].isin(sites) & (src["consent"] != "none")]
     methods = used["method"].value_counts()
+    meta = dict(data.project.meta)
+    rnd = getattr(data, "round", None)
     items = data.scaled_items
     surveys = {}
     if len(items):
@@ -702,7 +707,12 @@ def select_cover(data: ReportData, sites: Sequence[str]) -> dict:
         },
         "surveys": surveys,
         "dates": list(used["date"]) if "date" in used else [],
-        "round": getattr(data, "round", None),
+        "round": rnd,
+        "period_meta": (
+            {k: v for k, v in meta.items() if k == "period" or k.startswith("period_")}
+            if rnd is None
+            else _round_period(meta, rnd)
+        ),
     }
 
 
@@ -860,12 +870,12 @@ class ComparativeReport:
         lang = self.lang
         meta = self.project.meta
         cover_facts = [
+            (self._t("cover.round"), self._round_label(facts["round"])),
             (self._t("cover.sites"), fmt_count(facts["n_sites"], lang)),
             (
-                self._t("compare.round"),
-                facts["round"] if base.usable_text(facts["round"]) else None,
+                self._t("cover.period"),
+                base.fieldwork_period(facts["period_meta"], facts["dates"], lang),
             ),
-            (self._t("cover.period"), base.fieldwork_period(meta, facts["dates"], lang)),
             (self._t("cover.sources"), "; ".join(bits) or self._t("sources.none")),
             (self._t("cover.project"), base.project_title(meta, lang)),
             (self._t("cover.toolkit"), base.toolkit_line(lang)),
@@ -887,6 +897,13 @@ class ComparativeReport:
             synthetic=facts["synthetic"],
             after=after,
         )
+
+    def _round_label(self, rnd) -> str | None:
+        """The round shown, by its label (a project with rounds), else None."""
+        if rnd is None:
+            return None
+        label = getattr(self.data, "round_label", None)
+        return label(rnd, self.lang) if label else str(rnd)
 
     def contents(self) -> doc.Section:
         """The contents on a page of their own -- only for a long report (a short one lists
@@ -1342,6 +1359,12 @@ class ComparativeReport:
         )
 
     # ------------------------------------------------------------------ methods
+    def _round_option(self) -> str | None:
+        """``--round R`` when the report shows a round other than the latest."""
+        rnd = getattr(self.data, "round", None)
+        rounds = getattr(self.data, "rounds", None) or []
+        return str(rnd) if rnd is not None and rounds and rnd != rounds[-1] else None
+
     def methods(self) -> doc.Section:
         """Appendix A: the method, this run's parameters and the command that reproduces it."""
         params = self.params
@@ -1355,6 +1378,6 @@ class ComparativeReport:
             ("--n-boot", int(params["n_boot"])),
             ("--seed", int(params["seed"])),
             ("--ci", float(params["ci"])),
-            ("--round", getattr(self.data, "round", None)),
+            ("--round", self._round_option()),
         )
         return base.methods_appendix(self.lang, params, self.ci_text, command=command)

@@ -1060,7 +1060,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "En este informe: {sections}.",
         "en": "In this report: {sections}.",
     },
-    "compare.round": {"es": "Ronda de evaluación", "en": "Evaluation round"},
     "compare.fig.grid": {
         "es": "Figura {n}. Valoración de cada sitio por criterio, con su intervalo del {ci}; "
         "el color marca el nivel, de ausente a consolidado.",
