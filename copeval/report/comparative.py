@@ -720,6 +720,11 @@ def select_cover(data: ReportData, sites: Sequence[str]) -> dict:
 _SVG_COMMENT = re.compile(r"<!--.*?-->", re.S)
 
 
+def _nobreak(text: str) -> str:
+    """``text`` with no-break spaces: printed on one line."""
+    return text.replace(" ", "\u00a0")
+
+
 def _without_comments(figure: doc.Figure) -> doc.Figure:
     """The figure with the comments of its SVG removed. Matplotlib writes each text drawn
     as paths a second time in a comment; a site name such as ``x onerror=y`` there made
@@ -1187,13 +1192,17 @@ class ComparativeReport:
         rows = []
         for r in pairs.itertuples(index=False):
             bold = bool(r.clear)
-            likely = f"{self._likely(r.likelihood)} ({fmt_prob(r.p, self.lang)})"
+            # the number and the two ratings are kept on one line each (no-break spaces)
+            likely = f"{self._likely(r.likelihood)} ({_nobreak(fmt_prob(r.p, self.lang))})"
+            ratings = self._t(
+                "compare.vs", a=self._num(r.score_higher), b=self._num(r.score_lower)
+            )
             rows.append(
                 [
                     self._crit(r.criterion),
                     doc.Cell(self._name(r.higher), bold=bold),
                     doc.Cell(self._name(r.lower), bold=bold),
-                    self._t("compare.vs", a=self._num(r.score_higher), b=self._num(r.score_lower)),
+                    _nobreak(ratings),
                     doc.Cell(likely, bold=bold),
                 ]
             )
@@ -1204,7 +1213,7 @@ class ComparativeReport:
             self._t("compare.col.ratings"),
             self._t("compare.col.likely"),
         ]
-        return doc.Table(header, rows, style="compact", widths=(0.3, 0.17, 0.17, 0.12, 0.24))
+        return doc.Table(header, rows, style="compact", widths=(0.27, 0.15, 0.15, 0.15, 0.28))
 
     def _pair_matrices(self, pairs: pd.DataFrame, order: dict) -> list:
         probs = {(r.criterion, r.higher, r.lower): r for r in pairs.itertuples(index=False)}
