@@ -20,7 +20,8 @@
 #     copeval compare data/demo --sites all --lang es
 #
 # `sites` is a string: `"all"` or comma-separated site IDs (`"VC,TOT"`), so that IDs such as
-# `0101` are never turned into numbers. The cell below is tagged `parameters`; keep it to
+# `0101` are never turned into numbers. `round` picks an evaluation round of a project with
+# several (`None`: the latest). The cell below is tagged `parameters`; keep it to
 # plain literals. This notebook holds no logic: each cell calls `copeval.report`.
 
 # %% tags=["parameters"]
@@ -33,6 +34,7 @@ seed = 0
 ci = 0.9
 cache_dir = None
 crosswalk = None
+round = None
 
 # %%
 from copeval.report import ComparativeReport
@@ -46,6 +48,7 @@ report = ComparativeReport.build(
     seed=seed,
     ci=ci,
     cache_dir=cache_dir,
+    round=round,
 )
 report.cover()
 

@@ -1128,6 +1128,302 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Improved or worsened: the interval excludes 0 and the probability of that "
         "direction is 90% or more; leaning: probability 75% or more.",
     },
+    # --- comparative (C) -------------------------------------------------------------------------
+    "compare.lead": {
+        "es": "Este informe compara {n} sitio en los cuatro criterios de Frühling y la dimensión "
+        "auxiliar de rendición de cuentas y confianza, en una escala de 0 a 4; cada valoración "
+        "lleva un intervalo del {ci}.|Este informe compara {n} sitios en los cuatro criterios "
+        "de Frühling y la dimensión auxiliar de rendición de cuentas y confianza, en la misma "
+        "escala de 0 a 4; cada valoración lleva un intervalo del {ci}.",
+        "en": "This report covers {n} site on Frühling's four criteria and the auxiliary "
+        "accountability-and-trust dimension, on a 0–4 scale; each rating comes with a {ci} "
+        "interval.|This report compares {n} sites on Frühling's four criteria and the "
+        "auxiliary accountability-and-trust dimension, on the same 0–4 scale; each rating "
+        "comes with a {ci} interval.",
+    },
+    "compare.headline.title": {"es": "En pocas palabras", "en": "In brief"},
+    "compare.likely.virtually_certain": {"es": "prácticamente seguro", "en": "virtually certain"},
+    "compare.likely.very_likely": {"es": "muy probable", "en": "very likely"},
+    "compare.likely.likely": {"es": "probable", "en": "likely"},
+    "compare.likely.as_likely_as_not": {
+        "es": "tan probable como improbable",
+        "en": "about as likely as not",
+    },
+    "compare.likely.unlikely": {"es": "improbable", "en": "unlikely"},
+    "compare.likely.very_unlikely": {"es": "muy improbable", "en": "very unlikely"},
+    "compare.likely.exceptionally_unlikely": {
+        "es": "excepcionalmente improbable",
+        "en": "exceptionally unlikely",
+    },
+    "compare.hl.where": {
+        "es": "{criterion}, donde {higher} alcanza el nivel {band_h} ({score_h}) y {lower} el "
+        "nivel {band_l} ({score_l}): que {higher} supere a {lower} es {likely} (probabilidad "
+        "{p})",
+        "en": "{criterion}, where {higher} rates {band_h} ({score_h}) and {lower} {band_l} "
+        "({score_l}): that {higher} rates higher is {likely} (probability {p})",
+    },
+    "compare.criteria.all": {
+        "es": "el {n} criterio|los {n} criterios",
+        "en": "the {n} criterion|the {n} criteria",
+    },
+    "compare.criteria.two": {
+        "es": "el {n} criterio valorado en ambos sitios|los {n} criterios valorados en ambos "
+        "sitios",
+        "en": "the {n} criterion rated at both sites|the {n} criteria rated at both sites",
+    },
+    "compare.criteria.many": {
+        "es": "el {n} criterio valorado en dos sitios o más|los {n} criterios valorados en dos "
+        "sitios o más",
+        "en": "the {n} criterion rated at two sites or more|the {n} criteria rated at two "
+        "sites or more",
+    },
+    "compare.hl.two.none": {
+        "es": "{a} y {b} no se pueden distinguir en ninguno de {criteria}: todas las "
+        "diferencias entre sus valoraciones caben dentro de la incertidumbre.",
+        "en": "{a} and {b} cannot be told apart on any of {criteria}: every gap between their "
+        "ratings lies within the uncertainty.",
+    },
+    "compare.hl.two.one": {
+        "es": "{a} y {b} obtienen valoraciones similares en {k} de {criteria}; la única "
+        "diferencia clara está en {where}.",
+        "en": "{a} and {b} rate alike on {k} of {criteria}; the one clear difference is on "
+        "{where}.",
+    },
+    "compare.hl.two.some": {
+        "es": "{a} y {b} difieren claramente en {m} de {criteria}; la diferencia más clara "
+        "está en {where}.",
+        "en": "{a} and {b} differ clearly on {m} of {criteria}; the clearest difference is on "
+        "{where}.",
+    },
+    "compare.hl.two.all": {
+        "es": "{a} y {b} difieren claramente en cada uno de {criteria}; la mayor diferencia "
+        "está en {where}.",
+        "en": "{a} and {b} differ clearly on each of {criteria}; the largest difference is on "
+        "{where}.",
+    },
+    "compare.hl.many.none": {
+        "es": "Los {n} sitios no se distinguen claramente en ninguno de {criteria}: ni "
+        "siquiera donde más difieren, en {where}.",
+        "en": "The {n} sites cannot be told apart clearly on any of {criteria}: not even where "
+        "they differ most, on {where}.",
+    },
+    "compare.hl.many.some": {
+        "es": "Los {n} sitios difieren claramente en {m} de {criteria}, sobre todo en {where}.",
+        "en": "The {n} sites differ clearly on {m} of {criteria}, most of all on {where}.",
+    },
+    "compare.hl.many.all": {
+        "es": "Los {n} sitios difieren claramente en cada uno de {criteria}, sobre todo en "
+        "{where}.",
+        "en": "The {n} sites differ clearly on each of {criteria}, most of all on {where}.",
+    },
+    "compare.hl.nothing_shared": {
+        "es": "Ningún criterio tiene valoración en dos sitios o más: los sitios no se pueden "
+        "comparar.",
+        "en": "No criterion is rated at two sites or more: the sites cannot be compared.",
+    },
+    "compare.hl.one": {
+        "es": "Esta comparación incluye un solo sitio, {a}: sus valoraciones están en la tabla "
+        "siguiente.",
+        "en": "This comparison has a single site, {a}: its ratings are in the table below.",
+    },
+    "compare.hl.strength": {
+        "es": "Su fortaleza común es {criterion}",
+        "en": "Their shared strength is {criterion}",
+    },
+    "compare.hl.weakness": {
+        "es": "su debilidad común es {criteria}|sus debilidades comunes son {criteria}",
+        "en": "their shared weakness is {criteria}|their shared weaknesses are {criteria}",
+    },
+    "compare.hl.no_weakness": {
+        "es": "ningún criterio es débil {at}; el más débil en promedio es {criterion} ({score})",
+        "en": "no criterion is weak {at}; the weakest on average is {criterion} ({score})",
+    },
+    "compare.hl.widest": {
+        "es": "ninguna debilidad es común a cuatro de cada cinco sitios; la más extendida es "
+        "{criterion}, con nivel ausente o incipiente en {k} de los {n} sitios",
+        "en": "no weakness is shared by four sites in five; the most widespread is "
+        "{criterion}, absent or limited at {k} of the {n} sites",
+    },
+    "compare.hl.no_weak_site": {
+        "es": "ningún sitio tiene nivel ausente o incipiente en ningún criterio",
+        "en": "no site rates absent or limited on any criterion",
+    },
+    "compare.band.same": {"es": "nivel {band} {at}", "en": "rated {band} {at}"},
+    "compare.band.or_better": {
+        "es": "nivel {band} o superior {at}",
+        "en": "rated {band} or better {at}",
+    },
+    "compare.band.or_lower": {
+        "es": "nivel {band} o inferior {at}",
+        "en": "rated {band} or lower {at}",
+    },
+    "compare.at.both": {"es": "en ambos sitios", "en": "at both sites"},
+    "compare.at.all": {"es": "en los {n} sitios", "en": "at all {n} sites"},
+    "compare.at.some": {"es": "en {k} de los {n} sitios", "en": "at {k} of the {n} sites"},
+    "compare.n_sites": {
+        "es": "Comparación de {n} sitio|Comparación de {n} sitios",
+        "en": "Comparison of {n} site|Comparison of {n} sites",
+    },
+    "compare.more_sites": {
+        "es": "y {n} sitio más|y {n} sitios más",
+        "en": "and {n} more site|and {n} more sites",
+    },
+    "compare.in_this_report": {
+        "es": "En este informe: {sections}.",
+        "en": "In this report: {sections}.",
+    },
+    "compare.fig.grid": {
+        "es": "Figura {n}. Valoración de cada sitio por criterio, con su intervalo del {ci}; "
+        "el color marca el nivel, de ausente a consolidado.",
+        "en": "Figure {n}. Each site's rating by criterion, with its {ci} interval; the colour "
+        "marks the level, from absent to strong.",
+    },
+    "compare.fig.grid_short": {
+        "es": "Figura {n}. Valoración de cada sitio por criterio; el color marca el nivel, de "
+        "ausente a consolidado.",
+        "en": "Figure {n}. Each site's rating by criterion; the colour marks the level, from "
+        "absent to strong.",
+    },
+    "compare.fig.marks": {
+        "es": "† evidencia insuficiente; ‡ evidencia escasa.",
+        "en": "† insufficient evidence; ‡ thin evidence.",
+    },
+    "compare.forest_intro": {
+        "es": "Cada punto es la valoración de un sitio y cada barra, su intervalo del {ci}. "
+        "Donde las barras de dos sitios se solapan, los datos no permiten decir cuál de los "
+        "dos tiene la valoración mayor.",
+        "en": "Each dot is a site's rating and each bar its {ci} interval. Where the bars of "
+        "two sites overlap, the data cannot say which of the two rates higher.",
+    },
+    "compare.forest_alt": {
+        "es": "Valoraciones e intervalos del {ci} de {sites} en cada criterio, sobre los cinco "
+        "niveles de la escala.",
+        "en": "Ratings and {ci} intervals of {sites} on each criterion, over the five levels "
+        "of the scale.",
+    },
+    "compare.fig.forest": {
+        "es": "Figura {n}. Valoración e intervalo del {ci} de cada sitio, por criterio.",
+        "en": "Figure {n}. Rating and {ci} interval of each site, by criterion.",
+    },
+    "compare.spread_intro": {
+        "es": "Para cada criterio, la valoración más baja, la mediana y la más alta entre los "
+        "{n} sitios, y cuántos sitios tienen nivel ausente o incipiente.",
+        "en": "For each criterion, the lowest, median and highest rating among the {n} sites, "
+        "and how many sites rate absent or limited.",
+    },
+    "compare.col.lowest": {"es": "Más baja", "en": "Lowest"},
+    "compare.col.median": {"es": "Mediana", "en": "Median"},
+    "compare.col.highest": {"es": "Más alta", "en": "Highest"},
+    "compare.col.weak": {"es": "Ausente o incipiente", "en": "Absent or limited"},
+    "compare.k_of_n": {"es": "{k} de {n}", "en": "{k} of {n}"},
+    "compare.diff_intro": {
+        "es": "Una diferencia entre dos valoraciones puede deberse al azar: otras entrevistas u "
+        "otra muestra de la encuesta podrían haberla invertido. Para cada par de sitios se "
+        "indica, en palabras y entre paréntesis como probabilidad del modelo de "
+        "incertidumbre, qué tan probable es que el sitio con la valoración mayor la tenga "
+        "realmente. Llamamos clara a una diferencia muy probable o más (0.90 o más).",
+        "en": "A difference between two ratings can be chance: other interviews or another "
+        "survey sample could have reversed it. For each pair of sites we say, in words and in "
+        "parentheses as a probability from the uncertainty model, how likely it is that the "
+        "higher-rated site really rates higher. We call a difference clear when it is very "
+        "likely or more (0.90 or more).",
+    },
+    "compare.scale": {
+        "es": "Escala de las palabras: {scale}.",
+        "en": "The words follow a fixed scale: {scale}.",
+    },
+    "compare.range.at_least": {"es": "{p} o más", "en": "{p} or more"},
+    "compare.range.at_most": {"es": "{p} o menos", "en": "{p} or less"},
+    "compare.col.higher": {"es": "Valoración mayor", "en": "Rates higher"},
+    "compare.col.lower": {"es": "Valoración menor", "en": "Rates lower"},
+    "compare.col.ratings": {"es": "Valoraciones", "en": "Ratings"},
+    "compare.col.likely": {"es": "Qué tan probable", "en": "How likely"},
+    "compare.vs": {"es": "{a} frente a {b}", "en": "{a} vs {b}"},
+    "compare.matrix_intro": {
+        "es": "Para cada criterio, los sitios van de la valoración mayor a la menor; cada "
+        "celda da la probabilidad de que el sitio de la fila tenga una valoración mayor que "
+        "el de la columna. En negrita, las diferencias claras (0.90 o más).",
+        "en": "For each criterion the sites run from the higher to the lower rating; each "
+        "cell gives the probability that the site of the row rates higher than the site of "
+        "the column. In bold, the clear differences (0.90 or more).",
+    },
+    "compare.too_many": {
+        "es": "Con {n} sitios hay demasiados pares para enumerarlos. Para cada criterio se "
+        "muestran los {k} sitios con más probabilidad de estar arriba, con su puesto medio "
+        "(1 = valoración más alta) y su probabilidad de ocupar el primer puesto en las "
+        "simulaciones del modelo de incertidumbre.",
+        "en": "With {n} sites there are too many pairs to list. For each criterion, the {k} "
+        "sites most likely to rate at the top are shown, with their average place (1 = the "
+        "top rating) and their chance of ranking first across the uncertainty model's "
+        "simulations.",
+    },
+    "compare.col.rating": {"es": "Valoración", "en": "Rating"},
+    "compare.col.mean_rank": {"es": "Puesto medio", "en": "Average place"},
+    "compare.col.first": {"es": "Probabilidad del primer puesto", "en": "Chance of ranking first"},
+    "compare.sens.lead": {
+        "es": "Otras decisiones de cálculo: las valoraciones se recalcularon con pesos "
+        "cualitativos de {wmin} a {wmax}, y con y sin el mismo peso para cada grupo de "
+        "informantes.",
+        "en": "Other scoring choices: the ratings were recomputed with qualitative weights "
+        "from {wmin} to {wmax}, and with and without an equal weight per group of "
+        "respondents.",
+    },
+    "compare.sens.two.holds": {
+        "es": "El orden de los dos sitios se mantiene en todos los criterios.",
+        "en": "The order of the two sites holds on every criterion.",
+    },
+    "compare.sens.two.flips": {
+        "es": "El orden de los dos sitios puede invertirse en {criteria}, donde la diferencia "
+        "no es clara.",
+        "en": "The order of the two sites can reverse on {criteria}, where the difference is "
+        "not clear.",
+    },
+    "compare.sens.two.flips_clear": {
+        "es": "El orden de los dos sitios puede invertirse en {criteria}; en {clear} la "
+        "diferencia parecía clara: léala con cautela.",
+        "en": "The order of the two sites can reverse on {criteria}; on {clear} the "
+        "difference looked clear: read it with care.",
+    },
+    "compare.sens.many.holds": {
+        "es": "El orden de cada par de sitios se mantiene en todos los criterios.",
+        "en": "The order of every pair of sites holds on every criterion.",
+    },
+    "compare.sens.many.flips": {
+        "es": "El orden de algunos pares de sitios puede invertirse: {items}.",
+        "en": "The order of some pairs of sites can reverse: {items}.",
+    },
+    "compare.sens.pairs": {
+        "es": "{criterion}, {k} de {n} par|{criterion}, {k} de {n} pares",
+        "en": "{criterion}, {k} of {n} pair|{criterion}, {k} of {n} pairs",
+    },
+    "compare.sens.many.clear": {
+        "es": "{m} de ellos es una diferencia que parecía clara: léala con cautela.|{m} de "
+        "ellos son diferencias que parecían claras: léalas con cautela.",
+        "en": "{m} of them is a difference that looked clear: read it with care.|{m} of them "
+        "are differences that looked clear: read them with care.",
+    },
+    "compare.sens.many.clear_hold": {
+        "es": "Ninguna de las diferencias claras se invierte.",
+        "en": "None of the clear differences reverses.",
+    },
+    "compare.coverage_intro": {
+        "es": "Cuánta evidencia sostiene las valoraciones de cada sitio: por grupo de "
+        "informantes, el número de fuentes (entrevistas, grupos focales, observaciones o "
+        "documentos) y, entre paréntesis, de pasajes codificados; y el número de personas "
+        "encuestadas. Cada grupo pesa lo mismo: un grupo sin fuentes deja su voz fuera de la "
+        "valoración.",
+        "en": "How much evidence lies behind each site's ratings: for each group of "
+        "respondents, the number of sources (interviews, focus groups, observations or "
+        "documents) and, in parentheses, of coded passages; and the number of survey "
+        "respondents. Each group weighs the same: a group with no sources leaves its voice "
+        "out of the rating.",
+    },
+    "compare.unit.sources": {"es": "fuentes (pasajes)", "en": "sources (passages)"},
+    "compare.unit.respondents": {"es": "personas", "en": "respondents"},
+    "compare.no_sites": {
+        "es": "No hay valoraciones para los sitios de esta comparación.",
+        "en": "There are no ratings for the sites in this comparison.",
+    },
 }
 
 _PLACEHOLDER = re.compile(r"{(\w+)[^}]*}")
