@@ -62,6 +62,9 @@ report.summary()
 report.results()
 
 # %%
+report.change()
+
+# %%
 report.differences()
 
 # %%

@@ -73,6 +73,9 @@ report.summary()
 report.results()
 
 # %%
+report.change()
+
+# %%
 report.context()
 
 # %%

@@ -306,11 +306,6 @@ def test_four_sites_get_one_triangular_matrix_per_criterion(many_data):
             assert filled == list(range(i, 3))  # the upper triangle only
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="copeval.typ (helper A) prints grid cells at 7.4 pt and their second line at "
-    "6.6 pt; remove this mark when the template prints them at 8 pt",
-)
 def test_grid_cells_print_at_8_points_or_more():
     """Issue 16: the heat-map text printed at about 6 pt. The Typst template sets the size
     of a grid table's cells and of the line under the value (the interval)."""

@@ -36,9 +36,10 @@ import pandas as pd
 
 from copeval.errors import CopevalError
 from copeval.params import DEFAULT_CI, DEFAULT_DRAWS, DEFAULT_SEED, DEFAULT_WEIGHT
+from copeval.resources import find_project
 from copeval.vocabulary import CRITERIA, RATING_BANDS, STRATA, band_index, display_value
 
-from . import base, doc
+from . import base, doc, trend
 from .data import ReportData
 from .i18n import (
     STRINGS,
@@ -751,7 +752,16 @@ class ComparativeReport:
     """
 
     #: The sections of the report, in order (the notebook has one cell per section).
-    SECTIONS = ("cover", "contents", "summary", "results", "differences", "coverage", "methods")
+    SECTIONS = (
+        "cover",
+        "contents",
+        "summary",
+        "results",
+        "change",
+        "differences",
+        "coverage",
+        "methods",
+    )
 
     def __init__(self, data: ReportData, *, sites="all", lang: str = "es"):
         self.lang = check_lang(lang)
@@ -786,7 +796,7 @@ class ComparativeReport:
         kwargs = dict(weight=weight, n_boot=n_boot, seed=seed, ci=ci, cache_dir=cache_dir)
         if round is not None:
             kwargs["round"] = round
-        data = ReportData.load(project_path, **kwargs)
+        data = ReportData.load(find_project(project_path), **kwargs)
         return cls(data, sites=sites, lang=lang)
 
     # ------------------------------------------------------------------ helpers
@@ -848,6 +858,8 @@ class ComparativeReport:
 
     def _section_titles(self) -> list[str]:
         keys = ["sec.summary", "sec.ranking"]
+        if len(self.data.rounds) > 1:
+            keys.append("trend.title.once")
         if len(self.sites) > 1:
             keys.append("sec.pairwise")
         return [self._t(k) for k in (*keys, "sec.coverage", "sec.methods")]
@@ -1086,6 +1098,12 @@ class ComparativeReport:
             )
         return blocks
 
+    # ------------------------------------------------------------------ change
+    def change(self) -> doc.Section:
+        """Sites x criteria grid of the change since the previous round (a project with
+        rounds; :func:`copeval.report.trend.change_grid`)."""
+        return trend.change_grid(self.data, self.sites, self.lang)
+
     # ------------------------------------------------------------------ results
     def results(self) -> doc.Section:
         """Comparison by criterion: the spread of ratings (three sites or more) and, for a
@@ -1104,7 +1122,12 @@ class ComparativeReport:
                 "site_id", key=lambda s: s.map(order), kind="stable"
             ).reset_index(drop=True)
             names = {s: self._name(s) for s in self.sites}
-            fig = figures.forest_figure(rows, lang=self.lang, site_names=names)
+            fig = figures.forest_figure(
+                rows,
+                lang=self.lang,
+                site_names=names,
+                palette=figures.site_palette(list(self.data.site_names)),
+            )
             out.append(doc.Para(self._t("compare.forest_intro", ci=self.ci_text)))
             figure = doc.Figure.from_matplotlib(
                 fig,

@@ -36,6 +36,7 @@ import pandas as pd
 
 from copeval.errors import CopevalError
 from copeval.params import DEFAULT_CI, DEFAULT_DRAWS, DEFAULT_SEED, DEFAULT_WEIGHT
+from copeval.resources import find_project
 from copeval.scoring import STRENGTH_CEILING
 from copeval.vocabulary import (
     BAND_CODES,
@@ -47,9 +48,7 @@ from copeval.vocabulary import (
     group_label,
 )
 
-from . import doc, figures
-from ._html import legacy_cover_provenance as cover_provenance
-from ._html import legacy_methods_appendix as methods_appendix
+from . import doc, figures, trend
 from .base import (
     ci_text,
     fieldwork_period,
@@ -90,8 +89,6 @@ __all__ = [
     "SMALL_SAMPLE",
     "SiteReport",
     "check_profile",
-    "cover_provenance",
-    "methods_appendix",
     "redactor",
     "select_context",
     "select_cover",
@@ -128,6 +125,7 @@ PROFILES = {
         "contents",
         "summary",
         "results",
+        "change",
         "context",
         "criteria",
         "coverage",
@@ -137,7 +135,7 @@ PROFILES = {
         "methods",
         "evidence_appendix",
     ),
-    "brief": ("cover", "summary", "results", "recommendations", "methods"),
+    "brief": ("cover", "summary", "results", "change", "recommendations", "methods"),
 }
 #: Source methods in the order the cover counts them.
 METHODS = ("interview", "focus_group", "observation", "document")
@@ -947,7 +945,7 @@ class SiteReport:
         check_profile(profile)
         kwargs = {"round": round} if round is not None else {}
         data = ReportData.load(
-            project_path,
+            find_project(project_path),
             weight=weight,
             n_boot=n_boot,
             seed=seed,
@@ -1089,6 +1087,10 @@ class SiteReport:
         """Executive summary: lead, how to read, ratings, key findings, ratings table."""
         sel = select_summary(self.data, self.site_id)
         out = [doc.Heading(2, self._t("sec.summary"), "summary")]
+        # a project with rounds: the summary leads with the largest reliable change
+        change = trend.lead_change(self.data, self.site_id, self.lang)
+        if change:
+            out.append(doc.Para(change, style="lead"))
         out.append(
             doc.Para(self._t("summary.lead", site=self.name, ci=self._ci_text), style="lead")
         )
@@ -1148,6 +1150,16 @@ class SiteReport:
             rows = [[*row, doc.Cell(n)] for row, n in zip(rows, notes, strict=True)]
             widths = (0.25, 0.13, 0.08, 0.1, 0.26, 0.18)
         return doc.Table(header, rows, numeric=(2, 3), widths=widths)
+
+    # ------------------------------------------------------------------ change
+    @_section
+    def change(self) -> doc.Section:
+        """Change since the previous round (a project with rounds): the wave plot, the
+        change with its interval and a sentence per criterion; one line per criterion in the
+        brief; a site measured once says so (:mod:`copeval.report.trend`)."""
+        if self.profile == "brief":
+            return trend.trend_lines(self.data, self.site_id, self.lang)
+        return trend.change_section(self.data, self.site_id, self.lang, ci_text=self._ci_text)
 
     # ------------------------------------------------------------------ results
     @_section
