@@ -53,6 +53,7 @@ __all__ = [
     "Strong",
     "Table",
     "Toc",
+    "notebook_css",
     "plain_text",
     "to_html",
 ]
@@ -501,7 +502,76 @@ class Section:
     def _repr_mimebundle_(self, include=None, exclude=None):
         if not self.blocks:
             return {"text/plain": ""}
-        return {"text/html": self.html(), TYPST_MIME: self.typst(), "text/plain": ""}
+        # In a notebook, the report's look comes with it: the section that opens a report
+        # (the one with DocInfo) carries the stylesheet, scoped to ``.cv-doc`` so it styles
+        # the report's outputs and nothing else of JupyterLab. The HTML export drops it
+        # (``<style>`` is outside the reports' allow-list) and links its own stylesheet.
+        style = ""
+        if any(isinstance(b, DocInfo) for b in self.blocks):
+            style = f"<style>{notebook_css()}</style>"
+        html = f'{style}<div class="cv-doc">{self.html()}</div>'
+        return {"text/html": html, TYPST_MIME: self.typst(), "text/plain": ""}
+
+
+_CSS_BLOCK = re.compile(r"([^{}]+)\{([^{}]*)\}")
+
+
+def _scope_rules(css: str) -> str:
+    out = []
+    for selectors, body in _CSS_BLOCK.findall(css):
+        scoped = []
+        for sel in selectors.split(","):
+            sel = sel.strip()
+            if not sel:
+                continue
+            if sel in ("html", "body", ":root"):
+                scoped.append(".cv-doc")
+            else:
+                scoped.append(f".cv-doc {sel}")
+        out.append(f"{', '.join(scoped)} {{{body.strip()}}}")
+    return "\n".join(out)
+
+
+def _at_blocks(css: str):
+    """Split ``css`` into (at-rule prelude or None, text) pieces at the top level."""
+    i, n, pieces, start = 0, len(css), [], 0
+    while i < n:
+        if css[i] == "@":
+            brace = css.find("{", i)
+            if brace < 0:
+                break
+            pieces.append((None, css[start:i]))
+            depth, j = 1, brace + 1
+            while j < n and depth:
+                depth += {"{": 1, "}": -1}.get(css[j], 0)
+                j += 1
+            pieces.append((css[i:brace].strip(), css[brace + 1 : j - 1]))
+            i = start = j
+        else:
+            i += 1
+    pieces.append((None, css[start:]))
+    return pieces
+
+
+_NOTEBOOK_CSS: str | None = None
+
+
+def notebook_css() -> str:
+    """The report stylesheet (``templates/report.css``) for notebook outputs: every rule
+    scoped to ``.cv-doc`` (the wrapper of each section's HTML), screen rules kept, print
+    rules and ``@page`` dropped."""
+    global _NOTEBOOK_CSS
+    if _NOTEBOOK_CSS is None:
+        from pathlib import Path
+
+        css = (Path(__file__).with_name("templates") / "report.css").read_text("utf-8")
+        css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+        parts = []
+        for prelude, text in _at_blocks(css):
+            if prelude is None or (prelude.startswith("@media") and "screen" in prelude):
+                parts.append(_scope_rules(text))
+        _NOTEBOOK_CSS = "\n".join(p for p in parts if p)
+    return _NOTEBOOK_CSS
 
 
 # ------------------------------------------------------------------------------ plain text
