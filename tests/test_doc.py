@@ -77,3 +77,18 @@ def test_the_html_export_drops_the_notebook_stylesheet():
 def test_an_empty_section_displays_nothing():
     assert doc.Section()._repr_mimebundle_() == {"text/plain": ""}
     assert not doc.Section()
+
+
+def test_a_hostile_label_in_a_matplotlib_figure_does_not_break_the_figure():
+    """Matplotlib writes each label again in an SVG comment: a site named like an event
+    handler must neither reach the SVG nor make the HTML backend refuse the figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.set_title("x onerror=alert(1) <script>")
+    figure = doc.Figure.from_matplotlib(fig, alt="chart")
+    assert "onerror" not in figure.svg and "<!--" not in figure.svg
+    assert "data:image/svg+xml;base64," in doc.to_html(figure)

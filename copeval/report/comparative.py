@@ -28,7 +28,6 @@ Wording rules (pinned by ``tests/test_comparative_words.py``):
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -718,26 +717,11 @@ def select_cover(data: ReportData, sites: Sequence[str]) -> dict:
 
 
 # ------------------------------------------------------------------------------ words
-_SVG_COMMENT = re.compile(r"<!--.*?-->", re.S)
 
 
 def _nobreak(text: str) -> str:
     """``text`` with no-break spaces: printed on one line."""
     return text.replace(" ", "\u00a0")
-
-
-def _without_comments(figure: doc.Figure) -> doc.Figure:
-    """The figure with the comments of its SVG removed. Matplotlib writes each text drawn
-    as paths a second time in a comment; a site name such as ``x onerror=y`` there made
-    the HTML backend's script check refuse the whole figure (the text itself is paths)."""
-    if figure.svg is None:
-        return figure
-    return doc.Figure(
-        alt=figure.alt,
-        svg=_SVG_COMMENT.sub("", figure.svg),
-        caption=figure.caption,
-        width=figure.width,
-    )
 
 
 class ComparativeReport:
@@ -1138,7 +1122,7 @@ class ComparativeReport:
                 ),
                 caption=self._t("compare.fig.forest", n=self._next_figure(), ci=self.ci_text),
             )
-            out.append(_without_comments(figure))
+            out.append(figure)
         return doc.Section(*out)
 
     def _spread_table(self) -> doc.Table:

@@ -334,6 +334,9 @@ class Figure:
         plt.close(fig)
         svg = buf.getvalue()
         svg = svg[svg.index("<svg") :]  # drop the XML prolog and doctype
+        # matplotlib repeats every text drawn as paths in a comment: a label such as
+        # "x onerror=y" there would make the HTML backend refuse the whole figure
+        svg = re.sub(r"<!--.*?-->", "", svg, flags=re.S)
         return cls(alt=alt, svg=svg, caption=caption, width=width)
 
 
