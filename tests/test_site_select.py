@@ -300,3 +300,23 @@ def test_a_rounds_period_comes_from_its_declared_dates_not_the_projects():
     assert site._round_period(meta, "2025") == {}
     dates = ("2025-04-02", "2025-03-15", "2025-06-30")
     assert fieldwork_period({}, dates, "es") == "marzo de 2025 – junio de 2025"
+
+
+def test_context_figures_follow_the_round_shown(tmp_path):
+    """site_rounds.csv: a round's own context figures replace sites.csv's in that round's
+    report; other rounds keep sites.csv's (issue 15: context may differ by round)."""
+    import shutil
+    from pathlib import Path
+
+    root = tmp_path / "p"
+    shutil.copytree(Path(__file__).parents[1] / "data" / "demo-rounds", root)
+    (root / "site_rounds.csv").write_text(
+        "site_id,round,population,homicide_rate,homicide_year\nVC,2025,912000,31.5,2024\n",
+        encoding="utf-8",
+    )
+    latest = ReportData.load(root, n_boot=50, memo=False)
+    first = ReportData.load(root, n_boot=50, memo=False, round="2017")
+    now, then = site.select_context(latest, "VC"), site.select_context(first, "VC")
+    assert now["population"] == 912000 and now["homicide_year"] == 2024
+    assert then["population"] == 841314 and then["homicide_year"] == 2019
+    assert site.select_context(latest, "TOT")["population"] != 912000

@@ -183,9 +183,12 @@ def _has(value) -> bool:
 
 
 def _site_record(data: ReportData, site_id: str) -> dict:
-    sites = data.project.sites
-    row = sites.loc[sites["site_id"] == site_id]
-    return {} if row.empty else row.iloc[0].to_dict()
+    """The site's row of ``sites.csv``, with the context figures recorded for the round the
+    report shows (``site_rounds.csv``) laid over it."""
+    try:
+        return data.project.site_context(site_id, data.round)
+    except KeyError:
+        return {}
 
 
 # ================================================================================ SELECT
