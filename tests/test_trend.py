@@ -61,28 +61,81 @@ def test_select_change_is_estimate_change_for_the_site(data):
     assert list(sel.columns) == list(trend.SELECT_COLUMNS)
     assert list(sel["criterion"]) == ["C1", "C2", "C3", "C4", "AT"]
     s = sel.set_index("criterion")
-    for col in ("change", "lower", "upper", "p_improved", "p_worsened"):
+    for col in ("change", "lower", "upper", "p_improved", "p_worsened", "p_unchanged"):
         np.testing.assert_allclose(s[col], truth.loc[s.index, col])
     assert (s["pairing"] == truth.loc[s.index, "pairing"]).all()
+    np.testing.assert_allclose(s[["p_improved", "p_worsened", "p_unchanged"]].sum(axis=1), 1)
     # each round's rating and interval are that round's score table
     t17 = data.round_table("2017").query("site_id == 'VC'").set_index("criterion")
     np.testing.assert_allclose(s["lower_from"], t17.loc[s.index, "lower"])
     now = data.table.query("site_id == 'VC'").set_index("criterion")
     np.testing.assert_allclose(s["upper_to"], now.loc[s.index, "upper"])
-    # the demo's C4 improved reliably; nothing else did
-    assert s.loc["C4", "reliable"] and s.loc["C4", "certainty"] == "improved_sure"
-    assert not s.drop("C4")["reliable"].any()
+    # every row's class follows the rule from its own numbers; reliable = a *_sure class
+    for _, row in sel.iterrows():
+        assert row["certainty"] == _rule(row)
+        assert row["reliable"] == row["certainty"].endswith("_sure")
+    # the demo's C4 is the one change that leans towards an improvement
+    assert s.loc["C4", "p_improved"] == s["p_improved"].max()
+    assert s.loc["C4", "certainty"] in ("improved_sure", "improved_likely")
 
 
-def test_reliable_means_an_interval_without_zero_and_a_clear_probability():
-    base = {"change": 0.5, "lower": 0.1, "upper": 0.9, "p_improved": 0.97, "p_worsened": 0.03}
-    assert trend._certainty(base) == "improved_sure"
-    assert trend._certainty({**base, "lower": -0.1}) == "improved_likely"  # P 0.97, 0 inside
-    assert trend._certainty({**base, "p_improved": 0.8, "p_worsened": 0.2}) == "improved_likely"
-    assert trend._certainty({**base, "p_improved": 0.7, "p_worsened": 0.3}) == "unclear"
-    worse = {"change": -0.6, "lower": -1.0, "upper": -0.2, "p_improved": 0.02, "p_worsened": 0.98}
-    assert trend._certainty(worse) == "worsened_sure"
-    assert trend._certainty({**base, "change": np.nan, "p_improved": np.nan}) == "none"
+def _rule(row) -> str:
+    """The certainty rule written out independently of trend._certainty."""
+    pi, pw = row["p_improved"], row["p_worsened"]
+    pu = row.get("p_unchanged", np.nan)
+    if np.isnan(row["change"]) or np.isnan(pi):
+        return "none"
+    if pi >= 0.9 and row["lower"] > 0:
+        return "improved_sure"
+    if pw >= 0.9 and row["upper"] < 0:
+        return "worsened_sure"
+    if pi >= 0.66:
+        return "improved_likely"
+    if pw >= 0.66:
+        return "worsened_likely"
+    if pu >= 0.66:
+        return "unchanged"
+    return "unclear"
+
+
+# planted change rows, one (or more) per certainty class: (row, class)
+UP = {"change": 1.0, "lower": 0.3, "upper": 1.7}
+UP_OPEN = {"change": 1.0, "lower": 0.0, "upper": 1.7}
+DOWN = {"change": -1.0, "lower": -1.7, "upper": -0.3}
+DOWN_OPEN = {"change": -1.0, "lower": -1.7, "upper": 0.0}
+MID = {"change": 0.1, "lower": -0.6, "upper": 0.8}
+PLANTED = [
+    ({**UP, "p_improved": 0.998, "p_worsened": 0.0, "p_unchanged": 0.002}, "improved_sure"),
+    ({**UP, "p_improved": 0.96, "p_worsened": 0.0, "p_unchanged": 0.04}, "improved_sure"),
+    # P 0.97 but an interval that includes 0 (a 95 % interval leaves 0 out from 0.975): not sure
+    ({**UP_OPEN, "p_improved": 0.97, "p_worsened": 0.01, "p_unchanged": 0.02}, "improved_likely"),
+    ({**UP_OPEN, "p_improved": 0.91, "p_worsened": 0.0, "p_unchanged": 0.09}, "improved_likely"),
+    ({**UP_OPEN, "p_improved": 0.66, "p_worsened": 0.04, "p_unchanged": 0.3}, "improved_likely"),
+    ({**UP_OPEN, "p_improved": 0.65, "p_worsened": 0.05, "p_unchanged": 0.3}, "unclear"),
+    ({**DOWN, "p_improved": 0.0, "p_worsened": 0.999, "p_unchanged": 0.001}, "worsened_sure"),
+    ({**DOWN, "p_improved": 0.01, "p_worsened": 0.95, "p_unchanged": 0.04}, "worsened_sure"),
+    ({**DOWN_OPEN, "p_improved": 0.02, "p_worsened": 0.8, "p_unchanged": 0.18}, "worsened_likely"),
+    ({**MID, "p_improved": 0.2, "p_worsened": 0.06, "p_unchanged": 0.74}, "unchanged"),
+    ({**MID, "p_improved": 0.1, "p_worsened": 0.24, "p_unchanged": 0.66}, "unchanged"),
+    ({**MID, "p_improved": 0.4, "p_worsened": 0.15, "p_unchanged": 0.45}, "unclear"),
+    # a flat prior: no probability of "no change" at all
+    ({**MID, "p_improved": 0.61, "p_worsened": 0.39, "p_unchanged": 0.0}, "unclear"),
+    ({**MID, "p_improved": 0.61, "p_worsened": 0.39}, "unclear"),
+    ({**MID, "change": np.nan, "p_improved": np.nan, "p_worsened": np.nan}, "none"),
+]
+
+
+@pytest.mark.parametrize(("row", "certainty"), PLANTED)
+def test_each_certainty_class_follows_its_rule(row, certainty):
+    assert trend._certainty(row) == certainty == _rule(row)
+    assert trend._certainty(pd.Series(row)) == certainty
+
+
+def test_the_classes_cover_the_fills_marks_and_key():
+    classes = {c for _, c in PLANTED}
+    assert classes == set(trend.CERTAINTY_FILLS)
+    assert set(trend.LEGEND_BANDS) == classes - {"none"}
+    assert set(trend.MARKS) == classes - {"none", "unclear"}
 
 
 def test_select_pairing_counts_what_both_rounds_share(data):
@@ -113,7 +166,8 @@ def _row(**kw):
         "lower": 0.3,
         "upper": 1.3,
         "p_improved": 0.96,
-        "p_worsened": 0.04,
+        "p_worsened": 0.0,
+        "p_unchanged": 0.04,
         "insufficient_from": False,
         "insufficient_to": False,
         "thin_from": False,
@@ -130,10 +184,19 @@ WORSE = {
     "change": -0.8,
     "lower": -1.3,
     "upper": -0.3,
-    "p_improved": 0.05,
+    "p_improved": 0.01,
     "p_worsened": 0.95,
+    "p_unchanged": 0.04,
 }
-UNCLEAR = {"score_to": 2.1, "change": 0.1, "lower": -0.5, "upper": 0.7, "p_improved": 0.61}
+UNCLEAR = {
+    "score_to": 2.1,
+    "change": 0.1,
+    "lower": -0.5,
+    "upper": 0.7,
+    "p_improved": 0.4,
+    "p_worsened": 0.15,
+    "p_unchanged": 0.45,
+}
 
 
 @pytest.mark.parametrize(
@@ -155,31 +218,74 @@ UNCLEAR = {"score_to": 2.1, "change": 0.1, "lower": -0.5, "upper": 0.7, "p_impro
         ),
         (
             UNCLEAR,
+            "no clear change (probability of an improvement 40%, of no change 45%, "
+            "of a worsening 15%)",
+            "sin cambio claro (probabilidad de mejora 40\u00a0%, de ningún cambio 45\u00a0%, "
+            "de empeoramiento 15\u00a0%)",
+        ),
+        (
+            {**UNCLEAR, "p_improved": 0.61, "p_worsened": 0.39, "p_unchanged": 0.0},
             "no clear change (probability of an improvement 61%)",
             "sin cambio claro (probabilidad de mejora 61\u00a0%)",
         ),
         (
-            {"p_improved": 0.998, "p_worsened": 0.002},
+            {"p_improved": 0.998, "p_worsened": 0.0001, "p_unchanged": 0.0019},
             "almost certainly improved (over 99%)",
             "casi con certeza mejoró (más del 99\u00a0%)",
         ),
         (
-            {"lower": -0.05, "p_improved": 0.93, "p_worsened": 0.07},
-            "probably improved (93%), though the interval includes no change",
-            "probablemente mejoró (93\u00a0%), aunque el intervalo incluye la ausencia de cambio",
+            {"lower": 0.0, "p_improved": 0.84, "p_worsened": 0.01, "p_unchanged": 0.15},
+            "probably improved (84%), though the interval includes no change; from",
+            "probablemente mejoró (84\u00a0%), aunque el intervalo incluye la ausencia de cambio; "
+            "pasó de",
+        ),
+        (
+            {"lower": 0.0, "p_improved": 0.91, "p_worsened": 0.0, "p_unchanged": 0.09},
+            "probably improved (91%), though the interval includes no change",
+            "probablemente mejoró (91\u00a0%), aunque el intervalo incluye la ausencia de cambio",
+        ),
+        (
+            {**WORSE, "upper": 0.2, "p_worsened": 0.8, "p_unchanged": 0.19},
+            "probably worsened (80%), though the interval includes no change",
+            "probablemente empeoró (80\u00a0%), aunque el intervalo incluye la ausencia de cambio",
+        ),
+        (
+            {**UNCLEAR, "p_improved": 0.2, "p_worsened": 0.06, "p_unchanged": 0.74},
+            "C2 Community relationship and consultation: probably unchanged (74%); from",
+            "C2 Relación y consulta con la comunidad: probablemente sin cambio (74\u00a0%); pasó",
         ),
     ],
 )
 def test_sentences_in_both_languages(kw, en, es):
-    row = _row(**{k: v for k, v in kw.items() if k != "p_worsened"})
-    if "p_improved" in kw:
-        row["p_worsened"] = kw.get("p_worsened", 1 - kw["p_improved"])
-        row["certainty"] = trend._certainty(row)
+    row = _row(**kw)
     got = {lang: trend.change_sentence(row, lang, ci_text=CI[lang]) for lang in ("en", "es")}
     assert en in got["en"]
     assert es in got["es"]
     for text in got.values():
         assert "P(" not in text
+
+
+def test_the_interval_clause_only_when_the_interval_includes_zero():
+    # a flat prior with a wide interval level can leave 0 out at a probability below 0.9
+    row = _row(lower=0.05, p_improved=0.8, p_worsened=0.2, p_unchanged=0.0)
+    assert row["certainty"] == "improved_likely"
+    assert trend.change_words(row, "en") == "probably improved (80%)"
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+@pytest.mark.parametrize(("row", "certainty"), PLANTED[:-1])
+def test_one_rule_for_section_brief_and_key(row, certainty, lang):
+    """The brief says the section's words without the number; the grid's key names the
+    class in the same words ("almost certainly" is the top of "very likely")."""
+    full = _row(**row)
+    long, short = trend.change_words(full, lang), trend.short_words(full, lang)
+    assert long.startswith(short + " (")
+    key = STRINGS[f"trend.legend.{certainty}"][lang]
+    if full["p_improved"] >= trend.P_SURE or full["p_worsened"] >= trend.P_SURE:
+        assert certainty.endswith("_sure")
+        key = key.replace("muy probablemente", "casi con certeza")
+        key = key.replace("very likely", "almost certainly")
+    assert short == key
 
 
 def test_the_printed_change_adds_up():
@@ -220,32 +326,75 @@ def test_trend_strings_have_both_languages_and_the_same_placeholders():
 
 
 # ------------------------------------------------------------------------------ sections
+def _expected_words(row, lang):
+    """The words the rule gives a row, built from its numbers (not from trend's helpers)."""
+    pct = {"en": lambda p: f"{100 * p:.0f}%", "es": lambda p: f"{100 * p:.0f}\u00a0%"}[lang]
+    c = _rule(row)
+    if c.endswith("_sure"):
+        way = c.split("_")[0]
+        p = row[f"p_{way}"]
+        assert p < 0.995  # the demo has no "over 99%"
+        word = {"en": "very likely", "es": "muy probablemente"}[lang]
+        if p >= 0.99:
+            word = {"en": "almost certainly", "es": "casi con certeza"}[lang]
+        verb = {
+            "improved": {"en": "improved", "es": "mejoró"},
+            "worsened": {"en": "worsened", "es": "empeoró"},
+        }[way][lang]
+        return f"{word} {verb} ({pct(p)})"
+    if c.endswith("_likely"):
+        way = c.split("_")[0]
+        verb = {
+            "improved": {"en": "probably improved", "es": "probablemente mejoró"},
+            "worsened": {"en": "probably worsened", "es": "probablemente empeoró"},
+        }[way][lang]
+        text = f"{verb} ({pct(row[f'p_{way}'])})"
+        if row["lower"] <= 0 <= row["upper"]:
+            text += {
+                "en": ", though the interval includes no change",
+                "es": ", aunque el intervalo incluye la ausencia de cambio",
+            }[lang]
+        return text
+    if c == "unchanged":
+        word = {"en": "probably unchanged", "es": "probablemente sin cambio"}[lang]
+        return f"{word} ({pct(row['p_unchanged'])})"
+    assert c == "unclear"
+    return {"en": "no clear change (", "es": "sin cambio claro ("}[lang]
+
+
 @pytest.mark.parametrize("lang", ["en", "es"])
-def test_the_change_section_of_the_demo(data, lang):
-    sec = trend.change_section(data, "VC", lang, ci_text=CI[lang])
+@pytest.mark.parametrize("site", ["VC", "TOT"])
+def test_the_change_section_of_the_demo(data, lang, site):
+    sec = trend.change_section(data, site, lang, ci_text=CI[lang])
     assert isinstance(sec, doc.Section) and sec
     text = sec.text()
     head = sec.blocks[0]
     assert isinstance(head, doc.Heading) and head.level == 2
+    sel = trend.select_change(data, site).set_index("criterion")
+    c4 = sel.loc["C4"]
+    # whatever the model says for C4, the sentence words it by the rule
+    words = _expected_words(c4, lang)
     if lang == "en":
         assert head.text == "Change since 2017–2018 baseline"
-        assert (
-            "C4 Analysis of conditions: almost certainly improved (99%); from 0.8 in 2017 to "
-            "1.9 in 2025" in text
-        )
-        assert "C1 Small-area focus: no clear change (probability of an improvement 28%)" in text
-        assert "1 source re-interviewed" in text and "16 of the same sampling clusters" in text
+        assert f"C4 Analysis of conditions: {words}; from 0.8 in 2017 to " in text
+        assert "1 source re-interviewed" in text
+        assert "We say a criterion very likely improved (or worsened) when" in text
+        assert "95% or more" in text and "66% or more" in text
     else:
         assert head.text == "Cambio desde línea de base 2017–2018"
-        assert "C4 Análisis de condiciones: casi con certeza mejoró (99\u00a0%)" in text
+        assert f"C4 Análisis de condiciones: {words}; pasó de 0.8 en 2017 a " in text
         assert "1 fuente entrevistada de nuevo" in text
+        assert "95\u00a0% o más" in text and "66\u00a0% o más" in text
+    for crit, row in sel.iterrows():
+        assert _expected_words(row, lang) in text, crit
     assert "P(" not in text
     kinds = [type(b).__name__ for b in sec.blocks]
     assert kinds[:4] == ["Heading", "Para", "Figure", "Table"]
     table = next(b for b in sec.blocks if isinstance(b, doc.Table))
     assert len(table.rows) == 5
-    c4 = table.rows[3]
-    assert c4[3].fill == trend.CERTAINTY_FILLS["improved_sure"][0]
+    for cells, (_, row) in zip(table.rows, sel.iterrows(), strict=True):
+        assert cells[3].fill == trend.CERTAINTY_FILLS[_rule(row)][0]
+        assert doc.plain_text(cells[4]).startswith(_expected_words(row, lang))
     # both backends render it; every text is escaped
     html = sec.html()
     assert "<svg" not in html and "data:image/svg+xml;base64," in html
@@ -258,54 +407,50 @@ def test_the_change_section_carries_typst_too(data):
 
 
 def test_lead_change_picks_the_largest_reliable_change(data, monkeypatch):
-    assert trend.lead_change(data, "VC", "en") == (
-        "Since 2017–2018 baseline, the largest clear change is in C4 Analysis of conditions: "
-        "almost certainly improved (99%), from 0.8 to 1.9 (change +1.1, 90% interval +0.3 "
-        "to +1.8)."
-    )
-    assert trend.lead_change(data, "VC", "es").startswith(
-        "Desde línea de base 2017–2018, el mayor cambio claro es en C4 Análisis de condiciones"
-    )
-    # plant: a larger reliable worsening of C1 and a still larger, unreliable, C3 change
+    # the demo: a lead sentence exactly when the site has a reliable change
+    for site in ("VC", "TOT"):
+        sel = trend.select_change(data, site)
+        reliable = sel[[_rule(r).endswith("_sure") for _, r in sel.iterrows()]]
+        assert (trend.lead_change(data, site, "en") is None) == reliable.empty
     real = data.change()
+    cols = ["change", "lower", "upper", "p_improved", "p_worsened", "p_unchanged"]
     planted = real.copy()
     vc = planted["site_id"] == "VC"
-    c1, c3 = vc & (planted["criterion"] == "C1"), vc & (planted["criterion"] == "C3")
-    planted.loc[c1, ["change", "lower", "upper", "p_improved", "p_worsened"]] = [
-        -1.4,
-        -2.0,
-        -0.8,
-        0.001,
-        0.999,
-    ]
-    planted.loc[c3, ["change", "lower", "upper", "p_improved", "p_worsened"]] = [
-        2.0,
-        -0.2,
-        3.0,
-        0.89,
-        0.11,
-    ]
+
+    def put(criterion, values):
+        planted.loc[vc & (planted["criterion"] == criterion), cols] = values
+
+    # plant: a reliable C4 improvement, a larger reliable worsening of C1, a still larger C3
+    # change that is only probable (interval to 0), and C2 probably unchanged
+    put("C4", [1.1, 0.3, 1.8, 0.97, 0.0, 0.03])
+    put("C1", [-1.4, -2.0, -0.8, 0.0, 0.999, 0.001])
+    put("C3", [2.0, 0.0, 3.0, 0.93, 0.0, 0.07])
+    put("C2", [0.0, -0.7, 0.7, 0.1, 0.1, 0.8])
+    put("AT", [0.0, -0.7, 0.7, 0.1, 0.1, 0.8])
     monkeypatch.setattr(data, "change", lambda *a, **k: planted, raising=False)
     lead = trend.lead_change(data, "VC", "en")
-    assert "C1 Small-area focus: almost certainly worsened (over 99%)" in lead
+    assert lead.startswith(
+        "Since 2017–2018 baseline, the largest clear change is in C1 Small-area focus: "
+        "almost certainly worsened (over 99%), from "
+    )
+    assert "(change " in lead and "90% interval −2.0 to −0.8)." in lead
+    assert trend.lead_change(data, "VC", "es").startswith(
+        "Desde línea de base 2017–2018, el mayor cambio claro es en C1 Enfoque en áreas "
+        "pequeñas: casi con certeza empeoró (más del 99\u00a0%), de "
+    )
+    # without C1, the reliable C4 leads, not the larger but only probable C3
+    put("C1", [-0.3, -1.0, 0.5, 0.1, 0.2, 0.7])
+    lead = trend.lead_change(data, "VC", "en")
+    assert "C4 Analysis of conditions: very likely improved (97%)" in lead
     # AT is auxiliary: a larger reliable AT change leads only when no core criterion has one
-    at = vc & (planted["criterion"] == "AT")
-    planted.loc[at, ["change", "lower", "upper", "p_improved", "p_worsened"]] = [
-        2.5,
-        1.5,
-        3.5,
-        0.999,
-        0.001,
-    ]
-    assert "C1 Small-area focus" in trend.lead_change(data, "VC", "en")
-    core = vc & (planted["criterion"] != "AT")
-    planted.loc[core, ["p_improved", "p_worsened"]] = 0.5
+    put("AT", [2.5, 1.5, 3.5, 0.999, 0.0, 0.001])
+    assert "C4 Analysis of conditions" in trend.lead_change(data, "VC", "en")
+    put("C4", [1.1, 0.0, 1.8, 0.84, 0.01, 0.15])
     assert "AT Accountability and trust" in trend.lead_change(data, "VC", "en")
-    # nothing reliable: no lead sentence
-    calm = real.copy()
-    calm[["p_improved", "p_worsened"]] = 0.5
-    monkeypatch.setattr(data, "change", lambda *a, **k: calm, raising=False)
+    # nothing reliable (only probable changes): no lead sentence
+    put("AT", [2.5, 0.0, 3.5, 0.94, 0.0, 0.06])
     assert trend.lead_change(data, "VC", "en") is None
+    assert trend.lead_change(data, "VC", "es") is None
 
 
 @pytest.mark.parametrize("lang", ["en", "es"])
@@ -313,8 +458,16 @@ def test_trend_lines_for_the_brief(data, lang):
     sec = trend.trend_lines(data, "VC", lang)
     lines = next(b for b in sec.blocks if isinstance(b, doc.Bullets)).items
     assert len(lines) == 5
-    words = "almost certainly improved" if lang == "en" else "casi con certeza mejoró"
-    assert doc.plain_text(lines[3]).endswith(f": 0.8 → 1.9, {words}")
+    sel = trend.select_change(data, "VC")
+    section = trend.change_section(data, "VC", lang, ci_text=CI[lang]).text()
+    for line, (_, row) in zip(lines, sel.iterrows(), strict=True):
+        line = doc.plain_text(line)
+        # the brief's words are the section's, without the number (one rule everywhere)
+        words = _expected_words(row, lang).split(" (")[0]
+        assert line.endswith(f", {words}")
+        assert f": {words} (" in section
+    assert doc.plain_text(lines[3]).startswith("C4 ")
+    assert ": 0.8 → 1.9, " in doc.plain_text(lines[3])
 
 
 @pytest.mark.parametrize("lang", ["en", "es"])
@@ -322,17 +475,26 @@ def test_the_change_grid(data, lang):
     sec = trend.change_grid(data, ["VC", "TOT"], lang)
     grid = next(b for b in sec.blocks if isinstance(b, doc.Table) and b.style == "heat")
     assert [doc.plain_text(r[0]) for r in grid.rows] == ["Villa Canales", "Totonicapán"]
-    c4 = grid.rows[0][4]
-    assert doc.plain_text(c4) == "+1.1 ↑"
-    assert c4.fill == trend.CERTAINTY_FILLS["improved_sure"][0]
-    assert grid.rows[0][3].fill == trend.CERTAINTY_FILLS["unclear"][0]
+    marks = {"↑", "↓", "="}
+    for cells, site in zip(grid.rows, ("VC", "TOT"), strict=True):
+        sel = trend.select_change(data, site)
+        for cell, (_, row) in zip(cells[1:], sel.iterrows(), strict=True):
+            c = _rule(row)
+            assert cell.fill == trend.CERTAINTY_FILLS[c][0]
+            text = doc.plain_text(cell)
+            mark = trend.MARKS.get(c)
+            assert text.endswith(f" {mark}") if mark else text[-1] not in marks
+    assert doc.plain_text(grid.rows[0][4]).startswith("+1.1")
     legend = [b for b in sec.blocks if isinstance(b, doc.Para) and b.style == "legend"]
     chips = [c for c in legend[0].content if isinstance(c, doc.Chip)]
-    assert [c.band for c in chips] == [4, 3, None, 1, 0]
+    assert [c.band for c in chips] == [4, 3, None, None, 1, 0]
+    words = [STRINGS[f"trend.legend.{k}"][lang] for k in trend.LEGEND_BANDS]
+    assert [c.text.lstrip("↑↓= ") for c in chips] == words
     # the chips show the cells' colours (band colours of figures.BAND_COLORS)
     for chip, key in zip(chips, trend.LEGEND_BANDS, strict=True):
         fill = trend.CERTAINTY_FILLS[key][0]
         assert chip.band is None or figures.BAND_COLORS[chip.band] == fill
+        assert chip.band is not None or fill == trend.CERTAINTY_FILLS["unclear"][0]
 
 
 # -------------------------------------------------------------------------- measured once

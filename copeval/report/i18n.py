@@ -952,12 +952,18 @@ STRINGS: dict[str, dict[str, str]] = {
     "trend.intro": {
         "es": "Cada criterio en cada ronda, con su intervalo del {ci}; el cambio es la "
         "diferencia entre la valoración de {to} y la de {from_}, con su propio intervalo. "
-        "Decimos que un criterio mejoró o empeoró cuando la probabilidad de ese sentido es "
-        "del 90 % o más.",
+        "Decimos que un criterio muy probablemente mejoró (o empeoró) cuando el intervalo "
+        "del cambio excluye el 0, lo que el modelo solo admite si la probabilidad de ese "
+        "sentido es del {sure} o más; que probablemente mejoró, empeoró o no cambió cuando "
+        "la probabilidad de ese resultado es del {likely} o más. El modelo admite que una "
+        "parte de las valoraciones no cambie de verdad.",
         "en": "Each criterion in each round, with its {ci} interval; the change is the "
         "difference between the {to} rating and the {from_} rating, with its own interval. "
-        "We say a criterion improved or worsened when the probability of that direction is "
-        "90% or more.",
+        "We say a criterion very likely improved (or worsened) when the interval of the "
+        "change excludes 0, which the model allows only when the probability of that "
+        "direction is {sure} or more; that it probably improved, worsened or stayed unchanged "
+        "when the probability of that outcome is {likely} or more. The model allows for a "
+        "share of ratings that truly did not change.",
     },
     "trend.fig.caption": {
         "es": "Valoración de cada criterio por ronda ({rounds}), con su intervalo del {ci}. "
@@ -977,6 +983,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "trend.col.words": {"es": "En palabras", "en": "In words"},
     "trend.interval": {"es": "{lower} a {upper}", "en": "{lower} to {upper}"},
     "trend.pct.over": {"es": "más del 99\u00a0%", "en": "over 99%"},
+    "trend.pct.under": {"es": "menos del 1\u00a0%", "en": "under 1%"},
     "trend.words.improved.sure": {
         "es": "casi con certeza mejoró ({pct})",
         "en": "almost certainly improved ({pct})",
@@ -985,9 +992,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "muy probablemente mejoró ({pct})",
         "en": "very likely improved ({pct})",
     },
-    "trend.words.improved.open": {
-        "es": "probablemente mejoró ({pct}), aunque el intervalo incluye la ausencia de cambio",
-        "en": "probably improved ({pct}), though the interval includes no change",
+    "trend.words.improved.likely": {
+        "es": "probablemente mejoró ({pct})",
+        "en": "probably improved ({pct})",
     },
     "trend.words.worsened.sure": {
         "es": "casi con certeza empeoró ({pct})",
@@ -997,11 +1004,25 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "muy probablemente empeoró ({pct})",
         "en": "very likely worsened ({pct})",
     },
-    "trend.words.worsened.open": {
-        "es": "probablemente empeoró ({pct}), aunque el intervalo incluye la ausencia de cambio",
-        "en": "probably worsened ({pct}), though the interval includes no change",
+    "trend.words.worsened.likely": {
+        "es": "probablemente empeoró ({pct})",
+        "en": "probably worsened ({pct})",
+    },
+    "trend.words.open": {
+        "es": ", aunque el intervalo incluye la ausencia de cambio",
+        "en": ", though the interval includes no change",
+    },
+    "trend.words.unchanged": {
+        "es": "probablemente sin cambio ({pct})",
+        "en": "probably unchanged ({pct})",
     },
     "trend.words.unclear": {
+        "es": "sin cambio claro (probabilidad de mejora {improved}, de ningún cambio "
+        "{unchanged}, de empeoramiento {worsened})",
+        "en": "no clear change (probability of an improvement {improved}, of no change "
+        "{unchanged}, of a worsening {worsened})",
+    },
+    "trend.words.unclear.flat": {
         "es": "sin cambio claro (probabilidad de mejora {pct})",
         "en": "no clear change (probability of an improvement {pct})",
     },
@@ -1014,7 +1035,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "casi con certeza mejoró",
         "en": "almost certainly improved",
     },
-    "trend.words.short.improved.open": {"es": "probablemente mejoró", "en": "probably improved"},
+    "trend.words.short.improved.likely": {"es": "probablemente mejoró", "en": "probably improved"},
     "trend.words.short.worsened": {
         "es": "muy probablemente empeoró",
         "en": "very likely worsened",
@@ -1023,7 +1044,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "casi con certeza empeoró",
         "en": "almost certainly worsened",
     },
-    "trend.words.short.worsened.open": {"es": "probablemente empeoró", "en": "probably worsened"},
+    "trend.words.short.worsened.likely": {
+        "es": "probablemente empeoró",
+        "en": "probably worsened",
+    },
+    "trend.words.short.unchanged": {
+        "es": "probablemente sin cambio",
+        "en": "probably unchanged",
+    },
     "trend.words.short.unclear": {"es": "sin cambio claro", "en": "no clear change"},
     "trend.words.short.none": {"es": "sin valoración en una ronda", "en": "not rated in a round"},
     "trend.sentence": {
@@ -1099,9 +1127,11 @@ STRINGS: dict[str, dict[str, str]] = {
     "trend.grid.title": {"es": "Cambio desde {label}", "en": "Change since {label}"},
     "trend.grid.intro": {
         "es": "Cambio de cada valoración entre {from_} y {to}, por sitio y criterio. El "
-        "color indica el sentido y cuán seguro es; la flecha, el sentido cuando es probable.",
+        "color y la marca dicen lo mismo que el informe de cada sitio: el sentido y cuán "
+        "seguro es (↑ ↓), o que probablemente no cambió (=).",
         "en": "Change of each rating between {from_} and {to}, by site and criterion. The "
-        "colour shows the direction and how sure it is; the arrow, the direction when likely.",
+        "colour and the mark say what each site's report says: the direction and how sure it "
+        "is (↑ ↓), or that it probably did not change (=).",
     },
     "trend.grid.site": {"es": "Sitio", "en": "Site"},
     "trend.grid.once": {"es": "medido una vez", "en": "measured once"},
@@ -1117,16 +1147,21 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "The project has a single evaluation round: there are no changes to compare yet.",
     },
     "trend.legend.title": {"es": "Leyenda:", "en": "Key:"},
-    "trend.legend.improved_sure": {"es": "mejoró", "en": "improved"},
-    "trend.legend.improved_likely": {"es": "tiende a mejorar", "en": "leaning to improvement"},
+    "trend.legend.improved_sure": {"es": "muy probablemente mejoró", "en": "very likely improved"},
+    "trend.legend.improved_likely": {"es": "probablemente mejoró", "en": "probably improved"},
+    "trend.legend.unchanged": {"es": "probablemente sin cambio", "en": "probably unchanged"},
     "trend.legend.unclear": {"es": "sin cambio claro", "en": "no clear change"},
-    "trend.legend.worsened_likely": {"es": "tiende a empeorar", "en": "leaning to worsening"},
-    "trend.legend.worsened_sure": {"es": "empeoró", "en": "worsened"},
+    "trend.legend.worsened_likely": {"es": "probablemente empeoró", "en": "probably worsened"},
+    "trend.legend.worsened_sure": {
+        "es": "muy probablemente empeoró",
+        "en": "very likely worsened",
+    },
     "trend.legend.rule": {
-        "es": "Mejoró o empeoró: el intervalo excluye el 0 y la probabilidad de ese sentido "
-        "es del 90\u00a0% o más; tiende: probabilidad del 75\u00a0% o más.",
-        "en": "Improved or worsened: the interval excludes 0 and the probability of that "
-        "direction is 90% or more; leaning: probability 75% or more.",
+        "es": "Muy probablemente: el intervalo excluye el 0 (la probabilidad de ese sentido es "
+        "entonces del {sure} o más); probablemente: la probabilidad de ese resultado es del "
+        "{likely} o más.",
+        "en": "Very likely: the interval excludes 0 (the probability of that direction is then "
+        "{sure} or more); probably: the probability of that outcome is {likely} or more.",
     },
     # --- comparative (C) -------------------------------------------------------------------------
     "compare.lead": {

@@ -15,18 +15,28 @@ The content of every report's "change" part, built in the three steps of
    report), :func:`lead_change` (the sentence the executive summary leads with),
    :func:`trend_lines` (municipal brief) and :func:`change_grid` (comparative report).
 
-The rules, deliberately simple so a reader can check them:
+The rules, deliberately simple so a reader can check them. :func:`copeval.change.estimate_change`
+gives three probabilities that add up to 1 (an improvement, a worsening, no change: a share of
+ratings truly does not change) and an interval that leaves 0 out only when the probability of
+that side is at least ``(1 + ci) / 2`` (0.95 for a 90 % interval). One ``certainty`` class per
+change, used by every output (section, sentence, brief line, grid cell, lead sentence):
 
-* a change is **reliable** when its interval excludes 0 and the probability of its
-  direction is at least :data:`P_CLEAR` (0.9); the executive summary leads with the largest
-  reliable change;
-* words: reliable and at least :data:`P_SURE` (0.99): "almost certainly improved";
-  reliable: "very likely improved"; probability of at least 0.9 but an interval that includes
-  0: "probably improved, though the interval includes no change"; below 0.9: "no clear
-  change", with the probability of an improvement;
-* grid cells are shaded by ``certainty``: ``improved_sure`` / ``worsened_sure`` (reliable),
-  ``improved_likely`` / ``worsened_likely`` (probability of :data:`P_LEANING` or more),
-  ``unclear``, ``none`` (not rated in a round).
+* ``improved_sure`` / ``worsened_sure`` (**reliable**): the interval excludes 0 and the
+  probability of that direction is at least :data:`P_CLEAR` (0.9; in practice 0.95, the
+  consistency rule): "very likely improved (97%)", "almost certainly improved (over 99%)"
+  from :data:`P_SURE` (0.99) on; the executive summary leads with the largest of them;
+* ``improved_likely`` / ``worsened_likely``: otherwise, a probability of that direction of at
+  least :data:`P_LIKELY` (0.66, the house scale's "likely"): "probably improved (84%), though
+  the interval includes no change" (the clause only when it does);
+* ``unchanged``: a probability of no change of at least :data:`P_LIKELY`: "probably unchanged
+  (74%)";
+* ``unclear``: none of these: "no clear change (improvement 40%, no change 45%, worsening
+  15%)" (with a flat prior, which has no "no change", the probability of an improvement only);
+* ``none``: not rated in a round.
+
+The three thresholds are above one half, so at most one direction qualifies. Grid cells are
+shaded by the class (:data:`CERTAINTY_FILLS`), with an arrow (↑ ↓) or "=" and a key in the
+same words.
 
 This module imports only the content layer (data, i18n, figures, doc, summary).
 """
@@ -57,8 +67,9 @@ __all__ = [
 P_CLEAR = 0.9
 #: "almost certainly" from this probability on (a reliable change only).
 P_SURE = 0.99
-#: A grid cell leans towards a direction from this probability on.
-P_LEANING = 0.75
+#: "probably" (improved, worsened or unchanged) from this probability on: the house scale's
+#: "likely" (docs/reports.md); above one half, so at most one outcome qualifies.
+P_LIKELY = 0.66
 
 #: Columns of :func:`select_change`, in order.
 SELECT_COLUMNS = (
@@ -78,6 +89,7 @@ SELECT_COLUMNS = (
     "upper",
     "p_improved",
     "p_worsened",
+    "p_unchanged",
     "direction",
     "reliable",
     "certainty",
@@ -104,6 +116,7 @@ SELECT_COLUMNS = (
 CERTAINTY_FILLS = {
     "improved_sure": ("#2c7bb6", "#ffffff"),
     "improved_likely": ("#abd9e9", "#1f2d3d"),
+    "unchanged": ("#eef1f4", "#1f2d3d"),
     "unclear": ("#eef1f4", "#1f2d3d"),
     "worsened_likely": ("#fdae61", "#1f2d3d"),
     "worsened_sure": ("#d7191c", "#ffffff"),
@@ -113,12 +126,19 @@ CERTAINTY_FILLS = {
 LEGEND_BANDS = {
     "improved_sure": 4,
     "improved_likely": 3,
+    "unchanged": None,
     "unclear": None,
     "worsened_likely": 1,
     "worsened_sure": 0,
 }
-#: Arrow shown beside a change that leans or is sure.
-ARROWS = {"improved": "↑", "worsened": "↓"}
+#: Mark shown beside a change in the grid and the key, per certainty class.
+MARKS = {
+    "improved_sure": "↑",
+    "improved_likely": "↑",
+    "unchanged": "=",
+    "worsened_likely": "↓",
+    "worsened_sure": "↓",
+}
 
 
 # ----------------------------------------------------------------------------- select
@@ -126,7 +146,14 @@ def _empty() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in SELECT_COLUMNS})
 
 
+def _p_unchanged(row) -> float:
+    """The probability of no change (NaN when the row has none, e.g. an older table)."""
+    value = row.get("p_unchanged", np.nan) if hasattr(row, "get") else np.nan
+    return float(value) if not pd.isna(value) else float("nan")
+
+
 def _certainty(row) -> str:
+    """The certainty class of a change (see the module notes): one rule for every output."""
     if pd.isna(row["change"]) or pd.isna(row["p_improved"]):
         return "none"
     pi, pw = float(row["p_improved"]), float(row["p_worsened"])
@@ -134,10 +161,12 @@ def _certainty(row) -> str:
         return "improved_sure"
     if pw >= P_CLEAR and row["upper"] < 0:
         return "worsened_sure"
-    if pi >= P_LEANING:
+    if pi >= P_LIKELY:
         return "improved_likely"
-    if pw >= P_LEANING:
+    if pw >= P_LIKELY:
         return "worsened_likely"
+    if _p_unchanged(row) >= P_LIKELY:
+        return "unchanged"
     return "unclear"
 
 
@@ -147,9 +176,9 @@ def select_change(data, site_id: str, *, round_from=None, round_to=None) -> pd.D
     Default: from the previous round with evidence to the round ``data`` shows
     (:meth:`ReportData.change`). Columns (:data:`SELECT_COLUMNS`): the rating, interval and
     band in each round (``*_from``, ``*_to``); ``change`` (``score_to - score_from``),
-    ``lower``, ``upper``, ``p_improved``, ``p_worsened`` and ``direction`` as
-    :func:`copeval.change.estimate_change` gives them; ``reliable`` (interval excludes 0 and
-    the direction's probability >= 0.9); ``certainty`` (see the module notes); the pairing
+    ``lower``, ``upper``, ``p_improved``, ``p_worsened``, ``p_unchanged`` and ``direction``
+    as :func:`copeval.change.estimate_change` gives them; ``reliable`` (interval excludes 0
+    and the direction's probability >= 0.9); ``certainty`` (see the module notes); the pairing
     used; the basis in each round; flags per round and for the change (true when true in
     either round). Empty (with these columns) when there is no earlier round to compare
     with: a project without rounds, or the first round shown.
@@ -192,6 +221,7 @@ def select_change(data, site_id: str, *, round_from=None, round_to=None) -> pd.D
         }
         for col in ("change", "lower", "upper", "p_improved", "p_worsened"):
             out[col] = float(r[col])
+        out["p_unchanged"] = _p_unchanged(r)
         out["direction"] = str(r["direction"])
         out["reliable"] = False
         out["certainty"] = _certainty(out)
@@ -265,10 +295,20 @@ def select_pairing(data, site_id: str, *, round_from=None, round_to=None) -> dic
 
 # ------------------------------------------------------------------------------- words
 def _pct(p: float, lang: str) -> str:
-    """A probability as a percentage; above 0.995 "over 99%" (never "100%")."""
+    """A probability as a percentage; above 0.995 "over 99%", below 0.005 "under 1%" (never
+    "100%" or "0%")."""
     if p >= 0.995:
         return t("trend.pct.over", lang)
+    if p < 0.005:
+        return t("trend.pct.under", lang)
     return fmt_pct(p, lang)
+
+
+def _p_reliable(ci: float) -> float:
+    """The probability of its direction a reliable change has at least: the interval leaves 0
+    out only from ``(1 + ci) / 2`` on (copeval.change's consistency rule), and the rule asks
+    for :data:`P_CLEAR`."""
+    return max(P_CLEAR, (1 + float(ci)) / 2)
 
 
 def _signed(x: float, lang: str) -> str:
@@ -294,33 +334,59 @@ def _interval(row, lang: str) -> str:
     )
 
 
+def _includes_zero(row) -> bool:
+    return bool(row["lower"] <= 0 <= row["upper"])
+
+
 def _word_key(row) -> tuple[str, float]:
-    """(``trend.words.*`` suffix, probability said) of a selected row."""
-    if row["certainty"] == "none":
+    """(``trend.words.*`` suffix, probability said) of a selected row: its certainty class,
+    "almost certainly" from :data:`P_SURE` on, "unclear.flat" for a row without a
+    probability of no change."""
+    certainty = row["certainty"]
+    if certainty == "none":
         return "none", float("nan")
     pi, pw = float(row["p_improved"]), float(row["p_worsened"])
     for way, p in (("improved", pi), ("worsened", pw)):
-        if row["certainty"] == f"{way}_sure":
+        if certainty == f"{way}_sure":
             return (f"{way}.sure" if p >= P_SURE else way), p
-        if p >= P_CLEAR:
-            return f"{way}.open", p
-    return "unclear", pi
+        if certainty == f"{way}_likely":
+            return f"{way}.likely", p
+    if certainty == "unchanged":
+        return "unchanged", _p_unchanged(row)
+    pu = _p_unchanged(row)
+    return ("unclear" if pu > 0 else "unclear.flat"), pi
 
 
 def change_words(row, lang: str, data=None) -> str:
-    """The change of one selected row in words with its probability: "very likely improved
-    (99%)", "no clear change (probability of an improvement 28%)"."""
+    """The change of one selected row in words with its probability (the module notes' rule):
+    "very likely improved (97%)", "probably improved (84%), though the interval includes no
+    change", "probably unchanged (74%)", "no clear change (improvement 40%, no change 45%,
+    worsening 15%)"."""
     key, p = _word_key(row)
     if key == "none":
         missing = row["round_from"] if pd.isna(row["score_from"]) else row["round_to"]
         label = data.round_label(missing, lang) if data is not None else missing
         return t("trend.words.none", lang, label=label)
-    return t(f"trend.words.{key}", lang, pct=_pct(p, lang))
+    if key == "unclear":
+        return t(
+            "trend.words.unclear",
+            lang,
+            improved=_pct(float(row["p_improved"]), lang),
+            unchanged=_pct(_p_unchanged(row), lang),
+            worsened=_pct(float(row["p_worsened"]), lang),
+        )
+    words = t(f"trend.words.{key}", lang, pct=_pct(p, lang))
+    if key.endswith(".likely") and _includes_zero(row):
+        words += t("trend.words.open", lang)
+    return words
 
 
 def short_words(row, lang: str) -> str:
-    """The change of one selected row in a few words, no number ("very likely improved")."""
+    """The change of one selected row in a few words, no number ("probably improved"): the
+    same class and words as :func:`change_words`."""
     key, _ = _word_key(row)
+    if key == "unclear.flat":
+        key = "unclear"
     return t(f"trend.words.short.{key}", lang)
 
 
@@ -464,6 +530,7 @@ def change_section(data, site_id: str, lang: str, *, ci_text: str) -> doc.Sectio
                 "trend.intro",
                 lang,
                 ci=ci_text,
+                **_thresholds(data, lang),
                 from_=_inline_label(label_from, lang),
                 to=_inline_label(label_to, lang),
             )
@@ -558,7 +625,8 @@ def change_section(data, site_id: str, lang: str, *, ci_text: str) -> doc.Sectio
 
 def lead_change(data, site_id: str, lang: str) -> str | None:
     """The sentence the executive summary leads with: the largest reliable change of the
-    site since the previous round (interval excluding 0 and probability >= 0.9; the largest
+    site since the previous round (certainty ``*_sure``: interval excluding 0 and
+    probability >= 0.9; the largest
     in absolute value among C1..C4, AT only when none of them changed reliably, as AT is
     auxiliary), or None when there is none."""
     check_lang(lang)
@@ -586,7 +654,8 @@ def lead_change(data, site_id: str, lang: str) -> str | None:
 
 def trend_lines(data, site_id: str, lang: str) -> doc.Section:
     """The municipal brief's trend: a heading and one line per criterion
-    ("C4 Analysis of conditions: 0.8 → 1.9, very likely improved"); a site measured once:
+    ("C4 Analysis of conditions: 0.8 → 1.9, probably improved", :func:`short_words`: the
+    section's words without the number); a site measured once:
     one line saying so."""
     check_lang(lang)
     site_id = data.check_site(site_id)
@@ -613,22 +682,31 @@ def trend_lines(data, site_id: str, lang: str) -> doc.Section:
     )
 
 
-def _legend(lang: str) -> doc.Para:
-    """The key of the grid's colours: one chip per certainty class, then the rule."""
+def _thresholds(data, lang: str) -> dict:
+    """The rule's probabilities as printed: ``sure`` (a reliable change's direction, at least)
+    and ``likely`` ("probably")."""
+    return {
+        "sure": fmt_pct(_p_reliable(data.params["ci"]), lang),
+        "likely": fmt_pct(P_LIKELY, lang),
+    }
+
+
+def _legend(data, lang: str) -> doc.Para:
+    """The key of the grid's colours: one chip per certainty class, in the words of the
+    sections, then the rule."""
     parts: list = [t("trend.legend.title", lang), " "]
     for key, band in LEGEND_BANDS.items():
-        way = key.split("_")[0]
-        arrow = ARROWS.get(way, "") if key != "unclear" else ""
-        text = f"{arrow} {t(f'trend.legend.{key}', lang)}".strip()
+        text = f"{MARKS.get(key, '')} {t(f'trend.legend.{key}', lang)}".strip()
         parts += [doc.Chip(text, band), " "]
-    parts.append(t("trend.legend.rule", lang))
+    parts.append(t("trend.legend.rule", lang, **_thresholds(data, lang)))
     return doc.Para(*parts, style="legend")
 
 
 def change_grid(data, sites, lang: str) -> doc.Section:
     """The comparative report's sites x criteria grid of changes since the previous round:
-    each cell the change as printed with an arrow when it leans or is sure, shaded by
-    direction and certainty (:data:`CERTAINTY_FILLS`), with a legend. Sites measured once
+    each cell the change as printed with its mark (:data:`MARKS`: ↑ ↓ for a probable or
+    reliable direction, = for probably unchanged), shaded by certainty class
+    (:data:`CERTAINTY_FILLS`), with a key in the sections' words. Sites measured once
     are listed as such; a project without rounds (or its first round): one sentence."""
     check_lang(lang)
     sites = [data.check_site(s) for s in sites]
@@ -655,9 +733,8 @@ def change_grid(data, sites, lang: str) -> doc.Section:
                 continue
             row = by.loc[c]
             fill, ink = CERTAINTY_FILLS[row["certainty"]]
-            way = row["certainty"].split("_")[0]
-            arrow = ARROWS.get(way, "") if row["certainty"] != "unclear" else ""
-            text = _signed(_shown_change(row), lang) + (f" {arrow}" if arrow else "")
+            mark = MARKS.get(row["certainty"], "")
+            text = _signed(_shown_change(row), lang) + (f" {mark}" if mark else "")
             cells.append(doc.Cell(text, fill=fill, ink=ink, align="center"))
         rows.append(cells)
     blocks: list = [
@@ -682,7 +759,7 @@ def change_grid(data, sites, lang: str) -> doc.Section:
                 row_header=True,
             )
         )
-        blocks.append(_legend(lang))
+        blocks.append(_legend(data, lang))
     if once:
         names = join_list([data.site_names[s] for s in once], lang)
         blocks.append(
