@@ -8,17 +8,27 @@ accepted: the command line prints it as one line.
   band labels, REFI-QDA exports, redaction tags. Raises :class:`~copeval.errors.LanguageError`
   (also a ``ValueError``, as the seven checks it replaced partly raised).
 - :func:`check_choice`: one of a fixed set of names (report profiles, formats, engines).
+- :func:`check_sites`: ``"all"``, ``"A,B"`` or a list of site IDs, checked against a
+  project's.
 
 Both layers of ``copeval.report`` may use this module (see ``docs/architecture.md``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from .errors import CopevalError, LanguageError
 
-__all__ = ["LANGUAGES", "REPORT_PROFILES", "check_choice", "check_lang", "check_profile"]
+__all__ = [
+    "LANGUAGES",
+    "REPORT_PROFILES",
+    "as_list",
+    "check_choice",
+    "check_lang",
+    "check_profile",
+    "check_sites",
+]
 
 #: Languages copeval writes (reports, labels, exports), in the order they are listed.
 LANGUAGES = ("es", "en")
@@ -58,3 +68,28 @@ def check_choice(value, choices: Iterable[str], *, what: str, plural: str | None
 def check_profile(profile) -> str:
     """A site report profile (:data:`REPORT_PROFILES`)."""
     return check_choice(profile, REPORT_PROFILES, what="report profile")
+
+
+def as_list(value) -> list[str]:
+    """``"A, B"`` -> ``["A", "B"]``; a sequence -> its items as strings."""
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return [str(v) for v in value]
+
+
+def check_sites(sites, available: Sequence[str]) -> list[str]:
+    """``"all"``, ``"A,B"`` or a list -> the site IDs (strings, first occurrence kept),
+    checked against ``available``; a :class:`CopevalError` naming the unknown ones and
+    listing the available IDs otherwise."""
+    available = [str(s) for s in available]
+    if isinstance(sites, str) and sites.strip().lower() == "all":
+        return list(available)
+    chosen = as_list(sites)
+    if not chosen:
+        raise CopevalError("No sites given. Use --sites all or a comma-separated list of IDs")
+    unknown = [s for s in chosen if s not in available]
+    if unknown:
+        raise CopevalError(
+            f"Unknown site ID(s): {', '.join(unknown)}. Available site IDs: {', '.join(available)}"
+        )
+    return list(dict.fromkeys(chosen))

@@ -12,10 +12,11 @@ def register(sub) -> None:
         "compare",
         help="render the report comparing sites (PDF and HTML)",
         description=(
-            "Execute the comparative report notebook with papermill and export it, code hidden, "
+            "Execute the comparative report notebook and export it, code hidden, "
             "to PDF and HTML: ratings of every site on the same scale, the probability that one "
             "site rates above another, and how robust the order is. Writes "
-            "<out>/comparative_<lang>.{pdf,html,ipynb} (comparative_<A-B>_<lang> for a subset)."
+            "<out>/comparative_<lang>.{pdf,html,ipynb} (comparative_<A-B>_<lang> for a subset, "
+            "comparative_r<R>_<lang> with --round R)."
         ),
     )
     add_render_args(p, lang_help="report language: es or en (default es); es,en renders both")
@@ -26,7 +27,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..report.batch import plan_jobs, run_batch
+    from ..report.api import plan_jobs, run_batch
 
     jobs = plan_jobs(
         args.project,

@@ -54,11 +54,18 @@ def add_render_args(p, *, lang_help: str) -> None:
     p.add_argument(
         "--no-cache", action="store_true", help="score the project anew; read and write no cache"
     )
+    p.add_argument(
+        "--round",
+        default=None,
+        metavar="R",
+        help="evaluation round to report (an ID declared in datapackage.json; default: the "
+        "latest). Given, it is part of the output names: site_<ID>_r<R>_<lang>.*",
+    )
 
 
 def cache_options(args) -> dict:
-    """plan_jobs' cache arguments from --cache-dir / --no-cache."""
-    return {"cache": not args.no_cache, "cache_dir": args.cache_dir}
+    """plan_jobs' cache and round arguments from --cache-dir / --no-cache / --round."""
+    return {"cache": not args.no_cache, "cache_dir": args.cache_dir, "round": args.round}
 
 
 def add_profile_arg(p) -> None:
@@ -90,9 +97,10 @@ def register(sub) -> None:
         "report",
         help="render one site's evaluation report (PDF and HTML)",
         description=(
-            "Execute the site report notebook for one site with papermill and export it, code "
-            "hidden, to PDF (A4, no LaTeX) and HTML. Site IDs are strings: --site 0101 stays "
-            "'0101'. Writes <out>/site_<ID>_<lang>.{pdf,html,ipynb} atomically."
+            "Execute the site report notebook for one site and export it, code hidden, to PDF "
+            "(A4, no LaTeX) and HTML. Site IDs are strings: --site 0101 stays '0101'. Writes "
+            "<out>/site_<ID>_<lang>.{pdf,html,ipynb} atomically (site_<ID>_r<R>_<lang> with "
+            "--round R)."
         ),
     )
     add_render_args(p, lang_help="report language: es or en (default es); es,en renders both")
@@ -102,7 +110,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..report.batch import plan_jobs, run_batch
+    from ..report.api import plan_jobs, run_batch
 
     jobs = plan_jobs(
         args.project,

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import pandas as pd
 
+from copeval._validate import check_sites as resolve_sites
 from copeval.params import DEFAULT_CI, DEFAULT_DRAWS, DEFAULT_SEED, DEFAULT_WEIGHT
 from copeval.vocabulary import CRITERIA, STRATA
 
 from . import figures
 from ._html import Block, docinfo, esc, heading, p, table
-from .batch import resolve_sites
 from .data import ReportData
 from .i18n import (
     check_lang,
