@@ -185,7 +185,8 @@ def render_report(
     t0 = time.perf_counter()
     # the executed notebook is kept for audit: its HTML outputs meet the page's rule
     sanitize_outputs(executed)
-    html = export_html(executed) if ("html" in paths or pdf_route(executed) != "typst") else None
+    route = pdf_route(executed) if "pdf" in paths else None
+    html = export_html(executed) if ("html" in paths or route == "weasyprint") else None
     timings["html"] = time.perf_counter() - t0
     blobs = {}
     if "html" in paths:
@@ -215,6 +216,8 @@ def render_report(
         "timings": {k: round(v, 3) for k, v in timings.items()},
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+    if route is not None:
+        manifest["pdf_route"] = route  # "typst", or "weasyprint" for HTML-only outputs
     atomic_write_text(job.manifest_path, json.dumps(manifest, indent=2, ensure_ascii=False))
     timings["write"] = time.perf_counter() - t0
     return JobResult(
