@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 
-from .report import add_render_args, cache_options, finish
+from .report import add_render_args, cache_options, finish, quiet_failures
 
 
 def register(sub) -> None:
@@ -45,5 +45,5 @@ def run(args) -> int:
         **cache_options(args),
     )
     with cf.ThreadPoolExecutor(max_workers=1) as pool:
-        result = run_batch(jobs, executor=pool, progress=not args.quiet)
+        result = run_batch(jobs, executor=pool, progress=not args.quiet, log=quiet_failures)
     return finish(result)

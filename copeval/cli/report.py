@@ -80,8 +80,25 @@ def add_profile_arg(p) -> None:
     )
 
 
+def quiet_failures(message: str) -> None:
+    """A batch log for the one-report commands: failures are left to :func:`finish`'s
+    summary (printed once), other lines go to stderr."""
+    if not message.startswith("FAILED"):
+        print(message, file=sys.stderr)
+
+
 def finish(result) -> int:
-    """Print the batch summary and the outputs; exit status 1 if any report failed."""
+    """Print the batch summary and the outputs; exit status 1 if any report failed.
+
+    When every report failed for want of the same module (an optional dependency missing
+    in the workers or their kernels), that is raised as ``ModuleNotFoundError``: the command
+    line prints one line naming the extra to install, not a summary of identical failures.
+    """
+    missing = {r.missing for r in result.failed}
+    if result.failed and not result.done and len(missing) == 1 and "" not in missing:
+        name = missing.pop()
+        if name != "copeval":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
     for r in result.results:
         if r.status == "done":
             for fmt in ("pdf", "html", "ipynb"):
@@ -129,5 +146,5 @@ def run(args) -> int:
     if not jobs:
         raise CopevalError("nothing to render")
     with cf.ThreadPoolExecutor(max_workers=1) as pool:
-        result = run_batch(jobs, executor=pool, progress=not args.quiet)
+        result = run_batch(jobs, executor=pool, progress=not args.quiet, log=quiet_failures)
     return finish(result)

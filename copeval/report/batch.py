@@ -39,6 +39,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import re
 import sys
 import threading
 import time
@@ -49,7 +50,7 @@ from pathlib import Path
 
 from copeval import __version__
 from copeval._io import REPORTS_MARKER, atomic_write_bytes, atomic_write_text, remove_stale_parts
-from copeval.errors import CopevalError, OutputBusyError
+from copeval.errors import CopevalError, OutputBusyError, ReportExecutionError
 
 from .engines import DEFAULT_ENGINE, engine_names, get_engine
 from .job import (
@@ -260,7 +261,22 @@ def run_job(
             seconds=time.perf_counter() - start,
             error=_error_line(exc),
             detail=traceback.format_exc(),
+            missing=_missing_module(exc),
         )
+
+
+_NO_MODULE = re.compile(r"No module named '([^']+)'")
+
+
+def _missing_module(exc: BaseException) -> str:
+    """The top-level module a failure could not import ("" when it is another failure): a
+    ``ModuleNotFoundError`` in the worker, or one raised by a notebook cell in the kernel."""
+    if isinstance(exc, ModuleNotFoundError):
+        return (exc.name or "").split(".")[0]
+    if isinstance(exc, ReportExecutionError) and exc.ename == "ModuleNotFoundError":
+        match = _NO_MODULE.search(str(exc.evalue or ""))
+        return match.group(1).split(".")[0] if match else ""
+    return ""
 
 
 # ------------------------------------------------------------------------------- batch

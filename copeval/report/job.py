@@ -189,7 +189,9 @@ class JobResult:
     """What happened to one job: ``status`` is ``"done"``, ``"skipped"`` or ``"failed"``.
 
     ``timings`` holds the seconds of each step of a rendered report (``execute``, ``html``,
-    ``pdf``, ``write``); ``detail`` the traceback of a failure (for logs, not for readers).
+    ``pdf``, ``write``); ``detail`` the traceback of a failure (for logs, not for readers);
+    ``missing`` the module a failure could not import (a missing optional dependency, in
+    the worker or its kernel), which the command line turns into "install the extra".
     """
 
     job: ReportJob
@@ -199,6 +201,7 @@ class JobResult:
     outputs: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
     detail: str = ""
+    missing: str = ""
 
     @property
     def ok(self) -> bool:

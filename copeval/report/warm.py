@@ -205,9 +205,9 @@ class WarmKernel:
         )
         content = reply.get("content", {})
         if content.get("status") != "ok":
-            raise CopevalError(
-                f"warm kernel {what} failed: "
-                f"{content.get('ename', 'error')}: {content.get('evalue', '')}"
+            ename, evalue = content.get("ename", "error"), content.get("evalue", "")
+            raise ReportExecutionError(
+                f"warm kernel {what} failed: {ename}: {evalue}", ename=ename, evalue=evalue
             )
 
     # ---------------------------------------------------------------- execution
