@@ -62,7 +62,9 @@ def _nb():
     ]
     hidden = nbformat.v4.new_code_cell("debug()", metadata={"tags": ["remove-cell"]})
     hidden.outputs = [_out({"text/html": "<p>DEBUG TABLE</p>"})]
-    nb.cells = [hidden_md, md, params, cover, toc, body, broken, hidden]
+    quiet = nbformat.v4.new_code_cell("setup()", metadata={"tags": ["remove-output"]})
+    quiet.outputs = [_out({"text/html": "<p>SETUP OUTPUT</p>"})]
+    nb.cells = [hidden_md, md, params, cover, toc, body, broken, hidden, quiet]
     return nb
 
 
@@ -76,7 +78,7 @@ def test_the_page_shows_outputs_only_in_cell_order():
     text = _text(page)
     assert text.index("Notes for the analyst") < text.index("Sitio Ñ") < text.index("Resumen")
     for hidden in ("import secret", "noise", "<Block", "ZeroDivisionError", "DEBUG TABLE",
-                   "Template help", "site_id"):  # fmt: skip
+                   "SETUP OUTPUT", "Template help", "site_id"):  # fmt: skip
         assert hidden not in page
     assert "<title>T&#34;í</title>" in page or "<title>T&quot;í</title>" in page
     assert '<html lang="es">' in page
@@ -104,7 +106,12 @@ def test_same_text_as_the_nbconvert_export():
     exporter = HTMLExporter(template_name="basic", exclude_input=True,
                             exclude_input_prompt=True, exclude_output_prompt=True)  # fmt: skip
     exporter.register_preprocessor(
-        TagRemovePreprocessor(remove_cell_tags={"remove-cell"}, enabled=True), enabled=True
+        TagRemovePreprocessor(
+            remove_cell_tags={"remove-cell"},
+            remove_all_outputs_tags={"remove-output"},
+            enabled=True,
+        ),
+        enabled=True,
     )
     # what the former route kept of each cell: display outputs with a page representation
     keep = nbformat.from_dict(nb)
@@ -142,9 +149,7 @@ def test_building_the_page_is_faster_than_nbconvert():
             times.append(time.perf_counter() - start)
         return min(times)
 
-    assert best(lambda: render.export_html(nb)) * 3 < best(
-        lambda: exporter.from_notebook_node(nb)
-    )
+    assert best(lambda: render.export_html(nb)) * 3 < best(lambda: exporter.from_notebook_node(nb))
 
 
 def test_a_template_is_parsed_once_and_reread_when_edited(tmp_path):

@@ -56,6 +56,8 @@ __all__ = [
 
 #: Cells with this tag are kept in the notebook (for people reading it) but not exported.
 REMOVE_TAG = "remove-cell"
+#: Code cells with this tag run, but their outputs are not exported (as in the PDF).
+REMOVE_OUTPUT_TAG = "remove-output"
 
 
 # ------------------------------------------------------------------------------- notebooks
@@ -226,13 +228,15 @@ def reader_outputs(nb):
 
     Readers see the display outputs (``display_data``, ``execute_result``) of code cells
     that carry one of the MIME types a page shows (HTML, Markdown, SVG, PNG, JPEG, and
-    Typst for the PDF); cells tagged ``remove-cell`` are skipped; stream output (warnings,
+    Typst for the PDF); cells tagged ``remove-cell`` or ``remove-output`` are skipped (as
+    :mod:`copeval.report.pdf` skips them); stream output (warnings,
     prints), errors and plain-text reprs never reach a reader.
     """
     for cell in nb.cells:
         if cell.get("cell_type") != "code":
             continue
-        if REMOVE_TAG in cell.get("metadata", {}).get("tags", []):
+        tags = cell.get("metadata", {}).get("tags", [])
+        if REMOVE_TAG in tags or REMOVE_OUTPUT_TAG in tags:
             continue
         for out in cell.get("outputs", []):
             if out.get("output_type") not in _DISPLAY:
@@ -290,7 +294,7 @@ def notebook_body(nb) -> str:
             if source.strip():
                 parts.append(_markdown(source))
             continue
-        if cell.get("cell_type") != "code":
+        if cell.get("cell_type") != "code" or REMOVE_OUTPUT_TAG in tags:
             continue
         for out in cell.get("outputs", []):
             if out.get("output_type") in _DISPLAY:
