@@ -61,13 +61,13 @@ def rounds_project(tmp_path_factory):
 # ------------------------------------------------------------------------------ registry
 def test_unknown_engine_names_the_available_ones():
     with pytest.raises(
-        CopevalError, match=r"^No engine named 'fast'\. Available: papermill, warm$"
+        CopevalError, match=r"^No engine named 'fast'\. Available: inprocess, papermill, warm$"
     ):
         engines.get_engine("fast")
     with pytest.raises(CopevalError, match="No engine named"):
         batch.run_batch([], engine="fast")
-    assert engines.engine_names() == ["papermill", "warm"]
-    assert batch.ENGINES == ("papermill", "warm")
+    assert engines.engine_names() == ["inprocess", "papermill", "warm"]
+    assert batch.ENGINES == ("inprocess", "papermill", "warm")
 
 
 def test_an_engine_is_registered_once_unless_replaced(fake_engine):
@@ -198,7 +198,7 @@ def test_cli_names_the_engines_and_rounds(tiny_project, tmp_path, capsys):
 
     code = main(["batch", str(tiny_project), "--out", str(tmp_path / "o"), "--engine", "fast"])
     err = capsys.readouterr().err
-    assert code != 0 and "No engine named 'fast'. Available: papermill, warm" in err
+    assert code != 0 and "No engine named 'fast'. Available: inprocess, papermill, warm" in err
     assert "Traceback" not in err
     code = main(["report", str(tiny_project), "--site", "A", "--out", str(tmp_path / "o"),
                  "--round", "2"])  # fmt: skip

@@ -22,7 +22,7 @@ PACKAGE = Path(copeval.__file__).parent
 REPORT = PACKAGE / "report"
 
 # The layers, in one place. A new module of copeval/report must be added to one of them.
-PIPELINE = {"job", "engines", "kernel", "warm", "render", "batch", "pdf"}
+PIPELINE = {"job", "engines", "kernel", "warm", "inprocess", "render", "batch", "pdf"}
 CONTENT = {
     "data",
     "site",
