@@ -24,6 +24,7 @@ __all__ = [
     "LanguageError",
     "MissingDependencyError",
     "OutputBusyError",
+    "PdfRenderError",
     "Problem",
     "ProjectLockedError",
     "ProjectValidationError",
@@ -218,3 +219,7 @@ class ReportTimeoutError(CopevalError):
 
 class OutputBusyError(CopevalError):
     """Another copeval run is writing to the same output folder."""
+
+
+class PdfRenderError(CopevalError):
+    """The report PDF could not be compiled (the message carries Typst's own message)."""

@@ -1850,6 +1850,8 @@ def score_evidence(
             survey_layout=survey_layout,
         )
         table = _bootstrap_intervals(table, reps, p.ci)
+        if r is not None and len(r):
+            table["n_clusters"] = _unc.count_clusters(table[_KEYS], r)
     table = flag_unreliable(table, reliability)
     table = table[list(TABLE_COLUMNS)]
     settings = {**p.as_dict(), "n_boot": p.draws}

@@ -417,6 +417,13 @@ def survey_variance(units: pd.DataFrame, respondents: pd.DataFrame) -> pd.DataFr
     with np.errstate(divide="ignore", invalid="ignore"):
         out["survey_df"] = np.where(agg["den"] > 0, agg["V"] ** 2 / agg["den"], np.inf)
     out["survey_thin"] = agg["thin"].to_numpy() > 0
+    out["n_clusters"] = count_clusters(out[_KEYS], respondents)
+    return out
+
+
+def count_clusters(keys: pd.DataFrame, respondents: pd.DataFrame) -> np.ndarray:
+    """Sampling clusters recorded behind each site x criterion of ``keys`` (0 when none),
+    whatever the interval method."""
     clustered = respondents[respondents["cluster"].notna()]
     n_cl = (
         clustered[["site_id", "criterion", "instrument", "cluster"]]
@@ -425,12 +432,9 @@ def survey_variance(units: pd.DataFrame, respondents: pd.DataFrame) -> pd.DataFr
         .groupby(_KEYS)
         .size()
     )
-    out["n_clusters"] = (
-        pd.MultiIndex.from_frame(out[_KEYS]).map(n_cl.to_dict()).fillna(0).astype(int)
-        if len(n_cl)
-        else 0
-    )
-    return out
+    if not len(n_cl):
+        return np.zeros(len(keys), dtype=int)
+    return pd.MultiIndex.from_frame(keys).map(n_cl.to_dict()).fillna(0).astype(int).to_numpy()
 
 
 def _clusters_per_cell(respondents: pd.DataFrame, inst: list[str]) -> pd.Series:

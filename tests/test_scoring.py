@@ -1301,3 +1301,16 @@ def test_score_evidence_takes_given_components(demo_path):
     wider = score_evidence(ev, draws=20, components=wide).table
     np.testing.assert_allclose(wider["qual_se"], 2 * own.table["qual_se"])
     np.testing.assert_allclose(wider["qual_score"], own.table["qual_score"])
+
+
+def test_n_clusters_is_the_same_whatever_the_interval_method(tmp_path):
+    """The clusters behind a rating are evidence, not a property of the interval method (the
+    legacy bootstrap used to report 0 for every rating)."""
+    from copeval.synth import synth_project
+
+    synth_project(3, seed=4, out=tmp_path / "p", sources_per_site=(4, 5))
+    project = load_project(tmp_path / "p")
+    model = score_sites(project, n_boot=50, seed=0).table
+    boot = score_sites(project, n_boot=50, seed=0, interval_method="bootstrap").table
+    assert (model["n_clusters"] > 0).any()
+    assert model["n_clusters"].tolist() == boot["n_clusters"].tolist()

@@ -1,0 +1,362 @@
+"""Typst backend of the report document model: :func:`to_typst` (blocks -> Typst markup).
+
+The markup only calls the ``cv-*`` functions of ``templates/copeval.typ`` (which defines
+every named style of :mod:`copeval.report.doc`), and writes every text as a Typst *string
+literal* (``#"…"`` in markup, ``"…"`` in code): Typst prints a string literal as text and
+never parses it, so no character of a project's files -- ``#``, ``[``, ``]``, ``*``, ``_``,
+``$``, ``@``, ``<``, ``=``, backticks, ``//`` -- can become markup, code, a label, an
+import or a file read. Inside the literal only ``\\`` and ``"`` need escaping. Before that,
+:func:`clean_text` removes what must not reach a PDF at all: bidirectional controls
+(:func:`copeval.report.safety.strip_bidi`), NUL and the other control characters, lone
+surrogates; line breaks become spaces (as in HTML); words longer than the line can hold get
+invisible break opportunities (zero-width spaces), so nothing overflows the page.
+
+Figures are embedded from bytes (``image(bytes("<svg…"), format: "svg")``, PNG likewise),
+never from a path; the PDF is compiled with an empty root folder (:mod:`copeval.report.pdf`),
+so no Typst code could read a file even if it were written.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from . import doc
+from .safety import strip_bidi
+
+__all__ = ["clean_text", "column_widths", "to_typst", "typst_str"]
+
+# C0 controls except tab/newline/CR (which become spaces), DEL, C1 controls, and the
+# Unicode line/paragraph separators.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_SPACE = re.compile("[\t\n\r\u2028\u2029]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# A run of this many characters without a break opportunity gets zero-width spaces.
+_LONG_WORD = 24
+_ZWSP = "\u200b"
+_WORD = re.compile(rf"[^\s\u200b]{{{_LONG_WORD + 1},}}")
+_PERCENT = re.compile(r"(?<=\d) %")
+_BREAK_AFTER = set("/_-.,;:=&?|\\@+)]}")
+
+
+def _break_word(word: str) -> str:
+    """``word`` with a zero-width space after separators and at least every 16 characters."""
+    out, run = [], 0
+    for ch in word:
+        out.append(ch)
+        run += 1
+        if ch in _BREAK_AFTER or run >= 16:
+            out.append(_ZWSP)
+            run = 0
+    if out and out[-1] == _ZWSP:
+        out.pop()
+    return "".join(out)
+
+
+def clean_text(value, *, breakable: bool = True) -> str:
+    """Plain text safe to print: no bidi or control characters, no line breaks, long words
+    breakable (unless ``breakable=False``: a command printed whole)."""
+    text = doc._text(value)
+    text = strip_bidi(text)
+    text = _SURROGATE.sub("\ufffd", text)
+    text = _SPACE.sub(" ", text)
+    text = _CONTROL.sub("", text)
+    text = _PERCENT.sub("\u00a0%", text)
+    if breakable:
+        text = _WORD.sub(lambda m: _break_word(m.group()), text)
+    return text
+
+
+def typst_str(value, *, breakable: bool = True) -> str:
+    """A Typst string literal (code mode) printing ``value`` as text."""
+    text = clean_text(value, breakable=breakable)
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _text(value, *, breakable: bool = True) -> str:
+    """Markup printing ``value`` as text (``#"…"``); empty for an empty text."""
+    lit = typst_str(value, breakable=breakable)
+    return "" if lit == '""' else "#" + lit
+
+
+def _content(markup: str) -> str:
+    """A content block ``[…]`` around markup made of ``#``-expressions only."""
+    return f"[{markup}]"
+
+
+# ------------------------------------------------------------------------------ inlines
+def _inline(items) -> str:
+    out = []
+    for item in items:
+        if isinstance(item, str):
+            out.append(_text(item))
+        elif isinstance(item, doc.Strong):
+            out.append(f"#strong({_content(_inline(item.content))})")
+        elif isinstance(item, doc.Emph):
+            out.append(f"#emph({_content(_inline(item.content))})")
+        elif isinstance(item, doc.Span):
+            lit = typst_str(item.text, breakable=item.style != "code")
+            out.append(f'#cv-span("{item.style}", {lit})')
+        elif isinstance(item, doc.Chip):
+            band = "none" if item.band is None else str(int(item.band))
+            out.append(f"#cv-chip({band}, {typst_str(item.text)})")
+    return "".join(out)
+
+
+def _inline_content(items) -> str:
+    return _content(_inline(items))
+
+
+def _lines_content(items, *, grid: bool = False) -> str:
+    """Inline content where a ``small`` span after other content starts its own line (a
+    heat-grid cell's band label, the source under a fact: ``display: block`` in CSS). In
+    a grid cell (``grid=True``) the label keeps the cell's ink, in the grid's label size."""
+    out = []
+    for i, item in enumerate(items):
+        small = isinstance(item, doc.Span) and item.style == "small"
+        if i and small:
+            out.append("#linebreak()")
+        if small and grid:
+            out.append(f"#cv-grid-label({typst_str(item.text)})")
+        else:
+            out.append(_inline([item]))
+    return _content("".join(out))
+
+
+# ------------------------------------------------------------------------------- tables
+# Approximate text widths, in characters, of the text width at each table font size
+# (A4, margins 20 + 18 mm: 172 mm of text; DejaVu Sans averages about 0.55 em a character).
+_TABLE_CHARS = {
+    "compact": 118,
+    "evidence": 118,
+    "rec": 118,
+    "coverage": 108,
+    "cover-ratings": 82,
+}
+_DEFAULT_CHARS = 102
+
+
+def _cell_len(cell: doc.Cell) -> tuple[int, int]:
+    """(whole length, longest word) of a cell's text, in characters."""
+    text = doc.plain_text(cell.content)
+    words = [len(w) for w in re.split(r"\s+", text) if w]
+    longest = min(max(words, default=0), _LONG_WORD)
+    return len(text), longest
+
+
+def column_widths(node: doc.Table) -> list[float]:
+    """Relative column widths, like a browser's automatic table layout: columns get their
+    content's width when everything fits on a line, else the room above the longest words
+    is shared in proportion to how much text each column holds."""
+    ncol = len(node.header) if node.header else (len(node.rows[0]) if node.rows else 0)
+    if ncol == 0:
+        return []
+    if node.widths:
+        return [max(float(w), 0.01) for w in node.widths]
+    if node.style == "heat":
+        return [0.26] + [0.74 / (ncol - 1)] * (ncol - 1) if ncol > 1 else [1.0]
+    if node.style == "coverage":
+        return [0.32] + [0.68 / (ncol - 1)] * (ncol - 1) if ncol > 1 else [1.0]
+    fixed = {"evidence": [0.16, 0.30], "rec": [0.52, 0.13, 0.13]}.get(node.style or "")
+    if fixed and ncol > len(fixed):
+        rest = (1 - sum(fixed)) / (ncol - len(fixed))
+        return fixed + [rest] * (ncol - len(fixed))
+    if node.style == "fixed":
+        return [1 / ncol] * ncol
+    pad = 2.0  # the cell's right padding, in characters
+    maxw, minw = [pad] * ncol, [pad] * ncol
+    for r, row in enumerate((node.header, *node.rows)):
+        bold = 1.15 if r == 0 and node.header else 1.0  # header text is bold, wider
+        for i, cell in enumerate(row):
+            whole, word = _cell_len(cell)
+            maxw[i] = max(maxw[i], bold * whole + pad)
+            minw[i] = max(minw[i], bold * word + pad)
+    avail = _TABLE_CHARS.get(node.style or "", _DEFAULT_CHARS)
+    if sum(maxw) <= avail:
+        return maxw
+    if sum(minw) >= avail:
+        return minw
+    share = (avail - sum(minw)) / (sum(maxw) - sum(minw))
+    return [lo + (hi - lo) * share for lo, hi in zip(minw, maxw, strict=True)]
+
+
+def _cell_dict(cell: doc.Cell, *, lines: bool = False) -> str:
+    body = _lines_content(cell.content, grid=True) if lines else _inline_content(cell.content)
+    parts = [f"b: {body}"]
+    if cell.band is not None:
+        band = cell.band if isinstance(cell.band, int) else f'"{cell.band}"'
+        parts.append(f"band: {band}")
+    if cell.fill:
+        parts.append(f'fill: rgb("{cell.fill}")')
+    if cell.ink:
+        parts.append(f'ink: rgb("{cell.ink}")')
+    if cell.align:
+        parts.append(f'align: "{cell.align}"')
+    if cell.bold:
+        parts.append("bold: true")
+    return "(" + ", ".join(parts) + ")"
+
+
+def _tuple(items) -> str:
+    items = list(items)
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+
+
+def _table(node: doc.Table) -> str:
+    widths = column_widths(node)
+    total = sum(widths) or 1.0
+    columns = _tuple(f"{w / total:.4f}fr" for w in widths)
+    lines = node.style in ("heat", "coverage")
+    header = _tuple(_cell_dict(c) for c in node.header)
+    rows = _tuple(_tuple(_cell_dict(c, lines=lines) for c in row) for row in node.rows)
+    args = [
+        f'style: "{node.style or "plain"}"',
+        f"columns: {columns}",
+        f"numeric: {_tuple(str(int(i)) for i in node.numeric)}",
+        f"header: {header}",
+        f"highlight: {_tuple(str(int(i)) for i in node.highlight)}",
+        f"row-header: {'true' if node.row_header else 'false'}",
+    ]
+    if node.caption:
+        args.append(f"caption: {typst_str(node.caption)}")
+    return f"#cv-table({', '.join(args)},\n  rows: {rows})"
+
+
+# ------------------------------------------------------------------------------ figures
+_SVG_UNSAFE = doc._SVG_UNSAFE
+
+
+def _figure(node: doc.Figure) -> str:
+    alt = typst_str(node.alt, breakable=False)
+    if node.svg is not None:
+        if _SVG_UNSAFE.search(node.svg):
+            raise ValueError("Figure SVG contains script or event handlers")
+        # The SVG travels as a string literal (escaped like any text, never a path).
+        svg = node.svg.replace("\\", "\\\\").replace('"', '\\"')
+        svg = svg.replace("\r", "\\r").replace("\n", "\\n")
+        img = f'image(bytes("{svg}"), format: "svg", alt: {alt}, width: 100%)'
+    else:
+        data = ",".join(str(b) for b in bytes(node.png))
+        img = f'image(bytes(({data},)), format: "png", alt: {alt}, width: 100%)'
+    args = [img]
+    if node.caption:
+        args.append(f"caption: {typst_str(node.caption)}")
+    if node.width < 1:
+        args.append(f"width: {100 * node.width:.1f}%")
+    return f"#cv-figure({', '.join(args)})"
+
+
+def _num(value) -> str:
+    if value is None:
+        return "none"
+    value = float(value)
+    if math.isnan(value):
+        return "none"
+    return repr(round(value, 6))
+
+
+def _forest(node: doc.Forest) -> str:
+    rows = []
+    for r in node.rows:
+        score = _num(r.score)
+        rows.append(
+            f"(label: {typst_str(r.label)}, score: {score}, lower: {_num(r.lower)}, "
+            f"upper: {_num(r.upper)}, value: {typst_str(r.value_text)}, "
+            f"hollow: {'true' if r.hollow else 'false'})"
+        )
+    args = [
+        _tuple(rows),
+        f"bands: {_tuple(typst_str(b) for b in node.bands)}",
+        f"ticks: {_tuple(f'({_num(v)}, {typst_str(s)})' for v, s in node.ticks)}",
+    ]
+    if node.axis_title:
+        args.append(f"axis-title: {typst_str(node.axis_title)}")
+    if node.caption:
+        args.append(f"caption: {typst_str(node.caption)}")
+    return f"#cv-forest({', '.join(args)})"
+
+
+# ------------------------------------------------------------------------------- blocks
+_LANG = re.compile(r"[a-z]{2,3}")
+
+
+def _starts_new_page(node) -> bool:
+    """Whether a group's first block (at any depth) is a heading that starts a new page."""
+    while isinstance(node, doc.Group) and node.content:
+        node = node.content[0]
+    return isinstance(node, doc.Heading) and node.newpage
+
+
+def _blocks(blocks, *, nested: bool) -> str:
+    return "\n\n".join(_block(b, nested=nested) for b in blocks)
+
+
+def _block(node, *, nested: bool = False) -> str:
+    """Markup of one block. ``nested``: inside a group or callout (a box Typst cannot break
+    a page in): a page break there is moved before the outermost group when the group
+    starts with it, and dropped otherwise."""
+    if isinstance(node, doc.DocInfo):
+        lang = node.lang or "en"
+        if not _LANG.fullmatch(lang):
+            raise ValueError(f"DocInfo lang must be an ISO 639 code like 'es', not {lang!r}")
+        return (
+            f"#show: copeval-doc.with(title: {typst_str(node.title, breakable=False)}, "
+            f'lang: "{lang}", running: {typst_str(node.running)}, '
+            f"footer: {typst_str(node.footer)})"
+        )
+    if isinstance(node, doc.Heading):
+        outlined = "true" if node.toc and node.level in (2, 3) else "false"
+        # The supplement carries the model's level (the look); `level` is the level in
+        # the PDF structure tree (made consecutive by copeval.report.pdf). Always at the
+        # start of a line: no text or figure literal holds a raw line break.
+        head = (
+            f"#heading(level: {node.level}, outlined: {outlined}, "
+            f"supplement: [cv-h{node.level}])[{_text(node.text)}] <{node.anchor}>"
+        )
+        return ("#pagebreak(weak: true)\n" + head) if node.newpage and not nested else head
+    if isinstance(node, doc.Para):
+        style = f'style: "{node.style}", ' if node.style else ""
+        return f"#cv-para({style}{_inline_content(node.content)})"
+    if isinstance(node, doc.Bullets):
+        numbered = "true" if isinstance(node, doc.Numbered) else "false"
+        style = f'"{node.style}"' if node.style else "none"
+        items = _tuple(_inline_content(i) for i in node.items)
+        return f"#cv-list(numbered: {numbered}, style: {style}, {items})"
+    if isinstance(node, doc.Facts):
+        items = _tuple(f"({typst_str(k)}, {_lines_content(v)})" for k, v in node.items)
+        return f"#cv-facts({items})"
+    if isinstance(node, doc.Table):
+        return _table(node)
+    if isinstance(node, doc.Figure):
+        return _figure(node)
+    if isinstance(node, doc.Forest):
+        return _forest(node)
+    if isinstance(node, doc.Callout):
+        title = f", title: {typst_str(node.title)}" if node.title else ""
+        body = _blocks(node.content, nested=True)
+        return f'#cv-callout(kind: "{node.kind}"{title})[\n{body}\n]'
+    if isinstance(node, doc.Quote):
+        attribution = _inline_content(node.attribution) if node.attribution else "none"
+        return f"#cv-quote({_content(_text(node.text))}, {attribution})"
+    if isinstance(node, doc.PageBreak):
+        return "" if nested else "#pagebreak(weak: true)"
+    if isinstance(node, doc.Toc):
+        return f"#cv-toc({typst_str(node.title)})"
+    if isinstance(node, doc.Rule):
+        return f'#cv-rule(style: "{node.style}")'
+    if isinstance(node, doc.Group):
+        group = f'#cv-group(style: "{node.style}")[\n{_blocks(node.content, nested=True)}\n]'
+        if not nested and _starts_new_page(node):
+            return "#pagebreak(weak: true)\n" + group
+        return group
+    raise TypeError(f"Not a document block: {type(node).__name__}")
+
+
+def to_typst(blocks) -> str:
+    """Typst markup of a block, a sequence of blocks or a :class:`~doc.Section`, for the
+    template ``templates/copeval.typ`` (all text as string literals)."""
+    if isinstance(blocks, doc.Section):
+        blocks = blocks.blocks
+    if isinstance(blocks, doc.BLOCK_TYPES):
+        blocks = (blocks,)
+    return _blocks(blocks, nested=False) + ("\n" if blocks else "")
