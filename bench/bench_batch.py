@@ -27,6 +27,9 @@ Every comparison is measured in one run, on the same synthetic data
     :func:`copeval.scoring.score_evidence` against a naive pandas bootstrap (one
     ``groupby().sample()`` per replicate), timed on ``--naive-reps`` replicates and
     extrapolated to 2,000.
+(e) **where the time goes**: the CPU seconds of each step of one report (execute, with the
+    in-process engine and with a warm kernel; HTML page; PDF; notebook JSON), full report
+    and brief, on the 340-site project, sequential in one process (``--stage-reports``).
 (d) **peak memory** of each: the largest total resident memory of this process and all its
     descendants (workers, kernels, CLI tools), sampled every 0.1 s; and for scoring the peak
     of Python/NumPy allocations (``tracemalloc``).
@@ -341,6 +344,72 @@ def scoring_bench(project_path: Path, *, n_boot: int, seed: int, naive_reps: int
     return res
 
 
+# ------------------------------------------------------------------------------- stages
+def stage_cpu(project: Path, *, profile: str, reports: int, lang: str, cache: Path) -> dict:
+    """CPU seconds of each step of one report, sequential in this process (the first report
+    warms up and is not counted): execute with the in-process engine and with a warm kernel
+    (its CPU read from the kernel process), sanitise + HTML page, PDF, notebook JSON.
+
+    CPU time, not wall time, so the split does not depend on what else the machine runs.
+    """
+    import nbformat
+    import psutil
+
+    from copeval.report.inprocess import execute_notebook_inprocess, warm_up
+    from copeval.report.job import plan_jobs
+    from copeval.report.render import (
+        export_html,
+        export_pdf,
+        pdf_route,
+        read_notebook,
+        sanitize_outputs,
+    )
+    from copeval.report.warm import WarmKernel
+
+    sites = list(pd.read_csv(project / "sites.csv", dtype=str)["site_id"])[: reports + 1]
+    out = cache.parent / f"stages_{profile}"
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = plan_jobs(project, out_dir=out, sites=sites, langs=lang, profile=profile,
+                     cache_dir=cache)  # fmt: skip
+    warm_up()
+    steps: dict = {"execute (inprocess)": [], "html": [], "pdf": [], "notebook": []}
+    route = None
+    for i, job in enumerate(jobs):
+        c0 = time.process_time()
+        nb = execute_notebook_inprocess(read_notebook(job.notebook_file()), job.parameters(),
+                                        cwd=out)  # fmt: skip
+        c1 = time.process_time()
+        sanitize_outputs(nb)
+        html = export_html(nb)
+        c2 = time.process_time()
+        export_pdf(nb, html=html)
+        c3 = time.process_time()
+        nbformat.writes(nb)
+        c4 = time.process_time()
+        route = pdf_route(nb)
+        if i:
+            for key, value in zip(steps, (c1 - c0, c2 - c1, c3 - c2, c4 - c3), strict=True):
+                steps[key].append(value)
+    warm = []
+    with WarmKernel() as kernel:
+        kernel.start()
+        proc = psutil.Process(kernel.km.provisioner.process.pid)
+        me = psutil.Process()
+
+        def cpu(p):
+            t = p.cpu_times()
+            return t.user + t.system
+
+        for i, job in enumerate(jobs):
+            k0, h0 = cpu(proc), cpu(me)
+            kernel.execute(read_notebook(job.notebook_file()), job.parameters(), cwd=out)
+            if i:
+                warm.append(cpu(proc) - k0 + cpu(me) - h0)
+    steps["execute (warm kernel + its client)"] = warm
+    mean = {k: sum(v) / len(v) for k, v in steps.items()}
+    return {"profile": profile, "reports": reports, "pdf_route": route, "cpu_seconds": mean}
+
+
 # ------------------------------------------------------------------------------- main
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -366,7 +435,8 @@ def main(argv=None) -> int:
         help="naive reports timed in (a), extrapolated to all (default 0: all of them)",
     )
     ap.add_argument("--naive-reps", type=int, default=10, help="naive replicates timed in (c)")
-    ap.add_argument("--skip", default="", help="benchmarks to skip, e.g. b or a,c")
+    ap.add_argument("--skip", default="", help="benchmarks to skip, e.g. b or a,c,e")
+    ap.add_argument("--stage-reports", type=int, default=5, help="reports timed in (e)")
     ap.add_argument("--workdir", type=Path, help="keep data and outputs here (default: temp)")
     ap.add_argument("--json", type=Path, help="write all measurements here")
     args = ap.parse_args(argv)
@@ -417,7 +487,7 @@ def main(argv=None) -> int:
                 results["a"][profile] = runs
 
         national = None
-        if not {"b", "c"} <= skip:
+        if not {"b", "c", "e"} <= skip:
             national = make_project(args.national, args.seed, work)
         if "b" not in skip:
             sites = list(pd.read_csv(national / "sites.csv", dtype=str)["site_id"])
@@ -455,6 +525,18 @@ def main(argv=None) -> int:
                     )
                 results["b"][profile] = {**runs, "naive_sample": naive,
                                          "naive_extrapolated": naive_total}  # fmt: skip
+
+        if "e" not in skip:
+            results["e"] = {}
+            for profile in ("full", "brief"):
+                res = stage_cpu(national, profile=profile, reports=args.stage_reports,
+                                lang=args.lang, cache=work / "stage_cache")  # fmt: skip
+                results["e"][profile] = res
+                _say(
+                    f"\n(e) where the time goes, {profile} report ({args.stage_reports} reports "
+                    f"of {national.name}, CPU seconds each, PDF by {res['pdf_route']}): "
+                    + ", ".join(f"{k} {v:.3f}" for k, v in res["cpu_seconds"].items())
+                )
 
         if "c" not in skip:
             _say(f"\n(c) scoring {args.national} sites x 5 criteria x {args.n_boot} replicates")
