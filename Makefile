@@ -11,7 +11,9 @@ PYDIRS := $(wildcard copeval tests bench data/scripts surveys/*.py)
 
 .PHONY: report test lab lint format clean venv
 
-venv: $(STAMP)
+KERNEL := $(VENV)/share/jupyter/kernels/copeval/kernel.json
+
+venv: $(STAMP) $(KERNEL)
 
 $(STAMP): pyproject.toml
 	@echo ">> creating $(VENV) with $(PYTHON)"
@@ -23,6 +25,12 @@ $(STAMP): pyproject.toml
 		--display-name "copeval (.venv)" >/dev/null
 	@touch $@
 
+# The "copeval (.venv)" kernel of JupyterLab and the notebook tests (installed above): put
+# back if it has gone missing, without reinstalling anything else.
+$(KERNEL): | $(STAMP)
+	@$(BIN)/python -m ipykernel install --sys-prefix --name copeval \
+		--display-name "copeval (.venv)" >/dev/null
+
 ## report: build the demo evaluation reports (PDF + HTML) into $(OUT)/
 report: $(STAMP)
 	@$(BIN)/python -m copeval.demo_report --out $(OUT)
@@ -31,9 +39,15 @@ report: $(STAMP)
 test: $(STAMP)
 	@$(BIN)/python -m pytest -n $(JOBS) --dist loadfile
 
-## lab: open JupyterLab on notebooks/ with the project's kernel
-lab: $(STAMP)
-	@$(BIN)/jupyter lab notebooks/
+## lab: open JupyterLab on notebooks/ at start_here.py, with the project's kernel
+# notebooks/.jupyter (added to the Jupyter config path for this session only; nothing is
+# written to your home or to .venv) makes a double-click open the jupytext .py files as
+# notebooks and offers only the "copeval (.venv)" kernel. Extra options: LAB_ARGS="--port 8899".
+LAB_CONFIG := $(CURDIR)/notebooks/.jupyter
+LAB_ARGS   ?=
+lab: $(STAMP) $(KERNEL)
+	@JUPYTER_CONFIG_PATH="$(LAB_CONFIG)$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
+		$(BIN)/jupyter lab $(LAB_ARGS) notebooks/start_here.py
 
 lint: $(STAMP)
 	@$(BIN)/ruff check $(PYDIRS)

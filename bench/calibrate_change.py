@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python bench/calibrate_change.py --quick     # < 3 min, prints the table
+    .venv/bin/python bench/calibrate_change.py --quick     # 10 designs, prints the tables
     .venv/bin/python bench/calibrate_change.py             # full study (docs/method.md)
 
 Every simulated **project** has ``n_sites`` sites measured in two rounds. Per site and
@@ -27,7 +27,12 @@ joint **fieldworks** of both rounds:
 **Truth** of a change = the mean over the first ``R`` fieldworks of copeval's *point*
 change (round 2 score minus round 1 score: what a report prints); the **real sampling SD**
 = their standard deviation. The last ``K`` fieldworks are scored as real projects
-(:func:`copeval.change.estimate_change`) and their intervals and P(improved) checked. The
+(:func:`copeval.change.estimate_change`) and their intervals and P(improved) checked (with
+the flat prior's alongside, from ``ChangeResult.measurement``): coverage, width, precision
+of P(improved) > 0.9 and P(worsened) > 0.9 (count and Clopper-Pearson interval below 30
+calls), calibration of P(improved) in bins, and the consistency of intervals and
+probabilities. Some designs leave a share of the ratings with no true change
+(``null_share``) or draw small or mostly positive changes (``changes``). The
 generator does not share the scoring model's assumptions (rounding and clipping, shared
 source effects, t effects, cluster effects); designs were fixed before the results were
 seen. Everything is seeded (``--seed``).
@@ -79,6 +84,9 @@ class Design:
     t_effects: bool = False
     survey: bool = True
     null_share: float = 0.0  # share of site x criteria with no true change
+    # distribution of the other true changes: "issue" uniform -1..+1.5 (issue 15), "small"
+    # uniform -0.3..+0.3, "mostly_improved" 80 % uniform +0.5..+1.5 and 20 % "issue"
+    changes: str = "issue"
 
 
 DESIGNS = {
@@ -94,9 +102,28 @@ DESIGNS = {
         Design("full_persistence_20", 20, True, rho_u=0.95, rho_b=0.9),
         Design("qual_only_t_20", 20, True, t_effects=True, survey=False),
         Design("half_null_20", 20, False, null_share=0.5),
+        # added after the first study, designs the model was not tuned on
+        Design("all_null_20", 20, False, null_share=1.0),
+        Design("all_null_2", 2, True, null_share=1.0),
+        Design("small_changes_20", 20, False, changes="small"),
+        Design("small_changes_2", 2, True, changes="small"),
+        Design("half_null_2", 2, False, null_share=0.5),
+        Design("mostly_improved_20", 20, True, changes="mostly_improved"),
+        Design("mostly_improved_2", 2, False, changes="mostly_improved"),
     )
 }
-QUICK = ("independent_2", "independent_20", "paired_2", "paired_20", "half_null_20")
+QUICK = (
+    "independent_2",
+    "independent_20",
+    "paired_2",
+    "paired_20",
+    "half_null_20",
+    "all_null_20",
+    "small_changes_20",
+    "half_null_2",
+    "all_null_2",
+    "mostly_improved_20",
+)
 
 
 def _rng(seed: int, *words) -> np.random.Generator:
@@ -110,6 +137,11 @@ def draw_fixed(design: Design, rng):
     S, C = design.n_sites, len(CRITERIA)
     L1 = rng.uniform(0.5, 3.5, size=(S, C))
     delta = rng.uniform(-1.0, 1.5, size=(S, C))
+    if design.changes == "small":
+        delta = rng.uniform(-0.3, 0.3, size=(S, C))
+    elif design.changes == "mostly_improved":
+        up = rng.random((S, C)) < 0.8
+        delta[up] = rng.uniform(0.5, 1.5, size=int(up.sum()))
     if design.null_share:
         delta[rng.random((S, C)) < design.null_share] = 0.0
     L2 = np.clip(L1 + delta, 0.3, 3.7)
@@ -307,8 +339,17 @@ def run_project(design: Design, p: int, *, seed: int, R: int, K: int, params):
                 cluster=lambda x: x["cluster"].str[5:],
             )
         res = estimate_change(e, r, round_from="1", round_to="2", params=params)
-        t = res.table[["site_id", "criterion", "change", "lower", "upper", "p_improved"]]
+        cols = ["site_id", "criterion", "change", "lower", "upper"]
+        t = res.table[[*cols, "p_improved", "p_worsened", "p_unchanged"]]
+        m = res.measurement
         t = t.assign(
+            center=m["center"].to_numpy(),
+            se=m["se"].to_numpy(),
+            df=m["df"].to_numpy(),
+            flat_lower=m["flat_lower"].to_numpy(),
+            flat_upper=m["flat_upper"].to_numpy(),
+            flat_p_improved=m["flat_p_improved"].to_numpy(),
+            null_share=res.change_fit["null_share"],
             project=p,
             fieldwork=f,
             rho_u=res.persistence.rho["stratum"],
@@ -328,37 +369,79 @@ def run_project(design: Design, p: int, *, seed: int, R: int, K: int, params):
     return out.merge(latent, on=["site_id", "criterion"])
 
 
+def _binom_ci(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Clopper-Pearson interval of a proportion k / n."""
+    from scipy import stats
+
+    a = (1 - level) / 2
+    lo = stats.beta.ppf(a, k, n - k + 1) if k > 0 else 0.0
+    hi = stats.beta.ppf(1 - a, k + 1, n - k) if k < n else 1.0
+    return float(lo), float(hi)
+
+
+#: Below this many calls a precision gets its count and binomial interval, not a verdict.
+MIN_CALLS = 30
+#: Bins of reported P(improved) for the calibration table.
+BINS = (0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0)
+
+
+def evaluate(d: pd.DataFrame, *, lower="lower", upper="upper", p_imp="p_improved", p_wor=None):
+    """Coverage, width, precision of the calls and consistency of one set of results."""
+    covered = (d[lower] <= d["truth"] + 1e-9) & (d["truth"] - 1e-9 <= d[upper])
+    width = (d[upper] - d[lower]) / (2 * Z90 * d["real_sd"])
+    pw = d[p_wor] if p_wor else 1.0 - d[p_imp]
+    out = {"coverage": float(covered.mean()), "width_ratio": float(width.mean())}
+    for name, sure, truly in (
+        ("improved", d[p_imp] > 0.9, d["latent_change"] > 0),
+        ("worsened", pw > 0.9, d["latent_change"] < 0),
+    ):
+        k, n = int((sure & truly).sum()), int(sure.sum())
+        out[f"n_{name}"] = n
+        # "truly improved": the designed (latent) change is positive; the measured truth of
+        # a zero change is not exactly 0 (a different mix of interviewees)
+        out[f"precision_{name}"] = k / n if n else np.nan
+        out[f"ci_{name}"] = _binom_ci(k, n) if n else (np.nan, np.nan)
+    # consistency: an interval that leaves 0 out agrees with its probability
+    need = 0.95
+    out["inconsistent"] = int(
+        ((d[lower] > 0) & (d[p_imp] < need)).sum() + ((d[upper] < 0) & (pw < need)).sum()
+    )
+    return out
+
+
+def calibration(d: pd.DataFrame, p_imp="p_improved") -> pd.DataFrame:
+    """Reported P(improved) in bins against the share truly improved."""
+    b = pd.cut(d[p_imp], BINS, include_lowest=True)
+    g = d.assign(bin=b, truly=d["latent_change"] > 0).groupby("bin", observed=True)
+    return g.agg(n=("truly", "size"), reported=(p_imp, "mean"), truly=("truly", "mean"))
+
+
 def summarise(design: Design, d: pd.DataFrame, seconds: float) -> dict:
     d = d[d["change"].notna()]
-    covered = (d["lower"] <= d["truth"] + 1e-9) & (d["truth"] - 1e-9 <= d["upper"])
-    width = (d["upper"] - d["lower"]) / (2 * Z90 * d["real_sd"])
-    sure = d["p_improved"] > 0.9
-    sure_w = d["p_improved"] < 0.1
+    new = evaluate(d, p_wor="p_worsened")
+    flat = evaluate(d, lower="flat_lower", upper="flat_upper", p_imp="flat_p_improved")
     return {
         "design": design.name,
         "sites": design.n_sites,
         "pairing": "paired" if design.paired else "independent",
+        "null_share_true": design.null_share,
+        "null_share_used": float(d["null_share"].mean()),
         "rho_u_true": design.rho_u,
         "rho_u_used": float(d["rho_u"].mean()),
         "n_changes": len(d),
-        "coverage": float(covered.mean()),
-        "width_ratio": float(width.mean()),
-        "n_sure": int(sure.sum()),
-        # "truly improved": the designed (latent) change is positive; the measured truth
-        # has the same sign, but a Monte Carlo truth of a zero change is not exactly 0
-        "precision_improved": float((d.loc[sure, "latent_change"] > 0).mean())
-        if sure.any()
-        else np.nan,
-        "precision_worsened": float((d.loc[sure_w, "latent_change"] < 0).mean())
-        if sure_w.any()
-        else np.nan,
+        **new,
+        **{f"flat_{k}": v for k, v in flat.items()},
         "seconds": round(seconds, 1),
     }
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="small study, < 3 min")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="small study (12 projects per 2-site design, 2 per 20-site design)",
+    )
     ap.add_argument("--designs", help="comma-separated design names")
     ap.add_argument("--projects", type=int, help="projects per design")
     ap.add_argument("--seed", type=int, default=20261206)
@@ -387,38 +470,79 @@ def main(argv=None) -> int:
         rows.append(summarise(design, d, time.perf_counter() - t0))
         print(pd.DataFrame([rows[-1]]).to_string(index=False), flush=True)
     table = pd.DataFrame(rows)
+    allx = pd.concat(details, ignore_index=True)
+    allx = allx[allx["change"].notna()]
+    cal = []
+    for name, sub in [("all", allx), *allx.groupby("design", sort=False)]:
+        c = calibration(sub).reset_index()
+        c["bin_index"] = np.arange(len(BINS) - 1)[c["bin"].cat.codes.to_numpy()]
+        cal.append(c.drop(columns="bin").assign(design=name))
+    cal = pd.concat(cal, ignore_index=True)
     suffix = "_quick" if args.quick else ""
     args.out.mkdir(parents=True, exist_ok=True)
     atomic_write_csv(table, args.out / f"change{suffix}_designs.csv")
     atomic_write_csv(pd.concat(details), args.out / f"change{suffix}_details.csv")
-    md = markdown(table, R, K)
+    atomic_write_csv(cal, args.out / f"change{suffix}_calibration.csv")
+    md = markdown(table, R, K, cal)
     atomic_write_text(args.out / f"change{suffix}_table.md", md)
     print()
     print(md)
     return 0
 
 
-def markdown(table: pd.DataFrame, R: int, K: int) -> str:
+def _prec(n, prec, ci) -> str:
+    if not n:
+        return "0, -"
+    if n < MIN_CALLS:
+        return f"{n}, {prec:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]"
+    return f"{n}, {prec:.3f}" + ("" if prec >= PRECISION_TARGET else " ✗")
+
+
+def markdown(table: pd.DataFrame, R: int, K: int, cal: pd.DataFrame | None = None) -> str:
     def ok(v, lo, hi):
         return f"{v:.3f}" + ("" if lo <= v <= hi else " ✗")
 
     lines = [
-        "| design | sites | pairing | rho_u true / used | changes | coverage (90 %) | "
-        "width / real | P(improved)>0.9: n, precision | P(worsened)>0.9 precision |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| design | sites | pairing | null share true / used | changes | coverage (90 %) | "
+        "width / real | P(improved)>0.9: n, precision | P(worsened)>0.9: n, precision | "
+        "inconsistent | flat prior: P(imp)>0.9 / P(wor)>0.9 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in table.itertuples(index=False):
-        prec = r.precision_improved
-        precw = r.precision_worsened
         lines.append(
-            f"| {r.design} | {r.sites} | {r.pairing} | {r.rho_u_true:.2f} / {r.rho_u_used:.2f} "
-            f"| {r.n_changes} | {ok(r.coverage, *COVERAGE_TARGET)} | "
-            f"{ok(r.width_ratio, 0, WIDTH_TARGET)} | {r.n_sure}"
-            f"{', ' + ok(prec, PRECISION_TARGET, 1) if prec == prec else ', -'} | "
-            f"{ok(precw, PRECISION_TARGET, 1) if precw == precw else '-'} |"
+            f"| {r.design} | {r.sites} | {r.pairing} | "
+            f"{r.null_share_true:.2f} / {r.null_share_used:.2f} | {r.n_changes} | "
+            f"{ok(r.coverage, *COVERAGE_TARGET)} | {ok(r.width_ratio, 0, WIDTH_TARGET)} | "
+            f"{_prec(r.n_improved, r.precision_improved, r.ci_improved)} | "
+            f"{_prec(r.n_worsened, r.precision_worsened, r.ci_worsened)} | {r.inconsistent} | "
+            f"{_prec(r.flat_n_improved, r.flat_precision_improved, r.flat_ci_improved)} / "
+            f"{_prec(r.flat_n_worsened, r.flat_precision_worsened, r.flat_ci_worsened)} |"
         )
     lines.append("")
-    lines.append(f"Truth from {R} joint fieldworks per project; {K} scored fieldworks each.")
+    lines.append(
+        f"Truth from {R} joint fieldworks per project; {K} scored fieldworks each. "
+        f"Precision with fewer than {MIN_CALLS} calls: count, precision [95 % Clopper-Pearson "
+        "interval], no verdict. Inconsistent: intervals that leave 0 out on one side while "
+        "the probability of that side is below 0.95."
+    )
+    if cal is not None and len(cal):
+        lines += ["", "Calibration of P(improved), all designs above pooled and per design:", ""]
+        heads = [f"{BINS[i]:.1f}-{BINS[i + 1]:.1f}" for i in range(len(BINS) - 1)]
+        lines.append("| design | " + " | ".join(heads) + " |")
+        lines.append("|---|" + "---|" * len(heads))
+        for name, sub in cal.groupby("design", sort=False):
+            cells = []
+            for i in range(len(heads)):
+                row = sub[sub["bin_index"] == i]
+                cells.append(
+                    "-"
+                    if row.empty
+                    else f"{row['reported'].iloc[0]:.2f} / {row['truly'].iloc[0]:.2f} "
+                    f"({int(row['n'].iloc[0])})"
+                )
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append("")
+        lines.append("Each cell: mean reported P(improved) / share truly improved (ratings).")
     return "\n".join(lines) + "\n"
 
 

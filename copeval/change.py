@@ -17,8 +17,15 @@ additive fit in both rounds, moderated by a prior) and ``rho_b`` the correlation
 source effects of a re-interviewed source (``panel_id``), estimated likewise. Survey
 scores add the linearised covariance of sampling units present in both rounds (panel
 respondents with the same ``respondent_id``, or the same sampling clusters). Intervals are
-t intervals (Satterthwaite df); ``p_improved`` is the posterior probability of a positive
-true change under a flat prior, ``P(T_df < change / se)``.
+t intervals (Satterthwaite df) of the measured change.
+
+``p_improved``, ``p_worsened`` and ``p_unchanged`` judge each change together with the
+project's other changes (:func:`posterior_change`): a mixture of "no change" and a normal
+spread of changes, its weights, mean and spread integrated over documented hyperpriors
+(:class:`ChangePrior`), per criterion. A flat prior would make ``p_improved`` a one-sided
+p-value, wrong one time in ten for every rating that did not change. The interval leaves 0
+out only when the probability of that side reaches ``(1 + ci) / 2`` (docs/method.md, "Change
+between rounds": the consistency rule); ``change_prior="flat"`` gives the flat-prior test.
 """
 
 from __future__ import annotations
@@ -37,11 +44,14 @@ from .vocabulary import CRITERIA
 
 __all__ = [
     "CHANGE_COLUMNS",
+    "CHANGE_PRIOR",
     "DIRECTION_THRESHOLD",
     "PERSISTENCE_PRIORS",
+    "ChangePrior",
     "ChangeResult",
     "Persistence",
     "estimate_change",
+    "posterior_change",
     "project_change",
 ]
 
@@ -72,6 +82,7 @@ CHANGE_COLUMNS = (
     "df",
     "p_improved",
     "p_worsened",
+    "p_unchanged",
     "direction",
     "qual_change",
     "qual_lower",
@@ -132,6 +143,13 @@ class ChangeResult:
     persistence: Persistence
     round_from: str
     round_to: str
+    #: The measurement behind each change (``site_id, criterion, center, se, df``: the
+    #: uncapped difference, its standard error and df) with the flat-prior interval and
+    #: probability (``flat_lower, flat_upper, flat_p_improved``).
+    measurement: pd.DataFrame | None = None
+    #: What the project's changes say about their distribution (posterior means of the share
+    #: of unchanged ratings, the mean and SD of the others; ``None`` with a flat prior).
+    change_fit: dict | None = None
 
 
 # --------------------------------------------------------------------------- weights
@@ -323,6 +341,7 @@ def estimate_change(
     params: ScoringParams | None = None,
     reliability: pd.DataFrame | None = None,
     priors: dict | None = None,
+    change_prior: ChangePrior | str | None = None,
 ) -> ChangeResult:
     """Change of every rating between two rounds (the DataFrame-level entry point).
 
@@ -330,8 +349,13 @@ def estimate_change(
     ``round`` column and, optionally, ``panel_id`` (the same interviewee re-interviewed in
     another round); ``respondents`` respondent scores plus ``round`` (the same
     ``respondent_id`` of an instrument in both rounds is a panel respondent). Components
-    are estimated across all the rounds present. Returns a :class:`ChangeResult`.
+    are estimated across all the rounds present. ``change_prior``: the hyperpriors of the
+    distribution of true changes (:class:`ChangePrior`, default :data:`CHANGE_PRIOR`), or
+    ``"flat"`` for the flat-prior t interval and one-sided probability (each rating judged
+    alone, as a test; ``p_unchanged`` is then 0). Returns a :class:`ChangeResult`.
     """
+    if isinstance(change_prior, str) and change_prior != "flat":
+        raise ScoringError(f"change_prior must be a ChangePrior or 'flat', not {change_prior!r}")
     p = params if params is not None else ScoringParams()
     if p.interval_method != "model":
         raise ScoringError("change intervals need interval_method='model'")
@@ -375,7 +399,7 @@ def estimate_change(
     )
     if src[rf] is not None and src[rt] is not None:
         persistence = estimate_persistence(src[rf], src[rt], comps, priors)
-    table = _change_table(
+    table, measurement, fit = _change_table(
         scores[rf].table,
         scores[rt].table,
         src[rf],
@@ -391,8 +415,192 @@ def estimate_change(
         p,
         rf,
         rt,
+        change_prior,
     )
-    return ChangeResult(table, {rf: scores[rf], rt: scores[rt]}, comps, persistence, rf, rt)
+    return ChangeResult(
+        table, {rf: scores[rf], rt: scores[rt]}, comps, persistence, rf, rt, measurement, fit
+    )
+
+
+# --------------------------------------------------------------------------- posterior
+@dataclass(frozen=True)
+class ChangePrior:
+    """Hyperpriors of the distribution of true changes across a project's ratings
+    (docs/method.md, "Change between rounds": why these values).
+
+    The true change ``delta`` of a rating is 0 with probability ``pi0`` (the rating did not
+    change) and otherwise drawn from ``N(mu, tau^2)``; the expected *measured* change is
+    ``theta = delta + c`` with ``c ~ N(0, null_sd^2)`` (a change of who was interviewed can
+    move a rating that did not change). ``pi0 ~ Beta`` with mean ``null_share`` worth
+    ``null_weight`` ratings, ``mu ~ N(0, mean_sd^2)``, ``tau`` log-uniform on
+    ``sd_range``. The three are integrated over (a grid), not plugged in, per criterion:
+    the criterion's own changes count fully, the other criteria's at weight ``borrow`` (a
+    programme can move one criterion and leave the others).
+    """
+
+    null_share: float = 0.5
+    null_weight: float = 6.0
+    null_sd: float = 0.1
+    mean_sd: float = 1.0
+    sd_range: tuple = (0.1, 2.0)
+    borrow: float = 0.5
+
+    def __post_init__(self):
+        checks = (
+            ("null_share", 0 < self.null_share < 1, "between 0 and 1 (exclusive)"),
+            ("null_weight", self.null_weight > 0, "positive"),
+            ("null_sd", self.null_sd > 0, "positive"),
+            ("mean_sd", self.mean_sd > 0, "positive"),
+            ("sd_range", 0 < self.sd_range[0] < self.sd_range[1], "two increasing SDs > 0"),
+            ("borrow", 0 <= self.borrow <= 1, "between 0 and 1"),
+        )
+        for name, good, what in checks:
+            if not good:
+                raise ScoringError(
+                    f"ChangePrior {name} must be {what}, not {getattr(self, name)!r}"
+                )
+
+
+#: The default hyperpriors.
+CHANGE_PRIOR = ChangePrior()
+#: Step and half-range of the grid of expected changes the posterior is computed on.
+_STEP = 0.025
+_GRID = np.arange(-180, 181) * _STEP
+#: Grids of the hyperparameters (share of unchanged ratings, slab mean, slab SD).
+_PI_EDGES = np.array([0.0, *np.arange(0.05, 0.951, 0.05), 0.98, 0.995, 1.0])
+_MU_GRID = np.arange(-6, 7) * 0.25
+_N_TAU = 10
+
+
+def _mass(mean, sd) -> np.ndarray:
+    """Normal probability masses on ``_GRID`` (columns: one per mean/sd pair)."""
+    mean, sd = np.atleast_1d(mean)[None, :], np.atleast_1d(sd)[None, :]
+    m = np.exp(-0.5 * ((_GRID[:, None] - mean) / sd) ** 2)
+    return m / m.sum(axis=0, keepdims=True)
+
+
+def posterior_change(
+    center, se, df, *, groups=None, prior: ChangePrior | None = None, ci: float = 0.9
+):
+    """Posterior of every rating's change given all the project's changes (empirical-Bayes
+    mixture, hyperparameters integrated over a grid).
+
+    ``center``, ``se``, ``df``: the measured (uncapped) changes, their standard errors and
+    degrees of freedom (the likelihood is Student t); ``groups`` (e.g. the criterion of each
+    rating): the hyperparameters are estimated per group, the other groups' changes counting
+    at weight ``prior.borrow``. Returns a dict of arrays
+    ``p_improved`` (P(delta > 0)), ``p_worsened`` (P(delta < 0)), ``p_unchanged``
+    (P(delta = 0)), ``lower``/``upper`` (equal-tailed ``ci`` posterior interval of the
+    expected measured change), ``median``, and ``fit`` (posterior means of the share of
+    unchanged ratings, the slab mean and SD, and the number of changes used). Ratings with a
+    missing centre or se get NaN.
+    """
+    pr = prior if prior is not None else CHANGE_PRIOR
+    center = np.asarray(center, dtype=float)
+    se = np.asarray(se, dtype=float)
+    df = np.asarray(df, dtype=float)
+    n_all = len(center)
+    out = {
+        k: np.full(n_all, np.nan)
+        for k in ("p_improved", "p_worsened", "p_unchanged", "lower", "upper", "median")
+    }
+    ok = np.isfinite(center) & np.isfinite(se) & (se > 0)
+    out["fit"] = {"null_share": np.nan, "mean": np.nan, "sd": np.nan, "n_changes": int(ok.sum())}
+    if not ok.any():
+        return out
+    groups_ok = (np.zeros(n_all, dtype=int) if groups is None else np.asarray(groups))[ok]
+    y = np.clip(center[ok], _GRID[0], _GRID[-1])
+    s = np.maximum(se[ok], 2 * _STEP)
+    nu = np.where(np.isfinite(df[ok]) & (df[ok] > 0), df[ok], np.inf)
+    nu = np.minimum(nu, 1e6)
+    # likelihood of every grid value of the expected change, per rating (n x G)
+    L = stats.t.pdf((y[:, None] - _GRID[None, :]) / s[:, None], nu[:, None]) / s[:, None]
+    eta = pr.null_sd
+    # hyper grids and their prior masses
+    edges = _PI_EDGES
+    a = pr.null_share * pr.null_weight
+    b = (1 - pr.null_share) * pr.null_weight
+    pi = (edges[:-1] + edges[1:]) / 2
+    pi_w = np.diff(stats.beta.cdf(edges, a, b))
+    tau = np.exp(np.linspace(np.log(pr.sd_range[0]), np.log(pr.sd_range[1]), _N_TAU))
+    mu_w = stats.norm.pdf(_MU_GRID, 0.0, pr.mean_sd)
+    mu_w = mu_w / mu_w.sum()
+    MU, TAU = np.meshgrid(_MU_GRID, tau, indexing="ij")
+    MU, TAU = MU.reshape(-1), TAU.reshape(-1)
+    k_w = np.repeat(mu_w, _N_TAU) / _N_TAU
+    phi0 = _mass(0.0, eta)[:, 0]
+    phi = _mass(MU, np.sqrt(TAU**2 + eta**2))  # G x K
+    r = TAU**2 / (TAU**2 + eta**2)
+    m_delta = MU[None, :] + r[None, :] * (_GRID[:, None] - MU[None, :])
+    z = m_delta / (np.sqrt(r) * eta)[None, :]
+    psi_p, psi_m = phi * stats.norm.cdf(z), phi * stats.norm.cdf(-z)
+    m0 = L @ phi0  # n
+    M, Mp, Mm = L @ phi, L @ psi_p, L @ psi_m  # n x K
+    tiny = 1e-300
+    # log-likelihood of every hyperparameter value, per group (criterion) of ratings
+    gcode, _ = pd.factorize(pd.Series(groups_ok, dtype=object), use_na_sentinel=False)
+    n_groups = int(gcode.max()) + 1
+    member = np.zeros((n_groups, len(y)))
+    member[gcode, np.arange(len(y))] = 1.0
+    loglik = np.zeros((n_groups, len(pi), len(MU)))
+    for j, p0 in enumerate(pi):
+        loglik[:, j, :] = member @ np.log(p0 * m0[:, None] + (1 - p0) * M + tiny)
+    total_ll = loglik.sum(axis=0)
+    logprior = np.log(pi_w + tiny)[:, None] + np.log(k_w + tiny)[None, :]
+    res = {k: np.empty(len(y)) for k in ("p_improved", "p_worsened", "p_unchanged")}
+    res.update({k: np.empty(len(y)) for k in ("lower", "upper", "median")})
+    fit = {"null_share": 0.0, "mean": 0.0, "sd": 0.0}
+    for g in range(n_groups):
+        rows = np.flatnonzero(gcode == g)
+        # the group's own changes count fully, the other groups' at weight ``borrow``
+        logpost = logprior + loglik[g] + pr.borrow * (total_ll - loglik[g])
+        w = np.exp(logpost - logpost.max())
+        w = w / w.sum()
+        # keep the hyperparameter values that carry the posterior (all but 1e-5 of it)
+        order = np.argsort(w, axis=None)[::-1]
+        keep = order[: int(np.searchsorted(np.cumsum(w.reshape(-1)[order]), 1 - 1e-5)) + 1]
+        jp, kk = np.unravel_index(keep, w.shape)
+        wh = w[jp, kk] / w[jp, kk].sum()
+        p0h = pi[jp]
+        share = len(rows) / len(y)
+        fit["null_share"] += share * float((wh * p0h).sum())
+        fit["mean"] += share * float((wh * MU[kk]).sum())
+        fit["sd"] += share * float((wh * TAU[kk]).sum())
+        Lg = L[rows]
+        denom = p0h[None, :] * m0[rows, None] + (1 - p0h)[None, :] * M[np.ix_(rows, kk)] + tiny
+        A = wh[None, :] / denom  # n_g x H
+        null_w = (A * p0h[None, :]).sum(axis=1)
+        slab_w = A * (1 - p0h)[None, :]
+        p_unch = null_w * m0[rows]
+        p_imp = (slab_w * Mp[np.ix_(rows, kk)]).sum(axis=1)
+        p_wor = (slab_w * Mm[np.ix_(rows, kk)]).sum(axis=1)
+        total = p_unch + p_imp + p_wor
+        res["p_improved"][rows] = p_imp / total
+        res["p_worsened"][rows] = p_wor / total
+        res["p_unchanged"][rows] = p_unch / total
+        # posterior masses of the expected measured change on the grid
+        onehot = np.zeros((len(kk), len(MU)))
+        onehot[np.arange(len(kk)), kk] = 1.0
+        B = slab_w @ onehot
+        post = Lg * (null_w[:, None] * phi0[None, :] + B @ phi.T)
+        post = post / post.sum(axis=1, keepdims=True)
+        for k, q in (("lower", (1 - ci) / 2), ("upper", (1 + ci) / 2), ("median", 0.5)):
+            res[k][rows] = _grid_quantile(post, q)
+    for k, v in res.items():
+        out[k][ok] = v
+    out["fit"] = {**fit, "n_changes": int(ok.sum()), "groups": n_groups}
+    return out
+
+
+def _grid_quantile(post: np.ndarray, q: float) -> np.ndarray:
+    """Quantile ``q`` of each row's masses on ``_GRID``, each mass spread evenly over its
+    cell (so that the quantile is below 0 exactly when more than ``q`` of the mass is)."""
+    cdf = np.concatenate([np.zeros((len(post), 1)), np.cumsum(post, axis=1)], axis=1)
+    idx = np.clip((cdf < q).sum(axis=1), 1, len(_GRID))  # first edge with cdf >= q
+    hi_c = cdf[np.arange(len(post)), idx]
+    lo_c = cdf[np.arange(len(post)), idx - 1]
+    frac = np.where(hi_c > lo_c, (q - lo_c) / np.maximum(hi_c - lo_c, 1e-300), 0.0)
+    return _GRID[0] - _STEP / 2 + (idx - 1 + frac) * _STEP
 
 
 def _weights(t: pd.DataFrame, w: float) -> tuple[np.ndarray, np.ndarray]:
@@ -403,7 +611,7 @@ def _weights(t: pd.DataFrame, w: float) -> tuple[np.ndarray, np.ndarray]:
     return wq, ws
 
 
-def _change_table(t1, t2, src1, src2, comps, pers, r1, r2, p, rf, rt) -> pd.DataFrame:
+def _change_table(t1, t2, src1, src2, comps, pers, r1, r2, p, rf, rt, change_prior=None):
     a = t1.set_index(_KEYS)
     b = t2.set_index(_KEYS).reindex(a.index)
     keys = a.index
@@ -492,13 +700,39 @@ def _change_table(t1, t2, src1, src2, comps, pers, r1, r2, p, rf, rt) -> pd.Data
     var, dof = _unc.satterthwaite([*qual_parts(wq1, wq2), survey_part(ws1, ws2)])
     ok = out["change"].notna().to_numpy()
     se = np.where(ok, np.sqrt(var), np.nan)
-    lo, hi = _interval(center, se, dof, p.ci, out["change"].to_numpy())
+    printed = out["change"].to_numpy(dtype=float)
+    flat_lo, flat_hi = _interval(center, se, dof, p.ci, printed)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        flat_p = stats.t.cdf(center / se, dof)
+    measurement = out[_KEYS].assign(
+        center=np.where(ok, center, np.nan),
+        se=se,
+        df=np.where(ok, dof, np.nan),
+        flat_lower=np.where(ok, flat_lo, np.nan),
+        flat_upper=np.where(ok, flat_hi, np.nan),
+        flat_p_improved=np.where(ok, flat_p, np.nan),
+    )
+    if isinstance(change_prior, str):  # "flat"
+        lo, hi, p_imp, p_wor = flat_lo, flat_hi, flat_p, 1.0 - flat_p
+        p_unch = np.zeros(n)
+        fit = None
+    else:
+        post = posterior_change(
+            np.where(ok, center, np.nan),
+            se,
+            dof,
+            groups=out["criterion"].to_numpy(),
+            prior=change_prior,
+            ci=p.ci,
+        )
+        lo, hi = _consistent(flat_lo, flat_hi, post, printed, p.ci)
+        fit = post["fit"]
+        p_imp, p_wor, p_unch = post["p_improved"], post["p_worsened"], post["p_unchanged"]
     out["lower"], out["upper"] = np.where(ok, lo, np.nan), np.where(ok, hi, np.nan)
     out["se"], out["df"] = se, np.where(ok, dof, np.nan)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p_imp = stats.t.cdf(center / se, dof)
     out["p_improved"] = np.where(ok, p_imp, np.nan)
-    out["p_worsened"] = np.where(ok, 1.0 - p_imp, np.nan)
+    out["p_worsened"] = np.where(ok, p_wor, np.nan)
+    out["p_unchanged"] = np.where(ok, p_unch, np.nan)
     out["direction"] = np.select(
         [~ok, out["p_improved"] >= DIRECTION_THRESHOLD, out["p_worsened"] >= DIRECTION_THRESHOLD],
         ["none", "improved", "worsened"],
@@ -544,7 +778,23 @@ def _change_table(t1, t2, src1, src2, comps, pers, r1, r2, p, rf, rt) -> pd.Data
     out["basis_changed"] = ok & (out["basis_from"] != out["basis_to"]).to_numpy()
     order = out["criterion"].map({c: i for i, c in enumerate(CRITERIA)})
     out = out.assign(_o=order).sort_values(["site_id", "_o"], kind="mergesort")
-    return out.drop(columns="_o").reset_index(drop=True)[list(CHANGE_COLUMNS)]
+    table = out.drop(columns="_o").reset_index(drop=True)[list(CHANGE_COLUMNS)]
+    measurement = measurement.loc[out.index].reset_index(drop=True)
+    return table, measurement, fit
+
+
+def _consistent(lower, upper, post: dict, printed: np.ndarray, ci: float):
+    """The measurement's interval made to agree with the probabilities (the consistency
+    rule of docs/method.md): it leaves 0 out on the positive side only when ``p_improved``
+    reaches ``(1 + ci) / 2`` (0.95 for a 90 % interval), on the negative side only when
+    ``p_worsened`` does; otherwise it is extended to 0. It also contains the printed change
+    and lies within -4..4."""
+    need = (1.0 + ci) / 2.0
+    with np.errstate(invalid="ignore"):
+        lo = np.where(post["p_improved"] < need, np.fmin(lower, 0.0), lower)
+        hi = np.where(post["p_worsened"] < need, np.fmax(upper, 0.0), upper)
+    lo, hi = np.fmin(lo, printed), np.fmax(hi, printed)
+    return np.clip(lo, -4.0, 4.0), np.clip(hi, -4.0, 4.0)
 
 
 def _survey_df(r, keys) -> np.ndarray:
@@ -574,6 +824,7 @@ def project_change(
     round_from: str | None = None,
     round_to: str | None = None,
     params: ScoringParams | None = None,
+    change_prior: ChangePrior | str | None = None,
 ) -> ChangeResult:
     """Change between two rounds of a loaded project (default: first to last round with
     evidence). Raises :class:`~copeval.errors.ScoringError` with one readable line when the
@@ -601,4 +852,5 @@ def project_change(
         sites=sorted(project.sites["site_id"].astype(str)),
         params=params,
         reliability=inputs.reliability,
+        change_prior=change_prior,
     )

@@ -45,15 +45,21 @@ from .vocabulary import CRITERIA
 
 __all__ = [
     "BASES",
+    "CHANGE_DESIGN_COLUMNS",
     "DEPARTMENT_MUNICIPALITIES",
     "DESIGN_COLUMNS",
+    "DETECT_RULES",
     "GENERATOR",
+    "PAIRINGS",
     "DesignError",
     "allocate_sites",
+    "describe_change_design",
     "describe_design",
     "national_project",
     "plot_design",
+    "recommend_change_design",
     "recommend_design",
+    "simulate_change_design",
     "simulate_design",
 ]
 
@@ -394,12 +400,16 @@ _RESPONDENT_COLUMNS = [
 ]
 
 
-def _simulate_evidence(levels, site_ids, n_max, field_sources, segments_per_source, rng):
+def _simulate_evidence(
+    levels, site_ids, n_max, field_sources, segments_per_source, rng, *, effect=None
+):
     """Coded evidence of every site with ``n_max`` sources in each interview stratum and
     ``field_sources`` in the field stratum, following the generator's data model.
 
     Returns a DataFrame with the columns :func:`copeval.scoring.score_evidence` needs plus
-    ``rank`` (the source's position within its site and stratum, 0-based).
+    ``rank`` (the source's position within its site and stratum, 0-based). ``effect``
+    gives the source effects (one per source, in site x stratum x rank order) instead of
+    drawing them N(0, 0.4): a re-interview of the same sources (:func:`simulate_change_design`).
     """
     strata = [*_INTERVIEW_STRATA, "field"]
     per_site = [s for s in _INTERVIEW_STRATA for _ in range(n_max)] + ["field"] * field_sources
@@ -412,7 +422,8 @@ def _simulate_evidence(levels, site_ids, n_max, field_sources, segments_per_sour
     src_rank = np.tile(ranks, n_sites)
     bias = np.array([_STRATUM_BIAS[s] for s in strata])
     # as copeval.synth: each source speaks to 2-4 criteria, with a source effect N(0, 0.4)
-    effect = rng.normal(0.0, 0.4, n_src)
+    if effect is None:
+        effect = rng.normal(0.0, 0.4, n_src)
     n_crit = rng.integers(2, 5, n_src)
     crit_order = np.argsort(rng.random((n_src, len(CRITERIA))), axis=1)
     lo, hi = segments_per_source
@@ -423,7 +434,7 @@ def _simulate_evidence(levels, site_ids, n_max, field_sources, segments_per_sour
     mu = levels[src_site[seg_src], crit] - 2.0 + bias[src_stratum[seg_src]] + effect[seg_src]
     valence = np.clip(np.rint(rng.normal(mu, 0.8)), -2, 2)
     site_arr = np.asarray(site_ids, dtype=object)
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "segment_id": np.arange(len(seg_src)).astype(str),
             "source_id": seg_src.astype(str),
@@ -434,6 +445,7 @@ def _simulate_evidence(levels, site_ids, n_max, field_sources, segments_per_sour
             "rank": src_rank[seg_src],
         }
     )
+    return frame
 
 
 def _insufficient(table: pd.DataFrame) -> pd.Series:
@@ -976,3 +988,355 @@ def plot_design(
         fontsize=10,
     )
     return fig
+
+
+# ------------------------------------------------------------------------------- change
+#: Columns of :func:`simulate_change_design`'s table, in order.
+CHANGE_DESIGN_COLUMNS = (
+    "pairing",
+    "n_interviews_per_group",
+    "n_survey",
+    "criterion",
+    "n_sites",
+    "mean_se",
+    "mean_halfwidth",
+    "power",
+    "power_simulated",
+    "coverage",
+    "mean_change",
+)
+#: Fieldwork of the follow-up: new people (independent) or the same (panel).
+PAIRINGS = ("independent", "panel")
+#: How a change counts as detected: reported as "improved" (``p_improved`` at or above
+#: :data:`copeval.change.DIRECTION_THRESHOLD`, the reports' rule), or an interval
+#: (``ci``) that lies above zero.
+DETECT_RULES = ("improved", "interval")
+
+
+def _survey_two_rounds(levels1, levels2, site_ids, n_max, panel, missing_rate, rng):
+    """Community respondent scores of two rounds, ``n_max`` respondents per site and round
+    (column ``rank``), with the generator's survey model (person effect N(0, 0.5), answer
+    noise N(0, 0.7), simple random samples). In a ``panel`` the same respondents (same IDs,
+    same person effect) answer again; otherwise round 2 draws new ones."""
+    from .survey import respondent_scores
+
+    items = synth_survey_items()
+    items = items[items["instrument"] == "community"].reset_index(drop=True)
+    n_sites = len(site_ids)
+    site_idx = np.repeat(np.arange(n_sites), n_max)
+    rank = np.tile(np.arange(n_max), n_sites)
+    person1 = rng.normal(0.0, 0.5, size=len(site_idx))
+    person2 = person1 if panel else rng.normal(0.0, 0.5, size=len(site_idx))
+    frames = []
+    for rnd, levels, person, tag in (
+        ("1", levels1, person1, "A"),
+        ("2", levels2, person2, "A" if panel else "B"),
+    ):
+        rid = [f"{site_ids[s]}-{tag}{r:04d}" for s, r in zip(site_idx, rank, strict=True)]
+        df = pd.DataFrame({"respondent_id": rid, "site_id": np.asarray(site_ids)[site_idx]})
+        for it in items.itertuples(index=False):
+            lo, hi = int(it.scale_min), int(it.scale_max)
+            if pd.isna(it.criterion):
+                df[it.item] = pd.array(rng.integers(lo, hi + 1, size=len(df)), dtype="Int64")
+                continue
+            lv = levels[site_idx, CRITERIA.index(it.criterion)]
+            latent = np.clip((lv + person + rng.normal(0, 0.7, size=len(df))) / 4, 0, 1)
+            raw = lo + np.rint(latent * (hi - lo)).astype(int)
+            if str(it.reverse).lower() == "true" or it.reverse is True:
+                raw = hi + lo - raw
+            col = pd.array(raw, dtype="Int64")
+            col[rng.random(len(df)) < missing_rate] = pd.NA
+            df[it.item] = col
+        scores = respondent_scores(items, {"community": df})
+        order = dict(zip(rid, rank, strict=True))
+        frames.append(scores.assign(round=rnd, rank=scores["respondent_id"].map(order)))
+    return pd.concat(frames, ignore_index=True)
+
+
+def simulate_change_design(
+    n_interviews: Sequence[int] = (2, 4, 6, 8),
+    n_survey: Sequence[int] = (0, 100, 200),
+    *,
+    change: float = 0.5,
+    pairings: Sequence[str] = PAIRINGS,
+    n_sites: int = 60,
+    seed: int = 0,
+    ci: float = 0.9,
+    detect: str = "improved",
+    persistence: float = 0.5,
+    weight: float | None = None,
+    field_sources: int = 1,
+    segments_per_source: tuple[int, int] = (3, 12),
+    missing_rate: float = 0.05,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Power to detect a change between two rounds, by design, from copeval's change model.
+
+    For each pairing (``independent``: new interviewees and a new survey sample in the
+    follow-up; ``panel``: the same interviewees re-interviewed, ``panel_id`` linking them,
+    and the same survey respondents) and each design (``n_interviews`` per interview
+    stratum, community survey of ``n_survey`` per site and round), ``n_sites`` synthetic
+    sites are measured twice with a true change of ``change`` on every criterion and
+    scored with :func:`copeval.change.estimate_change` (its variance components,
+    persistence estimates and intervals included). The same sites and draws serve every
+    design (nested, as in :func:`simulate_design`).
+
+    Two powers per design and criterion:
+
+    - ``power``: what the change model predicts from its own standard errors: the mean
+      over sites of ``P(T_df > t_q - change / se)``, ``t_q`` the threshold of the
+      ``detect`` rule (``improved``: ``p_improved >= 0.9``, the reports' "improved";
+      ``interval``: the ``ci`` interval's lower end above zero);
+    - ``power_simulated``: the share of simulated sites where the change was detected (the
+      check by simulation: the two agree when the model's standard errors are right).
+
+    ``persistence`` is the correlation of a re-interviewed source's effect between rounds
+    (panel only; the model estimates it, the simulation needs a true value). Respondents
+    of a panel keep their person effect (correlation 1); answers get new noise.
+
+    Returns one row per pairing x design x criterion with the columns of
+    :data:`CHANGE_DESIGN_COLUMNS` (``mean_se``: mean standard error of the change;
+    ``mean_halfwidth``: of its ``ci`` interval; ``coverage``: share of intervals holding
+    the true change; ``mean_change``: mean estimated change); ``attrs["settings"]`` records
+    the options.
+    """
+    from scipy import stats
+
+    from .change import DIRECTION_THRESHOLD, estimate_change
+    from .params import ScoringParams
+    from .scoring import DEFAULT_WEIGHT
+
+    n_interviews = _int_list(n_interviews, "n_interviews", 1)
+    n_survey = _int_list(n_survey, "n_survey", 0)
+    n_sites = _int(n_sites, "n_sites", 4)
+    seed = _int(seed, "seed", 0)
+    change = _real(change, "change", 0.0, 3.0, open_low=False)
+    ci = _real(ci, "ci", 0.0, 1.0)
+    persistence = _real(persistence, "persistence", 0.0, 1.0, open_low=False)
+    missing_rate = _real(missing_rate, "missing_rate", 0.0, 1.0, open_low=False)
+    field_sources = _int(field_sources, "field_sources", 0)
+    weight = (
+        DEFAULT_WEIGHT
+        if weight is None
+        else _real(weight, "weight", 0.0, 1.000001, open_low=False)
+    )
+    if detect not in DETECT_RULES:
+        raise DesignError(f"detect must be one of {', '.join(DETECT_RULES)}, got {detect!r}")
+    pairings = list(dict.fromkeys(pairings))
+    bad = [p for p in pairings if p not in PAIRINGS]
+    if bad or not pairings:
+        raise DesignError(f"pairings must be among {', '.join(PAIRINGS)}, got {pairings!r}")
+
+    site_ids = [f"D{i:04d}" for i in range(1, n_sites + 1)]
+    # sites in the middle of the scale, where a rating can move by the whole change: near
+    # the ends the bounded 0..4 scale compresses a change (docs/scale.md, design section)
+    rng_l = _rng(seed, "change-levels")
+    overall = rng_l.uniform(1.2, 2.8 - change, size=n_sites)
+    offsets = rng_l.normal(0.0, 0.3, size=(n_sites, len(CRITERIA)))
+    levels1 = np.clip(overall[:, None] + offsets, 1.0, 3.0 - change)
+    levels2 = levels1 + change
+    params = ScoringParams(weight=weight, ci=ci, seed=seed, draws=50)
+    n_max = max(n_interviews)
+    seg = tuple(segments_per_source)
+    n_src = n_sites * (len(_INTERVIEW_STRATA) * n_max + field_sources)
+    rng_b = _rng(seed, "effects")
+    effect1 = rng_b.normal(0.0, 0.4, n_src)  # the generator's source effects, N(0, 0.4)
+    fresh = rng_b.normal(0.0, 0.4, n_src)
+    ev1 = _simulate_evidence(
+        levels1, site_ids, n_max, field_sources, seg, _rng(seed, "ev1"), effect=effect1
+    )
+    evidence = {
+        "independent": _simulate_evidence(
+            levels2, site_ids, n_max, field_sources, seg, _rng(seed, "ev2-independent")
+        ),
+        "panel": _simulate_evidence(
+            levels2,
+            site_ids,
+            n_max,
+            field_sources,
+            seg,
+            _rng(seed, "ev2-panel"),
+            effect=persistence * effect1 + np.sqrt(1 - persistence**2) * fresh,
+        ),
+    }
+    surveyed = [s for s in n_survey if s > 0]
+    surveys = (
+        {
+            p: _survey_two_rounds(
+                levels1,
+                levels2,
+                site_ids,
+                max(surveyed),
+                p == "panel",
+                missing_rate,
+                _rng(seed, "survey", p),
+            )
+            for p in pairings
+        }
+        if surveyed
+        else {}
+    )
+
+    def two_rounds(pairing, n_int):
+        parts = []
+        for rnd, ev in (("1", ev1), ("2", evidence[pairing])):
+            keep = ev[(ev["rank"] < n_int) | (ev["stratum"] == "field")]
+            # a source is (site, stratum, rank): the same one in both rounds is a panel pair
+            key = keep["site_id"] + "-" + keep["stratum"] + "-" + keep["rank"].astype(str)
+            parts.append(
+                keep.assign(
+                    source_id=rnd + "-" + keep["source_id"],
+                    segment_id=rnd + "-" + keep["segment_id"],
+                    round=rnd,
+                    panel_id=key if pairing == "panel" else None,
+                ).drop(columns="rank")
+            )
+        return pd.concat(parts, ignore_index=True)
+
+    from tqdm.auto import tqdm
+
+    combos = [(p, n_int, n_srv) for p in pairings for n_srv in n_survey for n_int in n_interviews]
+    rows = []
+    for pairing, n_int, n_srv in tqdm(combos, desc="design", unit="design", disable=not progress):
+        ev = two_rounds(pairing, n_int)
+        resp = None
+        if n_srv > 0:
+            r = surveys[pairing]
+            resp = r.loc[r["rank"] < n_srv].drop(columns="rank")
+        res = estimate_change(
+            ev, resp, round_from="1", round_to="2", sites=site_ids, params=params
+        )
+        t = res.table
+        dof = t["df"].to_numpy(dtype=float)
+        se = t["se"].to_numpy(dtype=float)
+        level = DIRECTION_THRESHOLD if detect == "improved" else (1 + ci) / 2
+        q = stats.t.ppf(level, dof)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            predicted = stats.t.sf(q - change / se, dof)
+        if detect == "improved":
+            detected = (t["p_improved"] >= DIRECTION_THRESHOLD).to_numpy()
+        else:
+            detected = (t["lower"] > 0).to_numpy()
+        rated = t["change"].notna().to_numpy()
+        covered = ((t["lower"] <= change + 1e-9) & (change <= t["upper"] + 1e-9)).to_numpy()
+        frame = pd.DataFrame(
+            {
+                "criterion": t["criterion"],
+                "se": np.where(rated, se, np.nan),
+                "half": ((t["upper"] - t["lower"]) / 2).where(rated),
+                "power": np.where(rated, predicted, 0.0),
+                "power_simulated": detected & rated,
+                "covered": np.where(rated, covered, np.nan),
+                "est": t["change"],
+            }
+        )
+        agg = (
+            frame.groupby("criterion", sort=False)
+            .agg(
+                n_sites=("power", "size"),
+                mean_se=("se", "mean"),
+                mean_halfwidth=("half", "mean"),
+                power=("power", "mean"),
+                power_simulated=("power_simulated", "mean"),
+                coverage=("covered", "mean"),
+                mean_change=("est", "mean"),
+            )
+            .reset_index()
+        )
+        agg.insert(0, "pairing", pairing)
+        agg.insert(1, "n_interviews_per_group", n_int)
+        agg.insert(2, "n_survey", n_srv)
+        rows.append(agg)
+    table = pd.concat(rows, ignore_index=True)[list(CHANGE_DESIGN_COLUMNS)]
+    table["n_sites"] = table["n_sites"].astype(int)
+    table.attrs["settings"] = {
+        "change": change,
+        "n_sites": n_sites,
+        "seed": seed,
+        "ci": ci,
+        "detect": detect,
+        "persistence": persistence,
+        "weight": weight,
+        "field_sources": field_sources,
+        "segments_per_source": seg,
+        "missing_rate": missing_rate,
+    }
+    return table
+
+
+def recommend_change_design(table: pd.DataFrame, *, power: float = 0.8) -> pd.DataFrame:
+    """The smallest design reaching ``power`` on every criterion, per pairing and survey
+    size: one row per pairing x ``n_survey`` with ``n_interviews_per_group`` (``<NA>`` when
+    no design in the table reaches it), the weakest criterion and its power (model and
+    simulated) at that design, or at the largest design tried when none reaches it."""
+    power = _real(power, "power", 0.0, 1.000001)
+    missing = [c for c in CHANGE_DESIGN_COLUMNS if c not in table.columns]
+    if missing:
+        raise DesignError(
+            f"table lacks column(s) {', '.join(missing)}; pass the table "
+            "simulate_change_design returns"
+        )
+    rows = []
+    for (pairing, n_srv), grp in table.groupby(["pairing", "n_survey"], sort=False):
+        per = (
+            grp.sort_values(["power", "criterion"], kind="mergesort")
+            .groupby("n_interviews_per_group", sort=True)
+            .first()
+            .reset_index()
+        )
+        ok = per[per["power"] >= power - 1e-12]
+        row = ok.iloc[0] if len(ok) else per.iloc[-1]
+        rows.append(
+            {
+                "pairing": pairing,
+                "n_survey": int(n_srv),
+                "n_interviews_per_group": int(row["n_interviews_per_group"]) if len(ok) else pd.NA,
+                "worst_criterion": row["criterion"],
+                "power": float(row["power"]),
+                "power_simulated": float(row["power_simulated"]),
+                "meets_target": bool(len(ok)),
+                "n_interviews_tried": int(row["n_interviews_per_group"]),
+            }
+        )
+    out = pd.DataFrame(rows)
+    out["n_interviews_per_group"] = out["n_interviews_per_group"].astype("Int64")
+    return out
+
+
+def describe_change_design(table: pd.DataFrame, *, power: float = 0.8) -> str:
+    """A plain-language answer from a :func:`simulate_change_design` table."""
+    rec = recommend_change_design(table, power=power)
+    s = table.attrs.get("settings", {})
+    change = s.get("change", float("nan"))
+    rule = (
+        "reported as improved (P(improved) >= 0.9)"
+        if s.get("detect", "improved") == "improved"
+        else f"detected by a {round(100 * s.get('ci', 0.9)):g}% interval above zero"
+    )
+    lines = [
+        f"To detect a change of {change:g} on every criterion with {power:.0%} power "
+        f"({rule}; {s.get('n_sites', '?')} simulated sites per design, seed "
+        f"{s.get('seed', '?')}):"
+    ]
+    for pairing, grp in rec.groupby("pairing", sort=False):
+        what = (
+            "new interviewees and a new survey sample"
+            if pairing == "independent"
+            else "the same interviewees re-interviewed and the same survey respondents"
+        )
+        lines.append(f"- {pairing} follow-up ({what}):")
+        for r in grp.itertuples(index=False):
+            survey = _survey_phrase(r.n_survey).replace("respondents", "respondents per round")
+            if r.meets_target:
+                lines.append(
+                    f"    {survey}: {r.n_interviews_per_group} interviews per group and round "
+                    f"(weakest: {r.worst_criterion}, power {r.power:.0%}; simulated "
+                    f"{r.power_simulated:.0%})"
+                )
+            else:
+                lines.append(
+                    f"    {survey}: not reached with up to {r.n_interviews_tried} interviews "
+                    f"per group ({r.worst_criterion} at {r.power:.0%}; simulated "
+                    f"{r.power_simulated:.0%})"
+                )
+    return "\n".join(lines)

@@ -37,9 +37,13 @@ from .vocabulary import (
 )
 
 __all__ = [
+    "LANGUAGE_VARIANTS",
     "MAX_INTEGER",
+    "REPORT_LANGUAGES",
     "TABLE_SCHEMAS",
     "Project",
+    "default_lang",
+    "is_placeholder",
     "load_project",
     "sources_schema",
     "table_columns",
@@ -144,6 +148,42 @@ _REGISTRY = (
     Column("role", "string", True, True),
 )
 
+#: Site context figures that may differ by round (``site_rounds.csv``, docs/data-model.md):
+#: every column of ``sites.csv`` except the site's identity (ID, name, department, code).
+SITE_CONTEXT_COLUMNS = tuple(
+    c.name for c in _SITES if c.name not in ("site_id", "name", "department", "municipality_code")
+)
+_SITE_ROUNDS = (
+    Column("site_id", "ref", True, True, description="site (in sites.csv)"),
+    Column("round", "ref", True, True, description="evaluation round (datapackage.json rounds)"),
+    *(c for c in _SITES if c.name in SITE_CONTEXT_COLUMNS),
+)
+
+#: Report languages: a text column of ``sites.csv`` may have a variant per language
+#: (``description_es``), and ``segments.csv`` a person's translation of the quote
+#: (``text_en``); docs/data-model.md, "Language variants".
+REPORT_LANGUAGES = ("es", "en")
+#: Text columns of ``sites.csv`` (and ``site_rounds.csv``) that may have language variants.
+LANGUAGE_VARIANTS = tuple(
+    c.name for c in _SITES if c.kind == "string" and c.name != "municipality_code"
+)
+#: Optional translations of a segment's text (not added to a project that has none).
+_TRANSLATIONS = tuple(
+    Column(f"text_{lang}", "string", description=f"translation of the segment's text ({lang})")
+    for lang in REPORT_LANGUAGES
+)
+
+
+def _variant_columns(header, names=LANGUAGE_VARIANTS) -> tuple:
+    """``<column>_es`` / ``<column>_en`` columns present in a header, as Column specs."""
+    found = []
+    for name in names:
+        for lang in REPORT_LANGUAGES:
+            if f"{name}_{lang}" in header:
+                found.append(Column(f"{name}_{lang}", "string", description=f"{name} ({lang})"))
+    return tuple(found)
+
+
 #: Table name -> column specifications (responses files add one integer column per item).
 TABLE_SCHEMAS = {
     "sites": _SITES,
@@ -152,6 +192,7 @@ TABLE_SCHEMAS = {
     "items": _ITEMS,
     "responses": _RESPONSES_FIXED,
     "registry": _REGISTRY,
+    "site_rounds": _SITE_ROUNDS,
 }
 
 
@@ -194,7 +235,10 @@ MAX_INTEGER = 2**53 - 1
 _CONTROL_RE = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
 _LINE_CONTROL_RE = r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
 #: String columns that are names or labels on one line, checked like IDs for control characters.
-_ONE_LINE = frozenset({"name", "department", "coder", "instrument", "item", "text_path", "scale"})
+_ONE_LINE = frozenset(
+    {"name", "department", "coder", "instrument", "item", "text_path", "scale"}
+    | {f"{c}_{lang}" for c in ("name", "department") for lang in ("es", "en")}
+)
 
 
 def _ascii_form(value: str) -> str | None:
@@ -573,6 +617,7 @@ class Project:
     responses: dict
     codebook: Codebook
     warnings: list = field(default_factory=list)
+    site_rounds: pd.DataFrame | None = None
     _texts: dict = field(default_factory=dict, repr=False)
     _index: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -600,6 +645,48 @@ class Project:
             if r["id"] == round_id:
                 return r.get(f"label_{lang}") or round_id
         raise KeyError(f"No round {round_id!r} in this project. Rounds: {self.round_ids}")
+
+    def site_context(self, site_id: str, round: str | None = None) -> dict:
+        """The row of ``sites.csv`` of a site, with the figures of ``site_rounds.csv`` for
+        ``round`` laid over it (a figure the round leaves empty keeps the ``sites.csv``
+        value). Without ``round``, or without a row for it: ``sites.csv`` as written."""
+        rows = self.sites[self.sites["site_id"] == site_id]
+        if rows.empty:
+            raise KeyError(
+                f"No site {site_id!r} in this project. Available: {', '.join(self.site_ids)}"
+            )
+        context = rows.iloc[0].to_dict()
+        extra = self.site_rounds
+        if round is None or extra is None or not len(extra):
+            return context
+        match = extra[(extra["site_id"] == site_id) & (extra["round"] == str(round))]
+        if len(match):
+            for key, value in match.iloc[0].items():
+                if key in ("site_id", "round") or value is None or pd.isna(value):
+                    continue
+                context[key] = value
+        return context
+
+    def site_text(
+        self, site_id: str, column: str, lang: str, *, round: str | None = None
+    ) -> str | None:
+        """A text of a site in ``lang``: ``<column>_<lang>`` when given, else ``<column>``;
+        None when empty or a placeholder (:func:`is_placeholder`)."""
+        context = self.site_context(site_id, round)
+        for key in (f"{column}_{lang}", column):
+            value = context.get(key)
+            if isinstance(value, str) and value.strip() and not is_placeholder(value):
+                return value
+        return None
+
+    def title(self, lang: str) -> str | None:
+        """The project title in ``lang`` (``title_<lang>``, else ``title``); None when
+        empty or a placeholder."""
+        for key in (f"title_{lang}", "title"):
+            value = self.meta.get(key)
+            if isinstance(value, str) and value.strip() and not is_placeholder(value):
+                return value
+        return None
 
     def text(self, source_id: str) -> str:
         """Full text of a source (BOM removed, line endings as stored)."""
@@ -718,23 +805,35 @@ def _load(root: Path, codebook: Codebook | None):
     for message in group_problems:
         out.error("datapackage.json", message, column="respondent_groups")
 
-    def table(name, spec, required=True):
+    def table(name, spec, required=True, extra=()):
+        """``extra``: optional columns parsed when the file has them, never added."""
         path = root / f"{name}.csv"
         if not path.exists() and not required:
             return None
         df = _read_csv(path, f"{name}.csv", out)
         if df is None:
             return None
-        if not _check_columns(df, f"{name}.csv", spec, out):
+        if callable(extra):
+            extra = extra(list(df.columns))
+        present = tuple(c for c in extra if c.name in df.columns)
+        if not _check_columns(df, f"{name}.csv", (*spec, *extra), out):
             return None
-        df = _parse_cells(df, f"{name}.csv", spec, out)
+        df = _parse_cells(df, f"{name}.csv", (*spec, *present), out)
         return _with_optional_columns(df, spec)
 
-    sites = table("sites", _SITES)
+    sites = table("sites", _SITES, extra=_variant_columns)
     sources = table("sources", (*sources_schema(groups), _ROUND, _PANEL))
-    segments = table("segments", _SEGMENTS)
+    segments = table("segments", _SEGMENTS, extra=_TRANSLATIONS)
     items = table("items", _ITEMS, required=False)
     registry = table("registry", _REGISTRY, required=False)
+    site_rounds = table(
+        "site_rounds",
+        _SITE_ROUNDS,
+        required=False,
+        extra=lambda h: _variant_columns(
+            h, [c for c in LANGUAGE_VARIANTS if c in SITE_CONTEXT_COLUMNS]
+        ),
+    )
 
     site_ids = set()
     if sites is not None:
@@ -755,7 +854,7 @@ def _load(root: Path, codebook: Codebook | None):
         _check_fingerprints(sources, texts, out)
 
     if segments is not None:
-        _check_segments(segments, sources, texts, codebook, out)
+        _check_segments(segments, sources, texts, codebook, out, root=root)
         if sources is not None:
             _check_line_endings(segments, sources, texts, out)
 
@@ -769,7 +868,15 @@ def _load(root: Path, codebook: Codebook | None):
 
     if sources is not None:
         _check_sources_rounds(sources, segments, meta["rounds"], out)
+        if segments is not None:
+            _check_round_coders(sources, segments, meta["rounds"], out)
+            _check_translations(segments, sources, out)
     _check_rounds_used(meta["rounds"], sources, responses, out)
+    if site_rounds is not None:
+        site_rounds = _check_site_rounds(site_rounds, site_ids, meta["rounds"], out)
+    _check_placeholders(sites, meta, out)
+    if site_rounds is not None:
+        _check_placeholders(site_rounds, None, out, name="site_rounds.csv")
 
     if any(p.severity == "error" for p in out.problems):
         return out.problems, None
@@ -821,6 +928,11 @@ def _load(root: Path, codebook: Codebook | None):
         responses=responses,
         codebook=codebook,
         warnings=[p for p in out.problems if p.severity == "warning"],
+        site_rounds=(
+            site_rounds.drop(columns="_row").reset_index(drop=True)
+            if site_rounds is not None
+            else None
+        ),
         _texts=texts,
         _index={"rows": rows},  # spreadsheet row of each record, for messages
     )
@@ -829,6 +941,9 @@ def _load(root: Path, codebook: Codebook | None):
 
 _META_DEFAULTS = {
     "title": None,
+    "title_es": None,
+    "title_en": None,
+    "report_language": None,
     "synthetic": False,
     "period": None,
     "primary_coder": None,
@@ -891,7 +1006,15 @@ def _read_meta(root: Path, out: _Collector) -> dict:
             column="synthetic",
             value=meta["synthetic"],
         )
-    for key in ("title", "period", "primary_coder", "reference_site"):
+    for key in (
+        "title",
+        "title_es",
+        "title_en",
+        "period",
+        "primary_coder",
+        "reference_site",
+        "report_language",
+    ):
         value = meta[key]
         if value is None:
             continue
@@ -912,7 +1035,28 @@ def _read_meta(root: Path, out: _Collector) -> dict:
                 value=_short(value),
             )
             meta[key] = None
+    lang = meta["report_language"]
+    if lang is not None and lang not in REPORT_LANGUAGES:
+        out.error(
+            "datapackage.json",
+            f"report_language {lang!r} is not a report language (one of: "
+            f"{', '.join(REPORT_LANGUAGES)})",
+            column="report_language",
+            value=_short(lang),
+        )
+        meta["report_language"] = None
     return meta
+
+
+def default_lang(project_meta=None) -> str:
+    """The default language of every command's output and of reports: the project's
+    declared ``report_language`` (``datapackage.json``, copeval block) if any, else ``es``.
+
+    ``project_meta`` is a :class:`Project`'s ``meta`` (or a Project, or None: no project).
+    """
+    meta = getattr(project_meta, "meta", project_meta)
+    lang = meta.get("report_language") if isinstance(meta, Mapping) else None
+    return lang if lang in REPORT_LANGUAGES else "es"
 
 
 def _short(value, limit: int = 60) -> str:
@@ -1101,9 +1245,10 @@ def _check_line_endings(segments, sources, texts, out):
             )
 
 
-def _check_segments(segments, sources, texts, codebook, out):
+def _check_segments(segments, sources, texts, codebook, out, *, root: Path | None = None):
     name = "segments.csv"
     refused = {(p.file, p.row, p.column) for p in out.problems if p.severity == "error"}
+    unrated: list[int] = []
     _check_unique(segments, name, "segment_id", out)
     if sources is not None:
         known = {s for s in sources["source_id"] if s is not None}
@@ -1137,7 +1282,7 @@ def _check_segments(segments, sources, texts, codebook, out):
                 end,
             )
         if valence is pd.NA and (name, row, "valence") not in refused:  # empty, not refused
-            out.warn(name, "segment has no valence: it is not scored until rated", row, "valence")
+            unrated.append(row)
         elif code in codebook and codebook.is_obstacle(code) and valence > 0:
             out.warn(
                 name,
@@ -1147,6 +1292,18 @@ def _check_segments(segments, sources, texts, codebook, out):
                 "valence",
                 valence,
             )
+    if unrated:
+        project = str(root) if root is not None else "PROJECT"
+        shown = ", ".join(map(str, unrated[:10])) + (" ..." if len(unrated) > 10 else "")
+        out.warn(
+            name,
+            f"{len(unrated)} segment(s) have no valence (rows {shown}): they are not scored "
+            f"until rated. Rate them in a spreadsheet: `copeval valence export {project} --out "
+            "ratings.csv`, fill in the valence column (-2..+2), then `copeval valence import "
+            f"{project} ratings.csv` (docs/interop.md, Rating valences)",
+            unrated[0],
+            "valence",
+        )
 
 
 def _read_responses(root, items, site_ids, out, *, rounds=()):
@@ -1307,11 +1464,11 @@ def _read_rounds(value, out: _Collector) -> list[dict]:
                 value=_short(entry),
             )
             continue
-        for key in sorted(set(entry) - {"id", "label_es", "label_en", "start", "end"}):
+        for key in sorted(set(entry) - {"id", "label_es", "label_en", "start", "end", "coders"}):
             out.warn(
                 file,
                 f"{where}: unknown key {key!r} ignored (expected id, label_es, "
-                "label_en, start, end)",
+                "label_en, start, end, coders)",
                 column=col,
                 value=key,
             )
@@ -1379,6 +1536,25 @@ def _read_rounds(value, out: _Collector) -> list[dict]:
                     column=col,
                     value=_short(d),
                 )
+        coders = entry.get("coders")
+        item["coders"] = None
+        if coders is not None:
+            if not isinstance(coders, list) or not all(
+                isinstance(c, str)
+                and c.strip()
+                and c == c.strip()
+                and not re.search(_LINE_CONTROL_RE, c)
+                for c in coders
+            ):
+                out.error(
+                    file,
+                    f"{where}: 'coders' must be a list of coder names as written in "
+                    'segments.csv, e.g. ["AB", "CD"]',
+                    column=col,
+                    value=_short(coders),
+                )
+            else:
+                item["coders"] = list(dict.fromkeys(coders))
         if item["start"] and item["end"] and item["start"] > item["end"]:
             out.error(
                 file,
@@ -1521,6 +1697,216 @@ def _check_sources_rounds(sources, segments, rounds, out):
     # without a per-round coder list; see docs/data-model.md (not implemented)
 
 
+def _check_round_coders(sources, segments, rounds, out):
+    """Segments of a round's sources coded by a coder the round does not list.
+
+    Only rounds that declare ``coders`` are checked. A coder listed only for other rounds
+    is an error (the source is probably in the wrong round, or the round's coding pass is
+    mixed with another's); a coder listed for no round is a warning.
+    """
+    listed = {r["id"]: r.get("coders") for r in rounds if r.get("coders") is not None}
+    if not listed or "round" not in sources.columns:
+        return
+    anywhere: dict = {}
+    for rid, coders in listed.items():
+        for c in coders:
+            anywhere.setdefault(c, []).append(rid)
+    round_of = dict(zip(sources["source_id"], sources["round"], strict=True))
+    for row, seg, sid, coder in zip(
+        segments["_row"],
+        segments["segment_id"],
+        segments["source_id"],
+        segments["coder"],
+        strict=True,
+    ):
+        rnd = round_of.get(sid)
+        if rnd not in listed or coder is None or coder in listed[rnd]:
+            continue
+        allowed = ", ".join(listed[rnd]) or "(none)"
+        if coder in anywhere:
+            out.error(
+                "segments.csv",
+                f"segment {seg!r} of source {sid!r} (round {rnd!r}) is coded by {coder!r}, a "
+                f"coder of round(s) {', '.join(anywhere[coder])}, not of round {rnd!r} "
+                f"(coders: {allowed}). Fix the source's round in sources.csv, or add "
+                f"{coder!r} to the coders of round {rnd!r} in datapackage.json",
+                row,
+                "coder",
+                coder,
+            )
+        else:
+            out.warn(
+                "segments.csv",
+                f"segment {seg!r} of source {sid!r} (round {rnd!r}) is coded by {coder!r}, "
+                f"who is not listed among the coders of round {rnd!r} ({allowed}); add "
+                "them to its coders in datapackage.json",
+                row,
+                "coder",
+                coder,
+            )
+
+
+def _check_translations(segments, sources, out):
+    """``text_es`` / ``text_en``: a person's translation of a segment's text. One on a
+    source in that same language is a warning (a translation into the text's own language)."""
+    cols = [c.name for c in _TRANSLATIONS if c.name in segments.columns]
+    if not cols:
+        return
+    lang_of = dict(zip(sources["source_id"], sources["language"], strict=True))
+    for col in cols:
+        lang = col.split("_", 1)[1]
+        has = segments[col].notna() & (segments[col].astype(str).str.strip() != "")
+        for row, sid, text in zip(
+            segments.loc[has, "_row"],
+            segments.loc[has, "source_id"],
+            segments.loc[has, col],
+            strict=True,
+        ):
+            src_lang = str(lang_of.get(sid) or "").split("-")[0].lower()
+            if src_lang == lang:
+                out.warn(
+                    "segments.csv",
+                    f"{col} translates the segment into {lang}, but source {sid!r} is "
+                    f"already in {lang}; leave {col} empty",
+                    row,
+                    col,
+                    _short(text),
+                )
+
+
+def _check_site_rounds(df, site_ids, rounds, out):
+    """``site_rounds.csv``: site context figures of one round (docs/data-model.md)."""
+    name = "site_rounds.csv"
+    ids = [r["id"] for r in rounds]
+    if not ids:
+        out.error(
+            name,
+            "holds figures per round, but datapackage.json declares no rounds; declare "
+            "them (docs/data-model.md, Rounds) or put the figures in sites.csv",
+        )
+    _check_ref(df, name, "site_id", site_ids, "site_id", out)
+    if ids:
+        _check_ref(df, name, "round", set(ids), "round (declared in datapackage.json)", out)
+    seen: dict = {}
+    for row, site, rnd in zip(df["_row"], df["site_id"], df["round"], strict=True):
+        key = (site, rnd)
+        if site is None or rnd is None:
+            continue
+        if key in seen:
+            out.error(
+                name,
+                f"site {site!r} has two rows for round {rnd!r} (first on row {seen[key]})",
+                row,
+                "round",
+                rnd,
+            )
+        seen.setdefault(key, row)
+    return df
+
+
+# --------------------------------------------------------------------------- placeholders
+#: Values that stand for "not filled in yet": what copeval's importers write where a file
+#: had nothing (``copeval.interop``: a site's note and department, a new project's title),
+#: the default project names of QDA tools (QualCoder/NVivo "qc project", "Untitled"), and
+#: "no date" as reports print it. Matched on the whole value, case and spacing ignored.
+_PLACEHOLDER_RE = re.compile(
+    r"""(
+        created\ by\ copeval\ import\b.*      # copeval.interop: notes, title
+      | unknown | desconocid[oa] | sin\ datos
+      | n\.?\ ?d\.? | n/a | s\.?\ ?f\.? | tbd | todo
+      | untitled(\ project)? | qc\ project | new\ project | sin\ t[ií]tulo
+      | \?+ | -+
+    )""",
+    re.IGNORECASE | re.VERBOSE | re.DOTALL,
+)
+
+
+def is_placeholder(value) -> bool:
+    """True when ``value`` is a placeholder written for a person to fill in, not content.
+
+    Recognises what ``copeval import`` writes where a file has nothing (a site's note
+    "created by copeval import from X; fill in name and department", department
+    "unknown", a new project's title "created by copeval import from X; fill in the
+    title"), QDA tools' default project names ("qc project", "Untitled") and "no date" as
+    printed ("n. d.", "s. f."). Missing values (None, NaN, "") are not placeholders: they
+    are missing. Reports treat a placeholder as missing; ``copeval validate`` warns.
+    """
+    if not isinstance(value, str):
+        return False
+    text = " ".join(value.split())
+    return bool(text) and _PLACEHOLDER_RE.fullmatch(text) is not None
+
+
+#: What to write instead of a placeholder, per field.
+_FILL_IN = {
+    "name": "the site's name (municipality)",
+    "department": "the site's department",
+    "notes": "a note about the site, or leave the cell empty",
+    "title": "the evaluation's title",
+    "period": "the fieldwork period (e.g. 2017-02/2018-05), or leave it empty",
+}
+
+
+def _check_placeholders(sites, meta, out, *, name="sites.csv"):
+    """One warning per placeholder left in a project: file, row, column, what to fill in."""
+    if sites is not None:
+        text_cols = [
+            c
+            for c in sites.columns
+            if c in LANGUAGE_VARIANTS or (c[-3:] in ("_es", "_en") and c[:-3] in LANGUAGE_VARIANTS)
+        ]
+        for idx in sites.index:
+            row = sites.at[idx, "_row"]
+            imported = any(
+                is_placeholder(sites.at[idx, c])
+                and str(sites.at[idx, c]).lower().startswith("created by copeval import")
+                for c in text_cols
+            )
+            for col in text_cols:
+                value = sites.at[idx, col]
+                base = col if col in LANGUAGE_VARIANTS else col[:-3]
+                what = _FILL_IN.get(base, f"the site's {base.replace('_', ' ')}")
+                if is_placeholder(value):
+                    asks = str(value).partition("; fill in ")[2].strip()
+                    if asks:  # copeval import's note says what is missing
+                        what = f"{asks}, then delete this note"
+                    out.warn(
+                        name,
+                        f"{_short(value)} is a placeholder, not content: fill in {what} "
+                        "(reports treat it as missing)",
+                        row,
+                        col,
+                        value,
+                    )
+                elif (
+                    col == "name"
+                    and imported
+                    and "site_id" in sites.columns
+                    and value == sites.at[idx, "site_id"]
+                ):
+                    out.warn(
+                        name,
+                        f"the name is the site ID {value!r}, a placeholder written by copeval "
+                        f"import: fill in {what}",
+                        row,
+                        col,
+                        value,
+                    )
+    if meta is None:
+        return
+    for key in ("title", "title_es", "title_en", "period"):
+        value = meta.get(key)
+        if is_placeholder(value):
+            what = _FILL_IN["title" if key.startswith("title") else key]
+            out.warn(
+                "datapackage.json",
+                f"{key} {_short(value)} is a placeholder (a QDA tool's default name or one "
+                f"written by copeval import), not content: write {what} in the copeval block",
+                column=key,
+                value=value,
+            )
+
+
 def _check_rounds_used(rounds, sources, responses, out):
     """A declared round with neither sources nor survey responses is reported (warning)."""
     if not rounds:
@@ -1615,6 +2001,9 @@ def write_datapackage(path: str | Path, meta: Mapping | None = None) -> Path:
     block = {**_META_DEFAULTS, **old.get("copeval", {}), **dict(meta or {})}
     if not block.get("rounds"):
         block.pop("rounds", None)
+    for key in ("title_es", "title_en", "report_language", "respondent_groups"):  # not empty
+        if block.get(key) is None:
+            block.pop(key, None)
     resources = []
 
     def add(name, rel, spec, **kw):
@@ -1632,7 +2021,9 @@ def write_datapackage(path: str | Path, meta: Mapping | None = None) -> Path:
                 }
             )
 
-    add("sites", "sites.csv", _SITES, primary_key=["site_id"])
+    sites_csv = root / "sites.csv"
+    variants = _variant_columns(_header(sites_csv)) if sites_csv.is_file() else ()
+    add("sites", "sites.csv", (*_SITES, *variants), primary_key=["site_id"])
     add(
         "sources",
         "sources.csv",
@@ -1643,7 +2034,7 @@ def write_datapackage(path: str | Path, meta: Mapping | None = None) -> Path:
     add(
         "segments",
         "segments.csv",
-        _SEGMENTS,
+        (*_SEGMENTS, *_TRANSLATIONS),
         primary_key=["segment_id"],
         foreign_keys=[(["source_id"], "sources", ["source_id"])],
     )
@@ -1661,6 +2052,13 @@ def write_datapackage(path: str | Path, meta: Mapping | None = None) -> Path:
             foreign_keys=[(["site_id"], "sites", ["site_id"])],
         )
     add("registry", "registry.csv", _REGISTRY, primary_key=["person_id"])
+    add(
+        "site_rounds",
+        "site_rounds.csv",
+        _SITE_ROUNDS,
+        primary_key=["site_id", "round"],
+        foreign_keys=[(["site_id"], "sites", ["site_id"])],
+    )
     desc = {
         "name": re.sub(r"[^a-z0-9._-]+", "-", (block.get("title") or root.name).lower()).strip("-")
         or "copeval-project",

@@ -12,6 +12,10 @@ wheel is built). At run time each resource is looked up, in this order:
 Every function returns a :class:`~pathlib.Path` of a real folder or file (report engines,
 papermill and WeasyPrint need paths), or raises :class:`~copeval.errors.CopevalError` naming
 what is missing and where it was searched.
+
+:func:`find_project` answers a different question, "which folder does this project path, as
+written in a notebook, mean?": notebooks say ``project_path = "data/demo"`` (relative to the
+repository root, as the command line does), but JupyterLab runs them from ``notebooks/``.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ __all__ = [
     "PACKAGED",
     "crosswalk_dir",
     "demo_dir",
+    "find_project",
     "notebook",
     "notebook_names",
     "notebooks_dir",
@@ -43,6 +48,12 @@ CHECKOUT = {
 }
 #: The report notebooks a wheel ships (the tutorials stay in the repository).
 REPORT_NOTEBOOKS = "*_report.py"
+#: Demo projects as notebooks name them -> their folder under ``copeval/_data`` in a wheel
+#: (used by :func:`find_project` only when that folder is shipped).
+PACKAGED_PROJECTS = {
+    "data/demo": "demo",
+    "data/demo-rounds": "demo-rounds",
+}
 
 
 def _package_root() -> Path:
@@ -63,6 +74,14 @@ def _checkout_root() -> Path | None:
     except (OSError, UnicodeDecodeError):
         return None  # site-packages: no project file beside the package
     return root if 'name = "copeval"' in pyproject else None
+
+
+def _is_checkout(folder: Path) -> bool:
+    try:
+        pyproject = (folder / "pyproject.toml").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return 'name = "copeval"' in pyproject and (folder / "copeval").is_dir()
 
 
 def _candidates(name: str) -> list[Path]:
@@ -139,3 +158,61 @@ def templates_dir() -> Path:
 def stylesheet() -> Path:
     """The report stylesheet, ``report.css``."""
     return templates_dir() / "report.css"
+
+
+def _enclosing_checkout(folder: Path) -> Path | None:
+    """The copeval source checkout that contains ``folder`` (or is it), or None."""
+    for parent in (folder, *folder.parents):
+        if _is_checkout(parent):
+            return parent
+    return None
+
+
+def find_project(path: str | Path) -> Path:
+    """The project folder a notebook means by ``path``, wherever the notebook runs from.
+
+    Notebooks write project paths relative to the repository root (``"data/demo"``), as the
+    command line does from there; JupyterLab runs a notebook in the notebook's own folder
+    (``notebooks/``), and a wheel has no ``data/`` folder at all. In this order, ``path`` is:
+
+    1. the path as given, when it exists (relative paths are relative to the working
+       directory): returned unchanged;
+    2. relative to the root of the copeval source checkout that contains the working
+       directory (JupyterLab in ``notebooks/``), then of the checkout copeval itself runs
+       from (an editable install);
+    3. for the demo projects (``data/demo``, ``data/demo-rounds``), the copy shipped in the
+       installed package.
+
+    Candidates of steps 2 and 3 count only when they are folders; they are absolute paths.
+
+    Raises
+    ------
+    CopevalError
+        When nothing exists: the message names every place tried.
+    """
+    given = Path(path).expanduser()
+    if given.exists():
+        return given
+    try:
+        cwd = Path.cwd()
+    except OSError:  # the working directory was deleted
+        cwd = None
+    tried = [given if given.is_absolute() or cwd is None else cwd / given]
+    if not given.is_absolute():
+        roots = []
+        for root in (None if cwd is None else _enclosing_checkout(cwd), _checkout_root()):
+            if root is not None and root.resolve() not in {r.resolve() for r in roots}:
+                roots.append(root)
+        candidates = [root / given for root in roots]
+        name = PACKAGED_PROJECTS.get(given.as_posix())  # pathlib has dropped "./" and "/"
+        if name is not None:
+            candidates.append(_package_root() / PACKAGED / name)
+        for candidate in candidates:
+            if candidate.is_dir():
+                return candidate
+            if candidate not in tried:
+                tried.append(candidate)
+    raise CopevalError(
+        f"Project folder {str(path)!r} not found; tried {', '.join(map(str, tried))}. "
+        "Give the project's folder relative to the working directory or as an absolute path."
+    )

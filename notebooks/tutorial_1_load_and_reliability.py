@@ -6,9 +6,9 @@
 #       extension: .py
 #       format_name: percent
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: copeval (.venv)
 #     language: python
-#     name: python3
+#     name: copeval
 # ---
 
 # %% [markdown]
@@ -22,18 +22,21 @@
 # Next: `tutorial_2_scoring_and_comparison`.
 
 # %% tags=["parameters"]
-project_path = "../data/demo"
+project_path = "data/demo"
 n_boot = 1000
 
 # %% [markdown]
 # ## 1. Load and validate
-# `load_project` reads every file and reports *all* problems at once (file, row, column,
-# value). Warnings do not stop loading; errors do.
+# Project paths are written relative to the repository root, as on the command line;
+# `find_project` finds the folder also when the notebook runs from `notebooks/` (as in
+# JupyterLab). `load_project` reads every file and reports *all* problems at once (file, row,
+# column, value). Warnings do not stop loading; errors do.
 
 # %%
 from copeval.project import load_project
+from copeval.resources import find_project
 
-project = load_project(project_path)
+project = load_project(find_project(project_path))
 project
 
 # %%

@@ -6,9 +6,9 @@
 #       extension: .py
 #       format_name: percent
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: copeval (.venv)
 #     language: python
-#     name: python3
+#     name: copeval
 # ---
 
 # %% [markdown]
@@ -20,15 +20,17 @@
 # every step of the scoring.
 
 # %% tags=["parameters"]
-project_path = "../data/demo"
+project_path = "data/demo"
 n_boot = 2000
 seed = 0
 
 # %%
 from copeval.project import load_project
+from copeval.resources import find_project
 from copeval.scoring import score_sites
 
-project = load_project(project_path)
+project_folder = find_project(project_path)  # also from notebooks/, as in JupyterLab
+project = load_project(project_folder)
 result = score_sites(project, n_boot=n_boot, seed=seed)
 result
 
@@ -108,7 +110,7 @@ orderings.groupby("criterion")["changed"].mean().round(2)
 # %%
 from copeval.report import ReportData, SiteReport
 
-data = ReportData.load(project_path, n_boot=n_boot, seed=seed)
+data = ReportData.load(project_folder, n_boot=n_boot, seed=seed)
 report = SiteReport(data, site_id="TOT", lang="en")
 report.summary()
 

@@ -235,9 +235,12 @@ def test_change_table_columns_and_consistency(two_round_project):
     assert list(t.columns) == list(CHANGE_COLUMNS)
     assert (t["round_from"] == "2017").all() and (t["round_to"] == "2018").all()
     np.testing.assert_allclose(t["change"], t["score_to"] - t["score_from"])
-    np.testing.assert_allclose(t["p_improved"] + t["p_worsened"], 1.0)
+    np.testing.assert_allclose(t["p_improved"] + t["p_worsened"] + t["p_unchanged"], 1.0)
     assert ((t["lower"] <= t["change"]) & (t["change"] <= t["upper"])).all()
     assert (t["direction"] == "improved").eq(t["p_improved"] >= 0.9).all()
+    # the consistency rule: 0 left out of an interval only with probability >= 0.95
+    assert (t.loc[t["lower"] > 0, "p_improved"] >= 0.95).all()
+    assert (t.loc[t["upper"] < 0, "p_worsened"] >= 0.95).all()
     # the demo's respondents are split alternately: same clusters, no panel respondents
     assert set(t["pairing"]) == {"clusters"}
     assert (t["n_paired_sources"] == 0).all()
@@ -247,6 +250,7 @@ def test_change_table_columns_and_consistency(two_round_project):
     ).table
     np.testing.assert_allclose(back["change"], -t["change"])
     np.testing.assert_allclose(back["se"], t["se"])
+    np.testing.assert_allclose(back["p_improved"], t["p_worsened"], atol=1e-6)
 
 
 def test_change_needs_two_rounds(demo_copy):
@@ -332,19 +336,29 @@ def _simulate(
 
 def test_change_intervals_cover_planted_change():
     """Against known truth: 90 % change intervals contain the planted change about 90 % of
-    the time over 4 projects x 30 sites x 5 criteria, and confident changes are real."""
+    the time over 4 projects x 30 sites x 5 criteria, and confident changes are real. The
+    changes are small (uniform -0.6..+0.6) against their standard errors (0.35): the flat
+    prior's one-sided probability calls many of them; the project prior, which cannot tell
+    such changes from none, calls few (docs/method.md, "Change between rounds")."""
     rng = np.random.default_rng(20261206)
-    frames = []
+    frames, flat = [], []
     for _ in range(4):
         ev, truth = _simulate(rng, rho_u=0.5)
         res = estimate_change(ev, round_from="1", round_to="2", params=ScoringParams(draws=10))
         frames.append(res.table.merge(truth, on=["site_id", "criterion"]))
-    t = pd.concat(frames)
+        flat.append(res.measurement.merge(truth, on=["site_id", "criterion"]))
+    t, f = pd.concat(frames), pd.concat(flat)
     covered = ((t["lower"] <= t["truth"]) & (t["truth"] <= t["upper"])).mean()
     assert 0.84 <= covered <= 0.97, covered
+    flat_covered = ((f["flat_lower"] <= f["truth"]) & (f["truth"] <= f["flat_upper"])).mean()
+    assert covered >= flat_covered  # the consistency rule only ever extends an interval
+    flat_sure = f["flat_p_improved"] > 0.9
+    assert flat_sure.sum() > 50
+    assert (f.loc[flat_sure, "truth"] > 0).mean() >= 0.9
     sure = t["p_improved"] > 0.9
-    assert sure.sum() > 50
-    assert (t.loc[sure, "truth"] > 0).mean() >= 0.9
+    assert sure.sum() < flat_sure.sum()
+    if sure.any():
+        assert (t.loc[sure, "truth"] > 0).mean() >= 0.9
 
 
 def test_persistence_is_estimated_not_assumed():
@@ -480,7 +494,16 @@ def test_two_round_demo(demo_path):
     assert project.meta["synthetic"] is True
     res = project_change(project, params=ScoringParams(draws=50))
     t = res.table.set_index(["site_id", "criterion"])
-    assert (t.loc[(slice(None), "C4"), "direction"] == "improved").all()
+    # C4 is the change the follow-up was built around: at both sites the most likely
+    # improvement. With 10 changes, 8 of them near 0, the project prior (docs/method.md)
+    # keeps its probability in the 0.8-0.95 range, and the interval then reaches 0.
+    is_c4 = t.index.get_level_values("criterion") == "C4"
+    c4 = t[is_c4]
+    assert (c4["p_improved"] > 0.8).all()
+    assert (c4["p_improved"] > t.loc[~is_c4, "p_improved"].max()).all()
+    assert ((c4["p_improved"] >= 0.95) | (c4["lower"] <= 0)).all()
+    flat = project_change(project, params=ScoringParams(draws=50), change_prior="flat").table
+    assert (flat.set_index(["site_id", "criterion"]).loc[(slice(None), "C4"), "lower"] > 0).all()
     assert t.loc[("TOT", "C2"), "direction"] == "unclear"
     assert t.loc[("VC", "C2"), "direction"] == "unclear"
     assert (t["pairing"].str.contains("sources")).any()  # the re-interviewed officer

@@ -75,9 +75,30 @@ def test_codebook_csv_has_mapping_columns(capsys):
 
 
 def test_codebook_table(capsys):
-    assert main(["codebook"]) == 0
+    assert main(["codebook", "--lang", "en"]) == 0
     out = capsys.readouterr().out
     assert "C4  Analysis of conditions" in out
+
+
+def test_lang_default_is_the_projects_report_language_else_spanish(tiny_project, capsys):
+    """One rule for every command (copeval.project.default_lang): the project's declared
+    report_language, else es."""
+    import json
+
+    assert main(["codebook"]) == 0
+    assert "C4  Análisis de condiciones" in capsys.readouterr().out
+    assert main(["score", str(tiny_project), "--draws", "5"]) == 0
+    assert "Intervalos del 90%" in capsys.readouterr().out
+    path = tiny_project / "datapackage.json"
+    desc = json.loads(path.read_text(encoding="utf-8"))
+    desc["copeval"]["report_language"] = "en"
+    path.write_text(json.dumps(desc), encoding="utf-8")
+    assert main(["codebook", "--project", str(tiny_project)]) == 0
+    assert "C4  Analysis of conditions" in capsys.readouterr().out
+    assert main(["score", str(tiny_project), "--draws", "5"]) == 0
+    assert "90% intervals" in capsys.readouterr().out
+    assert main(["score", str(tiny_project), "--draws", "5", "--lang", "es"]) == 0
+    assert "Intervalos del 90%" in capsys.readouterr().out
 
 
 def test_describe_rewrites_datapackage_keeping_metadata(tiny_project, capsys):

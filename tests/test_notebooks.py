@@ -201,30 +201,3 @@ def test_render_report_site_ids_stay_strings(demo_path, tmp_path):
     # The parameters papermill injects carry the ID as text: "0101" would survive.
     job = plan_jobs(demo_path, out_dir=tmp_path, sites="VC", langs="en")[0]
     assert replace(job, site_id="0101").parameters()["site_id"] == "0101"
-
-
-def test_tutorials_run_top_to_bottom():
-    import concurrent.futures as cf
-
-    from copeval.report.render import _notebook_dirs, execute_notebook, read_notebook
-
-    folder = _notebook_dirs()[0]
-    tutorials = sorted(folder.glob("tutorial_*.py"))
-    assert len(tutorials) >= 2
-
-    def run(path):
-        return execute_notebook(read_notebook(path), {"n_boot": 100}, cwd=folder)
-
-    with cf.ThreadPoolExecutor(2) as pool:
-        executed = list(pool.map(run, tutorials))
-    for nb in executed:
-        outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
-        assert outputs and not any(o.output_type == "error" for o in outputs)
-    figures = [
-        o
-        for c in executed[-1].cells
-        if c.cell_type == "code"
-        for o in c.outputs
-        if "image/png" in o.get("data", {})
-    ]
-    assert len(figures) == 2  # the heatmap and the forest plot display inline

@@ -942,7 +942,7 @@ def test_cli_writes_csv(tmp_path, capsys):
 
 def test_cli_prints_table(tmp_path, capsys):
     path = worked_project(tmp_path / "w")
-    assert main(["score", str(path), "--n-boot", "20"]) == 0
+    assert main(["score", str(path), "--n-boot", "20", "--lang", "en"]) == 0
     out = capsys.readouterr().out
     assert "site_id criterion" in out and "acceptable" in out
     assert "90% intervals (variance-components model, t)" in out
@@ -991,7 +991,7 @@ def test_cli_option_errors(tmp_path, capsys, args, message):
 def test_cli_prints_reliability_warnings(tmp_path, capsys):
     swap = {"C2.meetings": "C2.channels"}
     path = worked_project(tmp_path / "w", second_coder=lambda c: swap.get(c, c))
-    assert main(["score", str(path), "--n-boot", "20"]) == 0
+    assert main(["score", str(path), "--n-boot", "20", "--lang", "en"]) == 0
     out = capsys.readouterr().out
     assert "R: low inter-coder reliability" in out
     assert "  X C2: presence of code C2.meetings: α" in out

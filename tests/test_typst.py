@@ -558,6 +558,8 @@ def test_same_source_same_pdf(monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1765000000")
     source = template() + doc.Section(doc.Para("Hola, K’iche’.")).typst()
     assert compile_pdf(source) == compile_pdf(source)
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    assert compile_pdf(source, timestamp=1765000000) == compile_pdf(source, timestamp=1765000000)
 
 
 # --------------------------------------------------------------------- PDF/UA and errors
@@ -666,3 +668,59 @@ def test_compile_time_of_a_report_sized_document():
     start = time.perf_counter()
     compile_pdf(source)
     assert time.perf_counter() - start < 3.0
+
+
+def test_degenerate_nodes_compile():
+    """Empty and out-of-range nodes print (or print nothing) instead of stopping the PDF;
+    page breaks inside containers, where Typst forbids them, are moved out or dropped."""
+    section = doc.Section(
+        doc.DocInfo(title="Casos límite", lang="es"),
+        doc.Heading(1, "Casos", "casos"),
+        doc.Table([], []),
+        doc.Table(["a", "b"], []),
+        doc.Table([], [["x", "y"]]),
+        doc.Table(["a"], [["x"]], style="heat"),
+        doc.Bullets([]),
+        doc.Facts([]),
+        doc.Forest([], bands=list("abcde"), ticks=[]),
+        doc.Forest(
+            [doc.ForestRow("nan", float("nan")), doc.ForestRow("big", 5.0, -1.0, 7.0, "5")],
+            bands=list("abcde"),
+            ticks=[(0, "0"), (4, "4")],
+        ),
+        doc.Callout(),
+        doc.Group(),
+        doc.Quote(""),
+        doc.Para(),
+        doc.Para(doc.Chip("n/d")),
+        doc.Callout(doc.PageBreak(), doc.Heading(2, "En recuadro", "en-recuadro", newpage=True)),
+        doc.Group(doc.Group(doc.Para("portada anidada"), style="cover"), style="keep"),
+        doc.Group(doc.Toc("Índice anidado"), style="keep"),
+        doc.Group(doc.Heading(2, "Nueva página", "nueva", newpage=True), style="keep"),
+    )
+    pdf, warnings = compile_pdf_with_warnings(template() + section.typst())
+    assert warnings == []
+    pages = _pages(pdf)
+    assert "portada anidada" in pages[0]
+    assert "Nueva página" in pages[-1] and "portada anidada" not in pages[-1]
+
+
+def test_a_cover_too_tall_for_its_page_is_tightened_not_spilled():
+    """A brief's cover with a "how to read" box after many facts would spill its last
+    lines onto a page of their own; the backend sets it tight instead (one page)."""
+    normal = specimen("es").blocks[1]
+    assert to_typst(normal).startswith('#cv-group(style: "cover")')
+    crowded = doc.Group(
+        *normal.content[:-1],
+        doc.Facts([(f"Dato {i}", "texto de una línea bastante larga " * 3) for i in range(4)]),
+        doc.Callout(doc.Bullets(["Cómo leer este informe: " + "una frase larga. " * 12] * 3)),
+        normal.content[-1],
+        style="cover",
+    )
+    markup = to_typst(crowded)
+    assert markup.startswith('#cv-group(style: "cover-tight")')
+    section = doc.Section(doc.DocInfo(title="t", lang="es"), crowded, doc.Heading(2, "Dos", "d"))
+    pdf, warnings = compile_pdf_with_warnings(template() + section.typst())
+    pages = _pages(pdf)
+    assert warnings == [] and len(pages) == 2
+    assert "Cómo leer este informe" in pages[0] and "MOPSIC" in pages[0]

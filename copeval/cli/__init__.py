@@ -34,6 +34,7 @@ COMMANDS = (
     "compare",
     "batch",
     "import_",
+    "valence",
     "export",
     "autocode",
     "redact",

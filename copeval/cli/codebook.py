@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
+from pathlib import Path
 
 from ..codebook import load_codebook
 from ..vocabulary import CRITERION_LABELS
@@ -19,7 +20,18 @@ def register(sub) -> None:
             "chosen language: a starting point for a mapping table from another tool's codes."
         ),
     )
-    p.add_argument("--lang", choices=["es", "en"], default="en", help="language (default: en)")
+    p.add_argument(
+        "--lang",
+        choices=["es", "en"],
+        default=None,
+        help="language (default: the report_language of --project, else es)",
+    )
+    p.add_argument(
+        "--project",
+        type=Path,
+        metavar="PROJECT",
+        help="take the default language from this project's report_language",
+    )
     p.add_argument(
         "--format",
         choices=["table", "csv"],
@@ -30,6 +42,15 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from ..project import default_lang
+
+    if args.lang is None:
+        meta = None
+        if args.project is not None:
+            from ..project import load_project
+
+            meta = load_project(args.project).meta
+        args.lang = default_lang(meta)
     cb = load_codebook()
     df = cb.to_frame(args.lang)
     if args.format == "csv":

@@ -138,6 +138,14 @@ def register(sub) -> None:
         "--salt", default="", help="secret prefix for hashing submission UUIDs into respondent IDs"
     )
     p.add_argument(
+        "--round",
+        metavar="R",
+        help="evaluation round of every imported source or survey response; R must be "
+        "declared in the project's datapackage.json (rounds). Default: the project's only "
+        "round; required when it declares two or more. The same respondent_id in another "
+        "round is a panel respondent, not a duplicate",
+    )
+    p.add_argument(
         "--force",
         action="store_true",
         help="replace sources, item-map rows, or respondents with changed answers that the "
@@ -341,6 +349,7 @@ def run(args) -> int:
         force=args.force,
         replace_responses=args.replace_responses,
         origin=str(args.file),
+        round=args.round,
     )
     print(result.report.to_text())
     n_import = len(result.report.warnings)

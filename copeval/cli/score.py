@@ -77,8 +77,8 @@ def register(sub) -> None:
     p.add_argument(
         "--lang",
         choices=["en", "es"],
-        default="en",
-        help="language of the printed table (default en)",
+        default=None,
+        help="language of the printed table (default: the project's report_language, else es)",
     )
     p.add_argument(
         "--round",
@@ -127,7 +127,7 @@ def display_table(table, lang: str):
 
 def run(args) -> int:
     from .._io import atomic_write_csv
-    from ..project import load_project
+    from ..project import default_lang, load_project
     from ..report.i18n import t
     from ..report.summary import reliability_text
     from ..scoring import score_sites
@@ -164,7 +164,7 @@ def run(args) -> int:
         atomic_write_csv(table, args.out, for_people=True)
         print(f"wrote {len(table)} ratings to {args.out}")
         return 0
-    lang = args.lang
+    lang = args.lang or default_lang(project.meta)
     print(display_table(table, lang).to_string(index=False))
     marked = table["insufficient_evidence"] | table["thin_evidence"] | table["low_reliability"]
     if marked.any():

@@ -515,7 +515,7 @@ def import_kobo(
         items=inst_items,
         sites=minimal_sites(out["site_id"], origin=str(p)),
         report=report,
-        title=p.stem,
+        title="",  # a file name is not a title: the project gets a placeholder to fill in
         items_origin=origin,
         rows=dict(zip(out["respondent_id"], rownum, strict=True)),
     )

@@ -7,7 +7,8 @@ order of precedence:
 1. the **sources-meta side table** (``--sources-meta``): a CSV or XLSX with a column
    ``source`` (the source's name in the other tool, with or without its extension) and any of
    ``source_id``, ``site_id``, ``respondent_group``, ``method``, ``date``, ``language``,
-   ``consent``, ``coder_notes``;
+   ``consent``, ``coder_notes``, ``panel_id`` (the same interviewee as a source of another
+   round, docs/data-model.md "Rounds");
 2. **REFI-QDA variables** on the source (``site_id``, ``respondent_group``, ...);
 3. REFI-QDA variables on a **case** that holds the source;
 4. **defaults**, each reported as a warning: ``method`` = ``interview`` (``observation`` or
@@ -57,6 +58,7 @@ META_FIELDS = (
     "language",
     "consent",
     "coder_notes",
+    "panel_id",
 )
 _ALIASES = {
     "site": "site_id",
@@ -73,6 +75,8 @@ _ALIASES = {
     "coder_notes": "coder_notes",
     "notes": "coder_notes",
     "source_id": "source_id",
+    "panel_id": "panel_id",
+    "panel": "panel_id",
 }
 _SOURCE_KEY = ("source", "source_name", "name", "document")
 _TEXT_EXT = {".txt", ".docx", ".doc", ".pdf", ".rtf", ".odt", ".md", ".html", ".htm"}
@@ -239,7 +243,7 @@ def _check_value(field_: str, value: str, groups: Mapping | None = None) -> str 
             return date.fromisoformat(value.strip()[:10]).isoformat()
         except ValueError:
             return None
-    if field_ in ("site_id", "source_id"):
+    if field_ in ("site_id", "source_id", "panel_id"):
         v = value.strip()
         return v if _ID_RE.match(v) else None
     return value
@@ -263,6 +267,7 @@ _EXPECTED = {
     "date": "a date YYYY-MM-DD",
     "site_id": "an ID of letters, digits, '.', '_', ':' or '-' without spaces",
     "source_id": "an ID of letters, digits, '.', '_', ':' or '-' without spaces",
+    "panel_id": "an ID of letters, digits, '.', '_', ':' or '-' without spaces",
 }
 
 
@@ -454,6 +459,7 @@ def resolve_sources(
                 "language": v["language"],
                 "consent": v["consent"],
                 "coder_notes": notes,
+                "panel_id": v.get("panel_id"),
             }
         )
         texts[sid] = e.text
@@ -499,7 +505,10 @@ def resolve_sources(
             f"{len(unused)} row(s) of the sources-meta table match no imported source: "
             + ", ".join(unused[:20])
         )
-    sources = pd.DataFrame(rows, columns=[c for c in table_columns("sources") if c != "text_path"])
+    columns = [c for c in table_columns("sources") if c != "text_path"]
+    if any(r["panel_id"] for r in rows):  # re-interviews linked across rounds (--round)
+        columns.append("panel_id")
+    sources = pd.DataFrame(rows, columns=columns)
     return sources, texts, ids
 
 

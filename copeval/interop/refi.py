@@ -23,6 +23,7 @@ import pandas as pd
 
 from ..codebook import Codebook, load_codebook
 from ..errors import ImportFormatError, UnsafeInputError
+from ..project import is_placeholder
 from .mapping import CodeMapping, read_mapping
 from .metadata import SourceEntry, read_sources_meta, resolve_sources
 from .offsets import CONVENTIONS, detect_convention, hint_from_origin, to_codepoints
@@ -674,5 +675,6 @@ def import_refi(
         texts=texts,
         sites=minimal_sites(sources["site_id"], origin=str(path)),
         report=report,
-        title=qda.name or Path(path).stem,
+        # a QDA tool's default project name ("qc project", "Untitled") is not a title
+        title="" if is_placeholder(qda.name) else (qda.name or ""),
     )

@@ -174,6 +174,24 @@ def _sites_of(df: pd.DataFrame) -> str:
     return ", ".join(sorted({str(s) for s in df["site_id"]})) if "site_id" in df else ""
 
 
+_KEY_SEP = "\x1f"
+
+
+def _respondent_key(df: pd.DataFrame) -> pd.Index:
+    """A respondent's identity in a responses table: ``respondent_id``, prefixed by its
+    ``round`` in a project with rounds (the same ID in two rounds is a panel respondent)."""
+    ids = df["respondent_id"].astype(str)
+    if "round" in df.columns:
+        rounds = df["round"].map(lambda v: "" if v is None or pd.isna(v) else str(v))
+        ids = rounds + _KEY_SEP + ids
+    return pd.Index(ids.to_numpy(), dtype=object)
+
+
+def _shown_key(key: str) -> str:
+    rnd, sep, rid = key.partition(_KEY_SEP)
+    return f"{rid} (round {rnd})" if sep and rnd else (rid if sep else key)
+
+
 def _merge_responses(
     old: pd.DataFrame | None,
     new: pd.DataFrame,
@@ -243,14 +261,17 @@ def _merge_responses(
             f"respondent(s) get an empty {c}"
         )
     cols = [c for c in new.columns if c in old.columns]
-    old_t = _as_text(old[cols]).set_index("respondent_id")
-    new_t = _as_text(new[cols]).set_index("respondent_id")
+    # a respondent is (round, respondent_id): the same ID in another round is a panel
+    old_key, new_key = _respondent_key(old), _respondent_key(new)
+    old_t = _as_text(old[cols]).set_axis(old_key, axis=0)
+    new_t = _as_text(new[cols]).set_axis(new_key, axis=0)
     common = old_t.index.intersection(new_t.index)
     differing = [r for r in common if not old_t.loc[r].equals(new_t.loc[r])]
+    shown = [_shown_key(r) for r in differing]
     if differing and not force:
         raise CopevalError(
             f"{name} already holds {len(differing)} respondent(s) of this export with "
-            f"different answers (e.g. {', '.join(differing[:5])}); --force replaces these "
+            f"different answers (e.g. {', '.join(shown[:5])}); --force replaces these "
             f"{len(differing)} respondent(s) and nothing else; --replace-responses drops all "
             f"{len(old)} existing respondent(s) (site(s) {_sites_of(old)})"
         )
@@ -260,16 +281,16 @@ def _merge_responses(
     if differing:
         report.warn(
             f"--force: replaced {len(differing)} respondent(s) of {name} whose answers changed "
-            f"({', '.join(differing[:5])}{' ...' if len(differing) > 5 else ''})"
+            f"({', '.join(shown[:5])}{' ...' if len(differing) > 5 else ''})"
         )
     order = list(old.columns) + new_only
     new = new.copy()
     if differing and old_only:  # keep what only the project knew (e.g. a weight)
-        prev = old.set_index("respondent_id")
+        prev = old.set_axis(old_key, axis=0)
         for c in old_only:
-            new[c] = new["respondent_id"].map(lambda r, c=c: prev[c].get(r, pd.NA))
-    keep_old = old[~old["respondent_id"].isin(differing)]
-    add_new = new[~new["respondent_id"].isin(common.difference(differing))]
+            new[c] = [prev[c].get(k, pd.NA) for k in new_key]
+    keep_old = old[~old_key.isin(differing)]
+    add_new = new[~new_key.isin(common.difference(differing))]
     added = len(add_new) - len(differing)
     if added:
         report.warn(
@@ -289,7 +310,9 @@ def _merge_responses(
     return merged
 
 
-def _explain(problems, *, root: Path, origin: str, result, tables: dict) -> list[Problem]:
+def _explain(
+    problems, *, root: Path, origin: str, result, tables: dict, rnd: str | None = None
+) -> list[Problem]:
     """Rewrite problems of the trial project that concern imported data so that they name
     the user's file (and the source, segment, item or respondent), not the trial files."""
     out = []
@@ -333,7 +356,8 @@ def _explain(problems, *, root: Path, origin: str, result, tables: dict) -> list
             elif survey and p.file == f"responses/{result.instrument}.csv" and idx is not None:
                 df = responses.get(result.instrument)
                 rid = df["respondent_id"].iloc[idx] if df is not None else None
-                if rid in result.rows:
+                same_round = rnd is None or "round" not in df or df["round"].iloc[idx] == rnd
+                if rid in result.rows and same_round:
                     moved = Problem(
                         origin, p.message, result.rows[rid], p.column, p.value, p.severity
                     )
@@ -350,6 +374,7 @@ def write_import(
     force: bool = False,
     replace_responses: bool = False,
     origin: str | None = None,
+    round: str | None = None,
 ):
     """Write an import into a project folder, creating the project if needed.
 
@@ -374,6 +399,12 @@ def write_import(
         report says how many rows were dropped).
     origin : str, optional
         The imported file, named in errors (default: the report's file).
+    round : str, optional
+        Evaluation round of every imported source or survey response (``--round R``); it
+        must be declared in the project's ``datapackage.json`` (``rounds``). Default: the
+        only declared round; required when the project declares two or more; refused
+        when it declares none. Survey respondents are keyed by (round, respondent_id): the
+        same respondent in two rounds is a panel respondent, not a duplicate.
 
     Returns
     -------
@@ -410,7 +441,8 @@ def write_import(
                 f"{root} is not empty and holds no copeval project; choose a new or empty "
                 "folder (or use --force to write into it)"
             )
-        tables = _merge(result, root, existing, force=force, replace=replace_responses)
+        rnd = _import_round(root, existing, round)
+        tables = _merge(result, root, existing, force=force, replace=replace_responses, rnd=rnd)
         old_desc = read_descriptor(root) if existing else {}
         with staged_project(root, copy_existing=root.is_dir()) as stage:
             write_project(stage, overwrite=True, **tables)
@@ -419,13 +451,89 @@ def write_import(
             if any(p.severity == "error" for p in problems):
                 raise ImportValidationError(
                     root,
-                    _explain(problems, root=root, origin=origin, result=result, tables=tables),
+                    _explain(
+                        problems, root=root, origin=origin, result=result, tables=tables, rnd=rnd
+                    ),
                     origin=origin,
                 )
     return load_project(root)
 
 
-def _merge(result, root: Path, existing: bool, *, force: bool, replace: bool) -> dict:
+def placeholder_title(origin: str) -> str:
+    """Title of a project created by an import whose file names no project (a recognised
+    placeholder: :func:`copeval.project.is_placeholder`)."""
+    return f"created by copeval import from {Path(str(origin)).name}; fill in the title"
+
+
+def fieldwork_period(dates) -> str | None:
+    """``YYYY-MM/YYYY-MM`` (or ``YYYY-MM`` for one month) spanned by ISO dates; None
+    without any."""
+    months = sorted({str(d)[:7] for d in dates if isinstance(d, str) and len(d) >= 7})
+    if not months:
+        return None
+    return months[0] if months[0] == months[-1] else f"{months[0]}/{months[-1]}"
+
+
+def _derive_period(meta: dict, sources: pd.DataFrame, report: ImportReport) -> None:
+    """Fill in the project's fieldwork period from its sources' dates when nobody wrote
+    one (or a placeholder stands there); never replaces a period a person wrote."""
+    from ..project import is_placeholder
+
+    current = meta.get("period")
+    if isinstance(current, str) and current.strip() and not is_placeholder(current):
+        return
+    if "date" not in sources.columns:
+        return
+    period = fieldwork_period(sources["date"].dropna())
+    if period is None:
+        return
+    meta["period"] = period
+    report.warn(
+        f"datapackage.json: fieldwork period set to {period} from the sources' dates "
+        "(edit 'period' in its copeval block if the fieldwork spans more)"
+    )
+
+
+def declared_rounds(root: str | Path) -> list[str]:
+    """IDs of the rounds declared in a project's ``datapackage.json`` ([] when none)."""
+    block = read_descriptor(root).get("copeval", {})
+    rounds = block.get("rounds") if isinstance(block, dict) else None
+    if not isinstance(rounds, list):
+        return []
+    return [r["id"] for r in rounds if isinstance(r, dict) and isinstance(r.get("id"), str)]
+
+
+def _import_round(root: Path, existing: bool, rnd: str | None) -> str | None:
+    """The round an import belongs to (``--round R``), checked against the project's
+    declared rounds; None for a project without rounds."""
+    ids = declared_rounds(root) if existing else []
+    if rnd is not None:
+        rnd = str(rnd)
+        if not ids:
+            raise CopevalError(
+                f"--round {rnd}: {root} declares no rounds; declare them first in the "
+                'copeval block of its datapackage.json, oldest first, e.g. "rounds": '
+                f'[{{"id": "{rnd}"}}] (docs/data-model.md, Rounds), or import without --round'
+            )
+        if rnd not in ids:
+            raise CopevalError(
+                f"--round {rnd}: round {rnd!r} is not declared in {root}/datapackage.json "
+                f"(declared: {', '.join(ids)})"
+            )
+        return rnd
+    if len(ids) == 1:
+        return ids[0]
+    if len(ids) > 1:
+        raise CopevalError(
+            f"{root} has {len(ids)} rounds ({', '.join(ids)}): say which round this import "
+            "belongs to with --round R"
+        )
+    return None
+
+
+def _merge(
+    result, root: Path, existing: bool, *, force: bool, replace: bool, rnd: str | None = None
+) -> dict:
     """The tables of the merged project (nothing written)."""
     from ..project import load_project
 
@@ -448,7 +556,7 @@ def _merge(result, root: Path, existing: bool, *, force: bool, replace: bool) ->
         sources = pd.DataFrame(columns=SOURCE_COLUMNS)
         segments = pd.DataFrame(columns=SEGMENT_COLUMNS)
         texts, items, responses = {}, None, {}
-        meta = {"title": result.title or root.name, "synthetic": False}
+        meta = {"title": result.title or placeholder_title(report.file), "synthetic": False}
 
     new_sites = result.sites[~result.sites["site_id"].isin(sites["site_id"])]
     if existing and len(new_sites):
@@ -476,16 +584,13 @@ def _merge(result, root: Path, existing: bool, *, force: bool, replace: bool) ->
             segments = segments[~segments["source_id"].isin(clash)]
             for sid in clash:
                 texts.pop(sid, None)
+        imported = result.sources.assign(round=rnd) if rnd is not None else result.sources
         dup = sorted(set(result.segments["segment_id"]) & set(segments["segment_id"]))
         if dup:
             raise CopevalError(
                 f"segment ID(s) {', '.join(dup[:10])} of the import already exist in {root}"
             )
-        sources = (
-            pd.concat([sources, result.sources], ignore_index=True)
-            if len(sources)
-            else result.sources
-        )
+        sources = pd.concat([sources, imported], ignore_index=True) if len(sources) else imported
         segments = (
             pd.concat([segments, result.segments], ignore_index=True)
             if len(segments)
@@ -524,9 +629,12 @@ def _merge(result, root: Path, existing: bool, *, force: bool, replace: bool) ->
                 )
         elif items is None or not (items["instrument"] == inst).any():
             raise CopevalError(f"no item map for instrument {inst!r}: give one with --items FILE")
+        new = result.responses
+        if rnd is not None:
+            new = new.assign(round=rnd)
         responses[inst] = _merge_responses(
             responses.get(inst),
-            result.responses,
+            new,
             inst=inst,
             force=force,
             replace=replace,
@@ -534,6 +642,8 @@ def _merge(result, root: Path, existing: bool, *, force: bool, replace: bool) ->
         )
     else:  # pragma: no cover - programming error
         raise TypeError(f"cannot write {type(result).__name__}")
+    if not isinstance(result, SurveyImport):
+        _derive_period(meta, sources, report)
     return dict(
         sites=sites,
         sources=sources,

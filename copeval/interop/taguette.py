@@ -296,5 +296,5 @@ def import_taguette(
         texts=texts_by_id,
         sites=minimal_sites(sources["site_id"], origin=str(path)),
         report=report,
-        title=Path(path).stem,
+        title="",  # a file name is not a title: the project gets a placeholder to fill in
     )

@@ -11,6 +11,12 @@ in a format that cannot run code; the project itself is read again from its fold
 
 Reports never see the project as loaded: :meth:`ReportData.for_readers` gives the view
 they render, with every free-text field redacted (:func:`copeval.privacy.redact`).
+
+A project with evaluation rounds (``datapackage.json`` ``copeval.rounds``) is shown one round
+at a time: ``ReportData.load(path, round=R)`` (default: the latest round with evidence) gives
+that round's scores, evidence, sources and survey answers, exactly the tables a one-round
+project gives, and :meth:`ReportData.change` the change of every rating since the previous
+round (:func:`copeval.change.project_change`), computed once and cached with the scores.
 """
 
 from __future__ import annotations
@@ -53,7 +59,7 @@ PRECOMPUTE_PAIRS_UP_TO = 12
 #: Tables :meth:`ReportData.compute_all` always computes (only full reports show them).
 COMPLETE_TABLES = ("code_reliability", "site_sensitivity")
 #: Version of the cached analysis layout (see :mod:`copeval.report.cache`).
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 #: A file naming a folder as a reports folder, and the folders never part of a project's
 #: inputs: one rule for every folder hash (:func:`copeval._io.tree_files`).
 REPORTS_MARKER = _io.REPORTS_MARKER
@@ -155,13 +161,15 @@ def code_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-def analysis_key(path: str | Path, params: dict) -> str:
-    """Cache key of a project's analysis: fingerprint, scoring parameters, copeval version,
-    the analysis code's fingerprint and the cache format."""
+def analysis_key(path: str | Path, params: dict, round: str | None = None) -> str:
+    """Cache key of a project's analysis: fingerprint, scoring parameters, the round shown
+    (None: the latest), copeval version, the analysis code's fingerprint and the cache
+    format."""
     payload = json.dumps(
         {
             "project": project_fingerprint(path),
             "params": _params(params),
+            "round": None if round is None else str(round),
             "copeval": __version__,
             "code": code_fingerprint(),
             "format": CACHE_FORMAT,
@@ -196,6 +204,10 @@ class ReportData:
         report, so one result serves both languages).
     params : dict
         ``weight``, ``n_boot``, ``seed``, ``ci``.
+    project_all : Project
+        For a project with rounds: the project with every round (``project`` then holds the
+        shown round's sources, segments and survey answers only; see :attr:`round`). None
+        when it is ``project`` itself (a project without rounds).
     """
 
     project: object
@@ -203,6 +215,7 @@ class ReportData:
     params: dict
     extras: dict = field(default_factory=dict)
     _site_rows: dict = field(default_factory=dict, repr=False)
+    project_all: object = field(default=None, repr=False)
 
     # ---------------------------------------------------------------- construction
     @classmethod
@@ -218,8 +231,16 @@ class ReportData:
         n_jobs: int | None = None,
         memo: bool = True,
         complete: bool = True,
+        round: str | None = None,
     ) -> ReportData:
         """Load the project and score it, or reuse a cached analysis from ``cache_dir``.
+
+        ``round``: for a project with evaluation rounds, the round the report shows (its
+        scores, evidence, sources and survey answers; default: the latest round with
+        evidence), with the change since the previous round (:meth:`change`) computed and
+        cached with it. A round the project does not declare is a :class:`CopevalError`
+        naming the declared rounds. A project without rounds is shown as always (``round``
+        must then be None).
 
         ``n_jobs`` threads share the bootstrap when the project must be scored (as in
         :func:`copeval.scoring.score_sites`; the result does not depend on it). With
@@ -243,13 +264,15 @@ class ReportData:
         from copeval.project import load_project
 
         params = _params({"weight": weight, "n_boot": n_boot, "seed": seed, "ci": ci})
+        rnd = _round_arg(round)
         memo_key = (
             str(Path(project_path).resolve()),
             tuple(sorted(params.items())),
             str(Path(cache_dir).resolve()) if cache_dir is not None else None,
+            rnd,
         )
         if not memo:
-            return cls._load(project_path, params, cache_dir, load_project, n_jobs, complete)
+            return cls._load(project_path, params, cache_dir, load_project, n_jobs, complete, rnd)
         signature = _stat_signature(project_path)
         hit = _LOADED.pop(memo_key, None)
         if signature is not None and hit is not None and hit[0] == signature:
@@ -257,7 +280,7 @@ class ReportData:
                 hit[1].compute_all()
             _LOADED[memo_key] = hit
             return hit[1]
-        data = cls._load(project_path, params, cache_dir, load_project, n_jobs, complete)
+        data = cls._load(project_path, params, cache_dir, load_project, n_jobs, complete, rnd)
         newest = max((e[3] for e in signature or ()), default=0)  # modification times
         if signature is not None and time.time_ns() - newest > RACY_NS:
             # a file changed in the last moments could change again within the clock's
@@ -269,17 +292,18 @@ class ReportData:
 
     @classmethod
     def _load(
-        cls, project_path, params, cache_dir, load_project, n_jobs=None, complete=True
+        cls, project_path, params, cache_dir, load_project, n_jobs=None, complete=True, rnd=None
     ) -> ReportData:
         from .cache import CacheFormatError, cache_file, load_tables, touch
 
         path = project = key = None
         if cache_dir is not None:
-            key = analysis_key(project_path, params)
+            key = analysis_key(project_path, params, rnd)
             path = cache_file(cache_dir, key)
             if path.is_file():
                 project = load_project(project_path)
-                if analysis_key(project_path, params) != key:
+                _check_round(project, rnd)
+                if analysis_key(project_path, params, rnd) != key:
                     # the files changed while they were read: neither trust nor fill the cache
                     path = None
             if path is not None and path.is_file():
@@ -287,23 +311,42 @@ class ReportData:
                     tables, meta = load_tables(path)
                     tables = _IdCodec(project).decode(tables)
                     result = _result_from_tables(tables, meta)
+                    if project.round_ids and result.settings.get("round") not in project.round_ids:
+                        raise CacheFormatError("cached analysis names no round of the project")
                 except CacheFormatError:  # corrupt, foreign or planted: recompute, replace
                     path.unlink(missing_ok=True)
                 else:
                     touch(path)  # recently used: kept when the folder is pruned
                     extras = {k[1]: v for k, v in tables.items() if k[0] == "extras"}
-                    data = cls(project, result, params, extras)
+                    data = cls._of(project, result, params, extras)
+                    stale = False
                     if complete and not all(k in data.extras for k in COMPLETE_TABLES):
                         data.compute_all()  # cached by a batch of briefs: complete it
+                        stale = True
+                    if data._complete_rounds():
+                        stale = True
+                    if stale:
                         data._save(path)
                     return data
         project = project if project is not None else load_project(project_path)
-        data = cls(project, _score(project, params, n_jobs), params)
+        _check_round(project, rnd)
+        data = cls._of(project, _score(project, params, n_jobs, rnd), params)
         if complete:
             data.compute_all()
-        if path is not None and analysis_key(project_path, params) == key:
+        data._complete_rounds()  # every report of a round shows its change: once, cached
+        if path is not None and analysis_key(project_path, params, rnd) == key:
             data._save(path)  # only when the files scored are still the files of the key
         return data
+
+    @classmethod
+    def _of(cls, project, result, params, extras=None) -> ReportData:
+        """The analysis of ``project`` as a report shows it: for a project with rounds, the
+        scored round's view of the project, the whole project kept in ``project_all``."""
+        rnd = result.settings.get("round") if project.round_ids else None
+        if rnd is None:
+            return cls(project, result, params, dict(extras or {}))
+        view = _round_view(project, str(rnd))
+        return cls(view, result, params, dict(extras or {}), project_all=project)
 
     def _save(self, path: Path) -> None:
         """Write the derived tables (never the project, never a text) to ``path``."""
@@ -319,7 +362,7 @@ class ReportData:
         tables.update({("extras", k): v for k, v in self.extras.items()})
         try:
             json.dumps(r.settings)
-            tables = _IdCodec(self.project).encode(tables)
+            tables = _IdCodec(self._root.all_rounds).encode(tables)
         except (TypeError, KeyError):
             return  # settings or IDs this layout cannot hold: no cache
         skipped = save_tables(path, tables, {"settings": r.settings})
@@ -356,6 +399,150 @@ class ReportData:
             view.__dict__["_names"] = names  # raw name -> shown name, for the shared tables
             views[lang] = view
         return view
+
+    # ---------------------------------------------------------------- rounds
+    @property
+    def _root(self) -> ReportData:
+        """The analysis this one is a readers' view of (itself when it is not a view)."""
+        return self.__dict__.get("_base", self)
+
+    @property
+    def all_rounds(self):
+        """The project with every round (the loaded project; not redacted: use it for
+        numbers, never print its text). ``project`` itself for a project without rounds."""
+        root = self._root
+        return root.project_all if root.project_all is not None else root.project
+
+    @property
+    def rounds(self) -> list[str]:
+        """The project's declared evaluation rounds, oldest first (``[]`` without rounds)."""
+        return list(self._root.all_rounds.round_ids)
+
+    @property
+    def round(self) -> str | None:
+        """The round this analysis shows (None for a project without rounds)."""
+        if not self.rounds:
+            return None
+        rnd = self.result.settings.get("round")
+        return None if rnd is None else str(rnd)
+
+    @property
+    def scored_rounds(self) -> list[str]:
+        """Declared rounds with coded evidence or survey answers, oldest first."""
+        root = self._root
+        cached = root.__dict__.get("_scored_rounds")
+        if cached is None:
+            project = root.all_rounds
+            used = set()
+            if project.round_ids:
+                used = set(project.evidence()["round"].dropna().astype(str))
+                for df in (project.responses or {}).values():
+                    if "round" in df.columns:
+                        used |= set(df["round"].dropna().astype(str))
+            cached = root.__dict__["_scored_rounds"] = [r for r in project.round_ids if r in used]
+        return list(cached)
+
+    def round_label(self, round_id: str, lang: str) -> str:
+        """The label of a round in ``lang`` from ``datapackage.json`` (its ID when none)."""
+        rnd = self.check_round(round_id)
+        return self.project.round_label(rnd, lang)
+
+    def check_round(self, round_id) -> str:
+        """``round_id`` as a string if the project declares it; else a clear error."""
+        rnd = _round_arg(round_id)
+        if rnd is None:
+            raise CopevalError("round_id must be a round ID such as '2017', not None")
+        _check_round(self.all_rounds, rnd)
+        return rnd
+
+    def previous_round(self, round_id: str | None = None) -> str | None:
+        """The latest round with evidence before ``round_id`` (default: the round shown);
+        None when there is none (the first round, or a project without rounds)."""
+        if not self.rounds:
+            return None
+        to = self.check_round(round_id) if round_id is not None else self.round
+        order = self.rounds
+        earlier = [r for r in self.scored_rounds if order.index(r) < order.index(to)]
+        return earlier[-1] if earlier else None
+
+    def change(self, round_from: str | None = None, round_to: str | None = None):
+        """Change of every rating between two rounds: the table of
+        :func:`copeval.change.project_change` (columns :data:`copeval.change.CHANGE_COLUMNS`,
+        one row per site x criterion), computed once and cached with the analysis.
+
+        Default: from the previous round with evidence (:meth:`previous_round`) to the round
+        shown. None when there is no earlier round to compare with (a project without
+        rounds, or the first round shown). Rounds the project does not declare are a
+        :class:`CopevalError` naming the declared rounds.
+        """
+        root = self._root
+        if not self.rounds:
+            if round_from is not None or round_to is not None:
+                _check_round(self.all_rounds, _round_arg(round_from or round_to))
+            return None
+        rt = self.check_round(round_to) if round_to is not None else self.round
+        rf = self.check_round(round_from) if round_from is not None else self.previous_round(rt)
+        if rf is None:
+            return None
+        if rf == rt:
+            raise CopevalError(f"A change needs two different rounds; both are {rf!r}")
+        key = ("change", rf, rt)
+        if key not in root.extras:
+            from copeval.change import project_change
+            from copeval.params import ScoringParams
+
+            p = root.params
+            params = ScoringParams(
+                weight=p["weight"], ci=p["ci"], seed=p["seed"], draws=p["n_boot"]
+            )
+            res = project_change(root.all_rounds, round_from=rf, round_to=rt, params=params)
+            root.extras[key] = res.table
+            for rnd, scored in res.scores.items():
+                root.extras.setdefault(("round_table", rnd), _round_table(scored.table, rnd))
+        return root.extras[key]
+
+    def round_table(self, round_id: str) -> pd.DataFrame:
+        """The ratings of one round (site, criterion, score, interval, band, basis, flags),
+        as that round's report shows them; cached with the analysis."""
+        root = self._root
+        rnd = self.check_round(round_id)
+        key = ("round_table", rnd)
+        if key not in root.extras:
+            if rnd == self.round:
+                root.extras[key] = _round_table(self.result.table, rnd)
+            else:
+                from copeval.scoring import score_sites
+
+                p = root.params
+                scored = score_sites(
+                    root.all_rounds,
+                    weight=p["weight"],
+                    n_boot=p["n_boot"],
+                    seed=p["seed"],
+                    ci=p["ci"],
+                    round=rnd,
+                )
+                root.extras[key] = _round_table(scored.table, rnd)
+        return root.extras[key]
+
+    def _complete_rounds(self) -> bool:
+        """Compute what every report of the round shown needs and the cache should hold:
+        the change since the previous round and the ratings of every earlier round (the
+        wave plot). True when something was computed (the cache file is then rewritten)."""
+        prev = self.previous_round() if self.rounds else None
+        if prev is None:
+            return False
+        done = False
+        if ("change", prev, self.round) not in self._root.extras:
+            self.change()
+            done = True
+        order = self.rounds
+        for rnd in self.scored_rounds:
+            earlier = order.index(rnd) < order.index(self.round)
+            if earlier and ("round_table", rnd) not in self._root.extras:
+                self.round_table(rnd)
+                done = True
+        return done
 
     def compute_all(self) -> None:
         """Compute the lazily cached tables now (before caching to disk).
@@ -416,7 +603,9 @@ class ReportData:
         """Inter-coder reliability per code (None when the project has a single coder)."""
 
         def compute():
-            project = self.project
+            # every round's double coding: the reliability gate of scoring pools the rounds
+            # (copeval.scoring.round_inputs), so the table explains the ratings' flags
+            project = self._root.all_rounds
             consented = set(project.sources.loc[project.sources["consent"] != "none", "source_id"])
             seg = project.segments[project.segments["source_id"].isin(consented)]
             if seg["coder"].nunique() < 2:
@@ -543,7 +732,7 @@ def _rows_of(index: dict, key, frame: pd.DataFrame, site_id: str) -> pd.DataFram
     return frame.iloc[rows] if rows is not None else frame.iloc[0:0]
 
 
-def _score(project, params: dict, n_jobs: int | None = None):
+def _score(project, params: dict, n_jobs: int | None = None, rnd: str | None = None):
     from copeval.scoring import score_sites
 
     return score_sites(
@@ -553,6 +742,82 @@ def _score(project, params: dict, n_jobs: int | None = None):
         seed=params["seed"],
         ci=params["ci"],
         n_jobs=n_jobs,
+        round=rnd,
+    )
+
+
+# ------------------------------------------------------------------------------ rounds
+#: Columns of a round's ratings kept by :meth:`ReportData.round_table` (no IDs, no text).
+ROUND_TABLE_COLUMNS = (
+    "round",
+    "site_id",
+    "criterion",
+    "score",
+    "lower",
+    "upper",
+    "band",
+    "basis",
+    "n_sources",
+    "n_respondents",
+    "insufficient_evidence",
+    "capped",
+    "no_evidence",
+    "thin_evidence",
+    "low_reliability",
+)
+
+
+def _round_table(table: pd.DataFrame, rnd: str) -> pd.DataFrame:
+    table = table.assign(round=rnd)
+    return table[[c for c in ROUND_TABLE_COLUMNS if c in table.columns]].reset_index(drop=True)
+
+
+def _round_arg(value) -> str | None:
+    """A ``round`` argument as text (a number given for a round ID such as 2017 is read as
+    its digits); anything else is a clear error."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise CopevalError(
+            f"round must be a round ID such as '2017' (text), got {type(value).__name__} {value!r}"
+        )
+    return str(value)
+
+
+def _check_round(project, rnd: str | None) -> None:
+    """A clear error unless ``rnd`` is None or a round ``project`` declares."""
+    if rnd is None:
+        return
+    ids = list(project.round_ids)
+    if not ids:
+        raise CopevalError(
+            f"round {rnd!r} given, but project {project.path} declares no evaluation rounds "
+            "(datapackage.json, copeval.rounds); leave round empty"
+        )
+    if rnd not in ids:
+        raise CopevalError(
+            f"No round {rnd!r} in project {project.path}. Declared rounds: {', '.join(ids)}"
+        )
+
+
+def _round_view(project, rnd: str):
+    """``project`` restricted to one round: its sources, their segments and texts, and the
+    round's survey answers (instruments without answers in the round are left out)."""
+    import dataclasses
+
+    sources = project.sources
+    sources = sources[sources["round"].astype(str) == rnd].reset_index(drop=True)
+    ids = set(sources["source_id"])
+    segments = project.segments
+    segments = segments[segments["source_id"].isin(ids)].reset_index(drop=True)
+    responses = {}
+    for inst, df in (project.responses or {}).items():
+        part = df[df["round"].astype(str) == rnd] if "round" in df.columns else df.iloc[0:0]
+        if len(part):
+            responses[inst] = part.reset_index(drop=True)
+    texts = {k: v for k, v in project._texts.items() if k in ids}
+    return dataclasses.replace(
+        project, sources=sources, segments=segments, responses=responses, _texts=texts, _index={}
     )
 
 
@@ -584,6 +849,15 @@ _FREE_TEXT = {
 _META_IDS = frozenset({"primary_coder", "reference_site", "format_version", "written_by"})
 
 
+#: Entries of a round declaration (``meta["rounds"]``) holding free text.
+_ROUND_TEXT = frozenset({"label_es", "label_en"})
+
+
+def _round_entries(meta: dict) -> list:
+    rounds = meta.get("rounds")
+    return [r for r in rounds if isinstance(r, dict)] if isinstance(rounds, list) else []
+
+
 def _meta_text_keys(meta: dict) -> list:
     """Keys of ``meta`` holding free text a report may print (see :data:`_META_IDS`)."""
     return [k for k, v in meta.items() if isinstance(v, str) and k not in _META_IDS]
@@ -609,6 +883,7 @@ def _redacted_project(project, lang: str):
         *project.sources["source_id"],
         *project.segments["segment_id"],
         *(project.meta[k] for k in _meta_text_keys(project.meta)),
+        *(v for r in _round_entries(project.meta) for k, v in r.items() if k in _ROUND_TEXT),
     ]
     if project.items is not None and len(project.items):
         wanted += [v for c in _FREE_TEXT["items"] if c in project.items for v in project.items[c]]
@@ -639,6 +914,11 @@ def _redacted_project(project, lang: str):
     meta = dict(project.meta)
     for key in _meta_text_keys(meta):
         meta[key] = red(meta[key])
+    if _round_entries(meta):  # round labels are printed ("Change since <label>")
+        meta["rounds"] = [
+            {k: red(v) if k in _ROUND_TEXT else v for k, v in r.items()}
+            for r in _round_entries(meta)
+        ]
 
     segments = project.segments
     texts = project._texts

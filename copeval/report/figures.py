@@ -34,12 +34,15 @@ __all__ = [
     "forest_figure",
     "heatmap_figure",
     "likert_figure",
+    "site_palette",
+    "wave_figure",
 ]
 
 #: One colour per rating band (absent .. strong): ColorBrewer RdYlBu, colour-blind safe.
 BAND_COLORS = ("#d7191c", "#fdae61", "#ffffbf", "#abd9e9", "#2c7bb6")
 #: Five answer levels of the diverging Likert bars (very unfavourable .. very favourable).
 LIKERT_COLORS = ("#ca0020", "#f4a582", "#d9d9d9", "#92c5de", "#0571b0")
+#: Site colours, given out by :func:`site_palette` (never by a site's place in one figure).
 SITE_COLORS = ("#1b4f72", "#c0392b", "#1e8449", "#7d3c98", "#b9770e", "#2e4053", "#148f77")
 INK = "#1f2d3d"
 MUTED = "#6b7785"
@@ -97,6 +100,18 @@ def _marks(row) -> str:
 def _site_names(site_ids, site_names) -> dict:
     names = dict(site_names or {})
     return {s: names.get(s, s) for s in site_ids}
+
+
+def site_palette(site_ids) -> dict:
+    """One colour per site, the same in every figure: ``{site_id: "#rrggbb"}``.
+
+    Colours follow the sorted site IDs (:data:`SITE_COLORS`, repeated after seven sites), so
+    a site keeps its colour whatever order a figure lists the sites in. Pass the project's
+    site IDs (``data.site_names``) and hand the result to every figure that colours sites
+    (``palette=``): a figure of a few of them then keeps each site's colour too.
+    """
+    ids = sorted({str(s) for s in site_ids})
+    return {s: SITE_COLORS[i % len(SITE_COLORS)] for i, s in enumerate(ids)}
 
 
 # ------------------------------------------------------------------------------- heatmap
@@ -207,6 +222,7 @@ def forest_figure(
     lang: str = "en",
     site_names: dict | None = None,
     criteria=None,
+    palette: dict | None = None,
 ) -> Figure:
     """Interval ("forest") plot: each criterion's score with its interval, over rating bands.
 
@@ -221,6 +237,9 @@ def forest_figure(
         ``site_id -> display name``.
     criteria : sequence, optional
         Criteria to show, top to bottom.
+    palette : dict, optional
+        ``site_id -> colour`` (:func:`site_palette` of the project's sites); default the
+        palette of the sites shown.
 
     Returns
     -------
@@ -230,6 +249,7 @@ def forest_figure(
     criteria = list(criteria) if criteria is not None else _criteria_in(scores["criterion"])
     sites = list(dict.fromkeys(scores["site_id"]))
     names = _site_names(sites, site_names)
+    colors = {**site_palette(sites), **(palette or {})}
     n_sites = len(sites)
     many = n_sites > len(SITE_COLORS)
     row_h = 0.42 if n_sites == 1 else min(1.6, 0.16 * n_sites + 0.25)
@@ -256,7 +276,7 @@ def forest_figure(
         offsets = np.zeros(1) if n_sites == 1 else np.linspace(-span / 2, span / 2, n_sites)
         by_key = scores.set_index(["site_id", "criterion"])
         for k, site in enumerate(sites):
-            color = INK if n_sites == 1 else SITE_COLORS[k % len(SITE_COLORS)]
+            color = INK if n_sites == 1 else colors[str(site)]
             for i, c in enumerate(criteria):
                 if (site, c) not in by_key.index:
                     continue
@@ -308,10 +328,161 @@ def forest_figure(
             ax.spines[side].set_visible(False)
         if n_sites > 1 and not many:
             handles = [
-                mpl.lines.Line2D(
-                    [], [], color=SITE_COLORS[k % len(SITE_COLORS)], marker="o", linewidth=2
-                )
-                for k in range(n_sites)
+                mpl.lines.Line2D([], [], color=colors[str(s)], marker="o", linewidth=2)
+                for s in sites
+            ]
+            fig.legend(
+                handles,
+                [names[s] for s in sites],
+                loc="outside lower center",
+                ncols=min(n_sites, 4),
+                frameon=False,
+                fontsize=8,
+            )
+    return fig
+
+
+# ------------------------------------------------------------------------------- waves
+def wave_figure(
+    ratings: pd.DataFrame,
+    *,
+    lang: str = "en",
+    rounds=None,
+    round_labels: dict | None = None,
+    criteria=None,
+    site_names: dict | None = None,
+    palette: dict | None = None,
+) -> Figure:
+    """Ratings round by round ("wave plot", as LAPOP's ``lpr_ts``): one panel per criterion,
+    the rounds along the x axis, each rating a dot with its interval, consecutive rounds
+    joined by a line, over the five rating bands.
+
+    Parameters
+    ----------
+    ratings : DataFrame
+        One row per round x criterion (x site): ``round``, ``criterion``, ``score``,
+        ``lower``, ``upper`` and optionally ``site_id`` (several sites: offset within each
+        round, told apart by colour, legend below), ``insufficient_evidence`` and
+        ``thin_evidence`` (hollow dot, † / ‡). A missing score leaves its round empty.
+    lang : {"en", "es"}
+    rounds : sequence, optional
+        Rounds along the x axis, oldest first; default the order of ``ratings``.
+    round_labels : dict, optional
+        ``round -> tick label`` (keep them short; default the round IDs).
+    criteria : sequence, optional
+        One panel each, left to right; default those present, C1..C4, AT.
+    site_names, palette : dict, optional
+        Display names and colours (:func:`site_palette`) of the sites.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    _require(ratings, ["round", "criterion", "score", "lower", "upper"], "ratings")
+    df = ratings.copy()
+    df["round"] = df["round"].astype(str)
+    if "site_id" not in df.columns:
+        df["site_id"] = ""
+    rounds = [str(r) for r in rounds] if rounds is not None else list(dict.fromkeys(df["round"]))
+    criteria = list(criteria) if criteria is not None else _criteria_in(df["criterion"])
+    labels = {r: str((round_labels or {}).get(r, r)) for r in rounds}
+    sites = list(dict.fromkeys(df["site_id"]))
+    n_sites = len(sites)
+    names = _site_names(sites, site_names)
+    colors = {**site_palette(sites), **(palette or {})}
+    span = 0.36 if n_sites > 1 else 0.0
+    offsets = np.linspace(-span / 2, span / 2, n_sites) if n_sites > 1 else np.zeros(1)
+    n_panels = max(len(criteria), 1)
+    legend = 1 < n_sites <= len(SITE_COLORS)
+    height = 2.55 + (0.3 if legend else 0)
+    lowers = [0.0] + [b[0] for b in RATING_BANDS[:-1]]
+    by_key = df.set_index(["site_id", "criterion", "round"]).sort_index()
+    with mpl.rc_context(_RC):
+        fig = Figure(figsize=(6.6, height), layout="constrained")
+        axes = fig.subplots(1, n_panels, sharey=True, squeeze=False)[0]
+        for j, (ax, c) in enumerate(zip(axes, criteria, strict=False)):
+            for (lo, (hi, _, _)), color in zip(
+                zip(lowers, RATING_BANDS, strict=True), BAND_COLORS, strict=True
+            ):
+                ax.axhspan(lo, hi, color=color, alpha=0.22, linewidth=0)
+            for k, site in enumerate(sites):
+                color = INK if n_sites == 1 else colors[str(site)]
+                xs, ys = [], []
+                for i, rnd in enumerate(rounds):
+                    key = (site, c, rnd)
+                    if key not in by_key.index:
+                        continue
+                    row = by_key.loc[key]
+                    if isinstance(row, pd.DataFrame):
+                        row = row.iloc[0]
+                    if pd.isna(row["score"]):
+                        continue
+                    x = i + offsets[k]
+                    mark = _marks(row)
+                    if pd.notna(row["lower"]) and pd.notna(row["upper"]):
+                        ax.plot(
+                            [x, x],
+                            [row["lower"], row["upper"]],
+                            color=color,
+                            linewidth=2.2 if n_sites < 6 else 1.2,
+                            solid_capstyle="round",
+                            alpha=0.55 if mark else 1,
+                        )
+                    ax.plot(
+                        x,
+                        row["score"],
+                        marker="o",
+                        markersize=6 if n_sites < 6 else 3.5,
+                        markerfacecolor="white" if mark else color,
+                        markeredgecolor=color,
+                        markeredgewidth=1.5,
+                        linestyle="none",
+                        zorder=3,
+                    )
+                    if n_sites == 1:
+                        first = i == 0 and len(rounds) > 1  # label away from the line
+                        ax.text(
+                            x - 0.12 if first else x + 0.12,
+                            row["score"],
+                            fmt_num(row["score"], lang) + mark,
+                            va="center",
+                            ha="right" if first else "left",
+                            fontsize=7.5,
+                            fontweight="bold",
+                            color=INK,
+                        )
+                    xs.append(x)
+                    ys.append(float(row["score"]))
+                if len(xs) > 1:
+                    ax.plot(xs, ys, color=color, linewidth=1.1, alpha=0.8, zorder=2)
+            ax.set_title(_wrap(criterion_label(c, lang), 16), fontsize=7.5, loc="center")
+            ax.set_xticks(range(len(rounds)))
+            ax.set_xticklabels([_wrap(labels[r], 10) for r in rounds], fontsize=7)
+            ax.set_xlim(-0.6, len(rounds) - 0.4)
+            ax.set_ylim(0, 4.05)
+            ax.tick_params(axis="x", length=0)
+            for side in ("top", "right"):
+                ax.spines[side].set_visible(False)
+            if j:
+                ax.tick_params(axis="y", length=0)
+        axes[0].set_yticks([0, 1, 2, 3, 4])
+        axes[0].set_ylabel(t("fig.axis.score", lang))
+        last = axes[len(criteria) - 1] if criteria else axes[0]
+        for lo, (hi, en, es) in zip(lowers, RATING_BANDS, strict=True):
+            last.text(
+                1.04,
+                (lo + hi) / 2,
+                en if lang == "en" else es,
+                transform=last.get_yaxis_transform(),
+                fontsize=6.5,
+                color=MUTED,
+                va="center",
+                ha="left",
+            )
+        if legend:
+            handles = [
+                mpl.lines.Line2D([], [], color=colors[str(s)], marker="o", linewidth=2)
+                for s in sites
             ]
             fig.legend(
                 handles,

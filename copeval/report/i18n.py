@@ -800,6 +800,206 @@ STRINGS: dict[str, dict[str, str]] = {
     "word.and": {"es": "y", "en": "and"},
     "word.none": {"es": "ninguno", "en": "none"},
     "word.not_available": {"es": "n. d.", "en": "n/a"},
+    # --- trend (F): change between evaluation rounds (copeval.report.trend) -----------------
+    "trend.title": {"es": "Cambio desde {label}", "en": "Change since {label}"},
+    "trend.title.once": {"es": "Cambio entre rondas", "en": "Change between rounds"},
+    "trend.once.project": {
+        "es": "{site} se ha medido una sola vez ({when}). El cambio podrá informarse después "
+        "de una segunda ronda de evaluación.",
+        "en": "{site} has been measured once ({when}). Change can be reported after a second "
+        "evaluation round.",
+    },
+    "trend.once.first": {
+        "es": "{label} es la primera ronda de evaluación de {site}: todavía no hay una ronda "
+        "anterior con la cual comparar.",
+        "en": "{label} is {site}'s first evaluation round: there is no earlier round to compare "
+        "it with yet.",
+    },
+    "trend.once.site": {
+        "es": "{site} se midió solo en {label}; en {other} no se recogió evidencia de este "
+        "sitio, así que no se puede informar un cambio.",
+        "en": "{site} was measured only in {label}; no evidence was collected for it in "
+        "{other}, so no change can be reported.",
+    },
+    "trend.intro": {
+        "es": "Cada criterio en cada ronda, con su intervalo del {ci}; el cambio es la "
+        "diferencia entre la valoración de {to} y la de {from_}, con su propio intervalo. "
+        "Decimos que un criterio mejoró o empeoró cuando la probabilidad de ese sentido es "
+        "del 90 % o más.",
+        "en": "Each criterion in each round, with its {ci} interval; the change is the "
+        "difference between the {to} rating and the {from_} rating, with its own interval. "
+        "We say a criterion improved or worsened when the probability of that direction is "
+        "90% or more.",
+    },
+    "trend.fig.caption": {
+        "es": "Valoración de cada criterio por ronda ({rounds}), con su intervalo del {ci}. "
+        "Punto hueco: evidencia insuficiente o escasa.",
+        "en": "Rating of each criterion by round ({rounds}), with its {ci} interval. Hollow "
+        "dot: insufficient or thin evidence.",
+    },
+    "trend.fig.alt": {
+        "es": "Gráfico de rondas: valoración de cada criterio en {rounds}.",
+        "en": "Wave plot: rating of each criterion in {rounds}.",
+    },
+    "trend.col.criterion": {"es": "Criterio", "en": "Criterion"},
+    "trend.col.change": {
+        "es": "Cambio (intervalo del {ci})",
+        "en": "Change ({ci} interval)",
+    },
+    "trend.col.words": {"es": "En palabras", "en": "In words"},
+    "trend.interval": {"es": "{lower} a {upper}", "en": "{lower} to {upper}"},
+    "trend.pct.over": {"es": "más del 99\u00a0%", "en": "over 99%"},
+    "trend.words.improved.sure": {
+        "es": "casi con certeza mejoró ({pct})",
+        "en": "almost certainly improved ({pct})",
+    },
+    "trend.words.improved": {
+        "es": "muy probablemente mejoró ({pct})",
+        "en": "very likely improved ({pct})",
+    },
+    "trend.words.improved.open": {
+        "es": "probablemente mejoró ({pct}), aunque el intervalo incluye la ausencia de cambio",
+        "en": "probably improved ({pct}), though the interval includes no change",
+    },
+    "trend.words.worsened.sure": {
+        "es": "casi con certeza empeoró ({pct})",
+        "en": "almost certainly worsened ({pct})",
+    },
+    "trend.words.worsened": {
+        "es": "muy probablemente empeoró ({pct})",
+        "en": "very likely worsened ({pct})",
+    },
+    "trend.words.worsened.open": {
+        "es": "probablemente empeoró ({pct}), aunque el intervalo incluye la ausencia de cambio",
+        "en": "probably worsened ({pct}), though the interval includes no change",
+    },
+    "trend.words.unclear": {
+        "es": "sin cambio claro (probabilidad de mejora {pct})",
+        "en": "no clear change (probability of an improvement {pct})",
+    },
+    "trend.words.none": {
+        "es": "sin valoración en {label}: no hay cambio que informar",
+        "en": "not rated in {label}: no change to report",
+    },
+    "trend.words.short.improved": {"es": "muy probablemente mejoró", "en": "very likely improved"},
+    "trend.words.short.improved.sure": {
+        "es": "casi con certeza mejoró",
+        "en": "almost certainly improved",
+    },
+    "trend.words.short.improved.open": {"es": "probablemente mejoró", "en": "probably improved"},
+    "trend.words.short.worsened": {
+        "es": "muy probablemente empeoró",
+        "en": "very likely worsened",
+    },
+    "trend.words.short.worsened.sure": {
+        "es": "casi con certeza empeoró",
+        "en": "almost certainly worsened",
+    },
+    "trend.words.short.worsened.open": {"es": "probablemente empeoró", "en": "probably worsened"},
+    "trend.words.short.unclear": {"es": "sin cambio claro", "en": "no clear change"},
+    "trend.words.short.none": {"es": "sin valoración en una ronda", "en": "not rated in a round"},
+    "trend.sentence": {
+        "es": "{criterion}: {words}; pasó de {from_} en {round_from} a {to} en {round_to} "
+        "(cambio {change}, intervalo del {ci}: {interval}).",
+        "en": "{criterion}: {words}; from {from_} in {round_from} to {to} in {round_to} "
+        "(change {change}, {ci} interval {interval}).",
+    },
+    "trend.flag.insufficient": {
+        "es": "Evidencia insuficiente en al menos una ronda (†): léase con cautela.",
+        "en": "Insufficient evidence in at least one round (†): read with care.",
+    },
+    "trend.flag.thin": {
+        "es": "Evidencia escasa en al menos una ronda (‡): su variación no puede estimarse "
+        "con su propia evidencia.",
+        "en": "Thin evidence in at least one round (‡): its variation cannot be estimated "
+        "from its own evidence.",
+    },
+    "trend.flag.basis": {
+        "es": "La base de la valoración cambió entre rondas ({from_} → {to}).",
+        "en": "The basis of the rating changed between rounds ({from_} → {to}).",
+    },
+    "trend.basis.qualitative": {"es": "solo cualitativa", "en": "qualitative only"},
+    "trend.basis.survey": {"es": "solo encuesta", "en": "survey only"},
+    "trend.basis.qualitative+survey": {
+        "es": "cualitativa y encuesta",
+        "en": "qualitative and survey",
+    },
+    "trend.pairing.intro": {
+        "es": "Cómo se compararon las rondas: {what}.",
+        "en": "How the rounds were compared: {what}.",
+    },
+    "trend.pairing.independent": {
+        "es": "muestras independientes (otras personas entrevistadas y una nueva muestra de "
+        "encuesta), así que los intervalos del cambio suman la incertidumbre de ambas rondas",
+        "en": "independent samples (different interviewees and a new survey sample), so the "
+        "change intervals add up the uncertainty of both rounds",
+    },
+    "trend.pairing.sources": {
+        "es": "{n} fuente entrevistada de nuevo (la misma persona o grupo en ambas rondas)|"
+        "{n} fuentes entrevistadas de nuevo (la misma persona o grupo en ambas rondas)",
+        "en": "{n} source re-interviewed (the same person or group in both rounds)|"
+        "{n} sources re-interviewed (the same person or group in both rounds)",
+    },
+    "trend.pairing.clusters": {
+        "es": "la encuesta volvió a {n} de los mismos conglomerados de muestreo|"
+        "la encuesta volvió a {n} de los mismos conglomerados de muestreo",
+        "en": "the survey returned to {n} of the same sampling cluster|"
+        "the survey returned to {n} of the same sampling clusters",
+    },
+    "trend.pairing.respondents": {
+        "es": "{n} persona encuestada respondió en ambas rondas (panel)|"
+        "{n} personas encuestadas respondieron en ambas rondas (panel)",
+        "en": "{n} survey respondent answered in both rounds (a panel)|"
+        "{n} survey respondents answered in both rounds (a panel)",
+    },
+    "trend.pairing.used": {
+        "es": "los intervalos del cambio aprovechan ese emparejamiento, que los hace más "
+        "estrechos que con muestras independientes",
+        "en": "the change intervals use that pairing, which makes them narrower than "
+        "independent samples would",
+    },
+    "trend.lead": {
+        "es": "Desde {label}, el mayor cambio claro es en {criterion}: {words}, de {from_} a "
+        "{to} (cambio {change}, intervalo del {ci}: {interval}).",
+        "en": "Since {label}, the largest clear change is in {criterion}: {words}, from {from_} "
+        "to {to} (change {change}, {ci} interval {interval}).",
+    },
+    "trend.brief.once": {
+        "es": "Medido una sola vez: todavía no hay cambio que informar.",
+        "en": "Measured once: no change to report yet.",
+    },
+    "trend.grid.title": {"es": "Cambio desde {label}", "en": "Change since {label}"},
+    "trend.grid.intro": {
+        "es": "Cambio de cada valoración entre {from_} y {to}, por sitio y criterio. El "
+        "color indica el sentido y cuán seguro es; la flecha, el sentido cuando es probable.",
+        "en": "Change of each rating between {from_} and {to}, by site and criterion. The "
+        "colour shows the direction and how sure it is; the arrow, the direction when likely.",
+    },
+    "trend.grid.site": {"es": "Sitio", "en": "Site"},
+    "trend.grid.once": {"es": "medido una vez", "en": "measured once"},
+    "trend.grid.once_count": {
+        "es": "{n} sitio medido una sola vez ({names}) no tiene cambio que mostrar.|"
+        "{n} sitios medidos una sola vez ({names}) no tienen cambio que mostrar.",
+        "en": "{n} site measured only once ({names}) has no change to show.|"
+        "{n} sites measured only once ({names}) have no change to show.",
+    },
+    "trend.grid.none": {
+        "es": "El proyecto tiene una sola ronda de evaluación: todavía no hay cambios que "
+        "comparar.",
+        "en": "The project has a single evaluation round: there are no changes to compare yet.",
+    },
+    "trend.legend.title": {"es": "Leyenda:", "en": "Key:"},
+    "trend.legend.improved_sure": {"es": "mejoró", "en": "improved"},
+    "trend.legend.improved_likely": {"es": "tiende a mejorar", "en": "leaning to improvement"},
+    "trend.legend.unclear": {"es": "sin cambio claro", "en": "no clear change"},
+    "trend.legend.worsened_likely": {"es": "tiende a empeorar", "en": "leaning to worsening"},
+    "trend.legend.worsened_sure": {"es": "empeoró", "en": "worsened"},
+    "trend.legend.rule": {
+        "es": "Mejoró o empeoró: el intervalo excluye el 0 y la probabilidad de ese sentido "
+        "es del 90\u00a0% o más; tiende: probabilidad del 75\u00a0% o más.",
+        "en": "Improved or worsened: the interval excludes 0 and the probability of that "
+        "direction is 90% or more; leaning: probability 75% or more.",
+    },
 }
 
 _PLACEHOLDER = re.compile(r"{(\w+)[^}]*}")

@@ -16,8 +16,9 @@ The compilation can read nothing from the machine:
   Mono, Libertinus Serif, New Computer Modern) and DejaVu Sans from matplotlib's package
   data (``mpl-data/fonts/ttf``; Bitstream Vera licence with DejaVu changes in the public
   domain, see its ``LICENSE_DEJAVU``), so the same PDF comes out on any machine;
-- no package is fetched (``@preview/…`` imports fail: the package cache is an empty folder
-  inside the root).
+- no package is fetched: a source that imports a Typst package (``import "@preview/…"``,
+  which Typst would download) is refused before compiling. Inside a string literal of the
+  backend every ``"`` is escaped, so text can never look like such an import.
 
 A Typst error becomes one :class:`copeval.errors.PdfRenderError` naming Typst's message and
 hints, never a traceback.
@@ -149,8 +150,16 @@ def consecutive_headings(source: str) -> str:
     return _HEADING.sub(fix, source)
 
 
-def _timestamp():
-    """SOURCE_DATE_EPOCH when set (reproducible builds), else the current time."""
+#: A package import in Typst code (never inside a backend string literal, where every
+#: double quote is escaped).
+_PACKAGE_IMPORT = re.compile(r'\bimport\s*"@')
+
+
+def _timestamp(timestamp=None):
+    """The PDF's creation date: ``timestamp`` (UNIX seconds or an aware datetime), else
+    SOURCE_DATE_EPOCH when set (reproducible builds), else None (Typst: now)."""
+    if timestamp is not None:
+        return timestamp
     value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     return int(value) if value.isdigit() else None
 
@@ -176,9 +185,9 @@ def _message(err, source: str = "") -> str:
     return f"Typst could not compile the report PDF: {text}"
 
 
-def _compile(typst, source: str, standards: list[str]) -> tuple[bytes, list[str]]:
+def _compile(typst, source: str, standards: list[str], timestamp=None) -> tuple[bytes, list[str]]:
     kwargs = {"pdf_standards": standards, "pdf_tags": True}
-    stamp = _timestamp()
+    stamp = _timestamp(timestamp)
     if stamp is not None:
         kwargs["timestamp"] = stamp
     with tempfile.TemporaryDirectory(prefix="copeval-typst-") as root:
@@ -192,9 +201,13 @@ def _compile(typst, source: str, standards: list[str]) -> tuple[bytes, list[str]
 
 
 def compile_pdf_with_warnings(
-    source: str, *, standards: Iterable[str] = PDF_STANDARDS
+    source: str, *, standards: Iterable[str] = PDF_STANDARDS, timestamp=None
 ) -> tuple[bytes, list[str]]:
     """Compile Typst ``source`` to PDF bytes; also return Typst's warnings (as text).
+
+    The only thing that differs between two compilations of the same source is the
+    creation date: ``timestamp`` (UNIX seconds) or SOURCE_DATE_EPOCH fix it, and then the
+    bytes are identical.
 
     The PDF is always tagged. It is checked against ``standards`` (PDF/UA-1 by default);
     when the document cannot meet one (Typst stops with "PDF/UA-1 error: ..."), it is
@@ -202,14 +215,21 @@ def compile_pdf_with_warnings(
     """
     typst = _typst()
     standards = list(standards)
+    found = _PACKAGE_IMPORT.search(source)
+    if found:
+        line = source.count("\n", 0, found.start()) + 1
+        raise PdfRenderError(
+            "Typst could not compile the report PDF: a report may not import Typst "
+            f"packages (they would be downloaded); at line {line} of the Typst source"
+        )
     try:
         try:
-            return _compile(typst, source, standards)
+            return _compile(typst, source, standards, timestamp)
         except typst.TypstError as err:
             message = str(getattr(err, "message", "") or err)
             if not standards or not re.match(r"PDF/\S+ error", message):
                 raise
-            pdf, warnings = _compile(typst, source, [])
+            pdf, warnings = _compile(typst, source, [], timestamp)
             reason = message.strip().splitlines()[0]
             return pdf, [f"not {'/'.join(standards)}: {reason}", *warnings]
     except typst.TypstError as err:
@@ -218,12 +238,14 @@ def compile_pdf_with_warnings(
         raise PdfRenderError(_message(err, source)) from None
 
 
-def compile_pdf(source: str, *, standards: Iterable[str] = PDF_STANDARDS) -> bytes:
+def compile_pdf(source: str, *, standards: Iterable[str] = PDF_STANDARDS, timestamp=None) -> bytes:
     """Compile Typst ``source`` (template + fragments) to PDF bytes; a Typst error becomes
     :class:`~copeval.errors.PdfRenderError` with Typst's message."""
-    return compile_pdf_with_warnings(source, standards=standards)[0]
+    return compile_pdf_with_warnings(source, standards=standards, timestamp=timestamp)[0]
 
 
-def notebook_pdf(nb: Mapping, *, standards: Iterable[str] = PDF_STANDARDS) -> bytes:
+def notebook_pdf(
+    nb: Mapping, *, standards: Iterable[str] = PDF_STANDARDS, timestamp=None
+) -> bytes:
     """PDF bytes of an executed report notebook (its ``text/x-typst`` outputs)."""
-    return compile_pdf(notebook_typst(nb), standards=standards)
+    return compile_pdf(notebook_typst(nb), standards=standards, timestamp=timestamp)

@@ -8,8 +8,9 @@ never parses it, so no character of a project's files -- ``#``, ``[``, ``]``, ``
 import or a file read. Inside the literal only ``\\`` and ``"`` need escaping. Before that,
 :func:`clean_text` removes what must not reach a PDF at all: bidirectional controls
 (:func:`copeval.report.safety.strip_bidi`), NUL and the other control characters, lone
-surrogates; line breaks become spaces (as in HTML); words longer than the line can hold get
-invisible break opportunities (zero-width spaces), so nothing overflows the page.
+surrogates; line breaks become spaces (as in HTML). Words longer than a line can hold are
+cut into pieces printed as adjacent boxes (``#box("…")``), so they wrap instead of
+overflowing the page, and the PDF's text gains no character (a copied path stays whole).
 
 Figures are embedded from bytes (``image(bytes("<svg…"), format: "svg")``, PNG likewise),
 never from a path; the PDF is compiled with an empty root folder (:mod:`copeval.report.pdf`),
@@ -24,59 +25,86 @@ import re
 from . import doc
 from .safety import strip_bidi
 
-__all__ = ["clean_text", "column_widths", "to_typst", "typst_str"]
+__all__ = ["clean_text", "column_widths", "to_typst", "typst_str", "typst_text"]
 
 # C0 controls except tab/newline/CR (which become spaces), DEL, C1 controls, and the
 # Unicode line/paragraph separators.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SPACE = re.compile("[\t\n\r\u2028\u2029]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# A run of this many characters without a break opportunity gets zero-width spaces.
+# A run of more characters than this without a break opportunity gets some: after
+# separators and at least every 16 characters (a line holds about 100).
 _LONG_WORD = 24
-_ZWSP = "\u200b"
-_WORD = re.compile(rf"[^\s\u200b]{{{_LONG_WORD + 1},}}")
+_WORD = re.compile(rf"\S{{{_LONG_WORD + 1},}}")
 _PERCENT = re.compile(r"(?<=\d) %")
 _BREAK_AFTER = set("/_-.,;:=&?|\\@+)]}")
 
 
-def _break_word(word: str) -> str:
-    """``word`` with a zero-width space after separators and at least every 16 characters."""
-    out, run = [], 0
-    for ch in word:
-        out.append(ch)
-        run += 1
-        if ch in _BREAK_AFTER or run >= 16:
-            out.append(_ZWSP)
-            run = 0
-    if out and out[-1] == _ZWSP:
-        out.pop()
-    return "".join(out)
-
-
-def clean_text(value, *, breakable: bool = True) -> str:
-    """Plain text safe to print: no bidi or control characters, no line breaks, long words
-    breakable (unless ``breakable=False``: a command printed whole)."""
+def clean_text(value) -> str:
+    """Plain text safe to print: no bidi or control characters, no line breaks (they
+    become spaces, as in HTML), a no-break space between a number and ``%``."""
     text = doc._text(value)
     text = strip_bidi(text)
     text = _SURROGATE.sub("\ufffd", text)
     text = _SPACE.sub(" ", text)
     text = _CONTROL.sub("", text)
-    text = _PERCENT.sub("\u00a0%", text)
-    if breakable:
-        text = _WORD.sub(lambda m: _break_word(m.group()), text)
-    return text
+    return _PERCENT.sub("\u00a0%", text)
 
 
-def typst_str(value, *, breakable: bool = True) -> str:
-    """A Typst string literal (code mode) printing ``value`` as text."""
-    text = clean_text(value, breakable=breakable)
+def _split_word(word: str) -> list[str]:
+    """A long word in pieces: after separators and at least every 16 characters."""
+    pieces, run = [], ""
+    for ch in word:
+        run += ch
+        if ch in _BREAK_AFTER or len(run) >= 16:
+            pieces.append(run)
+            run = ""
+    if run:
+        pieces.append(run)
+    return pieces
+
+
+def _segments(text: str) -> list[tuple[str, bool]]:
+    """``text`` as (text, boxed) segments: each long word cut into boxed pieces, between
+    which a line may break (Typst breaks between inline boxes; a zero-width space would
+    also do, but it stays in the PDF's text and in whatever a reader copies out of it)."""
+    out, last = [], 0
+    for match in _WORD.finditer(text):
+        if match.start() > last:
+            out.append((text[last : match.start()], False))
+        out.extend((piece, True) for piece in _split_word(match.group()))
+        last = match.end()
+    if last < len(text) or not out:
+        out.append((text[last:], False))
+    return out
+
+
+def _literal(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _text(value, *, breakable: bool = True) -> str:
-    """Markup printing ``value`` as text (``#"…"``); empty for an empty text."""
-    lit = typst_str(value, breakable=breakable)
-    return "" if lit == '""' else "#" + lit
+def typst_str(value) -> str:
+    """A Typst string literal (code mode) printing ``value`` as text, unbroken."""
+    return _literal(clean_text(value))
+
+
+def _text(value) -> str:
+    """Markup printing ``value`` as text (``#"…"``; a long word as ``#box("…")`` pieces);
+    empty for an empty text."""
+    return "".join(
+        f"#box({_literal(t)})" if boxed else f"#{_literal(t)}"
+        for t, boxed in _segments(clean_text(value))
+        if t
+    )
+
+
+def typst_text(value) -> str:
+    """A code expression printing ``value`` as text: a string literal, or content whose
+    long words are cut into boxed pieces (see :func:`_segments`)."""
+    segments = _segments(clean_text(value))
+    if len(segments) == 1 and not segments[0][1]:
+        return _literal(segments[0][0])
+    return "[" + _text(value) + "]"
 
 
 def _content(markup: str) -> str:
@@ -95,7 +123,7 @@ def _inline(items) -> str:
         elif isinstance(item, doc.Emph):
             out.append(f"#emph({_content(_inline(item.content))})")
         elif isinstance(item, doc.Span):
-            lit = typst_str(item.text, breakable=item.style != "code")
+            lit = typst_str(item.text) if item.style == "code" else typst_text(item.text)
             out.append(f'#cv-span("{item.style}", {lit})')
         elif isinstance(item, doc.Chip):
             band = "none" if item.band is None else str(int(item.band))
@@ -218,7 +246,7 @@ def _table(node: doc.Table) -> str:
         f"row-header: {'true' if node.row_header else 'false'}",
     ]
     if node.caption:
-        args.append(f"caption: {typst_str(node.caption)}")
+        args.append(f"caption: {typst_text(node.caption)}")
     return f"#cv-table({', '.join(args)},\n  rows: {rows})"
 
 
@@ -227,7 +255,7 @@ _SVG_UNSAFE = doc._SVG_UNSAFE
 
 
 def _figure(node: doc.Figure) -> str:
-    alt = typst_str(node.alt, breakable=False)
+    alt = typst_str(node.alt)
     if node.svg is not None:
         if _SVG_UNSAFE.search(node.svg):
             raise ValueError("Figure SVG contains script or event handlers")
@@ -240,7 +268,7 @@ def _figure(node: doc.Figure) -> str:
         img = f'image(bytes(({data},)), format: "png", alt: {alt}, width: 100%)'
     args = [img]
     if node.caption:
-        args.append(f"caption: {typst_str(node.caption)}")
+        args.append(f"caption: {typst_text(node.caption)}")
     if node.width < 1:
         args.append(f"width: {100 * node.width:.1f}%")
     return f"#cv-figure({', '.join(args)})"
@@ -260,24 +288,62 @@ def _forest(node: doc.Forest) -> str:
     for r in node.rows:
         score = _num(r.score)
         rows.append(
-            f"(label: {typst_str(r.label)}, score: {score}, lower: {_num(r.lower)}, "
-            f"upper: {_num(r.upper)}, value: {typst_str(r.value_text)}, "
+            f"(label: {typst_text(r.label)}, score: {score}, lower: {_num(r.lower)}, "
+            f"upper: {_num(r.upper)}, value: {typst_text(r.value_text)}, "
             f"hollow: {'true' if r.hollow else 'false'})"
         )
     args = [
         _tuple(rows),
-        f"bands: {_tuple(typst_str(b) for b in node.bands)}",
-        f"ticks: {_tuple(f'({_num(v)}, {typst_str(s)})' for v, s in node.ticks)}",
+        f"bands: {_tuple(typst_text(b) for b in node.bands)}",
+        f"ticks: {_tuple(f'({_num(v)}, {typst_text(s)})' for v, s in node.ticks)}",
     ]
     if node.axis_title:
-        args.append(f"axis-title: {typst_str(node.axis_title)}")
+        args.append(f"axis-title: {typst_text(node.axis_title)}")
     if node.caption:
-        args.append(f"caption: {typst_str(node.caption)}")
+        args.append(f"caption: {typst_text(node.caption)}")
     return f"#cv-forest({', '.join(args)})"
 
 
 # ------------------------------------------------------------------------------- blocks
 _LANG = re.compile(r"[a-z]{2,3}")
+
+
+# Height of the text area (A4, 22 mm top and bottom margins), and an estimate of what each
+# block of a cover takes at the template's normal cover spacing (measured on the demo).
+_PAGE_HEIGHT_MM = 253.0
+_COVER_CHARS = 90  # characters of body text on a line of the cover
+
+
+def _lines(text: str, per_line: int) -> int:
+    return max(1, math.ceil(len(text) / per_line))
+
+
+def _cover_height_mm(group: doc.Group) -> float:
+    """A generous estimate of a cover's height at the normal spacing, in mm."""
+    total = 0.0
+    for node in group.content:
+        if isinstance(node, doc.Callout):
+            text = doc.plain_text(node.content)
+            total += 14 + 5 * _lines(text, _COVER_CHARS) + 5 * len(text.split("\n"))
+        elif isinstance(node, doc.Group) and node.style == "kicker":
+            total += 23
+        elif isinstance(node, doc.Heading):
+            total += 9 + 12 * _lines(node.text, 24)
+        elif isinstance(node, doc.Group) and node.style == "subtitle":
+            total += 19
+        elif isinstance(node, doc.Rule):
+            total += 16
+        elif isinstance(node, doc.Table):
+            total += 8 + 10 * len(node.rows) + (8 if node.header else 0)
+        elif isinstance(node, doc.Facts):
+            total += sum(6 + 4.5 * _lines(doc.plain_text(v), _COVER_CHARS) for _, v in node.items)
+        elif isinstance(node, doc.Group) and node.style == "frameworks":
+            total += 18
+        elif isinstance(node, doc.Toc):
+            total += 60
+        else:
+            total += 5 * _lines(doc.plain_text(node), _COVER_CHARS) + 4
+    return total
 
 
 def _starts_new_page(node) -> bool:
@@ -300,9 +366,9 @@ def _block(node, *, nested: bool = False) -> str:
         if not _LANG.fullmatch(lang):
             raise ValueError(f"DocInfo lang must be an ISO 639 code like 'es', not {lang!r}")
         return (
-            f"#show: copeval-doc.with(title: {typst_str(node.title, breakable=False)}, "
-            f'lang: "{lang}", running: {typst_str(node.running)}, '
-            f"footer: {typst_str(node.footer)})"
+            f"#show: copeval-doc.with(title: {typst_str(node.title)}, "
+            f'lang: "{lang}", running: {typst_text(node.running)}, '
+            f"footer: {typst_text(node.footer)})"
         )
     if isinstance(node, doc.Heading):
         outlined = "true" if node.toc and node.level in (2, 3) else "false"
@@ -323,7 +389,7 @@ def _block(node, *, nested: bool = False) -> str:
         items = _tuple(_inline_content(i) for i in node.items)
         return f"#cv-list(numbered: {numbered}, style: {style}, {items})"
     if isinstance(node, doc.Facts):
-        items = _tuple(f"({typst_str(k)}, {_lines_content(v)})" for k, v in node.items)
+        items = _tuple(f"({typst_text(k)}, {_lines_content(v)})" for k, v in node.items)
         return f"#cv-facts({items})"
     if isinstance(node, doc.Table):
         return _table(node)
@@ -332,7 +398,7 @@ def _block(node, *, nested: bool = False) -> str:
     if isinstance(node, doc.Forest):
         return _forest(node)
     if isinstance(node, doc.Callout):
-        title = f", title: {typst_str(node.title)}" if node.title else ""
+        title = f", title: {typst_text(node.title)}" if node.title else ""
         body = _blocks(node.content, nested=True)
         return f'#cv-callout(kind: "{node.kind}"{title})[\n{body}\n]'
     if isinstance(node, doc.Quote):
@@ -341,13 +407,19 @@ def _block(node, *, nested: bool = False) -> str:
     if isinstance(node, doc.PageBreak):
         return "" if nested else "#pagebreak(weak: true)"
     if isinstance(node, doc.Toc):
-        return f"#cv-toc({typst_str(node.title)})"
+        toc = f"#cv-toc({typst_text(node.title)})"
+        return toc if nested else toc + "\n#pagebreak(weak: true)"
     if isinstance(node, doc.Rule):
         return f'#cv-rule(style: "{node.style}")'
     if isinstance(node, doc.Group):
-        group = f'#cv-group(style: "{node.style}")[\n{_blocks(node.content, nested=True)}\n]'
+        style = node.style
+        if style == "cover" and _cover_height_mm(node) > _PAGE_HEIGHT_MM:
+            style = "cover-tight"
+        group = f'#cv-group(style: "{style}")[\n{_blocks(node.content, nested=True)}\n]'
         if not nested and _starts_new_page(node):
-            return "#pagebreak(weak: true)\n" + group
+            group = "#pagebreak(weak: true)\n" + group
+        if not nested and node.style == "cover":
+            group += "\n#pagebreak(weak: true)"  # the cover is a page of its own
         return group
     raise TypeError(f"Not a document block: {type(node).__name__}")
 

@@ -18,9 +18,11 @@ an equal-weight mean across strata, rescaled to 0..4) and compares it with the t
 the demo must reproduce (the study's findings); it also prints inter-coder agreement on the
 double-coded sources. It exits with status 1 when a target is missed.
 
-Authoring sheet columns: ``source_id, quote, code, valence, coder``. ``quote`` must occur
-exactly once in the source's text; several codes on the same passage are several rows with
-the same quote. Segment IDs are ``<source_id>-S<nnn>`` for the primary coder and
+Authoring sheet columns: ``source_id, quote, code, valence, coder``, and optionally
+``quote_en`` / ``quote_es``: a person's translation of the quote, written to ``segments.csv``
+as ``text_en`` / ``text_es`` (docs/data-model.md, "Language variants") for every segment of
+that passage. ``quote`` must occur exactly once in the source's text; several codes on the
+same passage are several rows with the same quote. Segment IDs are ``<source_id>-S<nnn>`` for the primary coder and
 ``<source_id>-<coder>-S<nnn>`` for every other coder, numbered per source in text order.
 Dependencies: the standard library, pandas and copeval itself.
 """
@@ -46,12 +48,16 @@ DEFAULT_PROJECT = REPO / "data" / "demo"
 PRIMARY_CODER = "A"
 META = {
     "title": "MOPSIC demo: Villa Canales and Totonicapán",
+    "title_es": "Demostración MOPSIC: Villa Canales y Totonicapán",
+    "title_en": "MOPSIC demo: Villa Canales and Totonicapán",
     "synthetic": True,
     "period": "2017-02/2018-05",
     "primary_coder": PRIMARY_CODER,
 }
 SHEET_COLUMNS = ["source_id", "quote", "code", "valence", "coder"]
 SEGMENT_COLUMNS = ["segment_id", "source_id", "start", "end", "code", "valence", "coder"]
+#: Optional translation columns of the sheet -> segments.csv columns.
+TRANSLATIONS = {"quote_en": "text_en", "quote_es": "text_es"}
 
 #: Target band (0..4 scale) per site and criterion: the study's findings (docs/domain.md).
 TARGETS = {
@@ -197,7 +203,14 @@ def assign_ids(located: pd.DataFrame, source_order: list[str]) -> pd.DataFrame:
         df["coder"] == PRIMARY_CODER, df["source_id"] + "-" + df["coder"]
     )
     df["segment_id"] = prefix + "-S" + n.map("{:03d}".format)
-    return df[SEGMENT_COLUMNS].reset_index(drop=True)
+    extra = []
+    for sheet_col, seg_col in TRANSLATIONS.items():
+        if sheet_col in df.columns and df[sheet_col].notna().any():
+            # one translation per passage: every segment of that passage carries it
+            per_passage = df.groupby(["source_id", "quote"])[sheet_col].transform("first")
+            df[seg_col] = per_passage
+            extra.append(seg_col)
+    return df[SEGMENT_COLUMNS + extra].reset_index(drop=True)
 
 
 def build(project: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:

@@ -351,6 +351,10 @@ def build(out: Path, seed: int) -> None:
     dp = json.loads((out / "datapackage.json").read_text(encoding="utf-8"))
     block = dp.setdefault("copeval", {})
     block["title"] = "MOPSIC demo: Villa Canales and Totonicapán, with a synthetic 2025 follow-up"
+    block["title_en"] = block["title"]
+    block["title_es"] = (
+        "Demostración MOPSIC: Villa Canales y Totonicapán, con un seguimiento sintético en 2025"
+    )
     block["period"] = "2017-02/2018-05; 2025-03/2025-06 (synthetic)"
     block["rounds"] = ROUNDS
     dp["title"] = block["title"]

@@ -62,8 +62,8 @@ LONG_PATH = "/".join(["carpeta"] * 30) + "/archivo_de_datos_con_nombre_largo.csv
 
 
 def _norm(text: str) -> str:
-    """Text without whitespace and zero-width spaces (line breaks differ in extraction)."""
-    return re.sub(r"[\s\u200b]+", "", text)
+    """Text without whitespace (line breaks differ in extraction)."""
+    return re.sub(r"\s+", "", text)
 
 
 def _places(label: str, text: str) -> list:
@@ -145,6 +145,28 @@ def test_planted_markup_would_run_and_the_root_is_empty(markup, needle):
     assert "root:" not in message  # nothing of /etc/passwd
 
 
+@pytest.mark.parametrize(
+    "markup",
+    [
+        '#import "@preview/cetz:0.3.0"',
+        '#import "@local/x:0.1.0": *',
+        '#{ import "@preview/a:1.0.0" }',
+    ],
+)
+def test_planted_package_import_is_refused_before_any_download(markup):
+    with pytest.raises(PdfRenderError, match="may not import Typst packages") as info:
+        compile_pdf(template() + "\n" + markup)
+    assert "download package" not in str(info.value)
+
+
+def test_package_import_as_text_is_only_text():
+    section = doc.Section(
+        doc.Para('#import "@preview/cetz:0.3.0"'), doc.Para(doc.Span('import "@x', "code"))
+    )
+    text, _ = _compile_text(section)
+    assert '#import "@preview/cetz:0.3.0"' in text and 'import "@x' in text
+
+
 def test_planted_markup_changes_the_document():
     """Unescaped, `= x` at a line start becomes a heading, `$..$` maths, `<l>` a label."""
     live = template() + "\n= Planted heading\n\n$x^2$ and *strong* <lbl>\n"
@@ -210,13 +232,16 @@ def test_no_file_was_read(attacked):
 
 def test_long_words_wrap_inside_the_page(attacked):
     """A 240-character word and a long path break over lines instead of leaving the page
-    (about 100 characters fit on a line)."""
+    (about 100 characters fit on a line), and the PDF's text gains no character: the
+    path copies out whole, without zero-width spaces."""
     text, _ = attacked
     lines = text.splitlines()
+    assert "\u200b" not in text
     assert _norm(LONG_WORD) in _norm(text)
-    assert _norm(LONG_PATH) in _norm(text)
-    assert max(len(line.replace("\u200b", "")) for line in lines) < 130
+    assert LONG_PATH in text.replace("\n", "")
+    assert max(len(line) for line in lines) < 130
     assert not any(LONG_WORD[:150] in line for line in lines)
+    assert sum(1 for line in lines if "carpeta/carpeta" in line) >= 2
 
 
 def test_code_span_is_never_broken():
