@@ -40,6 +40,7 @@ __all__ = [
     "UnsafeInputError",
     "UnsafePathError",
     "UnsupportedColumnError",
+    "ValenceSheetError",
 ]
 
 
@@ -146,6 +147,16 @@ class ImportValidationError(ProjectValidationError):
         self.args = (
             f"{what} would make an invalid project, so nothing was written.\n" + self.args[0],
         )
+
+
+class ValenceSheetError(ProjectValidationError):
+    """The rating sheet has problems; nothing was written."""
+
+    def __init__(self, path, problems):
+        super().__init__(path, problems)
+        lines = [f"{len(self.errors)} problem(s) in the rating sheet {path}; nothing was written:"]
+        lines += [f"  - {p}" for p in self.errors]
+        self.args = ("\n".join(lines),)
 
 
 class ProjectLockedError(CopevalError):
