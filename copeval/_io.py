@@ -11,6 +11,7 @@ both paths are on the same file system. A process killed mid-write leaves at mos
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from pathlib import Path, PurePosixPath
@@ -18,13 +19,18 @@ from pathlib import Path, PurePosixPath
 from .errors import UnsafePathError
 
 __all__ = [
+    "REPORTS_MARKER",
+    "SKIP_DIRS",
     "atomic_write_bytes",
     "atomic_write_csv",
     "atomic_write_text",
     "csv_safe",
+    "hash_file",
+    "hash_tree",
     "neutralise_cell",
     "remove_stale_parts",
     "safe_child",
+    "tree_files",
 ]
 
 PART_SUFFIX = ".part"
@@ -164,3 +170,63 @@ def csv_safe(df):
             out[col] = out[col].map(neutralise_cell)
     out.columns = [neutralise_cell(c) if isinstance(c, str) else c for c in out.columns]
     return out
+
+
+# --------------------------------------------------------------------------- folder hashes
+#: Folders never part of a folder's content (version control, caches of other tools).
+SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".ipynb_checkpoints"})
+#: A file naming a folder as a reports folder (the batch engine writes it, as its lock): its
+#: files are outputs, not inputs, and are left out of the hash of a folder holding it.
+REPORTS_MARKER = ".copeval-reports"
+
+
+def tree_files(root: str | os.PathLike, exclude=()):
+    """``(relative POSIX path, DirEntry)`` of every file of a folder tree, unsorted.
+
+    The one rule for what a folder's content is (a project's inputs, the crosswalk, the
+    report templates): hidden files and folders count (a text may be stored as
+    ``texts/.X.txt``); left out are the folders in :data:`SKIP_DIRS`, temporary files of an
+    atomic write in progress (``.*.part``), the folders in ``exclude`` and every sub-folder
+    holding :data:`REPORTS_MARKER` (a reports folder inside a project). Symbolic links to
+    folders are not followed; links to files are. Raises ``OSError`` when a folder cannot be
+    read.
+    """
+    root = Path(root)
+    skip = {os.path.normcase(os.path.abspath(e)) for e in exclude}
+    stack = [(root, "")]
+    while stack:
+        folder, rel = stack.pop()
+        with os.scandir(folder) as scan:
+            entries = list(scan)
+        if rel and any(e.name == REPORTS_MARKER for e in entries):
+            continue
+        for entry in entries:
+            name = entry.name
+            if entry.is_dir(follow_symlinks=False):
+                if name in SKIP_DIRS or os.path.normcase(os.path.abspath(entry.path)) in skip:
+                    continue
+                stack.append((Path(entry.path), f"{rel}{name}/"))
+            elif entry.is_file(follow_symlinks=True):
+                if name.startswith(".") and name.endswith(PART_SUFFIX):
+                    continue
+                yield f"{rel}{name}", entry
+
+
+def hash_file(path: str | os.PathLike) -> str:
+    """SHA-256 (hex) of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def hash_tree(root: str | os.PathLike, *, exclude=()) -> str:
+    """SHA-256 (hex) over the relative path and bytes of every file :func:`tree_files` lists,
+    in path order: any change to any file's name or content changes it. Raises ``OSError``
+    when a file or folder cannot be read."""
+    digest = hashlib.sha256()
+    for rel, entry in sorted(tree_files(root, exclude), key=lambda item: item[0]):
+        digest.update(rel.encode("utf-8", "surrogateescape") + b"\0")
+        digest.update(bytes.fromhex(hash_file(entry.path)))
+    return digest.hexdigest()

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from ._validate import check_lang
 from .errors import CodebookError
-from .vocabulary import CRITERIA, LANGUAGES
+from .vocabulary import CRITERIA
 
 __all__ = ["CODEBOOK_COLUMNS", "Codebook", "load_codebook"]
 
@@ -114,8 +115,7 @@ class Codebook:
 
 
 def _check_lang(lang: str) -> None:
-    if lang not in LANGUAGES:
-        raise ValueError(f"lang must be one of {', '.join(LANGUAGES)}; got {lang!r}")
+    check_lang(lang)
 
 
 def load_codebook(path: str | Path | None = None) -> Codebook:

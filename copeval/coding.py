@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._io import atomic_write_csv
+from ._io import atomic_write_bytes, atomic_write_csv
 from .codebook import Codebook, load_codebook
 from .errors import CopevalError, MissingDependencyError
 from .vocabulary import CRITERIA
@@ -1101,12 +1101,12 @@ def _append_segments(root: Path, added: pd.DataFrame) -> None:
         values = row._asdict()
         writer.writerow([values.get(h, "") for h in header])
     prefix = "" if raw.endswith(b"\n") or not raw else newline
-    with path.open("ab") as fh:
-        fh.write((prefix + buf.getvalue()).encode("utf-8"))
+    # the whole file, atomically: a process killed mid-write leaves segments.csv as it was
+    atomic_write_bytes(path, raw + (prefix + buf.getvalue()).encode("utf-8"))
     try:
         load_project(root)
     except ProjectValidationError as exc:
-        path.write_bytes(raw)
+        atomic_write_bytes(path, raw)
         raise CopevalError(
             "accepting these suggestions would make the project invalid (were the texts "
             f"changed since the suggestions were made? re-run autocode); segments.csv left as "

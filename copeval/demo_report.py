@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         missing = missing_extra("report", feature)
         if missing is not None:
             raise missing
-        from copeval.report.batch import plan_jobs, run_batch
+        from copeval.report.api import plan_jobs, run_batch
 
         if args.project is None:
             args.project = resources.demo_dir()

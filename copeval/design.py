@@ -38,7 +38,7 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 
-from .errors import CopevalError, MissingDependencyError
+from .errors import DesignError, MissingDependencyError
 from .params import INTERVAL_METHODS
 from .synth import _STRATUM_BIAS, SyntheticProject, synth_project, synth_survey_items
 from .vocabulary import CRITERIA
@@ -62,10 +62,6 @@ __all__ = [
     "simulate_change_design",
     "simulate_design",
 ]
-
-
-class DesignError(CopevalError):
-    """Invalid options for a synthetic national project or a design simulation."""
 
 
 #: Guatemala's 22 departments: INE code, name and number of municipalities (340 in all).

@@ -1,7 +1,9 @@
 """Exceptions raised by copeval.
 
 Every exception copeval raises on purpose derives from :class:`CopevalError`, so a caller
-can catch them all in one place. Problems found in a project's files are collected into
+can catch them all in one place, and every one is defined here (``tests/test_layers.py``
+fails on an exception class defined anywhere else); the modules that raise them re-export
+their names (``copeval.survey.SurveyError`` is this module's class). Problems found in a project's files are collected into
 :class:`Problem` records and raised together as one :class:`ProjectValidationError`, so a
 researcher sees every problem at once rather than one per run.
 """
@@ -12,15 +14,33 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
+    "CacheFormatError",
     "CodebookError",
     "CopevalError",
+    "CrosswalkError",
+    "DesignError",
     "ImportFormatError",
+    "ImportValidationError",
+    "LanguageError",
     "MissingDependencyError",
+    "OutputBusyError",
+    "PdfRenderError",
     "Problem",
+    "ProjectLockedError",
     "ProjectValidationError",
+    "ProjectWriteError",
+    "RefusedURLError",
+    "ReliabilityError",
+    "ReportExecutionError",
+    "ReportTimeoutError",
     "ScoringError",
+    "SurveyError",
+    "SurveyWarning",
+    "SynthError",
     "UnsafeInputError",
     "UnsafePathError",
+    "UnsupportedColumnError",
+    "ValenceSheetError",
 ]
 
 
@@ -112,6 +132,104 @@ class MissingDependencyError(CopevalError, ImportError):
             f"{feature} needs the '{package}' package, which is not installed. "
             f"Install it with: pip install 'copeval[{extra}]'"
         )
+
+
+class ImportValidationError(ProjectValidationError):
+    """The project an import would produce is invalid; nothing was written.
+
+    Problems in data the import brought in name the imported file (and the source, segment,
+    item or respondent), not the trial project's files.
+    """
+
+    def __init__(self, path, problems, *, origin: str | None = None):
+        super().__init__(path, problems)
+        what = f"the import of {origin}" if origin else "the import"
+        self.args = (
+            f"{what} would make an invalid project, so nothing was written.\n" + self.args[0],
+        )
+
+
+class ValenceSheetError(ProjectValidationError):
+    """The rating sheet has problems; nothing was written."""
+
+    def __init__(self, path, problems):
+        super().__init__(path, problems)
+        lines = [f"{len(self.errors)} problem(s) in the rating sheet {path}; nothing was written:"]
+        lines += [f"  - {p}" for p in self.errors]
+        self.args = ("\n".join(lines),)
+
+
+class ProjectLockedError(CopevalError):
+    """Another copeval process is writing into the same project folder."""
+
+
+class ProjectWriteError(CopevalError):
+    """Writing the new project failed (disk full, permissions...); the project is unchanged."""
+
+
+class LanguageError(CopevalError, ValueError):
+    """A language code is not one copeval writes (``es``, ``en``); see
+    :func:`copeval._validate.check_lang`. Also a ``ValueError``, as the checks it replaced
+    raised."""
+
+
+class DesignError(CopevalError):
+    """Invalid options for a synthetic national project or a design simulation."""
+
+
+class SynthError(CopevalError):
+    """Invalid options for a synthetic project (the message names the parameter)."""
+
+
+class ReliabilityError(CopevalError):
+    """The segments table cannot be used to measure inter-coder reliability."""
+
+
+class SurveyError(CopevalError):
+    """The item map or the survey responses cannot be used as given."""
+
+
+class SurveyWarning(UserWarning):
+    """A survey statistic was computed with a caveat (an item dropped, a model not converged).
+
+    A warning, not an error: it is kept here with the errors so that every class copeval
+    raises or warns with is in one place."""
+
+
+# ------------------------------------------------------------------------------ reports
+class CrosswalkError(CopevalError):
+    """The recommendations crosswalk is missing or malformed."""
+
+
+class RefusedURLError(CopevalError, ValueError):
+    """A report tried to load something outside its own assets (a file, a URL)."""
+
+
+class CacheFormatError(CopevalError):
+    """A cache file cannot be read (corrupt, foreign, or written by another layout)."""
+
+
+class UnsupportedColumnError(CopevalError):
+    """A table column the analysis cache cannot store (the analysis is then not cached)."""
+
+
+class ReportExecutionError(CopevalError):
+    """A report notebook failed while executing; ``cell`` and ``ename`` say where and what."""
+
+    def __init__(self, message: str, *, notebook=None, cell=None, ename=None, evalue=None):
+        super().__init__(message)
+        self.notebook = notebook
+        self.cell = cell
+        self.ename = ename
+        self.evalue = evalue
+
+
+class ReportTimeoutError(CopevalError):
+    """A report did not finish within its job timeout (its kernel was restarted)."""
+
+
+class OutputBusyError(CopevalError):
+    """Another copeval run is writing to the same output folder."""
 
 
 class PdfRenderError(CopevalError):

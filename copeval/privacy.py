@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ._io import atomic_write_bytes, atomic_write_csv, safe_child
+from ._validate import check_lang
 from .errors import CopevalError, Problem
 from .vocabulary import RESPONDENT_GROUPS, group_label
 
@@ -345,8 +346,7 @@ def load_registry(project) -> pd.DataFrame:
 
 
 def _check_lang(lang: str) -> None:
-    if lang not in _TAGS:
-        raise CopevalError(f"lang must be one of {', '.join(_TAGS)}; got {lang!r}")
+    check_lang(lang, allowed=_TAGS)
 
 
 def _fold(text: str) -> str:

@@ -57,7 +57,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from .errors import CopevalError
+from .errors import ReliabilityError
 from .vocabulary import CRITERIA
 
 __all__ = [
@@ -121,10 +121,6 @@ RESULT_COLUMNS = [
     "valence_below",
     "unitizing",
 ]
-
-
-class ReliabilityError(CopevalError):
-    """The segments table cannot be used to measure inter-coder reliability."""
 
 
 # --------------------------------------------------------------------------- coefficients

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .errors import CopevalError
+from .errors import SurveyError, SurveyWarning
 from .vocabulary import CRITERIA
 
 __all__ = [
@@ -65,14 +65,6 @@ RELIABILITY_BY = ("instrument", "criterion", "scale")
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 _CRITERION_ORDER = {c: i for i, c in enumerate(CRITERIA)}
-
-
-class SurveyError(CopevalError):
-    """The item map or the survey responses cannot be used as given."""
-
-
-class SurveyWarning(UserWarning):
-    """A survey statistic was computed with a caveat (an item dropped, a model not converged)."""
 
 
 # --------------------------------------------------------------------------- input checking

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from .codebook import Codebook, load_codebook
-from .errors import CopevalError
+from .errors import SynthError
 from .project import table_columns
 from .vocabulary import CRITERIA, RESPONDENT_GROUPS
 
@@ -159,10 +159,6 @@ _ITEMS = (
      "We report back to the community on our work.",
      "Informamos a la comunidad sobre nuestro trabajo."),
 )  # fmt: skip
-
-
-class SynthError(CopevalError):
-    """Invalid options for a synthetic project (the message names the parameter)."""
 
 
 @dataclass(frozen=True, eq=False)

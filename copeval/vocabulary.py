@@ -10,6 +10,8 @@ import math
 import re
 from collections.abc import Mapping
 
+from ._validate import LANGUAGES, check_lang
+
 __all__ = [
     "BAND_CODES",
     "BAND_RANGES",
@@ -32,7 +34,6 @@ __all__ = [
     "rating_label",
 ]
 
-LANGUAGES = ("es", "en")
 
 #: Frühling's four criteria and the auxiliary accountability-and-trust dimension.
 CRITERIA = ("C1", "C2", "C3", "C4", "AT")
@@ -145,8 +146,7 @@ def band_code(score) -> str | None:
 
 def band_label(code, lang: str = "en") -> str:
     """Display label of a band code (``"acceptable"`` -> ``"aceptable"``); ``""`` if missing."""
-    if lang not in LANGUAGES:
-        raise ValueError(f"lang must be one of {LANGUAGES}, got {lang!r}")
+    check_lang(lang)
     if not isinstance(code, str) or code not in BAND_CODES:
         return ""
     _, en, es = RATING_BANDS[BAND_CODES.index(code)]
@@ -159,8 +159,7 @@ def rating_label(score: float, lang: str = "en") -> str:
     Printed 0.0-0.7 absent, 0.8-1.5 limited, 1.6-2.3 passable, 2.4-3.1 acceptable, 3.2-4.0
     strong. A missing score gives an empty string.
     """
-    if lang not in LANGUAGES:
-        raise ValueError(f"lang must be one of {LANGUAGES}, got {lang!r}")
+    check_lang(lang)
     code = band_code(score)
     return "" if code is None else band_label(code, lang)
 

@@ -190,7 +190,7 @@ def test_demo_where_no_folder_can_be_made_is_one_line(tmp_path, capsys):
 
 
 # ------------------------------------------------------------------------- missing extras
-def _without(modules, code: str) -> subprocess.CompletedProcess:
+def _without(modules, code: str, env=None) -> subprocess.CompletedProcess:
     """Run ``code`` in a fresh interpreter in which ``modules`` cannot be imported."""
     prelude = "import sys\n" + "".join(f"sys.modules[{m!r}] = None\n" for m in modules)
     return subprocess.run(
@@ -199,6 +199,7 @@ def _without(modules, code: str) -> subprocess.CompletedProcess:
         text=True,
         timeout=120,
         cwd=REPO.parent,
+        env=env,
     )
 
 
@@ -215,13 +216,21 @@ def test_report_commands_without_the_report_extra_say_so_in_one_line(command, de
     )
 
 
-def test_a_module_missing_at_run_time_names_its_extra(demo_path):
+def test_a_module_missing_at_run_time_names_its_extra(demo_path, tmp_path):
     # Past the up-front check (as if the table forgot a module): the import error inside the
-    # report code still becomes one line naming the extra.
-    args = ["report", str(demo_path), "--site", "VC", "--out", "/nonexistent/x", "-q"]
+    # report code -- which runs in the report's kernel, another process -- still becomes one
+    # line naming the extra. A shim on PYTHONPATH hides matplotlib from the kernel too.
+    shim = tmp_path / "shim" / "matplotlib"
+    shim.mkdir(parents=True)
+    (shim / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'matplotlib'\", name='matplotlib')\n"
+    )
+    args = ["report", str(demo_path), "--site", "VC", "--out", str(tmp_path / "out"), "-q",
+            "--no-cache"]  # fmt: skip
     proc = _without(
         ["matplotlib"],
         f"import copeval.cli as cli\ncli.NEEDS.clear()\nsys.exit(cli.main({args!r}))",
+        env={**os.environ, "PYTHONPATH": str(shim.parent)},
     )
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr

@@ -57,6 +57,7 @@ EXTRAS = {
         "jupytext",
         "weasyprint",
         "nh3",
+        "typst",
     ),
     "autocode": ("pyahocorasick", "snowballstemmer"),
     "surveys": ("pyxform",),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 
-from .report import add_render_args, cache_options, finish
+from .report import add_render_args, cache_options, finish, quiet_failures
 
 
 def register(sub) -> None:
@@ -12,10 +12,11 @@ def register(sub) -> None:
         "compare",
         help="render the report comparing sites (PDF and HTML)",
         description=(
-            "Execute the comparative report notebook with papermill and export it, code hidden, "
+            "Execute the comparative report notebook and export it, code hidden, "
             "to PDF and HTML: ratings of every site on the same scale, the probability that one "
             "site rates above another, and how robust the order is. Writes "
-            "<out>/comparative_<lang>.{pdf,html,ipynb} (comparative_<A-B>_<lang> for a subset)."
+            "<out>/comparative_<lang>.{pdf,html,ipynb} (comparative_<A-B>_<lang> for a subset, "
+            "comparative_r<R>_<lang> with --round R)."
         ),
     )
     add_render_args(p, lang_help="report language: es or en (default es); es,en renders both")
@@ -26,7 +27,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..report.batch import plan_jobs, run_batch
+    from ..report.api import plan_jobs, run_batch
 
     jobs = plan_jobs(
         args.project,
@@ -44,5 +45,5 @@ def run(args) -> int:
         **cache_options(args),
     )
     with cf.ThreadPoolExecutor(max_workers=1) as pool:
-        result = run_batch(jobs, executor=pool, progress=not args.quiet)
+        result = run_batch(jobs, executor=pool, progress=not args.quiet, log=quiet_failures)
     return finish(result)

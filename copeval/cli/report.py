@@ -54,11 +54,18 @@ def add_render_args(p, *, lang_help: str) -> None:
     p.add_argument(
         "--no-cache", action="store_true", help="score the project anew; read and write no cache"
     )
+    p.add_argument(
+        "--round",
+        default=None,
+        metavar="R",
+        help="evaluation round to report (an ID declared in datapackage.json; default: the "
+        "latest). Given, it is part of the output names: site_<ID>_r<R>_<lang>.*",
+    )
 
 
 def cache_options(args) -> dict:
-    """plan_jobs' cache arguments from --cache-dir / --no-cache."""
-    return {"cache": not args.no_cache, "cache_dir": args.cache_dir}
+    """plan_jobs' cache and round arguments from --cache-dir / --no-cache / --round."""
+    return {"cache": not args.no_cache, "cache_dir": args.cache_dir, "round": args.round}
 
 
 def add_profile_arg(p) -> None:
@@ -73,8 +80,25 @@ def add_profile_arg(p) -> None:
     )
 
 
+def quiet_failures(message: str) -> None:
+    """A batch log for the one-report commands: failures are left to :func:`finish`'s
+    summary (printed once), other lines go to stderr."""
+    if not message.startswith("FAILED"):
+        print(message, file=sys.stderr)
+
+
 def finish(result) -> int:
-    """Print the batch summary and the outputs; exit status 1 if any report failed."""
+    """Print the batch summary and the outputs; exit status 1 if any report failed.
+
+    When every report failed for want of the same module (an optional dependency missing
+    in the workers or their kernels), that is raised as ``ModuleNotFoundError``: the command
+    line prints one line naming the extra to install, not a summary of identical failures.
+    """
+    missing = {r.missing for r in result.failed}
+    if result.failed and not result.done and len(missing) == 1 and "" not in missing:
+        name = missing.pop()
+        if name != "copeval":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
     for r in result.results:
         if r.status == "done":
             for fmt in ("pdf", "html", "ipynb"):
@@ -90,9 +114,10 @@ def register(sub) -> None:
         "report",
         help="render one site's evaluation report (PDF and HTML)",
         description=(
-            "Execute the site report notebook for one site with papermill and export it, code "
-            "hidden, to PDF (A4, no LaTeX) and HTML. Site IDs are strings: --site 0101 stays "
-            "'0101'. Writes <out>/site_<ID>_<lang>.{pdf,html,ipynb} atomically."
+            "Execute the site report notebook for one site and export it, code hidden, to PDF "
+            "(A4, no LaTeX) and HTML. Site IDs are strings: --site 0101 stays '0101'. Writes "
+            "<out>/site_<ID>_<lang>.{pdf,html,ipynb} atomically (site_<ID>_r<R>_<lang> with "
+            "--round R)."
         ),
     )
     add_render_args(p, lang_help="report language: es or en (default es); es,en renders both")
@@ -102,7 +127,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..report.batch import plan_jobs, run_batch
+    from ..report.api import plan_jobs, run_batch
 
     jobs = plan_jobs(
         args.project,
@@ -121,5 +146,5 @@ def run(args) -> int:
     if not jobs:
         raise CopevalError("nothing to render")
     with cf.ThreadPoolExecutor(max_workers=1) as pool:
-        result = run_batch(jobs, executor=pool, progress=not args.quiet)
+        result = run_batch(jobs, executor=pool, progress=not args.quiet, log=quiet_failures)
     return finish(result)

@@ -37,6 +37,7 @@ import pandas as pd
 
 from .. import __version__
 from .._io import atomic_write_bytes
+from .._validate import check_lang
 from ..codebook import Codebook, load_codebook
 from ..errors import CopevalError
 from ..vocabulary import CRITERIA
@@ -118,8 +119,7 @@ def _serialise(root: ET.Element, ns: str) -> bytes:
 def codebook_xml(codebook: Codebook | None = None, *, lang: str = "en") -> bytes:
     """The codebook as a REFI-QDA ``.qdc`` document (UTF-8 bytes)."""
     codebook = codebook or load_codebook()
-    if lang not in ("en", "es"):
-        raise ValueError(f"lang must be 'en' or 'es'; got {lang!r}")
+    check_lang(lang)
     tag = _tag(NS_CODEBOOK)
     root = ET.Element(tag("CodeBook"), {"origin": f"copeval {__version__}"})
     _code_tree(ET.SubElement(root, tag("Codes")), codebook, lang, tag)
@@ -187,8 +187,7 @@ def project_xml(
     files : dict
         Member name in the archive (``sources/<guid>.txt``) -> text.
     """
-    if lang not in ("en", "es"):
-        raise ValueError(f"lang must be 'en' or 'es'; got {lang!r}")
+    check_lang(lang)
     tag = _tag(NS_PROJECT)
     sources, segments, _ = _exportable(project)
     if redact:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from .._io import safe_child
-from ..errors import CopevalError, Problem, ProjectValidationError
+from ..errors import CopevalError, ImportValidationError, Problem, ProjectValidationError
 from ..project import table_columns, validate_project, write_project
 from ..vocabulary import parse_respondent_groups
 from .report import ImportReport
@@ -41,21 +41,6 @@ _PROJECT_FILES = ("sites.csv", "sources.csv", "segments.csv", "datapackage.json"
 #: Columns of an imported sources table (the project's, less the text path copeval assigns).
 SOURCE_COLUMNS = [c for c in table_columns("sources") if c != "text_path"]
 SEGMENT_COLUMNS = table_columns("segments")
-
-
-class ImportValidationError(ProjectValidationError):
-    """The project an import would produce is invalid; nothing was written.
-
-    Problems in data the import brought in name the imported file (and the source, segment,
-    item or respondent), not the trial project's files.
-    """
-
-    def __init__(self, path, problems, *, origin: str | None = None):
-        super().__init__(path, problems)
-        what = f"the import of {origin}" if origin else "the import"
-        self.args = (
-            f"{what} would make an invalid project, so nothing was written.\n" + self.args[0],
-        )
 
 
 def minimal_sites(site_ids: Iterable[str], *, origin: str) -> pd.DataFrame:

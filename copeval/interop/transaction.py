@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .._io import atomic_write_text
-from ..errors import CopevalError
+from ..errors import ProjectLockedError, ProjectWriteError
 
 __all__ = [
     "KEPT_PACKAGE_FIELDS",
@@ -44,14 +44,6 @@ __all__ = [
 
 _STAGING = ".staging-"
 _OLD = ".old-"
-
-
-class ProjectLockedError(CopevalError):
-    """Another copeval process is writing into the same project folder."""
-
-
-class ProjectWriteError(CopevalError):
-    """Writing the new project failed (disk full, permissions...); the project is unchanged."""
 
 
 def _real(root: str | os.PathLike) -> Path:

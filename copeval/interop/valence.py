@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from .._io import atomic_write_csv, atomic_write_text
-from ..errors import CopevalError, Problem, ProjectValidationError
+from ..errors import CopevalError, Problem, ValenceSheetError
 from .transaction import project_lock
 
 __all__ = [
@@ -34,16 +34,6 @@ __all__ = [
 #: Columns of the rating sheet; people fill in ``valence``, the others are for reading.
 SHEET_COLUMNS = ("segment_id", "criterion", "code", "text", "valence", "source_id", "coder")
 _VALENCE_RE = re.compile(r"^[+-]?[0-9]+$")
-
-
-class ValenceSheetError(ProjectValidationError):
-    """The rating sheet has problems; nothing was written."""
-
-    def __init__(self, path, problems):
-        super().__init__(path, problems)
-        lines = [f"{len(self.errors)} problem(s) in the rating sheet {path}; nothing was written:"]
-        lines += [f"  - {p}" for p in self.errors]
-        self.args = ("\n".join(lines),)
 
 
 def valence_sheet(project, *, include_rated: bool = False) -> pd.DataFrame:

@@ -1,31 +1,50 @@
-"""Evaluation reports: figures, bilingual text, HTML/PDF rendering and batch execution.
+"""Evaluation reports: content (what a section says) and pipeline (how reports are rendered).
 
 Public API::
 
-    from copeval.report import SiteReport, ComparativeReport, render_report, run_batch
+    from copeval.report import SiteReport, ComparativeReport, ReportData, plan_jobs, run_batch
 
-* :class:`SiteReport`, :class:`ComparativeReport`: report sections as HTML blocks (what the
-  notebooks in ``notebooks/`` call, one section per cell);
-* :func:`render_report`: execute a report notebook with papermill and write its PDF, HTML and
-  executed notebook atomically;
+* :class:`SiteReport`, :class:`ComparativeReport`: report sections as
+  :class:`copeval.report.doc.Section` (what the notebooks in ``notebooks/`` call, one section
+  per cell); :class:`ReportData`: a project's scores and tables, loaded once;
 * :func:`plan_jobs`, :func:`run_batch`: many reports, in parallel on any
-  ``concurrent.futures.Executor``, with resume and a failure summary.
+  ``concurrent.futures.Executor``, with resume and a failure summary (each project scored
+  once first, :func:`copeval.report.api.score_once`); :func:`render_report`: one report.
+
+``docs/architecture.md`` describes the two layers and which module does what. Names are
+imported on first use, so that the pipeline's worker processes do not load the content
+(pandas, matplotlib) they never run themselves.
 """
 
-from .batch import BatchResult, JobResult, ReportJob, plan_jobs, render_report, run_batch, run_job
-from .comparative import ComparativeReport
-from .data import ReportData
-from .site import SiteReport
+from __future__ import annotations
 
-__all__ = [
-    "BatchResult",
-    "ComparativeReport",
-    "JobResult",
-    "ReportData",
-    "ReportJob",
-    "SiteReport",
-    "plan_jobs",
-    "render_report",
-    "run_batch",
-    "run_job",
-]
+import importlib
+
+_EXPORTS = {
+    "BatchResult": "batch",
+    "ComparativeReport": "comparative",
+    "JobResult": "job",
+    "ReportData": "data",
+    "ReportJob": "job",
+    "SiteReport": "site",
+    "plan_jobs": "api",
+    "render_report": "batch",
+    "run_batch": "api",
+    "run_job": "batch",
+    "score_once": "api",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -1,37 +1,40 @@
 """Batch rendering of many reports: parallel, resumable, atomic, and honest about failures.
 
-A batch is a list of :class:`ReportJob` (one report = one site or comparison in one
-language), usually made by :func:`plan_jobs`. :func:`run_batch` runs them on any
-:class:`concurrent.futures.Executor` (default: a process pool sized to the machine; a Dask
-cluster's ``Client.get_executor()`` works unchanged), with a progress bar. A failing report
-never stops the others: its error is collected and summarised at the end.
+A batch is a list of :class:`~copeval.report.job.ReportJob` (one report = one site or
+comparison in one language), usually made by :func:`~copeval.report.job.plan_jobs`.
+:func:`run_batch` runs them on any :class:`concurrent.futures.Executor` (default: a process
+pool with one worker per core; a Dask cluster's ``Client.get_executor()`` works unchanged),
+with a progress bar. A failing report never stops the others: its error is collected and
+summarised at the end.
 
-Each job (:func:`render_report`) executes its notebook — by default in its worker's warm
-kernel (:mod:`copeval.report.warm`: one kernel per worker, reused for every report; the
-``"papermill"`` engine starts a fresh kernel per report instead) — exports HTML and PDF
-in memory and writes the outputs atomically (temporary file + ``os.replace``): a reader, or
-a killed batch, never leaves a half-written PDF. The executed notebook is kept beside the PDF
-for audit. A manifest (``<stem>.manifest.json``) is written last: it records the hash of the
-inputs (every project file, the parameters, the notebook template, the crosswalk and the
-copeval version) and of each output, so ``resume=True`` skips exactly the reports whose
-outputs are complete and whose inputs have not changed.
+Each job (:func:`render_report`) executes its notebook with an engine
+(:mod:`copeval.report.engines`: by default in its worker's warm kernel), makes the HTML page
+and the PDF from the executed notebook (:mod:`copeval.report.render`) in memory and writes
+the outputs atomically (:func:`copeval._io.atomic_write_bytes`): a reader, or a killed
+batch, never sees a half-written PDF. The executed notebook is kept beside the PDF for
+audit. A manifest (``<stem>.manifest.json``) is written last: it records the job's input
+fingerprint (:func:`~copeval.report.job.input_fingerprint`) and the hash of each output, so
+``resume=True`` skips exactly the reports whose outputs are complete and whose inputs have
+not changed.
 
-The project is scored once per batch, in the parent process, and the analysis is cached in
-the user cache folder (``--cache-dir``, ``$COPEVAL_CACHE_DIR``, ``$XDG_CACHE_HOME/copeval``
-or ``~/.cache/copeval``; see :mod:`copeval.report.cache`), never in the reports folder:
-every report of a national batch then reuses one set of scores instead of re-running the
-bootstrap, and the folder that gets zipped and shared holds reports only.
+Scoring the project once per batch, before the workers need it, is the caller's
+``prepare`` (``copeval.report.api`` passes one that loads and caches the analysis; the
+pipeline does not know what a report's data is). It runs in this process while each worker
+of the batch's own pool starts its kernel.
 
 One batch at a time writes to an output folder: :func:`run_batch` holds an exclusive lock
 on ``<out>/.copeval-reports`` (which also marks the folder as outputs, so a reports folder
 inside the project never counts as a project input); a second batch into the same folder
 stops with a one-line error naming the folder and the first batch's process ID.
+
+Pipeline layer (``docs/architecture.md``): this module imports no report content.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import functools
 import hashlib
 import json
 import multiprocessing
@@ -41,170 +44,53 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from copeval import __version__
-from copeval.errors import CopevalError
+from copeval._io import REPORTS_MARKER, atomic_write_bytes, atomic_write_text, remove_stale_parts
+from copeval.errors import CopevalError, OutputBusyError, ReportExecutionError
 
-from .._io import atomic_write_bytes, atomic_write_text, remove_stale_parts, safe_child
-from ..params import DEFAULT_CI, DEFAULT_DRAWS, DEFAULT_SEED, DEFAULT_WEIGHT
-from .i18n import check_lang
+from .engines import DEFAULT_ENGINE, engine_names, get_engine
+from .job import (
+    FORMATS,
+    JobResult,
+    ReportJob,
+    hash_project,
+    input_fingerprint,
+    is_complete,
+    plan_jobs,
+    resolve_sites,
+)
 
 __all__ = [
-    "ENGINES",
     "FORMATS",
     "BatchResult",
     "JobResult",
+    "OutputBusyError",
+    "OutputLock",
     "ReportJob",
     "engine_runner",
+    "input_fingerprint",
     "is_complete",
     "plan_jobs",
     "render_report",
+    "resolve_sites",
     "run_batch",
     "run_job",
 ]
 
-#: Output formats a report can be exported to (the executed notebook is always kept).
-FORMATS = ("pdf", "html")
 #: Where copeval < 0.2 cached analyses (pickles holding raw texts), inside the reports folder.
 LEGACY_CACHE_DIRNAME = ".cache"
-_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: The lock file of a reports folder (also marks it as outputs; see copeval._io.tree_files).
+LOCK_NAME = REPORTS_MARKER
 
 
-def _safe(text: str) -> str:
-    cleaned = _SAFE.sub("-", text).strip("-.")
-    return cleaned or hashlib.sha256(text.encode()).hexdigest()[:10]
-
-
-# ------------------------------------------------------------------------------- jobs
-@dataclass(frozen=True)
-class ReportJob:
-    """One report to render: a site report or a comparison, in one language.
-
-    Attributes
-    ----------
-    kind : {"site", "comparative"}
-    project : str
-        Absolute path of the project folder.
-    lang : {"es", "en"}
-    out_dir : str
-        Folder the outputs go to.
-    site_id : str or None
-        The site (site reports).
-    sites : tuple of str
-        The sites compared (comparative reports); empty means all.
-    formats : tuple of str
-        Subset of :data:`FORMATS`.
-    weight, n_boot, seed, ci
-        Scoring parameters (see :func:`copeval.scoring.score_sites`).
-    cache_dir : str or None
-        Where the project's analysis is cached and shared between jobs.
-    crosswalk : str or None
-        Recommendations crosswalk folder (default ``data/crosswalk``).
-    notebook : str or None
-        Notebook template to execute instead of the bundled one.
-    timeout : int
-        Seconds any one notebook cell may run.
-    profile : {"full", "brief"}
-        Site reports: the complete report or the short municipal brief (see
-        :data:`copeval.report.site.PROFILES`). Comparisons are always complete.
-    """
-
-    kind: str
-    project: str
-    lang: str
-    out_dir: str
-    site_id: str | None = None
-    sites: tuple = ()
-    formats: tuple = FORMATS
-    weight: float = DEFAULT_WEIGHT
-    n_boot: int = DEFAULT_DRAWS
-    seed: int = DEFAULT_SEED
-    ci: float = DEFAULT_CI
-    cache_dir: str | None = None
-    crosswalk: str | None = None
-    notebook: str | None = None
-    timeout: int = 600
-    profile: str = "full"
-
-    @property
-    def stem(self) -> str:
-        """File name stem: ``site_VC_es``, ``brief_VC_es``, ``comparative_es``,
-        ``comparative_A-B_es``."""
-        if self.kind == "site":
-            prefix = "site" if self.profile == "full" else self.profile
-            return f"{prefix}_{_safe(str(self.site_id))}_{self.lang}"
-        if not self.sites:
-            return f"comparative_{self.lang}"
-        joined = "-".join(_safe(s) for s in self.sites)
-        if len(joined) > 60:
-            joined = hashlib.sha256(",".join(self.sites).encode()).hexdigest()[:12]
-        return f"comparative_{joined}_{self.lang}"
-
-    @property
-    def label(self) -> str:
-        """Short human label (``VC (es)``) for progress and messages."""
-        what = self.site_id if self.kind == "site" else "comparison"
-        if self.kind == "site" and self.profile != "full":
-            return f"{what} ({self.lang}, {self.profile})"
-        return f"{what} ({self.lang})"
-
-    def outputs(self) -> dict[str, Path]:
-        """Paths of every output, the executed notebook included."""
-        out = Path(self.out_dir)
-        paths = {
-            fmt: safe_child(out, f"{self.stem}.{fmt}", what="report file") for fmt in self.formats
-        }
-        paths["ipynb"] = safe_child(out, f"{self.stem}.ipynb", what="report file")
-        return paths
-
-    @property
-    def manifest_path(self) -> Path:
-        return safe_child(Path(self.out_dir), f"{self.stem}.manifest.json", what="report file")
-
-    def notebook_file(self) -> Path:
-        from .render import NOTEBOOKS, notebook_path
-
-        return Path(self.notebook) if self.notebook else notebook_path(NOTEBOOKS[self.kind])
-
-    def parameters(self) -> dict:
-        """Values papermill injects into the notebook (site IDs as strings)."""
-        params = {
-            "project_path": self.project,
-            "lang": self.lang,
-            "weight": float(self.weight),
-            "n_boot": int(self.n_boot),
-            "seed": int(self.seed),
-            "ci": float(self.ci),
-            "cache_dir": self.cache_dir,
-            "crosswalk": self.crosswalk,
-        }
-        if self.kind == "site":
-            params["site_id"] = str(self.site_id)
-            if self.profile != "full":  # custom templates without the parameter keep working
-                params["profile"] = self.profile
-        else:
-            params["sites"] = ",".join(self.sites) if self.sites else "all"
-        return params
-
-
-@dataclass
-class JobResult:
-    """What happened to one job: ``status`` is ``"done"``, ``"skipped"`` or ``"failed"``."""
-
-    job: ReportJob
-    status: str
-    seconds: float = 0.0
-    error: str = ""
-    outputs: dict = field(default_factory=dict)
-    timings: dict = field(default_factory=dict)
-    detail: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.status != "failed"
+def __getattr__(name):
+    if name == "ENGINES":  # the engine names, as a tuple (older callers)
+        return tuple(engine_names())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass
@@ -230,6 +116,15 @@ class BatchResult:
     def ok(self) -> bool:
         return not self.failed
 
+    def timings(self) -> dict[str, float]:
+        """Mean seconds of each step (``execute``, ``html``, ``pdf``, ``write``) over the
+        reports rendered (in their workers)."""
+        out: dict = {}
+        for r in self.done:
+            for k, v in r.timings.items():
+                out.setdefault(k, []).append(v)
+        return {k: sum(v) / len(v) for k, v in out.items()}
+
     def summary(self) -> str:
         """Multi-line text: counts, timing, skipped reports and every failure with its error."""
         lines = [
@@ -238,9 +133,10 @@ class BatchResult:
         ]
         if self.done:
             per = [r.seconds for r in self.done]
+            steps = ", ".join(f"{k} {v:.2f}" for k, v in self.timings().items())
             lines.append(
-                f"  seconds per report (execute + export): mean {sum(per) / len(per):.2f}, "
-                f"max {max(per):.2f}"
+                f"  seconds per report (in its worker): mean {sum(per) / len(per):.2f}, "
+                f"max {max(per):.2f} ({steps})"
             )
         if self.skipped:
             lines.append(
@@ -252,211 +148,27 @@ class BatchResult:
         return "\n".join(lines)
 
 
-def plan_jobs(
-    project,
-    *,
-    out_dir,
-    sites: str | Sequence[str] = "all",
-    langs: Sequence[str] = ("es", "en"),
-    formats: Sequence[str] = FORMATS,
-    site_reports: bool = True,
-    comparative: bool = False,
-    weight: float = DEFAULT_WEIGHT,
-    n_boot: int = DEFAULT_DRAWS,
-    seed: int = DEFAULT_SEED,
-    ci: float = DEFAULT_CI,
-    cache: bool = True,
-    crosswalk=None,
-    timeout: int = 600,
-    profile: str = "full",
-    cache_dir=None,
-) -> list[ReportJob]:
-    """The jobs of a batch: one site report per site and language, plus comparisons.
-
-    Parameters
-    ----------
-    project : str or Path
-        Project folder; it is loaded and validated now, so errors show before any work.
-    out_dir : str or Path
-        Output folder.
-    sites : "all" or sequence of str
-        Site IDs (strings); an unknown ID raises an error listing the available ones.
-    langs : sequence of {"es", "en"}
-    formats : sequence of {"pdf", "html"}
-    site_reports, comparative : bool
-        Which kinds of report to plan (comparisons cover the selected sites).
-    weight, n_boot, seed, ci
-        Scoring parameters.
-    cache : bool
-        Share one analysis between the jobs (and later runs) through the cache folder.
-    crosswalk : path, optional
-        Recommendations crosswalk folder.
-    timeout : int
-        Seconds any one notebook cell may run.
-    profile : {"full", "brief"}
-        Site reports: complete (``site_<ID>_<lang>``) or municipal briefs
-        (``brief_<ID>_<lang>``); comparisons are always complete.
-    cache_dir : path, optional
-        The analysis cache folder (default :func:`copeval.report.cache.default_cache_dir`).
-        It may not lie inside ``out_dir``: reports folders are shared.
-
-    Returns
-    -------
-    list of ReportJob
-    """
-    from copeval.project import load_project
-
-    from .site import check_profile
-
-    check_profile(profile)
-    project_path = Path(project).resolve()
-    proj = load_project(project_path)
-    available = [str(s) for s in proj.sites["site_id"]]
-    chosen = resolve_sites(sites, available)
-    langs = [check_lang(x) for x in _as_list(langs)]
-    formats = tuple(_as_list(formats))
-    bad = [f for f in formats if f not in FORMATS]
-    if bad:
-        raise CopevalError(f"Unknown format {bad[0]!r}. Available formats: {', '.join(FORMATS)}")
-    out = Path(out_dir).resolve()
-    if cache:
-        from .cache import default_cache_dir
-
-        cache_path = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
-        cache_path = cache_path.resolve()
-        if cache_path == out or out in cache_path.parents:
-            raise CopevalError(
-                f"the analysis cache {cache_path} would be inside the output folder {out}; "
-                "reports folders are shared: choose a --cache-dir outside it"
-            )
-        from .cache import folder_problem
-
-        problem = folder_problem(cache_path)
-        if problem is not None:  # others could plant forged scores there: score afresh
-            print(
-                f"warning: the analysis cache {cache_path} {problem}; it is not used "
-                "(reports are scored afresh). Use a private --cache-dir.",
-                file=sys.stderr,
-            )
-            cache = False
-    common = dict(
-        project=str(project_path),
-        out_dir=str(out),
-        formats=formats,
-        weight=float(weight),
-        n_boot=int(n_boot),
-        seed=int(seed),
-        ci=float(ci),
-        cache_dir=str(cache_path) if cache else None,
-        crosswalk=str(Path(crosswalk).resolve()) if crosswalk else None,
-        timeout=int(timeout),
-    )
-    jobs = []
-    if site_reports:
-        for site in chosen:
-            for lang in langs:
-                jobs.append(
-                    ReportJob(kind="site", site_id=site, lang=lang, profile=profile, **common)
-                )
-    if comparative:
-        subset = () if len(chosen) == len(available) else tuple(chosen)
-        for lang in langs:
-            jobs.append(ReportJob(kind="comparative", sites=subset, lang=lang, **common))
-    return jobs
-
-
-def _as_list(value) -> list[str]:
-    if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
-    return [str(v) for v in value]
-
-
-def resolve_sites(sites, available: Sequence[str]) -> list[str]:
-    """``"all"``, ``"A,B"`` or a list -> the site IDs, checked against ``available``."""
-    if isinstance(sites, str) and sites.strip().lower() == "all":
-        return list(available)
-    chosen = _as_list(sites)
-    if not chosen:
-        raise CopevalError("No sites given. Use --sites all or a comma-separated list of IDs")
-    unknown = [s for s in chosen if s not in available]
-    if unknown:
-        raise CopevalError(
-            f"Unknown site ID(s): {', '.join(unknown)}. Available site IDs: {', '.join(available)}"
-        )
-    return list(dict.fromkeys(chosen))
-
-
-# ------------------------------------------------------------------------------- fingerprints
-def _hash_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _hash_folder(path: Path) -> str:
-    digest = hashlib.sha256()
-    for f in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
-        digest.update(f.relative_to(path).as_posix().encode() + b"\0")
-        digest.update(_hash_file(f).encode())
-    return digest.hexdigest()
-
-
-def input_fingerprint(job: ReportJob, *, project_hash: str | None = None) -> str:
-    """Hash of everything a report depends on: project files, parameters, template, version.
-
-    ``project_hash`` (from :func:`copeval.report.data.project_fingerprint`) can be passed when
-    many jobs share one project, to hash its files once.
-    """
-    from .data import project_fingerprint
-    from .recommend import CROSSWALK_DIR
-
-    params = {k: v for k, v in asdict(job).items() if k not in ("out_dir", "cache_dir", "timeout")}
-    crosswalk = Path(job.crosswalk) if job.crosswalk else CROSSWALK_DIR
-    payload = {
-        "project": project_hash or project_fingerprint(job.project, exclude=[job.out_dir]),
-        "params": params,
-        "notebook": _hash_file(job.notebook_file()),
-        "crosswalk": _hash_folder(crosswalk) if crosswalk.is_dir() else "",
-        "templates": _hash_folder(Path(__file__).with_name("templates")),
-        "copeval": __version__,
-    }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def is_complete(job: ReportJob, fingerprint: str) -> bool:
-    """True when the job's manifest matches ``fingerprint`` and every output is intact."""
-    try:
-        manifest = json.loads(job.manifest_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    if manifest.get("inputs") != fingerprint:
-        return False
-    recorded = manifest.get("outputs", {})
-    for fmt, path in job.outputs().items():
-        entry = recorded.get(fmt)
-        if not entry or not path.is_file():
-            return False
-        if path.stat().st_size != entry.get("bytes") or _hash_file(path) != entry.get("sha256"):
-            return False
-    return True
-
-
 # ------------------------------------------------------------------------------- one job
 def render_report(
-    job: ReportJob, *, fingerprint: str | None = None, execute: Callable | None = None
+    job: ReportJob,
+    *,
+    fingerprint: str | None = None,
+    execute: Callable | None = None,
+    engine: str = "papermill",
 ) -> JobResult:
     """Execute one report notebook and write its outputs atomically. Raises on failure.
 
     The outputs are produced in memory first (executed notebook, HTML, PDF) and only then
     written, each atomically; the manifest is removed at the start and written last, so a
     report is "complete" only once all its files are in place. ``execute`` runs the notebook
-    (default :func:`copeval.report.render.execute_notebook`, a fresh papermill kernel; the
-    warm engine passes :func:`copeval.report.warm.execute_notebook_warm`).
+    (default: the ``engine``'s, see :mod:`copeval.report.engines`; ``"papermill"``, a fresh
+    kernel, unless told otherwise).
     """
     import nbformat
 
-    from .render import execute_notebook, export_html, html_to_pdf, read_notebook
+    from .render import export_html, export_pdf, pdf_route, read_notebook, sanitize_outputs
 
-    execute = execute or execute_notebook
-
+    execute = execute or get_engine(engine).execute
     start = time.perf_counter()
     out = Path(job.out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -472,15 +184,20 @@ def render_report(
     executed = execute(nb, job.parameters(), cwd=job.out_dir, timeout=job.timeout)
     timings["execute"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    html = export_html(executed)
+    # the executed notebook is kept for audit: its HTML outputs meet the page's rule
+    sanitize_outputs(executed)
+    route = pdf_route(executed) if "pdf" in paths else None
+    html = export_html(executed) if ("html" in paths or route == "weasyprint") else None
     timings["html"] = time.perf_counter() - t0
-    blobs = {"ipynb": nbformat.writes(_sanitize_outputs(executed)).encode("utf-8")}
+    blobs = {}
     if "html" in paths:
         blobs["html"] = html.encode("utf-8")
     if "pdf" in paths:
         t0 = time.perf_counter()
-        blobs["pdf"] = html_to_pdf(html)
+        blobs["pdf"] = export_pdf(executed, html=html)
         timings["pdf"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    blobs["ipynb"] = nbformat.writes(executed).encode("utf-8")
     recorded = {}
     for fmt, blob in blobs.items():
         atomic_write_bytes(paths[fmt], blob)
@@ -500,32 +217,17 @@ def render_report(
         "timings": {k: round(v, 3) for k, v in timings.items()},
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+    if route is not None:
+        manifest["pdf_route"] = route  # "typst", or "weasyprint" for HTML-only outputs
     atomic_write_text(job.manifest_path, json.dumps(manifest, indent=2, ensure_ascii=False))
+    timings["write"] = time.perf_counter() - t0
     return JobResult(
         job=job,
         status="done",
-        seconds=seconds,
+        seconds=time.perf_counter() - start,
         outputs={k: str(v) for k, v in paths.items()},
         timings=timings,
     )
-
-
-def _sanitize_outputs(nb):
-    """``nb`` with every HTML output passed through the reports' allow-list (in place).
-
-    The executed notebook is kept beside the PDF for audit and is shared with it: the HTML it
-    displays meets the same rule as the HTML export (:func:`copeval.report.safety.sanitize_html`).
-    """
-    from .safety import sanitize_html
-
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            data = out.get("data", {})
-            if "text/html" in data:
-                value = data["text/html"]
-                text = "".join(value) if isinstance(value, list) else str(value)
-                data["text/html"] = sanitize_html(text)
-    return nb
 
 
 def _error_line(exc: BaseException) -> str:
@@ -542,12 +244,16 @@ def _error_line(exc: BaseException) -> str:
 
 
 def run_job(
-    job: ReportJob, fingerprint: str | None = None, *, execute: Callable | None = None
+    job: ReportJob,
+    fingerprint: str | None = None,
+    *,
+    execute: Callable | None = None,
+    engine: str = "papermill",
 ) -> JobResult:
     """:func:`render_report`, returning a ``"failed"`` result instead of raising."""
     start = time.perf_counter()
     try:
-        return render_report(job, fingerprint=fingerprint, execute=execute)
+        return render_report(job, fingerprint=fingerprint, execute=execute, engine=engine)
     except Exception as exc:  # one failing report must not stop the batch
         return JobResult(
             job=job,
@@ -555,71 +261,35 @@ def run_job(
             seconds=time.perf_counter() - start,
             error=_error_line(exc),
             detail=traceback.format_exc(),
+            missing=_missing_module(exc),
         )
 
 
+_NO_MODULE = re.compile(r"No module named '([^']+)'")
+
+
+def _missing_module(exc: BaseException) -> str:
+    """The top-level module a failure could not import ("" when it is another failure): a
+    ``ModuleNotFoundError`` in the worker, or one raised by a notebook cell in the kernel."""
+    if isinstance(exc, ModuleNotFoundError):
+        return (exc.name or "").split(".")[0]
+    if isinstance(exc, ReportExecutionError) and exc.ename == "ModuleNotFoundError":
+        match = _NO_MODULE.search(str(exc.evalue or ""))
+        return match.group(1).split(".")[0] if match else ""
+    return ""
+
+
 # ------------------------------------------------------------------------------- batch
-#: Report engines: how each worker executes a notebook. "warm" (default) keeps one kernel
-#: per worker for every report it renders (copeval.report.warm); "papermill" starts a fresh
-#: kernel per report. Both give the same report.
-ENGINES = ("warm", "papermill")
-
-
 def engine_runner(engine: str) -> Callable[..., JobResult]:
-    """The picklable ``runner(job, fingerprint)`` of an engine (see :data:`ENGINES`)."""
-    if engine == "warm":
-        from .warm import run_job_warm
-
-        return run_job_warm
-    if engine == "papermill":
-        return run_job
-    raise CopevalError(f"Unknown engine {engine!r}. Available engines: {', '.join(ENGINES)}")
+    """The picklable ``runner(job, fingerprint)`` of a registered engine."""
+    get_engine(engine)  # an unknown name fails here, in the caller, not in every worker
+    return functools.partial(run_job, engine=engine)
 
 
 def default_executor(max_workers: int | None = None) -> cf.Executor:
     """A process pool (``spawn`` start method) with ``max_workers`` or one worker per core."""
     n = max_workers or os.cpu_count() or 1
     return cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"))
-
-
-def _precompute(jobs: Iterable[ReportJob], *, n_jobs: int = 1) -> None:
-    """Score each distinct (project, parameters) once and cache it for the workers.
-
-    ``n_jobs`` threads share the bootstrap (the result does not depend on it).
-    """
-    from .data import ReportData
-
-    jobs = list(jobs)
-    # briefs need only the scores: the reliability and sensitivity tables of the full
-    # reports (4 s on a 340-site project) are left for a full report to compute
-    complete = any(job.kind != "site" or job.profile == "full" for job in jobs)
-    seen = set()
-    for job in jobs:
-        if job.cache_dir is None:
-            continue
-        key = (job.project, job.weight, job.n_boot, job.seed, job.ci, job.cache_dir)
-        if key in seen:
-            continue
-        seen.add(key)
-        ReportData.load(
-            job.project,
-            weight=job.weight,
-            n_boot=job.n_boot,
-            seed=job.seed,
-            ci=job.ci,
-            cache_dir=job.cache_dir,
-            n_jobs=n_jobs,
-            memo=False,
-            complete=complete,
-        )
-
-
-#: The lock file of a reports folder (also marks it as outputs; see copeval.report.data).
-LOCK_NAME = ".copeval-reports"
-
-
-class OutputBusyError(CopevalError):
-    """Another copeval run is writing to the same output folder."""
 
 
 def prepare_output(out: str | os.PathLike) -> Path:
@@ -749,8 +419,8 @@ def run_batch(
     resume: bool = False,
     progress: bool = True,
     runner: Callable[..., JobResult] | None = None,
-    engine: str = "warm",
-    precompute: bool = True,
+    engine: str = DEFAULT_ENGINE,
+    prepare: Callable | None = None,
     log: Callable[[str], None] | None = None,
 ) -> BatchResult:
     """Render many reports in parallel; failures are collected, never raised.
@@ -758,7 +428,7 @@ def run_batch(
     Parameters
     ----------
     jobs : sequence of ReportJob
-        Usually from :func:`plan_jobs`.
+        Usually from :func:`~copeval.report.job.plan_jobs`.
     executor : concurrent.futures.Executor, optional
         Where jobs run. Default: a process pool of ``max_workers`` (default: one per core),
         created and shut down here. Any executor works, e.g. a Dask cluster's
@@ -771,13 +441,15 @@ def run_batch(
         Show a progress bar on stderr.
     runner : callable, optional
         ``runner(job, fingerprint) -> JobResult``, run in the workers; must be picklable
-        for process pools. Default: the runner of ``engine``.
-    engine : {"warm", "papermill"}
-        How workers execute notebooks when no ``runner`` is given: one warm kernel per
-        worker, reused for all its reports (default), or a fresh papermill kernel per report
-        (see :data:`ENGINES`).
-    precompute : bool
-        Score each project once in this process before dispatching (jobs with a cache).
+        for process pools. Default: :func:`run_job` with ``engine``.
+    engine : str
+        The engine that executes the notebooks when no ``runner`` is given (a name in
+        :mod:`copeval.report.engines`: ``"warm"``, the default, or ``"papermill"``).
+    prepare : callable, optional
+        ``prepare(jobs, n_jobs)``, called in this process with the jobs about to run (after
+        ``resume`` has skipped the others) and the number of threads it may use, while the
+        workers start their kernels: :func:`copeval.report.api.score_once` scores each
+        project once for all of them. None: each report loads its own data.
     log : callable, optional
         Receives one line per skipped or failed job (default: written above the progress bar).
 
@@ -785,9 +457,12 @@ def run_batch(
     -------
     BatchResult
     """
-
     start = time.perf_counter()
-    runner = runner if runner is not None else engine_runner(engine)
+    if runner is None:
+        runner = engine_runner(engine)
+        warm_up = get_engine(engine).warm_up
+    else:
+        warm_up = None
     jobs = list(jobs)
     stems = [(j.out_dir, j.stem) for j in jobs]
     dupes = {s for o, s in stems if stems.count((o, s)) > 1}
@@ -814,20 +489,34 @@ def run_batch(
             resume=resume,
             progress=progress,
             runner=runner,
-            precompute=precompute,
+            warm_up=warm_up,
+            prepare=prepare,
             log=log,
         )
 
 
+def _schedule(jobs: Sequence[ReportJob], todo: list[int]) -> list[int]:
+    """``todo`` in the order to submit: the longest reports (comparisons, then full site
+    reports) first, so that no worker is left with a long report while the others are idle
+    at the end of the batch; otherwise in the order given."""
+
+    def cost(i):
+        job = jobs[i]
+        return 0 if job.kind != "site" else (1 if job.profile == "full" else 2)
+
+    return sorted(todo, key=cost)
+
+
 def _run_batch(
-    jobs, outs, *, start, executor, max_workers, resume, progress, runner, precompute, log
+    jobs, outs, *, start, executor, max_workers, resume, progress, runner, warm_up, prepare, log
 ) -> BatchResult:
     from tqdm.auto import tqdm
 
-    from .data import project_fingerprint
-
-    project_hashes = {p: project_fingerprint(p, exclude=outs) for p in {j.project for j in jobs}}
-    fingerprints = [input_fingerprint(j, project_hash=project_hashes[j.project]) for j in jobs]
+    project_hashes = {p: hash_project(p, exclude=outs) for p in {j.project for j in jobs}}
+    shared: dict = {}
+    fingerprints = [
+        input_fingerprint(j, project_hash=project_hashes[j.project], shared=shared) for j in jobs
+    ]
     results: list[JobResult | None] = [None] * len(jobs)
     bar = tqdm(
         total=len(jobs),
@@ -849,23 +538,21 @@ def _run_batch(
         else:
             todo.append(i)
     own = executor is None and bool(todo)
+    n_workers = min(max_workers or os.cpu_count() or 1, max(len(todo), 1))
     if own:
-        n_workers = min(max_workers or os.cpu_count() or 1, len(todo))
         executor = default_executor(n_workers)
     try:
-        if todo and precompute:
-            warming = []
-            if own and runner is engine_runner("warm"):
-                # start the workers' kernels while this process scores the project
-                from .warm import warm_up
-
-                warming = [executor.submit(warm_up) for _ in range(n_workers)]
+        if todo and prepare is not None:
+            # start the workers' kernels while this process scores the project
+            warming = (
+                [executor.submit(warm_up) for _ in range(n_workers)] if own and warm_up else []
+            )
             bar.set_postfix_str("scoring")
-            _precompute((jobs[i] for i in todo), n_jobs=max_workers or os.cpu_count() or 1)
+            prepare([jobs[i] for i in todo], max_workers or os.cpu_count() or 1)
             cf.wait(warming)
             bar.set_postfix_str("")
         futures = {}
-        for i in todo:
+        for i in _schedule(jobs, todo):
             try:
                 futures[executor.submit(runner, jobs[i], fingerprints[i])] = i
             except Exception as exc:  # the pool itself broke (a worker died starting up)

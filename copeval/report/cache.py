@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from copeval.errors import CopevalError
+from copeval.errors import CacheFormatError, UnsupportedColumnError
 
 from .._io import atomic_write_bytes
 
@@ -60,10 +60,6 @@ MAX_BYTES = 2 * 1024**3
 #: deleting a reports folder, as ``<out>/.cache`` was).
 MAX_ENTRIES = 12
 _NUMPY_KINDS = "biufcmM"
-
-
-class CacheFormatError(CopevalError):
-    """A cache file cannot be read (corrupt, foreign, or written by another layout)."""
 
 
 def default_cache_dir() -> Path:
@@ -120,10 +116,6 @@ def cache_file(cache_dir: str | os.PathLike, key: str) -> Path:
 
 
 # --------------------------------------------------------------------------- writing
-class _Unsupported(Exception):
-    pass
-
-
 def _encode_column(col: pd.Series, prefix: str, arrays: dict) -> dict:
     """Arrays for one column in ``arrays``; returns its description."""
     dtype = col.dtype
@@ -132,7 +124,7 @@ def _encode_column(col: pd.Series, prefix: str, arrays: dict) -> dict:
         return {"kind": "numpy"}
     name = str(dtype)
     if isinstance(dtype, pd.CategoricalDtype):
-        raise _Unsupported(name)
+        raise UnsupportedColumnError(name)
     missing = col.isna().to_numpy()
     if hasattr(dtype, "numpy_dtype") and dtype.numpy_dtype.kind in "biuf":  # Int64, boolean
         fill = False if dtype.numpy_dtype.kind == "b" else 0
@@ -148,7 +140,7 @@ def _encode_column(col: pd.Series, prefix: str, arrays: dict) -> dict:
         kind = "tuples"
         strings = [json.dumps(list(v)) if v is not None else "" for v in values]
     else:
-        raise _Unsupported(name)
+        raise UnsupportedColumnError(name)
     arrays[prefix] = np.array(strings, dtype=str) if strings else np.array([], dtype="<U1")
     arrays[prefix + "m"] = missing
     return {"kind": kind, "dtype": name if kind == "text" else "object"}
@@ -168,7 +160,7 @@ def _encode_frame(df: pd.DataFrame, prefix: str, arrays: dict) -> dict:
     labels = list(frame.columns)
     for label in labels:
         if not isinstance(label, (str, int)) or isinstance(label, bool):
-            raise _Unsupported(f"column label {label!r}")
+            raise UnsupportedColumnError(f"column label {label!r}")
     if isinstance(df.columns, pd.RangeIndex) and isinstance(df.index, pd.RangeIndex):
         columns = {"range": [df.columns.start, df.columns.stop, df.columns.step]}
     else:
@@ -222,7 +214,7 @@ def save_tables(path: str | os.PathLike, tables: dict, meta: dict) -> list:
         try:
             local: dict = {}
             spec = _encode_frame(df, f"t{i}_", local)
-        except _Unsupported:
+        except UnsupportedColumnError:
             skipped.append(key)
             continue
         arrays.update(local)

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from copeval import __version__
+from copeval import __version__, _io
 from copeval.errors import CopevalError
 from copeval.params import DEFAULT_CI, DEFAULT_DRAWS, DEFAULT_SEED, DEFAULT_WEIGHT
 
@@ -60,12 +60,10 @@ PRECOMPUTE_PAIRS_UP_TO = 12
 COMPLETE_TABLES = ("code_reliability", "site_sensitivity")
 #: Version of the cached analysis layout (see :mod:`copeval.report.cache`).
 CACHE_FORMAT = 4
-#: A file naming a folder as a reports folder (the batch engine writes it): its files are
-#: outputs, not inputs, and are left out of a project's fingerprint when the folder lies
-#: inside the project.
-REPORTS_MARKER = ".copeval-reports"
-#: Folders never part of a project's inputs (version control, caches of other tools).
-SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".ipynb_checkpoints"})
+#: A file naming a folder as a reports folder, and the folders never part of a project's
+#: inputs: one rule for every folder hash (:func:`copeval._io.tree_files`).
+REPORTS_MARKER = _io.REPORTS_MARKER
+SKIP_DIRS = _io.SKIP_DIRS
 #: Analyses kept in memory per process (see :meth:`ReportData.load`).
 MEMO_SIZE = 2
 #: A project with a file modified less than this many nanoseconds ago is not memoised.
@@ -74,33 +72,10 @@ _LOADED: OrderedDict = OrderedDict()
 
 
 def _project_files(path: str | Path, exclude=()):
-    """``(relative POSIX path, DirEntry)`` of every input file of a project, unsorted.
-
-    Hidden files count (a text may be stored as ``texts/.X.txt``); left out are the folders
-    in :data:`SKIP_DIRS`, temporary files of an atomic write in progress (``.*.part``), the
-    folders in ``exclude`` and every sub-folder holding :data:`REPORTS_MARKER` (a reports
-    folder inside the project). Symbolic links to folders are not followed. Raises
-    ``OSError`` when a folder cannot be read.
-    """
-    root = Path(path)
-    skip = {os.path.normcase(os.path.abspath(e)) for e in exclude}
-    stack = [(root, "")]
-    while stack:
-        folder, rel = stack.pop()
-        with os.scandir(folder) as scan:
-            entries = list(scan)
-        if rel and any(e.name == REPORTS_MARKER for e in entries):
-            continue
-        for entry in entries:
-            name = entry.name
-            if entry.is_dir(follow_symlinks=False):
-                if name in SKIP_DIRS or os.path.normcase(os.path.abspath(entry.path)) in skip:
-                    continue
-                stack.append((Path(entry.path), f"{rel}{name}/"))
-            elif entry.is_file(follow_symlinks=True):
-                if name.startswith(".") and name.endswith(".part"):
-                    continue
-                yield f"{rel}{name}", entry
+    """``(relative POSIX path, DirEntry)`` of every input file of a project, unsorted
+    (:func:`copeval._io.tree_files`: hidden files count; version-control folders, temporary
+    files, reports folders inside the project and ``exclude`` do not)."""
+    return _io.tree_files(path, exclude)
 
 
 def _stat_signature(path: str | Path) -> tuple | None:
@@ -137,15 +112,10 @@ def project_fingerprint(path: str | Path, *, exclude=()) -> str:
     root = Path(path)
     if not root.is_dir():
         raise CopevalError(f"Project folder not found: {root}")
-    digest = hashlib.sha256()
     try:
-        files = sorted(_project_files(root, exclude), key=lambda item: item[0])
-        for rel, entry in files:
-            digest.update(rel.encode("utf-8", "surrogateescape") + b"\0")
-            digest.update(hashlib.sha256(Path(entry.path).read_bytes()).digest())
+        return _io.hash_tree(root, exclude=exclude)
     except OSError as exc:
         raise CopevalError(f"cannot read project file {exc.filename}: {exc.strerror}") from None
-    return digest.hexdigest()
 
 
 #: Modules whose code decides what an analysis holds: a change to any of them (a new column,

@@ -16,8 +16,9 @@ import re
 
 import pandas as pd
 
+from copeval._validate import check_lang as _check_lang
 from copeval.errors import CopevalError
-from copeval.vocabulary import CRITERION_LABELS, LANGUAGES, STRATUM_LABELS, display_value
+from copeval.vocabulary import CRITERION_LABELS, STRATUM_LABELS, display_value
 
 __all__ = [
     "STRINGS",
@@ -1466,11 +1467,7 @@ _PLACEHOLDER = re.compile(r"{(\w+)[^}]*}")
 
 def check_lang(lang: str) -> str:
     """Return ``lang`` if it is a report language, else raise a clear error."""
-    if lang not in LANGUAGES:
-        raise CopevalError(
-            f"Unknown report language {lang!r}. Available languages: {', '.join(LANGUAGES)}"
-        )
-    return lang
+    return _check_lang(lang, what="report language")
 
 
 def t(key: str, lang: str, /, **values) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from copeval import resources
-from copeval.errors import CopevalError
+from copeval.errors import CrosswalkError
 from copeval.vocabulary import CRITERIA
 
 __all__ = ["Crosswalk", "load_crosswalk", "recommendations", "select_recommendations"]
@@ -42,10 +42,6 @@ def __getattr__(name: str):
     if name == "CROSSWALK_DIR":
         return resources.crosswalk_dir()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-class CrosswalkError(CopevalError):
-    """The recommendations crosswalk is missing or malformed."""
 
 
 @dataclass(frozen=True)

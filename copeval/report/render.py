@@ -1,21 +1,33 @@
-"""From a report notebook to an executed notebook, an HTML page and a PDF: no LaTeX.
+"""From an executed report notebook to an HTML page and a PDF: the render step of the pipeline.
 
-The route: :func:`execute_notebook` runs a jupytext notebook with papermill (parameters
-injected after the cell tagged ``parameters``); :func:`export_html` turns the executed
-notebook's *outputs* into one self-contained HTML page (nbconvert's ``basic`` template with
-``exclude_input=True``, so no code ever reaches the reader; stream and error output are
-dropped too) wrapped in copeval's page template and stylesheet; :func:`html_to_pdf` prints it
-with WeasyPrint using the print rules of ``templates/report.css`` (A4, running header, page
-numbers, a table of contents with page numbers, tables never split mid-row).
+The route: an engine (:mod:`copeval.report.engines`) executes a report notebook
+(:func:`read_notebook` reads it; :func:`execute_notebook` is the papermill engine's fresh
+kernel). Each section a report cell displays is a MIME bundle with ``text/html`` and
+``text/x-typst`` (:mod:`copeval.report.doc`); the executed notebook is the single audited
+source of both outputs:
 
-The notebook's outputs carry everything the page needs: a hidden ``cv-docinfo`` element
-(title, language, running header, footer) and a ``cv-toc`` placeholder filled from the
-``h2``/``h3`` headings. Each step is a plain function of its input, so a batch engine (or a
-warm-kernel worker pool) can run them in any process.
+- :func:`export_html` builds one self-contained page from the notebook's *outputs*, in cell
+  order, skipping cells tagged ``remove-cell``: no code, no prompt, no stream or error
+  output ever reaches the reader. The page is built directly from the outputs and the page
+  template (``templates/page.html.j2``, the stylesheet inlined), not through nbconvert
+  (0.16 s less per report), and passes the reports' HTML allow-list
+  (:func:`copeval.report.safety.sanitize_html`) on its way out.
+- :func:`export_pdf` compiles the PDF from the ``text/x-typst`` outputs with Typst
+  (:func:`copeval.report.pdf.notebook_pdf`) when every displayed output carries Typst; a
+  notebook whose outputs are HTML only (a custom template, or sections not yet ported to
+  the document model) is printed from its HTML page by WeasyPrint (:func:`html_to_pdf`), the
+  former route, kept as the fallback.
+
+Title, language, running header and footer come from the ``cv-docinfo`` element the
+report's cover emits (HTML) and its ``DocInfo`` node (Typst). Each step is a plain function
+of its input, so any worker process can run it.
+
+Pipeline layer (``docs/architecture.md``): this module imports no report content.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
 import html as html_lib
 import re
@@ -23,34 +35,29 @@ import threading
 from pathlib import Path
 
 from copeval import __version__
-from copeval.errors import CopevalError, MissingDependencyError
+from copeval.errors import CopevalError, MissingDependencyError, ReportExecutionError
+
+from .doc import TYPST_MIME
+from .job import NOTEBOOKS, TEMPLATES
 
 __all__ = [
     "NOTEBOOKS",
     "ReportExecutionError",
     "execute_notebook",
     "export_html",
+    "export_pdf",
     "html_to_pdf",
     "notebook_path",
+    "pdf_route",
     "read_notebook",
+    "reader_outputs",
+    "sanitize_outputs",
 ]
 
-TEMPLATES = Path(__file__).with_name("templates")
-#: Report kinds and the notebook that renders each.
-NOTEBOOKS = {"site": "site_report", "comparative": "comparative_report"}
 #: Cells with this tag are kept in the notebook (for people reading it) but not exported.
 REMOVE_TAG = "remove-cell"
-
-
-class ReportExecutionError(CopevalError):
-    """A report notebook failed while executing; ``cell`` and ``ename`` say where and what."""
-
-    def __init__(self, message: str, *, notebook=None, cell=None, ename=None, evalue=None):
-        super().__init__(message)
-        self.notebook = notebook
-        self.cell = cell
-        self.ename = ename
-        self.evalue = evalue
+#: Code cells with this tag run, but their outputs are not exported (as in the PDF).
+REMOVE_OUTPUT_TAG = "remove-output"
 
 
 # ------------------------------------------------------------------------------- notebooks
@@ -71,11 +78,37 @@ def notebook_path(name: str) -> Path:
     return resources.notebook(name)
 
 
+_READ: dict = {}
+_READ_GUARD = threading.Lock()
+
+
 def read_notebook(path: str | Path):
-    """Read a notebook: jupytext percent-format ``.py`` or ``.ipynb``. Returns a NotebookNode."""
+    """Read a notebook: jupytext percent-format ``.py`` or ``.ipynb``. Returns a NotebookNode.
+
+    Each worker parses a template once (jupytext costs about 30 ms a read) and gives every
+    report a copy; the file's size, inode and change times key the parsed copy, so an edited
+    template is read again.
+    """
+    import copy
+    import os
+
     path = Path(path)
     if not path.is_file():
         raise CopevalError(f"Notebook not found: {path}")
+    st = os.stat(path)
+    key = (str(path.resolve()), st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+    with _READ_GUARD:
+        cached = _READ.get(key)
+    if cached is None:
+        cached = _read_notebook(path)
+        with _READ_GUARD:
+            if len(_READ) > 16:
+                _READ.clear()
+            _READ[key] = cached
+    return copy.deepcopy(cached)
+
+
+def _read_notebook(path: Path):
     if path.suffix == ".py":
         try:
             import jupytext
@@ -182,62 +215,101 @@ def _stylesheet() -> str:
     return (TEMPLATES / "report.css").read_text(encoding="utf-8")
 
 
-_EXPORTERS = threading.local()
+_READABLE = ("text/html", "text/markdown", "image/svg+xml", "image/png", "image/jpeg")
+_DISPLAY = ("display_data", "execute_result")
 
 
-def _exporter():
-    # One exporter per thread, reused: a new HTMLExporter compiles its jinja templates again
-    # (~70 ms a report). Per-run state travels in the ``resources`` of each call, as when
-    # nbconvert's own command line converts many notebooks with one exporter.
-    exporter = getattr(_EXPORTERS, "exporter", None)
-    if exporter is None:
-        exporter = _EXPORTERS.exporter = _new_exporter()
-    return exporter
+def _text(value) -> str:
+    return "".join(value) if isinstance(value, list) else str(value)
 
 
-def _new_exporter():
-    from nbconvert import HTMLExporter
-    from nbconvert.preprocessors import TagRemovePreprocessor
+def reader_outputs(nb):
+    """``(cell, output)`` of every output meant for readers, in cell order.
 
-    exporter = HTMLExporter(
-        template_name="basic",
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        exclude_raw=True,
-    )
-    tags = TagRemovePreprocessor(remove_cell_tags={REMOVE_TAG}, enabled=True)
-    exporter.register_preprocessor(tags, enabled=True)
-    return exporter
-
-
-_READABLE = ("text/html", "image/svg+xml", "image/png", "text/markdown")
-
-
-def _reader_outputs(nb):
-    """A copy of ``nb`` keeping only outputs meant for readers (no streams, errors, reprs)."""
-    import copy
-
-    nb = copy.deepcopy(nb)
+    Readers see the display outputs (``display_data``, ``execute_result``) of code cells
+    that carry one of the MIME types a page shows (HTML, Markdown, SVG, PNG, JPEG, and
+    Typst for the PDF); cells tagged ``remove-cell`` or ``remove-output`` are skipped (as
+    :mod:`copeval.report.pdf` skips them); stream output (warnings,
+    prints), errors and plain-text reprs never reach a reader.
+    """
     for cell in nb.cells:
-        if cell.cell_type != "code":
+        if cell.get("cell_type") != "code":
             continue
-        kept = []
+        tags = cell.get("metadata", {}).get("tags", [])
+        if REMOVE_TAG in tags or REMOVE_OUTPUT_TAG in tags:
+            continue
         for out in cell.get("outputs", []):
-            if out.get("output_type") in ("display_data", "execute_result") and any(
-                k in out.get("data", {}) for k in _READABLE
-            ):
-                kept.append(out)
-        cell["outputs"] = kept
-    return nb
+            if out.get("output_type") not in _DISPLAY:
+                continue
+            data = out.get("data", {})
+            if any(k in data for k in _READABLE) or TYPST_MIME in data:
+                yield cell, out
+
+
+def _markdown_cells(nb):
+    return any(
+        c.get("cell_type") == "markdown"
+        and REMOVE_TAG not in c.get("metadata", {}).get("tags", [])
+        and _text(c.get("source", "")).strip()
+        for c in nb.cells
+    )
+
+
+def _markdown(text: str) -> str:
+    try:
+        from nbconvert.filters.markdown_mistune import markdown2html_mistune
+    except ImportError as exc:  # pragma: no cover - part of the report extra
+        raise MissingDependencyError("nbconvert", "report", "Markdown in reports") from exc
+    return markdown2html_mistune(text)
+
+
+def _output_html(data: dict) -> str:
+    """The HTML of one output: its richest representation a page can show."""
+    if "text/html" in data:
+        return _text(data["text/html"])
+    if "text/markdown" in data:
+        return _markdown(_text(data["text/markdown"]))
+    if "image/svg+xml" in data:
+        svg = _text(data["image/svg+xml"]).encode("utf-8")
+        return f'<img src="data:image/svg+xml;base64,{base64.b64encode(svg).decode()}" alt=""/>'
+    for mime in ("image/png", "image/jpeg"):
+        if mime in data:
+            b64 = "".join(_text(data[mime]).split())
+            return f'<img src="data:{mime};base64,{b64}" alt=""/>'
+    return ""
+
+
+def notebook_body(nb) -> str:
+    """The HTML of everything a reader sees in an executed notebook, in cell order
+    (markdown cells not tagged ``remove-cell``, then each code cell's reader outputs), not
+    yet sanitised."""
+    parts = []
+    markdown = _markdown_cells(nb)
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if REMOVE_TAG in tags:
+            continue
+        if cell.get("cell_type") == "markdown" and markdown:
+            source = _text(cell.get("source", ""))
+            if source.strip():
+                parts.append(_markdown(source))
+            continue
+        if cell.get("cell_type") != "code" or REMOVE_OUTPUT_TAG in tags:
+            continue
+        for out in cell.get("outputs", []):
+            if out.get("output_type") in _DISPLAY:
+                html = _output_html(out.get("data", {}))
+                if html:
+                    parts.append(html)
+    return "\n".join(parts)
 
 
 def _docinfo(body: str) -> dict:
     """The ``data-*`` attributes of the first ``cv-docinfo`` element, unescaped.
 
-    Parsed as HTML, not matched with a pattern: nbconvert re-serialises outputs and writes an
-    attribute holding a double quote in single quotes, which a pattern for ``"…"`` missed (a
-    ``"`` in a site name dropped the page title and the PDF's running header).
+    Parsed as HTML, not matched with a pattern: an attribute holding a double quote may be
+    written in single quotes (a pattern for ``"…"`` missed it, and a ``"`` in a site name
+    dropped the page title and the PDF's running header).
     """
     from html.parser import HTMLParser
 
@@ -281,17 +353,13 @@ def _fill_toc(body: str) -> str:
 def export_html(nb) -> str:
     """One self-contained HTML page from an executed report notebook (no code shown).
 
-    Only display outputs reach the page; stream output (warnings, prints), error output,
-    code and prompts are dropped. Title, language, running header and footer come from the
-    ``cv-docinfo`` element that the report's cover emits.
+    Only display outputs reach the page (:func:`reader_outputs`); stream output (warnings,
+    prints), error output, code and prompts are dropped. Title, language, running header
+    and footer come from the ``cv-docinfo`` element that the report's cover emits.
     """
-    try:
-        exporter = _exporter()
-    except ImportError as exc:  # pragma: no cover
-        raise MissingDependencyError("nbconvert", "report", "HTML export") from exc
     from .safety import CONTENT_SECURITY_POLICY, sanitize_html, strip_bidi
 
-    body, _ = exporter.from_notebook_node(_reader_outputs(nb))
+    body = notebook_body(nb)
     info = {"title": "copeval", "lang": "en", "running": "", "footer": ""}
     info.update({k: strip_bidi(v) for k, v in _docinfo(body).items() if k in info})
     if info["lang"] not in ("es", "en"):
@@ -308,6 +376,47 @@ def export_html(nb) -> str:
     )
 
 
+def sanitize_outputs(nb):
+    """``nb`` with every HTML output passed through the reports' allow-list (in place).
+
+    The executed notebook is kept beside the PDF for audit and is shared with it: the HTML it
+    displays meets the same rule as the HTML export (:func:`copeval.report.safety.sanitize_html`).
+    """
+    from .safety import sanitize_html
+
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if "text/html" in data:
+                data["text/html"] = sanitize_html(_text(data["text/html"]))
+    return nb
+
+
+# ------------------------------------------------------------------------------- PDF
+def pdf_route(nb) -> str:
+    """``"typst"`` when every reader output of ``nb`` carries Typst markup (and there is at
+    least one), else ``"weasyprint"``: a notebook with HTML-only outputs (a custom template,
+    sections not ported to :mod:`copeval.report.doc`) would lose them in a Typst PDF."""
+    outputs = [out for _, out in reader_outputs(nb)]
+    if outputs and all(TYPST_MIME in out.get("data", {}) for out in outputs):
+        return "typst"
+    return "weasyprint"
+
+
+def export_pdf(nb, *, html: str | None = None) -> bytes:
+    """The PDF of an executed report notebook (bytes).
+
+    Typst (:func:`copeval.report.pdf.notebook_pdf`, from the ``text/x-typst`` outputs) when
+    :func:`pdf_route` says every output has Typst; else WeasyPrint prints the HTML page
+    (``html``, default :func:`export_html` of ``nb``).
+    """
+    if pdf_route(nb) == "typst":
+        from .pdf import notebook_pdf
+
+        return notebook_pdf(nb)
+    return html_to_pdf(html if html is not None else export_html(nb))
+
+
 def _markup(text: str):
     import markupsafe
 
@@ -318,7 +427,6 @@ def _css_markup():
     return _markup(_stylesheet())
 
 
-# ------------------------------------------------------------------------------- PDF
 def html_to_pdf(html: str, *, base_url: str | None = None, assets=()) -> bytes:
     """Print an HTML report to PDF with WeasyPrint (A4, print stylesheet). Returns bytes.
 

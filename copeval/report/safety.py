@@ -31,7 +31,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
-from copeval.errors import CopevalError, MissingDependencyError
+from copeval.errors import MissingDependencyError, RefusedURLError
 
 __all__ = [
     "ALLOWED_ATTRIBUTES",
@@ -90,10 +90,6 @@ _STYLE_PROPERTIES = {
 #: An inline style value that could fetch or execute something.
 _STYLE_DANGER = re.compile(r"url\s*\(|image-set|image\s*\(|element\s*\(|expression|\\|@|<|>", re.I)
 _IMAGE_DATA = re.compile(r"^data:image/(?:png|jpeg|gif|webp|svg\+xml);base64,[A-Za-z0-9+/=\s]*$")
-
-
-class RefusedURLError(CopevalError, ValueError):
-    """A report tried to load something outside its own assets (a file, a URL)."""
 
 
 #: Bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): in a

@@ -1,12 +1,15 @@
-"""Warm-kernel report engine: one long-lived Jupyter kernel per worker, reused for every report.
+"""Warm-kernel report engine, host side: one long-lived Jupyter kernel per worker, reused.
+
+(The code the kernel itself runs, its snapshot and reset, is :mod:`copeval.report.kernel`;
+this module is what the worker process runs. The engine is ``"warm"`` in
+:mod:`copeval.report.engines`.)
 
 Executing a report with papermill starts a fresh kernel, which then imports pandas,
 matplotlib and copeval before the first cell does any work: most of a report's time on a
 national batch. :class:`WarmKernel` starts a kernel once per worker (process, or thread of a
 process), imports the report modules once, and executes each parameterised notebook in it
-with nbclient; the HTML and PDF export then run in-process in the worker
-(:func:`copeval.report.render.export_html`, :func:`~copeval.report.render.html_to_pdf`), as
-with the papermill engine. The executed notebook is the same one papermill produces: the
+with nbclient; the HTML page and the PDF are then made in the worker from the executed
+notebook (:mod:`copeval.report.render`), as with the papermill engine. The executed notebook is the same one papermill produces: the
 parameters are injected by papermill's own ``parameterize_notebook`` after the cell tagged
 ``parameters``, and every report starts from a fresh namespace.
 
@@ -21,7 +24,7 @@ Known traps of warm kernels, and what is done about each:
   user namespace and execution count (``InteractiveShell.reset(new_session=True)``),
   restores matplotlib's rcParams, warning filters, NumPy error handling, ``sys.path`` and
   the working directory to their state right after start-up, closes pyplot figures and
-  clears copeval's ``functools`` caches. The loaded analysis
+  clears copeval's ``functools`` caches (:func:`copeval.report.kernel.reset`). The loaded analysis
   (:meth:`copeval.report.data.ReportData.load`) is kept: it is keyed on the project's files
   and parameters, so the next report of the same project gets the same data a fresh kernel
   would load, without loading it again.
@@ -46,113 +49,25 @@ import contextlib
 import copy
 import os
 import shutil
-import sys
 import tempfile
 import threading
 import weakref
 
-from copeval.errors import CopevalError
+from copeval.errors import CopevalError, ReportExecutionError, ReportTimeoutError
 
 __all__ = [
     "DEFAULT_RESTART_EVERY",
     "ReportTimeoutError",
     "WarmKernel",
     "execute_notebook_warm",
-    "run_job_warm",
     "warm_up",
     "worker_kernel",
 ]
 
 #: Reports executed by one kernel before it is replaced by a fresh one.
 DEFAULT_RESTART_EVERY = 250
-#: Every this many reports a warm kernel unfreezes and fully collects its garbage.
-FULL_COLLECT_EVERY = 25
 #: Modules imported into a new kernel before its first report (what report notebooks import).
 PRELOAD = ("copeval.report",)
-
-
-class ReportTimeoutError(CopevalError):
-    """A report did not finish within its job timeout (its kernel was restarted)."""
-
-
-# ------------------------------------------------------------------------------- kernel side
-# These functions run *inside* the kernel (the kernel imports this module).
-_STATE: dict = {}
-
-
-def _kernel_snapshot(preload) -> None:
-    """Import the report modules and record the state every report starts from."""
-    import importlib
-    import warnings
-
-    for name in preload:
-        importlib.import_module(name)
-    import numpy as np
-
-    state = {
-        "sys.path": list(sys.path),
-        "warnings": list(warnings.filters),
-        "numpy.err": np.geterr(),
-        "cwd": os.getcwd(),
-    }
-    if "matplotlib" in sys.modules:
-        import matplotlib as mpl
-
-        state["rcParams"] = dict(mpl.rcParams)
-    _STATE.clear()
-    _STATE.update(state)
-
-
-def _kernel_reset(cwd: str | None) -> None:
-    """Give the next report the state of a kernel that has just started (see module doc)."""
-    import warnings
-
-    from IPython import get_ipython
-
-    shell = get_ipython()
-    if shell is not None:
-        shell.reset(new_session=True)  # user namespace, Out/_ history, execution count
-    if "matplotlib.pyplot" in sys.modules:
-        sys.modules["matplotlib.pyplot"].close("all")
-    if "rcParams" in _STATE and "matplotlib" in sys.modules:
-        import matplotlib as mpl
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            dict.update(mpl.rcParams, _STATE["rcParams"])
-    if "warnings" in _STATE:
-        warnings.filters[:] = _STATE["warnings"]
-        warnings._filters_mutated()  # invalidate the filters cache, as warnings' own API does
-    if "numpy.err" in _STATE and "numpy" in sys.modules:
-        sys.modules["numpy"].seterr(**_STATE["numpy.err"])
-    if "sys.path" in _STATE:
-        sys.path[:] = _STATE["sys.path"]
-    _clear_caches()
-    os.chdir(cwd or _STATE.get("cwd", os.getcwd()))
-    # What survives the reset (modules, the loaded analysis kept by copeval.report.data)
-    # moves to the permanent generation, so the next reset's collection (IPython's reset
-    # runs one) scans only what the last report created: 0.07 s less per report with a
-    # national project in memory. That collection runs before the namespace is cleared, so
-    # some cyclic garbage of the last report is frozen too: every FULL_COLLECT_EVERY resets
-    # everything is unfrozen and collected once, which bounds what can wait there.
-    import gc
-
-    _STATE["resets"] = _STATE.get("resets", 0) + 1
-    if _STATE["resets"] % FULL_COLLECT_EVERY == 0:
-        gc.unfreeze()
-        gc.collect()
-    gc.freeze()
-
-
-def _clear_caches() -> None:
-    """Clear the ``functools`` caches of copeval's modules (templates, labels...)."""
-    for name, module in list(sys.modules.items()):
-        if module is None or not (name == "copeval" or name.startswith("copeval.")):
-            continue
-        for value in list(vars(module).values()):
-            clear = getattr(value, "cache_clear", None)
-            if callable(clear) and getattr(value, "__module__", None) == name:
-                clear()
 
 
 # ------------------------------------------------------------------------------- worker side
@@ -252,9 +167,9 @@ class WarmKernel:
 
         self._res["kc"] = self._run(connect())
         code = (
-            "import copeval.report.warm as _copeval_warm\n"
-            f"_copeval_warm._kernel_snapshot({self.preload!r})\n"
-            "del _copeval_warm\n"
+            "import copeval.report.kernel as _copeval_kernel\n"
+            f"_copeval_kernel.snapshot({self.preload!r})\n"
+            "del _copeval_kernel\n"
         )
         self._run(self._execute_code(code, timeout=self.start_timeout + 120, what="set-up"))
 
@@ -290,9 +205,9 @@ class WarmKernel:
         )
         content = reply.get("content", {})
         if content.get("status") != "ok":
-            raise CopevalError(
-                f"warm kernel {what} failed: "
-                f"{content.get('ename', 'error')}: {content.get('evalue', '')}"
+            ename, evalue = content.get("ename", "error"), content.get("evalue", "")
+            raise ReportExecutionError(
+                f"warm kernel {what} failed: {ename}: {evalue}", ename=ename, evalue=evalue
             )
 
     # ---------------------------------------------------------------- execution
@@ -330,7 +245,7 @@ class WarmKernel:
         """
         from nbclient.exceptions import DeadKernelError
 
-        from .render import ReportExecutionError, read_notebook
+        from .render import read_notebook
 
         nb = notebook if hasattr(notebook, "cells") else read_notebook(notebook)
         prepared = _parameterize(nb, parameters, self.kernel_name)
@@ -363,8 +278,6 @@ class WarmKernel:
         from nbclient import NotebookClient
         from nbclient.exceptions import CellExecutionError
 
-        from .render import ReportExecutionError
-
         cwd = os.fspath(cwd) if cwd is not None else None
 
         client = NotebookClient(
@@ -382,9 +295,8 @@ class WarmKernel:
         # It must stay the kernel's only client: clients made by km.client() share one
         # session, hence one ZMQ identity, and the kernel sends replies to the newest.
         client.kc = self.kc
-        reset = (
-            f"import copeval.report.warm as _copeval_warm\n_copeval_warm._kernel_reset({cwd!r})\n"
-        )
+        # one expression, no name left behind: the reset clears the user namespace
+        reset = f"__import__('copeval.report.kernel', fromlist=['reset']).reset({cwd!r})\n"
 
         async def run():
             await self._execute_code(reset, timeout=60, what="reset")
@@ -511,7 +423,7 @@ def warm_up() -> bool:
     """Start this worker's warm kernel now (it would start with the worker's first report).
 
     :func:`copeval.report.batch.run_batch` sends one to each worker of its own process pool
-    while it scores the project, so kernels start on otherwise idle cores. Returns True
+    (through the engine's ``warm_up``) while it scores the project, so kernels start on otherwise idle cores. Returns True
     when a kernel is running; a kernel that cannot start is left to the first report, which
     then fails with the reason.
     """
@@ -523,14 +435,3 @@ def warm_up() -> bool:
         kernel.shutdown()
         return False
     return True
-
-
-def run_job_warm(job, fingerprint: str | None = None):
-    """:func:`copeval.report.batch.run_job` with the notebook executed in a warm kernel.
-
-    Module-level (picklable), so process pools and Dask workers can run it; each worker
-    process (or thread) keeps its own kernel between jobs.
-    """
-    from .batch import run_job
-
-    return run_job(job, fingerprint, execute=execute_notebook_warm)

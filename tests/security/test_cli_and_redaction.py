@@ -8,7 +8,7 @@ import os
 import pytest
 
 from copeval.cli import main
-from copeval.report import batch
+from copeval.report import api, batch
 from copeval.report.data import ReportData, clear_memo
 
 from .hostile import EMAIL, MARKUP, PHONE, PII_NEEDLES
@@ -83,7 +83,7 @@ def test_an_os_error_anywhere_is_one_line(tiny_project, tmp_path, capsys, monkey
     def boom(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", "/full/disk")
 
-    monkeypatch.setattr(batch, "plan_jobs", boom)
+    monkeypatch.setattr(api, "plan_jobs", boom)  # what the command line calls
     code = main(["batch", str(tiny_project), "--out", str(tmp_path / "o"), "-q"])
     assert code == 1
     assert _one_line(capsys) == "error: /full/disk: No space left on device\n"
