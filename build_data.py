@@ -21,6 +21,7 @@ SHIPPED = (
     ("notebooks", ("*_report.py",), "notebooks"),
     ("data/crosswalk", ("*.csv", "README.md"), "crosswalk"),
     ("data/demo", ("**/*",), "demo"),
+    ("data/demo-rounds", ("**/*",), "demo-rounds"),
 )
 
 

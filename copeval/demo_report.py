@@ -1,9 +1,10 @@
 """Build the demo evaluation reports: ``python -m copeval.demo_report --out reports``.
 
-What ``make report`` runs. Renders, from the bundled demo project (``data/demo`` in the
-repository, ``copeval/_data/demo`` in a wheel, found by :mod:`copeval.resources`: public
-context figures with synthetic interviews and surveys), the site reports of Villa Canales and
-Totonicapán in Spanish and English, their municipal briefs (``brief_<site>_<lang>``) and the
+What ``make report`` runs. Renders, from the bundled two-round demo project
+(``data/demo-rounds`` in the repository, ``copeval/_data/demo-rounds`` in a wheel, found by
+:mod:`copeval.resources`: public context figures with synthetic interviews and surveys, a
+2017 baseline and a synthetic 2025 follow-up, so the reports show change since the
+baseline), the site reports of Villa Canales and Totonicapán in Spanish and English, their municipal briefs (``brief_<site>_<lang>``) and the
 comparative report in both languages, as PDF and HTML with the executed notebooks beside them, in parallel, with a progress bar; then prints
 the seconds each report took (execute + export) and the total.
 """
@@ -24,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=Path("reports"), help="output folder")
     parser.add_argument(
-        "--project", type=Path, default=None, help="project (default: the demo copeval ships)"
+        "--project", type=Path, default=None, help="project (default: the two-round demo copeval ships)"
     )
     parser.add_argument("--jobs", "-j", type=int, default=None, help="worker processes")
     parser.add_argument("--n-boot", type=int, default=2000, help="bootstrap replicates")
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         from copeval.report.api import plan_jobs, run_batch
 
         if args.project is None:
-            args.project = resources.demo_dir()
+            args.project = resources.demo_rounds_dir()
         jobs = plan_jobs(
             args.project,
             out_dir=args.out,

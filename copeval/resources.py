@@ -45,6 +45,7 @@ CHECKOUT = {
     "notebooks": "notebooks",
     "crosswalk": "data/crosswalk",
     "demo": "data/demo",
+    "demo-rounds": "data/demo-rounds",
 }
 #: The report notebooks a wheel ships (the tutorials stay in the repository).
 REPORT_NOTEBOOKS = "*_report.py"
@@ -145,6 +146,12 @@ def crosswalk_dir() -> Path:
 def demo_dir() -> Path:
     """Folder of the demo project (Villa Canales and Totonicapán, synthetic evidence)."""
     return _folder("demo", marker="datapackage.json")
+
+
+def demo_rounds_dir() -> Path:
+    """Folder of the two-round demo: the demo project with a synthetic 2025 follow-up
+    (``data/demo-rounds``, built by ``data/scripts/build_round2.py``)."""
+    return _folder("demo-rounds", marker="datapackage.json")
 
 
 def templates_dir() -> Path:
