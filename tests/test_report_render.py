@@ -11,7 +11,15 @@ from pypdf import PdfReader
 
 from copeval.errors import CopevalError
 from copeval.report import render
-from copeval.report._html import docinfo, heading
+from copeval.report import doc
+
+
+def docinfo(**kw) -> str:
+    return doc.to_html(doc.DocInfo(**kw))
+
+
+def heading(level, text, anchor, *, newpage=False) -> str:
+    return doc.to_html(doc.Heading(level, text, anchor, newpage=newpage))
 
 
 def _notebook(*cells):

@@ -2,7 +2,7 @@
 renderer that can read nothing but the report's own assets.
 
 Values from a project (site names, notes, titles) are escaped where they are written
-(:func:`copeval.report._html.esc` for HTML text and attributes, :func:`css_string` for the
+(:func:`copeval.report.doc.to_html` escapes HTML text and attributes, :func:`css_string` for the
 running header in ``@page { content: "…" }``). This module adds defence in depth at the
 exit, so one forgotten escape cannot become live markup or a file read:
 

@@ -164,7 +164,10 @@ def test_export_html_escapes_the_docinfo_for_each_context():
     import nbformat
 
     name = f'Toto "Q"{MARKUP}'
-    from copeval.report._html import docinfo
+    from copeval.report import doc
+
+    def docinfo(**kw):
+        return doc.to_html(doc.DocInfo(**kw))
 
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("x")
