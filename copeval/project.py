@@ -1059,6 +1059,16 @@ def default_lang(project_meta=None) -> str:
     return lang if lang in REPORT_LANGUAGES else "es"
 
 
+def project_lang(root) -> str:
+    """:func:`default_lang` of the project in folder ``root``, from its ``datapackage.json``
+    alone (no table read; ``es`` when the file is missing or unreadable: the project's own
+    validation reports that)."""
+    root = Path(root)
+    if not (root / "datapackage.json").is_file():
+        return default_lang(None)
+    return default_lang(_read_meta(root, _Collector()))
+
+
 def _short(value, limit: int = 60) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"

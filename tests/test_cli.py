@@ -112,3 +112,37 @@ def test_describe_rewrites_datapackage_keeping_metadata(tiny_project, capsys):
 def test_unknown_option_exits_2():
     code, _, err = run("validate")
     assert code == 2 and "required" in err
+
+
+def test_report_commands_take_the_projects_language_by_default(tmp_path, monkeypatch):
+    """Issue 16.9: one rule for --lang in every command: the project's report_language,
+    else es (report and compare defaulted to es while score and codebook said en)."""
+    import contextlib
+    import json
+    import shutil
+    from pathlib import Path
+
+    from copeval.cli import report as cli_report
+    from copeval.project import project_lang
+
+    root = tmp_path / "p"
+    shutil.copytree(Path(__file__).parents[1] / "data" / "demo", root)
+    assert project_lang(root) == "es"
+    desc = json.loads((root / "datapackage.json").read_text(encoding="utf-8"))
+    desc.setdefault("copeval", {})["report_language"] = "en"
+    (root / "datapackage.json").write_text(json.dumps(desc), encoding="utf-8")
+    assert project_lang(root) == "en"
+    seen = {}
+
+    def fake_plan_jobs(project, **kw):
+        seen["langs"] = kw.get("langs")
+        raise SystemExit(0)
+
+    monkeypatch.setattr("copeval.report.api.plan_jobs", fake_plan_jobs)
+    for command in (["report", str(root), "--site", "VC"], ["compare", str(root)]):
+        seen.clear()
+        with contextlib.suppress(SystemExit):
+            main(command)
+        assert seen["langs"] == "en", command
+    assert cli_report.report_langs(type("A", (), {"lang": "es", "project": root})()) == "es"
+    assert project_lang(tmp_path / "nowhere") == "es"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 
-from .report import add_render_args, cache_options, finish, quiet_failures
+from .report import add_render_args, cache_options, finish, quiet_failures, report_langs
 
 
 def register(sub) -> None:
@@ -19,7 +19,10 @@ def register(sub) -> None:
             "comparative_r<R>_<lang> with --round R)."
         ),
     )
-    add_render_args(p, lang_help="report language: es or en (default es); es,en renders both")
+    add_render_args(
+        p,
+        lang_help="report language: es or en (default: the project's report_language, else es); es,en renders both",
+    )
     p.add_argument(
         "--sites", default="all", help="'all' (default) or comma-separated site IDs: VC,TOT"
     )
@@ -33,7 +36,7 @@ def run(args) -> int:
         args.project,
         out_dir=args.out,
         sites=args.sites,
-        langs=args.lang,
+        langs=report_langs(args),
         formats=args.format,
         site_reports=False,
         comparative=True,

@@ -29,8 +29,8 @@ def register(sub) -> None:
     p.add_argument(
         "--lang",
         choices=["en", "es"],
-        default="en",
-        help="language of the code descriptions (default: en)",
+        default=None,
+        help="language of the code descriptions (default: the project's report_language, else es)",
     )
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.add_argument(
@@ -48,6 +48,10 @@ def run(args) -> int:
     if ext not in (".qdpx", ".qdc"):
         raise CopevalError(f"{args.file}: the output file must end in .qdpx or .qdc")
     project = load_project(args.project)
+    if args.lang is None:
+        from ..project import default_lang
+
+        args.lang = default_lang(project.meta)
     if ext == ".qdc":
         export_qdc(args.file, codebook=project.codebook, lang=args.lang, overwrite=args.force)
         print(

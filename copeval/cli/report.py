@@ -13,7 +13,7 @@ from ..params import DEFAULT_CI, DEFAULT_DRAWS, DEFAULT_SEED, DEFAULT_WEIGHT
 def add_render_args(p, *, lang_help: str) -> None:
     """Options shared by report, compare and batch."""
     p.add_argument("project", type=Path, help="project folder")
-    p.add_argument("--lang", default="es", help=lang_help)
+    p.add_argument("--lang", default=None, help=lang_help)
     p.add_argument(
         "--format",
         default="pdf,html",
@@ -61,6 +61,15 @@ def add_render_args(p, *, lang_help: str) -> None:
         help="evaluation round to report (an ID declared in datapackage.json; default: the "
         "latest). Given, it is part of the output names: site_<ID>_r<R>_<lang>.*",
     )
+
+
+def report_langs(args) -> str:
+    """--lang, else the project's report_language, else es (one rule for every command)."""
+    if args.lang:
+        return args.lang
+    from ..project import project_lang
+
+    return project_lang(args.project)
 
 
 def cache_options(args) -> dict:
@@ -120,7 +129,11 @@ def register(sub) -> None:
             "--round R)."
         ),
     )
-    add_render_args(p, lang_help="report language: es or en (default es); es,en renders both")
+    add_render_args(
+        p,
+        lang_help="report language: es or en (default: the project's report_language, else "
+        "es); es,en renders both",
+    )
     p.add_argument("--site", required=True, help="site ID (as in sites.csv)")
     add_profile_arg(p)
     p.set_defaults(func=run)
@@ -133,7 +146,7 @@ def run(args) -> int:
         args.project,
         out_dir=args.out,
         sites=[args.site],
-        langs=args.lang,
+        langs=report_langs(args),
         formats=args.format,
         weight=args.weight,
         n_boot=args.n_boot,
