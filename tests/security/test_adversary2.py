@@ -12,6 +12,7 @@ import io
 import json
 import re
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -478,3 +479,84 @@ def test_import_round_message_is_one_safe_line(tmp_path, capsys, rnd):
     assert "\x1b" not in err and "\u202e" not in err and "Traceback" not in err
     assert len(err) < 2000 and err.count("\n") == 1
     assert {p: p.read_bytes() for p in target.rglob("*") if p.is_file()} == before
+
+
+# ------------------------------------------------------------------ project files, find_project
+@pytest.mark.parametrize("name", ["sites.csv", "registry.csv", "datapackage.json"])
+def test_project_files_linked_out_of_the_project_are_refused(tiny_project, tmp_path, name):
+    """Found: texts and survey files that a symbolic link takes out of the project were
+    refused, but the project's own tables and descriptor were read through one: a shared
+    project (a zip keeps links) with ``sites.csv -> ~/elsewhere/sites.csv`` read a file of
+    the person running it into the report."""
+    from copeval.project import load_project, validate_project
+
+    outside = tmp_path / "elsewhere" / name
+    outside.parent.mkdir()
+    src = tiny_project / name
+    if src.exists():
+        shutil.move(src, outside)
+    else:  # registry.csv: a file of people's names
+        outside.write_text("person_id,name,role\nP1,Ana Lopez,leader\n", encoding="utf-8")
+    src.symlink_to(outside)
+    errors = [p for p in validate_project(tiny_project) if p.severity == "error"]
+    assert any(p.file == name and "outside the project" in p.message for p in errors), errors
+    with pytest.raises(Exception, match="outside the project"):
+        load_project(tiny_project)
+
+
+def test_a_link_inside_the_project_is_still_read(tiny_project):
+    from copeval.project import load_project
+
+    (tiny_project / "tables").mkdir()
+    shutil.move(tiny_project / "sites.csv", tiny_project / "tables" / "sites.csv")
+    (tiny_project / "sites.csv").symlink_to(tiny_project / "tables" / "sites.csv")
+    assert len(load_project(tiny_project).sites)
+
+
+def _planted_checkout(base):
+    """A folder that looks like a copeval checkout, with a project at data/demo."""
+    (base / "copeval").mkdir(parents=True)
+    (base / "work").mkdir()
+    (base / "data" / "demo").mkdir(parents=True)
+    (base / "data" / "demo" / "planted").write_text("x", encoding="utf-8")
+    (base / "pyproject.toml").write_text('[project]\nname = "copeval"\n', encoding="utf-8")
+    return base
+
+
+def test_find_project_ignores_a_checkout_planted_in_a_shared_parent(tmp_path, monkeypatch):
+    """Found: a ``pyproject.toml`` naming copeval and a ``data/demo`` planted in a folder
+    every user can write (``/tmp``-like) above the working directory was taken for the
+    checkout, and a notebook's ``data/demo`` loaded the planted project."""
+    from copeval.resources import find_project
+
+    shared = _planted_checkout(tmp_path / "shared")
+    monkeypatch.chdir(shared / "work")
+    assert find_project("data/demo") == shared / "data" / "demo"  # the user's own: as before
+    shared.chmod(0o777)  # writable by everyone, no sticky bit
+    try:
+        found = find_project("data/demo")
+    finally:
+        shared.chmod(0o755)
+    assert not (found / "planted").exists()
+    (shared / "pyproject.toml").chmod(0o666)
+    try:
+        assert not (find_project("data/demo") / "planted").exists()
+    finally:
+        (shared / "pyproject.toml").chmod(0o644)
+
+
+def test_find_project_never_climbs_out_of_a_checkout(tmp_path, monkeypatch):
+    """Found: ``../secret`` was also looked up relative to the checkout's root, so from
+    ``notebooks/`` it named a folder beside the checkout. Now a path with ``..`` is relative
+    to the working directory only."""
+    from copeval.errors import CopevalError
+    from copeval.resources import find_project
+
+    checkout = _planted_checkout(tmp_path / "co")
+    (checkout / "notebooks").mkdir()
+    (tmp_path / "secret").mkdir()
+    monkeypatch.chdir(checkout / "notebooks")
+    with pytest.raises(CopevalError, match="not found"):
+        find_project("../secret")
+    assert find_project("../data/demo") == Path("../data/demo")  # exists from notebooks/
+    assert find_project("data/demo") == checkout / "data" / "demo"
