@@ -156,6 +156,19 @@ def _legal_reference(text: str, start: int, end: int, num: str) -> bool:
 _NORM_CACHE: dict[str, str] = {}
 
 
+#: Default-ignorable characters outside category Cf (Unicode DerivedCoreProperties).
+_INVISIBLE = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u3164\uffa0")
+
+
+def _invisible(ch: str) -> bool:
+    return (
+        ch in _INVISIBLE
+        or "\ufe00" <= ch <= "\ufe0f"
+        or "\U000e0100" <= ch <= "\U000e01ef"
+        or "\u180b" <= ch <= "\u180d"
+    )
+
+
 def _norm_char(ch: str) -> str:
     """One character as the detectors see it ("" = dropped)."""
     got = _NORM_CACHE.get(ch)
@@ -170,6 +183,12 @@ def _norm_char(ch: str) -> str:
         out = "\n"
     elif cat == "Zs" or ch in "\t\x0b\x0c":  # NBSP, narrow NBSP, thin and other spaces
         out = " "
+    elif cat in ("Cc", "Cs") or _invisible(ch):
+        # The other control characters (a PDF or a browser shows nothing for them, so
+        # "5555<U+0001>1234" prints as a phone number), lone surrogates, and the invisible
+        # characters that are not format characters: combining grapheme joiner, variation
+        # selectors, Hangul fillers.
+        out = ""
     elif cat == "Pd" or ch in "\u2212\u2043":  # en/em dash, non-breaking hyphen, minus
         out = "-"
     elif ch.isascii():

@@ -560,3 +560,41 @@ def test_find_project_never_climbs_out_of_a_checkout(tmp_path, monkeypatch):
         find_project("../secret")
     assert find_project("../data/demo") == Path("../data/demo")  # exists from notebooks/
     assert find_project("data/demo") == checkout / "data" / "demo"
+
+
+# ------------------------------------------------------------- redaction vs invisible characters
+@pytest.mark.parametrize(
+    "glue",
+    [
+        "\x00",
+        "\x01",
+        "\x08",
+        "\x1b",
+        "\x1f",
+        "\x7f",
+        "\x80",
+        "\x9f",
+        "\u034f",
+        "\ufe0f",
+        "\U000e0100",
+        "\u3164",
+        "\ud800",
+    ],
+    ids=lambda c: f"U+{ord(c):04X}",
+)
+def test_invisible_characters_inside_a_phone_or_email_do_not_defeat_redaction(glue):
+    """Found: a control character (C0, DEL, C1), a combining grapheme joiner, a variation
+    selector, a Hangul filler or a lone surrogate inside a phone number or an e-mail (an
+    interview text may hold them: only table cells refuse controls) hid it from redaction;
+    the PDF backend then removes the control characters and printed "55551234" whole, and
+    the others are invisible anyway."""
+    from copeval import privacy
+    from copeval.report.typst_markup import clean_text
+
+    text = f"llame al 5555{glue}1234 o a ana{glue}@example.org, gracias"
+    redacted, found = privacy.redact(text)
+    shown = clean_text(redacted)
+    digits = re.sub(r"\D", "", shown)
+    assert "55551234" not in digits and "example.org" not in shown, repr(shown)
+    assert shown.startswith("llame al [PHONE]") and shown.endswith(", gracias")
+    assert set(found["kind"]) == {"phone", "email"}
