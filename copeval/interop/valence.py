@@ -55,8 +55,14 @@ _SHOWN = 30
 
 def valence_sheet(project, *, include_rated: bool = False) -> pd.DataFrame:
     """The rating sheet of a loaded project: segments without a valence (all segments with
-    ``include_rated``), with the criterion, code and the text each covers."""
+    ``include_rated``), with the criterion, code and the text each covers; never a segment
+    of a source with consent ``none``."""
     seg = project.segments
+    # A source with consent "none" is kept for the record only, out of scoring and of
+    # every output: its text never goes into a sheet people pass around (nor would its
+    # valence count).
+    withheld = project.sources.loc[project.sources["consent"] == "none", "source_id"]
+    seg = seg[~seg["source_id"].isin(set(withheld))]
     if not include_rated:
         seg = seg[seg["valence"].isna()]
     texts = [project.segment_text(s) for s in seg["segment_id"]]

@@ -598,3 +598,26 @@ def test_invisible_characters_inside_a_phone_or_email_do_not_defeat_redaction(gl
     assert "55551234" not in digits and "example.org" not in shown, repr(shown)
     assert shown.startswith("llame al [PHONE]") and shown.endswith(", gracias")
     assert set(found["kind"]) == {"phone", "email"}
+
+
+def test_valence_sheet_never_holds_a_consent_none_text(tmp_path):
+    """Found: ``copeval valence export --all`` wrote the text of every segment, also of
+    sources with consent ``none`` ("kept for the record, excluded from every output")."""
+    from copeval.cli import main
+    from copeval.project import load_project
+
+    demo = REPO / "data" / "demo"
+    if not (demo / "datapackage.json").is_file():
+        pytest.skip("data/demo is not there")
+    project = load_project(demo)
+    none = set(project.sources.loc[project.sources["consent"] == "none", "source_id"])
+    assert none  # planted in the demo: TOT-I07
+    texts = [
+        project.segment_text(s)
+        for s in project.segments.loc[project.segments["source_id"].isin(none), "segment_id"]
+    ]
+    sheet = tmp_path / "all.csv"
+    assert main(["valence", "export", str(demo), "--all", "--out", str(sheet)]) == 0
+    body = sheet.read_text(encoding="utf-8-sig")
+    assert texts and not any(t in body for t in texts)
+    assert not any(sid in body for sid in none)
