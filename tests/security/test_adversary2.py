@@ -621,3 +621,36 @@ def test_valence_sheet_never_holds_a_consent_none_text(tmp_path):
     body = sheet.read_text(encoding="utf-8-sig")
     assert texts and not any(t in body for t in texts)
     assert not any(sid in body for sid in none)
+
+
+# ------------------------------------------------------------- open: modules being rewritten
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "OPEN (copeval/report/batch.py, being rewritten): ReportJob.stem maps every "
+        "character outside [A-Za-z0-9._-] to '-', so sites 'Villa Nueva' and 'Villa-Nueva' "
+        "(both valid site IDs) get the same file site_Villa-Nueva_es.*: one municipality's "
+        "report overwrites the other's, and a reports folder shared site by site hands one "
+        "municipality another's report. Fix: plan_jobs refuses (or suffixes with a short "
+        "hash of the ID) stems that collide, case-insensitively (macOS/Windows)."
+    ),
+)
+def test_two_sites_never_share_a_report_file(tmp_path):
+    from conftest import tiny_tables
+
+    from copeval.project import write_project
+    from copeval.report.batch import plan_jobs
+
+    tables = tiny_tables()
+    names = {"A": "Villa Nueva", "B": "Villa-Nueva"}
+    for key in ("sites", "sources"):
+        tables[key]["site_id"] = tables[key]["site_id"].map(lambda v: names.get(v, v))
+    for df in tables["responses"].values():
+        if "site_id" in df:
+            df["site_id"] = df["site_id"].map(lambda v: names.get(v, v))
+    root = write_project(tmp_path / "p", **tables, meta={"title": "T"})
+    jobs = plan_jobs(
+        root, out_dir=tmp_path / "out", langs=["es"], formats=["html"], cache_dir=tmp_path / "c"
+    )
+    stems = [j.stem.lower() for j in jobs]
+    assert len(stems) == len(set(stems)), stems
