@@ -152,10 +152,16 @@ class ImportValidationError(ProjectValidationError):
 class ValenceSheetError(ProjectValidationError):
     """The rating sheet has problems; nothing was written."""
 
+    #: Problems listed in the message (a sheet of a million bad rows is not a million lines).
+    SHOWN = 30
+
     def __init__(self, path, problems):
         super().__init__(path, problems)
-        lines = [f"{len(self.errors)} problem(s) in the rating sheet {path}; nothing was written:"]
-        lines += [f"  - {p}" for p in self.errors]
+        errors = self.errors
+        lines = [f"{len(errors)} problem(s) in the rating sheet {path}; nothing was written:"]
+        lines += [f"  - {p}" for p in errors[: self.SHOWN]]
+        if len(errors) > self.SHOWN:
+            lines.append(f"  ... and {len(errors) - self.SHOWN} more (fix these and run it again)")
         self.args = ("\n".join(lines),)
 
 

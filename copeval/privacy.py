@@ -157,6 +157,19 @@ def _legal_reference(text: str, start: int, end: int, num: str) -> bool:
 _NORM_CACHE: dict[str, str] = {}
 
 
+#: Default-ignorable characters outside category Cf (Unicode DerivedCoreProperties).
+_INVISIBLE = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u3164\uffa0")
+
+
+def _invisible(ch: str) -> bool:
+    return (
+        ch in _INVISIBLE
+        or "\ufe00" <= ch <= "\ufe0f"
+        or "\U000e0100" <= ch <= "\U000e01ef"
+        or "\u180b" <= ch <= "\u180d"
+    )
+
+
 def _norm_char(ch: str) -> str:
     """One character as the detectors see it ("" = dropped)."""
     got = _NORM_CACHE.get(ch)
@@ -171,6 +184,12 @@ def _norm_char(ch: str) -> str:
         out = "\n"
     elif cat == "Zs" or ch in "\t\x0b\x0c":  # NBSP, narrow NBSP, thin and other spaces
         out = " "
+    elif cat in ("Cc", "Cs") or _invisible(ch):
+        # The other control characters (a PDF or a browser shows nothing for them, so
+        # "5555<U+0001>1234" prints as a phone number), lone surrogates, and the invisible
+        # characters that are not format characters: combining grapheme joiner, variation
+        # selectors, Hangul fillers.
+        out = ""
     elif cat == "Pd" or ch in "\u2212\u2043":  # en/em dash, non-breaking hyphen, minus
         out = "-"
     elif ch.isascii():
@@ -655,9 +674,11 @@ def free_text_columns(df: pd.DataFrame) -> list[str]:
 def scan_fields_pii(project) -> pd.DataFrame:
     """Personal data in the free-text cells of the project's tables and its descriptor.
 
-    Scans :func:`free_text_columns` of ``sites.csv``, ``sources.csv``, ``segments.csv`` and
-    ``items.csv``, and the free-text entries of ``datapackage.json`` (``title``,
-    ``description``, the ``copeval`` block's ``title`` and ``period``).
+    Scans :func:`free_text_columns` of ``sites.csv``, ``sources.csv``, ``segments.csv``
+    (with the translations ``text_es``/``text_en``), ``items.csv`` and ``site_rounds.csv``,
+    and the free-text entries of ``datapackage.json`` (``title``, ``description`` and their
+    ``_es``/``_en`` variants, every text of the ``copeval`` block but its IDs -- ``title``,
+    ``title_es``, ``period`` ... -- and the round labels).
 
     Returns
     -------
@@ -672,6 +693,7 @@ def scan_fields_pii(project) -> pd.DataFrame:
         "sources.csv": project.sources,
         "segments.csv": project.segments,
         "items.csv": project.items,
+        "site_rounds.csv": getattr(project, "site_rounds", None),
     }
     for fname, df in tables.items():
         if df is None or df.empty:
@@ -708,15 +730,31 @@ def _descriptor_texts(project) -> list[tuple[str, str]]:
         return []
     if not isinstance(desc, dict):
         return []
-    out = [(k, desc[k]) for k in ("title", "description") if isinstance(desc.get(k), str)]
+    out = [(k, v) for k, v in desc.items() if isinstance(v, str) and _DESCRIPTOR_TEXT.fullmatch(k)]
     block = desc.get("copeval")
     if isinstance(block, dict):
         out += [
-            (f"copeval.{k}", block[k])
-            for k in ("title", "period")
-            if isinstance(block.get(k), str)
+            (f"copeval.{k}", v)
+            for k, v in block.items()
+            if isinstance(v, str) and k not in _DESCRIPTOR_IDS
         ]
+        rounds = block.get("rounds")
+        for i, entry in enumerate(rounds if isinstance(rounds, list) else [], start=1):
+            if isinstance(entry, dict):
+                out += [
+                    (f"copeval.rounds[{i}].{k}", v)
+                    for k, v in entry.items()
+                    if isinstance(v, str) and k.startswith("label")
+                ]
     return out
+
+
+#: Free-text entries at the top of ``datapackage.json``: title and description and their
+#: language variants (``title_es``, ``description_en``).
+_DESCRIPTOR_TEXT = re.compile(r"(title|description)(_[a-z]{2,3})?")
+#: Entries of the ``copeval`` block that are IDs or switches, not text a person wrote (every
+#: other text entry -- title and its variants, period, any later one -- is scanned).
+_DESCRIPTOR_IDS = frozenset({"primary_coder", "reference_site", "written_by"})
 
 
 def scan_project_pii(project) -> pd.DataFrame:

@@ -294,6 +294,21 @@ def _decode(raw: bytes, name: str, out: _Collector) -> str | None:
         return None
 
 
+def _linked_outside(root: Path, path: Path, name: str, out: _Collector) -> bool:
+    """True (and an error) when ``path``, a file of the project, is a symbolic link that
+    leads out of the project folder: a shared project (a zip keeps links) must not read a
+    file of the person who opens it, as texts and survey files are not (``safe_child``)."""
+    if not path.is_symlink():
+        return False
+    try:
+        inside = path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a loop of links
+        inside = False
+    if not inside:
+        out.error(name, "is a link to a file outside the project folder; copy the file in")
+    return not inside
+
+
 def _read_csv(path: Path, name: str, out: _Collector) -> pd.DataFrame | None:
     """Read a CSV as strings, keeping each record's spreadsheet row number in ``_row``."""
     if not path.is_file():
@@ -810,6 +825,8 @@ def _load(root: Path, codebook: Codebook | None):
         path = root / f"{name}.csv"
         if not path.exists() and not required:
             return None
+        if _linked_outside(root, path, f"{name}.csv", out):
+            return None
         df = _read_csv(path, f"{name}.csv", out)
         if df is None:
             return None
@@ -956,6 +973,8 @@ def _read_meta(root: Path, out: _Collector) -> dict:
     meta = dict(_META_DEFAULTS)
     meta["rounds"] = []
     path = root / "datapackage.json"
+    if _linked_outside(root, path, "datapackage.json", out):
+        return meta
     if not path.is_file():
         out.warn(
             "datapackage.json",

@@ -167,10 +167,34 @@ def stylesheet() -> Path:
     return templates_dir() / "report.css"
 
 
+def _others_can_write(path: Path) -> bool:
+    """True when ``path`` may have been put there by someone else: writable by every user,
+    or owned by a user other than this one (and root). Unknown (no ``os.getuid``, e.g. on
+    Windows): False."""
+    import os
+    import stat
+
+    getuid = getattr(os, "getuid", None)
+    try:
+        st = path.stat()
+    except OSError:
+        return True
+    if st.st_mode & stat.S_IWOTH and not (path.is_dir() and st.st_mode & stat.S_ISVTX):
+        return True
+    return getuid is not None and st.st_uid not in (getuid(), 0)
+
+
 def _enclosing_checkout(folder: Path) -> Path | None:
-    """The copeval source checkout that contains ``folder`` (or is it), or None."""
+    """The copeval source checkout that contains ``folder`` (or is it), or None.
+
+    A folder that another user could have written (``/tmp/pyproject.toml`` naming copeval,
+    planted beside a ``data/demo`` of theirs in a shared parent folder) is not taken for a
+    checkout: the folder and its ``pyproject.toml`` must be the user's own (or root's) and
+    not writable by everyone."""
     for parent in (folder, *folder.parents):
         if _is_checkout(parent):
+            if _others_can_write(parent) or _others_can_write(parent / "pyproject.toml"):
+                continue
             return parent
     return None
 
@@ -191,6 +215,8 @@ def find_project(path: str | Path) -> Path:
        installed package.
 
     Candidates of steps 2 and 3 count only when they are folders; they are absolute paths.
+    A path with a ``..`` part is never looked up in a checkout, and a parent folder that
+    another user could have written is not taken for a checkout.
 
     Raises
     ------
@@ -205,7 +231,9 @@ def find_project(path: str | Path) -> Path:
     except OSError:  # the working directory was deleted
         cwd = None
     tried = [given if given.is_absolute() or cwd is None else cwd / given]
-    if not given.is_absolute():
+    # Steps 2 and 3 are for paths inside a checkout ("data/demo"): a path that climbs out
+    # of it ("../x") means the working directory's, as in step 1, or nothing.
+    if not given.is_absolute() and ".." not in given.parts:
         roots = []
         for root in (None if cwd is None else _enclosing_checkout(cwd), _checkout_root()):
             if root is not None and root.resolve() not in {r.resolve() for r in roots}:

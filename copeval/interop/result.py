@@ -10,6 +10,7 @@ respondents are appended, and anything dropped needs an explicit option and is c
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -503,29 +504,40 @@ def declared_rounds(root: str | Path) -> list[str]:
     return [r["id"] for r in rounds if isinstance(r, dict) and isinstance(r.get("id"), str)]
 
 
+def _printable(text: str) -> str:
+    """``text`` with every character that is not printable (controls, escape sequences,
+    bidi overrides) written as its Python escape: safe to print to a terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _import_round(root: Path, existing: bool, rnd: str | None) -> str | None:
     """The round an import belongs to (``--round R``), checked against the project's
     declared rounds; None for a project without rounds."""
     ids = declared_rounds(root) if existing else []
     if rnd is not None:
         rnd = str(rnd)
+        # Shown quoted (repr): a control character or an escape sequence typed into
+        # --round is printed as \x1b, never sent to the terminal; as JSON in the example.
+        shown = repr(rnd if len(rnd) <= 80 else rnd[:77] + "...")
         if not ids:
             raise CopevalError(
-                f"--round {rnd}: {root} declares no rounds; declare them first in the "
+                f"--round {shown}: {root} declares no rounds; declare them first in the "
                 'copeval block of its datapackage.json, oldest first, e.g. "rounds": '
-                f'[{{"id": "{rnd}"}}] (docs/data-model.md, Rounds), or import without --round'
+                f'[{{"id": {json.dumps(rnd[:80])}}}] (docs/data-model.md, Rounds), or import '
+                "without --round"
             )
         if rnd not in ids:
             raise CopevalError(
-                f"--round {rnd}: round {rnd!r} is not declared in {root}/datapackage.json "
-                f"(declared: {', '.join(ids)})"
+                f"--round {shown}: round {shown} is not declared in {root}/datapackage.json "
+                f"(declared: {', '.join(map(_printable, ids))})"
             )
         return rnd
     if len(ids) == 1:
         return ids[0]
     if len(ids) > 1:
         raise CopevalError(
-            f"{root} has {len(ids)} rounds ({', '.join(ids)}): say which round this import "
+            f"{root} has {len(ids)} rounds ({', '.join(map(_printable, ids))}): say which "
+            "round this import "
             "belongs to with --round R"
         )
     return None

@@ -38,8 +38,14 @@ _VALENCE_RE = re.compile(r"^[+-]?[0-9]+$")
 
 def valence_sheet(project, *, include_rated: bool = False) -> pd.DataFrame:
     """The rating sheet of a loaded project: segments without a valence (all segments with
-    ``include_rated``), with the criterion, code and the text each covers."""
+    ``include_rated``), with the criterion, code and the text each covers; never a segment
+    of a source with consent ``none``."""
     seg = project.segments
+    # A source with consent "none" is kept for the record only, out of scoring and of
+    # every output: its text never goes into a sheet people pass around (nor would its
+    # valence count).
+    withheld = project.sources.loc[project.sources["consent"] == "none", "source_id"]
+    seg = seg[~seg["source_id"].isin(set(withheld))]
     if not include_rated:
         seg = seg[seg["valence"].isna()]
     texts = [project.segment_text(s) for s in seg["segment_id"]]
@@ -65,14 +71,58 @@ def export_valence_sheet(
     """Write the rating sheet as a CSV people open in a spreadsheet (cells that would run as
     formulas are shown as text). Returns the number of segments written."""
     out = Path(out)
+    _refuse_project_file(project, out)
     if out.exists() and not overwrite:
         raise CopevalError(f"{out} exists; use --force to overwrite it")
     if out.is_dir():
         raise CopevalError(f"--out must be a file name, but {out} is a folder")
     sheet = valence_sheet(project, include_rated=include_rated)
+    # The import takes off one leading apostrophe (what the formula-safe writing adds to
+    # "-G2"); an ID that itself starts with one gets a second, so it comes back whole.
+    for col in ("segment_id", "source_id"):
+        sheet[col] = [f"'{v}" if v.startswith("'") else v for v in sheet[col]]
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_csv(sheet, out, for_people=True)
     return len(sheet)
+
+
+#: Files a project is read from (docs/data-model.md); ``texts/`` and ``responses/`` too.
+_PROJECT_FILES = frozenset(
+    {
+        "datapackage.json",
+        "sites.csv",
+        "sources.csv",
+        "segments.csv",
+        "items.csv",
+        "registry.csv",
+        "site_rounds.csv",
+    }
+)
+
+
+def _refuse_project_file(project, out: Path) -> None:
+    """Refuse a sheet path that is (or, through a link, points at) one of the project's own
+    files: ``--out PROJECT/segments.csv --force`` would replace the project's segments with
+    the sheet (and write every quoted text into it)."""
+    root = Path(project.path).resolve()
+    target = out.resolve()
+    try:
+        rel = target.relative_to(root)
+    except ValueError:
+        return
+    texts = {
+        (root / p).resolve() for p in project.sources.get("text_path", ()) if isinstance(p, str)
+    }
+    if (
+        (len(rel.parts) == 1 and rel.name.lower() in _PROJECT_FILES)
+        or (rel.parts and rel.parts[0] in ("texts", "responses"))
+        or target in texts
+        or target == root
+    ):
+        raise CopevalError(
+            f"--out {out} is a file of the project {project.path} ({rel.as_posix() or '.'}); "
+            "write the sheet outside the project's data files (e.g. ratings.csv)"
+        )
 
 
 def _read_sheet(path: Path) -> tuple[list[str], list[tuple[int, dict]]]:

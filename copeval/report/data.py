@@ -26,6 +26,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -863,6 +864,21 @@ def _meta_text_keys(meta: dict) -> list:
     return [k for k, v in meta.items() if isinstance(v, str) and k not in _META_IDS]
 
 
+#: A person's translation of a segment's text (``text_es``, ``text_en``).
+_TRANSLATION = re.compile(r"text_[a-z]{2,3}")
+
+
+def _text_columns(df, *, exclude=()) -> list:
+    """Text columns of ``df`` (None: no table) except ``exclude``."""
+    if df is None:
+        return []
+    return [
+        c
+        for c in df.columns
+        if c not in exclude and (df[c].dtype == object or str(df[c].dtype) in ("string", "str"))
+    ]
+
+
 def _redacted_project(project, lang: str):
     """A copy of ``project`` with its free-text fields and ID-like names redacted."""
     import dataclasses
@@ -877,8 +893,15 @@ def _redacted_project(project, lang: str):
         if c != "site_id"
         and (sites[c].dtype == object or str(sites[c].dtype) in ("string", "str"))
     ]
+    # site_rounds.csv: a round's context laid over sites.csv (Project.site_context), with
+    # the same free-text columns and language variants; segments: people's translations.
+    site_rounds = project.site_rounds
+    round_cols = _text_columns(site_rounds, exclude=("site_id", "round"))
+    translation_cols = [c for c in project.segments.columns if _TRANSLATION.fullmatch(str(c))]
     wanted = [
         *(v for c in text_cols for v in sites[c]),
+        *(v for c in round_cols for v in site_rounds[c]),
+        *(v for c in translation_cols for v in project.segments[c]),
         *(v for c in _FREE_TEXT["sources"] if c in project.sources for v in project.sources[c]),
         *project.sources["source_id"],
         *project.segments["segment_id"],
@@ -907,6 +930,8 @@ def _redacted_project(project, lang: str):
         return df
 
     sites = redact_columns(sites, text_cols)
+    if round_cols:
+        site_rounds = redact_columns(site_rounds, round_cols)
     sources = redact_columns(project.sources, _FREE_TEXT["sources"])
     items = project.items
     if items is not None and len(items):
@@ -920,7 +945,7 @@ def _redacted_project(project, lang: str):
             for r in _round_entries(meta)
         ]
 
-    segments = project.segments
+    segments = redact_columns(project.segments, translation_cols)
     texts = project._texts
     src_map = _id_map(sources["source_id"], red)
     seg_map = _id_map(segments["segment_id"], red)
@@ -950,6 +975,7 @@ def _redacted_project(project, lang: str):
         project,
         meta=meta,
         sites=sites,
+        site_rounds=site_rounds,
         sources=sources,
         segments=segments,
         items=items,

@@ -744,7 +744,62 @@ def _forest_html(node: Forest) -> str:
     )
 
 
-_SVG_UNSAFE = re.compile(r"<\s*(script|foreignObject)\b|\son\w+\s*=|javascript:", re.I)
+_SVG_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_SVG_DTD = re.compile(r"<!(DOCTYPE|ENTITY)", re.I)
+#: Elements that run code or embed another document.
+_SVG_ACTIVE = frozenset({"script", "foreignobject", "iframe", "embed", "object", "handler"})
+#: A CSS ``url(...)`` or ``@import`` pointing anywhere but a fragment of the same SVG.
+_SVG_EXTERNAL_CSS = re.compile(r"url\(\s*['\"]?\s*(?!#)|@import", re.I)
+
+
+def _local(name: str) -> str:
+    return name.rsplit("}", 1)[-1].rsplit(":", 1)[-1].lower()
+
+
+def svg_problem(svg: str) -> str | None:
+    """Why an SVG figure is unsafe to embed (None when it is safe).
+
+    The SVG is parsed, not searched as text: comments and the text of a figure (a site
+    name "Sitio once = 11", a round label "javascript: ..." that matplotlib writes into
+    comments) are data, never a reason to refuse it. Refused: a DTD or entity declaration
+    (entity expansion), markup that is not well-formed, a ``script``/``foreignObject``/
+    ``iframe``/``embed``/``object`` element in any namespace, an ``on*`` event attribute,
+    a ``javascript:`` URL (entities decoded, spaces and controls ignored), and CSS that
+    loads something (``url()`` other than ``url(#id)``, ``@import``)."""
+    import xml.etree.ElementTree as ET
+
+    body = _SVG_COMMENT.sub("", svg)
+    if _SVG_DTD.search(body):
+        return "a DTD or entity declaration"
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError as exc:
+        return f"markup that is not well-formed ({exc})"
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        if _local(el.tag) in _SVG_ACTIVE:
+            return f"a <{_local(el.tag)}> element (script or embedded document)"
+        if _local(el.tag) == "style" and _SVG_EXTERNAL_CSS.search("".join(el.itertext())):
+            return "a style sheet that loads an external resource"
+        for name, value in el.attrib.items():
+            if _local(name).startswith("on"):
+                return f"an event handler attribute ({_local(name)})"
+            squeezed = re.sub(r"[\s\x00-\x1f]+", "", value).lower()
+            if "javascript:" in squeezed or "vbscript:" in squeezed:
+                return "a javascript: URL"
+            if _SVG_EXTERNAL_CSS.search(value):
+                return "a style that loads an external resource"
+    return None
+
+
+def check_svg(svg: str) -> None:
+    """Raise ValueError naming the problem when :func:`svg_problem` finds one."""
+    problem = svg_problem(svg)
+    if problem:
+        raise ValueError(
+            f"Figure SVG contains script or event handlers or loads a resource: {problem}"
+        )
 
 
 def _figure_html(node: Figure) -> str:
@@ -752,8 +807,7 @@ def _figure_html(node: Figure) -> str:
 
     alt = _esc(node.alt)
     if node.svg is not None:
-        if _SVG_UNSAFE.search(node.svg):
-            raise ValueError("Figure SVG contains script or event handlers")
+        check_svg(node.svg)
         data = base64.b64encode(node.svg.encode()).decode()
         src = f"data:image/svg+xml;base64,{data}"
     else:

@@ -35,7 +35,12 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 # A run of more characters than this without a break opportunity gets some: after
 # separators and at least every 16 characters (a line holds about 100).
 _LONG_WORD = 24
-_WORD = re.compile(rf"\S{{{_LONG_WORD + 1},}}")
+# A "word" runs to the next space a line may break at: no-break spaces (U+00A0, U+2007,
+# U+202F) are whitespace to Python's \s but glue words together in Typst, so a run of
+# words joined by them is one word here too.
+_GLUE = "\u00a0\u2007\u202f"
+_WORD = re.compile(rf"(?:[^\s]|[{_GLUE}]){{{_LONG_WORD + 1},}}")
+_SPLIT = re.compile(rf"[^\S{_GLUE}]+")
 _PERCENT = re.compile(r"(?<=\d) %")
 _BREAK_AFTER = set("/_-.,;:=&?|\\@+)]}")
 
@@ -167,7 +172,7 @@ _DEFAULT_CHARS = 102
 def _cell_len(cell: doc.Cell) -> tuple[int, int]:
     """(whole length, longest word) of a cell's text, in characters."""
     text = doc.plain_text(cell.content)
-    words = [len(w) for w in re.split(r"\s+", text) if w]
+    words = [len(w) for w in _SPLIT.split(text) if w]
     longest = min(max(words, default=0), _LONG_WORD)
     return len(text), longest
 
@@ -180,7 +185,11 @@ def column_widths(node: doc.Table) -> list[float]:
     if ncol == 0:
         return []
     if node.widths:
-        return [max(float(w), 0.01) for w in node.widths]
+        # A width that is not a finite positive number (NaN, inf: Typst has no such
+        # length) counts as the smallest one.
+        return [
+            min(max(float(w), 0.01), 1e6) if math.isfinite(float(w)) else 0.01 for w in node.widths
+        ]
     if node.style == "heat":
         return [0.26] + [0.74 / (ncol - 1)] * (ncol - 1) if ncol > 1 else [1.0]
     if node.style == "coverage":
@@ -251,14 +260,10 @@ def _table(node: doc.Table) -> str:
 
 
 # ------------------------------------------------------------------------------ figures
-_SVG_UNSAFE = doc._SVG_UNSAFE
-
-
 def _figure(node: doc.Figure) -> str:
     alt = typst_str(node.alt)
     if node.svg is not None:
-        if _SVG_UNSAFE.search(node.svg):
-            raise ValueError("Figure SVG contains script or event handlers")
+        doc.check_svg(node.svg)
         # The SVG travels as a string literal (escaped like any text, never a path).
         svg = node.svg.replace("\\", "\\\\").replace('"', '\\"')
         svg = svg.replace("\r", "\\r").replace("\n", "\\n")
@@ -280,6 +285,8 @@ def _num(value) -> str:
     value = float(value)
     if math.isnan(value):
         return "none"
+    # Typst has no ``inf`` literal; the scale is 0..4, so far outside it is as good.
+    value = min(max(value, -1e6), 1e6)
     return repr(round(value, 6))
 
 
