@@ -50,8 +50,15 @@ _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def _safe(text: str) -> str:
+    """``text`` as a file-name part: itself when it is already safe (``VC``, ``0101``);
+    otherwise its safe characters plus a short hash of the whole text, so two names that
+    differ only in unsafe characters (``Villa Nueva``, ``Villa/Nueva``) never share a
+    file, nor does either share one with the safe ``Villa-Nueva``."""
     cleaned = _SAFE.sub("-", text).strip("-.")
-    return cleaned or hashlib.sha256(text.encode()).hexdigest()[:10]
+    if cleaned == text:
+        return text
+    digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+    return f"{cleaned}-{digest}" if cleaned else digest
 
 
 # ------------------------------------------------------------------------------- jobs
@@ -307,7 +314,23 @@ def plan_jobs(
         subset = () if len(chosen) == len(available) else tuple(chosen)
         for lang in langs:
             jobs.append(ReportJob(kind="comparative", sites=subset, lang=lang, **common))
+    _check_distinct_files(jobs)
     return jobs
+
+
+def _check_distinct_files(jobs) -> None:
+    """Every job writes its own files, also on a case-insensitive file system (macOS,
+    Windows): two site IDs that differ only in case would overwrite each other's report."""
+    seen: dict[str, ReportJob] = {}
+    for job in jobs:
+        key = job.stem.casefold()
+        other = seen.setdefault(key, job)
+        if other is not job and other != job:
+            raise CopevalError(
+                f"Sites {other.site_id!r} and {job.site_id!r} would write the same report "
+                f"file ({job.stem}.*) on a case-insensitive disk: rename one site ID in "
+                "sites.csv"
+            )
 
 
 def _check_round(project, round: str) -> str:

@@ -623,18 +623,7 @@ def test_valence_sheet_never_holds_a_consent_none_text(tmp_path):
     assert not any(sid in body for sid in none)
 
 
-# ------------------------------------------------------------- open: modules being rewritten
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "OPEN (copeval/report/batch.py, being rewritten): ReportJob.stem maps every "
-        "character outside [A-Za-z0-9._-] to '-', so sites 'Villa Nueva' and 'Villa-Nueva' "
-        "(both valid site IDs) get the same file site_Villa-Nueva_es.*: one municipality's "
-        "report overwrites the other's, and a reports folder shared site by site hands one "
-        "municipality another's report. Fix: plan_jobs refuses (or suffixes with a short "
-        "hash of the ID) stems that collide, case-insensitively (macOS/Windows)."
-    ),
-)
+# ------------------------------------------------------------- report file names
 def test_two_sites_never_share_a_report_file(tmp_path):
     from conftest import tiny_tables
 
@@ -654,3 +643,31 @@ def test_two_sites_never_share_a_report_file(tmp_path):
     )
     stems = [j.stem.lower() for j in jobs]
     assert len(stems) == len(set(stems)), stems
+
+
+def test_site_ids_differing_only_in_case_are_refused_before_anything_is_written(tmp_path):
+    """On a case-insensitive disk (macOS, Windows) site_vc_es.pdf and site_VC_es.pdf are one
+    file: the plan stops with a message naming both IDs."""
+    from conftest import tiny_tables
+
+    from copeval.errors import CopevalError
+    from copeval.project import write_project
+    from copeval.report.batch import plan_jobs
+
+    tables = tiny_tables()
+    names = {"A": "vc", "B": "VC"}
+    for key in ("sites", "sources"):
+        tables[key]["site_id"] = tables[key]["site_id"].map(lambda v: names.get(v, v))
+    for df in tables["responses"].values():
+        if "site_id" in df:
+            df["site_id"] = df["site_id"].map(lambda v: names.get(v, v))
+    root = write_project(tmp_path / "p", **tables, meta={"title": "T"})
+    with pytest.raises(CopevalError, match=r"'vc' and 'VC'|'VC' and 'vc'"):
+        plan_jobs(
+            root,
+            out_dir=tmp_path / "out",
+            langs=["es"],
+            formats=["html"],
+            cache_dir=tmp_path / "c",
+        )
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
