@@ -25,6 +25,7 @@ through ``templates/copeval.typ``).
 from __future__ import annotations
 
 import html as _html
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -43,6 +44,8 @@ __all__ = [
     "ForestRow",
     "Group",
     "Heading",
+    "Likert",
+    "LikertRow",
     "Numbered",
     "PageBreak",
     "Para",
@@ -374,6 +377,102 @@ class Forest:
         object.__setattr__(self, "caption", _text(caption))
 
 
+#: Fixed colours of a :class:`Likert` chart by number of answer categories (ColorBrewer
+#: RdBu, neutral grey; the five-category one is ``figures.LIKERT_COLORS``), and the ink of
+#: the percentage printed on each (white on the dark ends). Never taken from project data.
+LIKERT_PALETTES = {
+    2: ("#ca0020", "#0571b0"),
+    3: ("#ca0020", "#d9d9d9", "#0571b0"),
+    4: ("#ca0020", "#f4a582", "#92c5de", "#0571b0"),
+    5: ("#ca0020", "#f4a582", "#d9d9d9", "#92c5de", "#0571b0"),
+    6: ("#b2182b", "#ef8a62", "#fddbc7", "#d1e5f0", "#67a9cf", "#2166ac"),
+    7: ("#b2182b", "#ef8a62", "#fddbc7", "#d9d9d9", "#d1e5f0", "#67a9cf", "#2166ac"),
+}
+_LIKERT_DARK = frozenset({"#ca0020", "#0571b0", "#b2182b", "#2166ac"})
+LIKERT_INK = "#1f2d3d"
+#: A segment narrower than this share of the answers prints no percentage.
+LIKERT_MIN_LABEL = 0.09
+
+
+def likert_colors(k: int) -> tuple[tuple[str, str], ...]:
+    """``(fill, ink)`` of each of ``k`` answer categories, negative to positive."""
+    return tuple((c, "#ffffff" if c in _LIKERT_DARK else LIKERT_INK) for c in LIKERT_PALETTES[k])
+
+
+@dataclass(frozen=True)
+class LikertRow:
+    """One bar of a :class:`Likert` chart: its label (already worded), the number of
+    respondents and the share (0..1) of each answer category, negative to positive."""
+
+    label: str
+    n: int
+    shares: tuple
+
+    def __init__(self, label, n, shares):
+        object.__setattr__(self, "label", _text(label))
+        try:
+            n_int = int(n)
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(
+                f"Likert row {label!r}: n must be a whole number, not {n!r}"
+            ) from None
+        if n_int != n or n_int < 0:
+            raise ValueError(f"Likert row {label!r}: n must be a whole number >= 0, not {n!r}")
+        object.__setattr__(self, "n", n_int)
+        out = []
+        for v in shares:
+            try:
+                f = float(v)
+            except (TypeError, ValueError):
+                raise ValueError(f"Likert row {label!r}: share {v!r} is not a number") from None
+            if not math.isfinite(f) or not 0 <= f <= 1:
+                raise ValueError(f"Likert row {label!r}: share {v!r} is not in 0..1")
+            out.append(f)
+        if out and abs(sum(out) - 1) > 1e-6:
+            raise ValueError(f"Likert row {label!r}: shares sum to {sum(out):.6g}, not 1")
+        object.__setattr__(self, "shares", tuple(out))
+
+    def left(self) -> float:
+        """Where the bar starts, as a share left of the neutral midpoint (0..1): the
+        negative categories and half of the neutral one (odd number of categories)."""
+        k = len(self.shares)
+        return sum(self.shares[: k // 2]) + (self.shares[k // 2] / 2 if k % 2 else 0.0)
+
+
+@dataclass(frozen=True)
+class Likert:
+    """Survey answers as diverging stacked bars (one per row, centred on the neutral
+    midpoint: unfavourable answers to the left, favourable to the right), with each
+    row's n, the percentages inside wide enough segments, an axis and a legend of the
+    categories; drawn natively by each backend (searchable text, no image).
+
+    ``categories``: the 2..7 answer categories (worded), negative to positive; each row has
+    one share per category (a missing category is a share of 0)."""
+
+    rows: tuple
+    categories: tuple
+    caption: str = ""
+    axis_title: str = ""
+
+    def __init__(self, rows, *, categories, caption="", axis_title=""):
+        categories = tuple(_text(c) for c in categories)
+        if len(categories) not in LIKERT_PALETTES:
+            raise ValueError(f"Likert needs 2 to 7 answer categories, not {len(categories)}")
+        rows = tuple(rows)
+        for r in rows:
+            if not isinstance(r, LikertRow):
+                raise TypeError(f"Likert rows must be LikertRow, not {type(r).__name__}")
+            if len(r.shares) != len(categories):
+                raise ValueError(
+                    f"Likert row {r.label!r} has {len(r.shares)} shares for "
+                    f"{len(categories)} categories"
+                )
+        object.__setattr__(self, "rows", rows)
+        object.__setattr__(self, "categories", categories)
+        object.__setattr__(self, "caption", _text(caption))
+        object.__setattr__(self, "axis_title", _text(axis_title))
+
+
 @dataclass(frozen=True)
 class Callout:
     """A highlighted box: ``info`` (accent), ``warning`` or ``synthetic`` (data banner)."""
@@ -443,6 +542,7 @@ BLOCK_TYPES = (
     Table,
     Figure,
     Forest,
+    Likert,
     Callout,
     Quote,
     PageBreak,
@@ -610,6 +710,14 @@ def plain_text(node) -> str:
     if isinstance(node, Forest):
         rows = [f"{r.label} {r.value_text}" for r in node.rows]
         return "\n".join([*rows, node.caption])
+    if isinstance(node, Likert):
+        lines = []
+        for r in node.rows:
+            parts = ", ".join(
+                f"{c} {100 * v:.0f} %" for c, v in zip(node.categories, r.shares, strict=True)
+            )
+            lines.append(f"{r.label} (n={r.n}): {parts}")
+        return "\n".join(filter(None, [*lines, node.caption]))
     return ""
 
 
@@ -744,6 +852,46 @@ def _forest_html(node: Forest) -> str:
     )
 
 
+def _likert_html(node: Likert) -> str:
+    colors = likert_colors(len(node.categories))
+    # the bars span -100..100 % of the answers around the neutral midpoint (at 50 %)
+    body = []
+    for r in node.rows:
+        segs, x = [], 50 - 50 * r.left()
+        for cat, share, (fill, ink) in zip(node.categories, r.shares, colors, strict=True):
+            if share > 0:
+                pct = f"{100 * share:.0f}"
+                text = _esc(pct) if share >= LIKERT_MIN_LABEL else ""
+                segs.append(
+                    f'<span class="cv-lk-seg" style="left:{x:.3f}%;width:{50 * share:.3f}%;'
+                    f'background:{fill};color:{ink}" title="{_esc(cat)}: {pct} %">{text}</span>'
+                )
+            x += 50 * share
+        body.append(
+            f'<tr><th scope="row">{_esc(r.label)}</th>'
+            f'<td><div class="cv-lk-track">{"".join(segs)}<span class="cv-lk-mid"></span>'
+            f'</div></td><td class="cv-lk-n">n={r.n}</td></tr>'
+        )
+    ticks = "".join(
+        f'<span style="left:{pos}%">{lab}</span>'
+        for pos, lab in ((0, "100"), (25, "50"), (50, "0"), (75, "50"), (100, "100"))
+    )
+    body.append(
+        f'<tr class="cv-lk-axis"><th></th><td><div class="cv-lk-ticks">{ticks}</div>'
+        f'<div class="cv-lk-title">{_esc(node.axis_title)}</div></td><td></td></tr>'
+    )
+    legend = "".join(
+        f'<span class="cv-lk-key"><span class="cv-lk-swatch" style="background:{fill}">'
+        f"</span>{_esc(c)}</span>"
+        for c, (fill, _) in zip(node.categories, colors, strict=True)
+    )
+    cap = f"<figcaption>{_esc(node.caption)}</figcaption>" if node.caption else ""
+    return (
+        f'<figure class="cv-figure"><table class="cv-likert">{"".join(body)}</table>'
+        f'<div class="cv-lk-legend">{legend}</div>{cap}</figure>'
+    )
+
+
 _SVG_COMMENT = re.compile(r"<!--.*?-->", re.S)
 _SVG_DTD = re.compile(r"<!(DOCTYPE|ENTITY)", re.I)
 #: Elements that run code or embed another document.
@@ -849,6 +997,8 @@ def _block_html(node) -> str:
         return _figure_html(node)
     if isinstance(node, Forest):
         return _forest_html(node)
+    if isinstance(node, Likert):
+        return _likert_html(node)
     if isinstance(node, Callout):
         cls = {"info": "cv-callout", "warning": "cv-warning", "synthetic": "cv-synthetic"}[
             node.kind

@@ -496,6 +496,41 @@ def wave_figure(
 
 
 # ------------------------------------------------------------------------------- Likert
+def likert_rows(data: pd.DataFrame, *, lang: str = "en", criteria=None) -> list:
+    """The bars of :func:`likert_figure`: ``(label, shares, n)`` per criterion (and
+    instrument), top to bottom; ``shares`` are the percentages (summing to 100) of the five
+    levels 0..4, ``n`` the respondents. Also what the report's native Likert node draws."""
+    _require(data, ["criterion", "value"], "data")
+    d = data[data["value"].notna() & data["criterion"].notna()].copy()
+    criteria = list(criteria) if criteria is not None else _criteria_in(d["criterion"])
+    d = d[d["criterion"].isin(criteria)]
+    if "instrument" not in d.columns:
+        d["instrument"] = ""
+    if "weight" not in d.columns:
+        d["weight"] = 1.0
+    d["weight"] = pd.to_numeric(d["weight"], errors="coerce").fillna(1.0)
+    d["level"] = np.clip(np.rint(pd.to_numeric(d["value"]).astype(float)), 0, 4).astype(int)
+    instruments = list(dict.fromkeys(d["instrument"]))
+    rows = []
+    for c in criteria:
+        for inst in instruments:
+            sub = d[(d["criterion"] == c) & (d["instrument"] == inst)]
+            if sub.empty:
+                continue
+            shares = sub.groupby("level")["weight"].sum().reindex(range(5), fill_value=0.0)
+            if not shares.sum() > 0:  # no weight at all: no distribution to show
+                continue
+            shares = 100 * shares / shares.sum()
+            label = criterion_label(c, lang)
+            if inst:
+                key = f"instrument.{inst}"
+                who = t(key, lang) if key in STRINGS else inst
+                label = f"{label} · {who}"
+            n = sub["respondent_id"].nunique() if "respondent_id" in sub else len(sub)
+            rows.append((label, shares.to_numpy(), int(n)))
+    return rows
+
+
 def likert_figure(data: pd.DataFrame, *, lang: str = "en", criteria=None) -> Figure:
     """Diverging stacked bars of survey answers per criterion (and instrument).
 
@@ -517,32 +552,7 @@ def likert_figure(data: pd.DataFrame, *, lang: str = "en", criteria=None) -> Fig
         Bars centred on the neutral level: unfavourable answers to the left, favourable to the
         right, half of the neutral answers on each side; each bar is labelled with its N.
     """
-    _require(data, ["criterion", "value"], "data")
-    d = data[data["value"].notna() & data["criterion"].notna()].copy()
-    criteria = list(criteria) if criteria is not None else _criteria_in(d["criterion"])
-    d = d[d["criterion"].isin(criteria)]
-    if "instrument" not in d.columns:
-        d["instrument"] = ""
-    if "weight" not in d.columns:
-        d["weight"] = 1.0
-    d["weight"] = pd.to_numeric(d["weight"], errors="coerce").fillna(1.0)
-    d["level"] = np.clip(np.rint(pd.to_numeric(d["value"]).astype(float)), 0, 4).astype(int)
-    instruments = list(dict.fromkeys(d["instrument"]))
-    rows = []
-    for c in criteria:
-        for inst in instruments:
-            sub = d[(d["criterion"] == c) & (d["instrument"] == inst)]
-            if sub.empty:
-                continue
-            shares = sub.groupby("level")["weight"].sum().reindex(range(5), fill_value=0.0)
-            shares = 100 * shares / shares.sum()
-            label = criterion_label(c, lang)
-            if inst:
-                key = f"instrument.{inst}"
-                who = t(key, lang) if key in STRINGS else inst
-                label = f"{label} · {who}"
-            n = sub["respondent_id"].nunique() if "respondent_id" in sub else len(sub)
-            rows.append((label, shares.to_numpy(), n))
+    rows = likert_rows(data, lang=lang, criteria=criteria)
     levels = t("fig.likert.levels", lang).split("|")
     height = 1.2 + 0.36 * max(len(rows), 1)
     with mpl.rc_context(_RC):

