@@ -869,7 +869,7 @@ def _likert_html(node: Likert) -> str:
             x += 50 * share
         body.append(
             f'<tr><th scope="row">{_esc(r.label)}</th>'
-            f'<td><div class="cv-lk-track">{"".join(segs)}<span class="cv-lk-mid"></span>'
+            f'<td><div class="cv-lk-track"><span class="cv-lk-mid"></span>{"".join(segs)}'
             f'</div></td><td class="cv-lk-n">n={r.n}</td></tr>'
         )
     ticks = "".join(
