@@ -130,6 +130,16 @@ def specimen(lang: str = "es") -> doc.Section:
         axis_title="0–4",
         caption="Figura 1. Forest caption.",
     )
+    likert = doc.Likert(
+        [
+            doc.LikertRow(f"{c} {n} · comunidad", 40 + i, (0.1, 0.2, 0.3, 0.25, 0.15))
+            for i, (c, n, *_) in enumerate(crit)
+        ]
+        + [doc.LikertRow("Sin neutral", 3, (0.0, 0.5, 0.0, 0.5, 0.0))],
+        categories=bands,
+        axis_title="% de respuestas",
+        caption="Figura 4. Likert caption.",
+    )
     heat = doc.Table(
         ["", *[f"{c} {n}" for c, n, *_ in crit]],
         [
@@ -212,6 +222,7 @@ def specimen(lang: str = "es") -> doc.Section:
         ),
         doc.Heading(2, w["glance"], "glance", newpage=True),
         forest,
+        likert,
         heat,
         doc.Facts([("Población", ["841 314", doc.Span("Fuente: censo 2018", "small")])]),
         doc.Para("Nota.", style="note"),
