@@ -113,6 +113,12 @@ def test_html_positions_the_bars_around_the_midpoint():
     assert lefts[2] + widths[2] / 2 == pytest.approx(50)
     # percentages printed only in segments of 9 % or more
     assert _printed(markup) == ["10", "20", "30", "25", "15"]
+    # the exported page's sanitiser keeps every position and colour
+    from copeval.report import safety
+
+    clean = safety.sanitize_html(markup)
+    assert clean.count("background:") == markup.count("background:") == 10
+    assert len(re.findall(r"left:[0-9.]+%;width:[0-9.]+%", clean)) == 5
     narrow = doc.to_html(doc.Likert([_row(shares=(0.05, 0.2, 0.3, 0.3, 0.15))], categories=CATS))
     assert _printed(narrow) == ["", "20", "30", "30", "15"]
 
