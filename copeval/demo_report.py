@@ -25,7 +25,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=Path("reports"), help="output folder")
     parser.add_argument(
-        "--project", type=Path, default=None, help="project (default: the two-round demo copeval ships)"
+        "--project",
+        type=Path,
+        default=None,
+        help="project (default: the two-round demo copeval ships)",
     )
     parser.add_argument("--jobs", "-j", type=int, default=None, help="worker processes")
     parser.add_argument("--n-boot", type=int, default=2000, help="bootstrap replicates")

@@ -10,8 +10,7 @@ import pytest
 from pypdf import PdfReader
 
 from copeval.errors import CopevalError
-from copeval.report import render
-from copeval.report import doc
+from copeval.report import doc, render
 
 
 def docinfo(**kw) -> str:

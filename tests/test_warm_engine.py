@@ -208,7 +208,9 @@ def test_kernels_of_finished_worker_threads_are_stopped(leaky, tmp_path):
 
 
 def test_unknown_engine():
-    with pytest.raises(CopevalError, match=r"No engine named .fast.\. Available: inprocess, papermill, warm"):
+    with pytest.raises(
+        CopevalError, match=r"No engine named .fast.\. Available: inprocess, papermill, warm"
+    ):
         run_batch([], engine="fast")
 
 
