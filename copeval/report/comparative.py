@@ -33,7 +33,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from copeval.errors import CopevalError
+from copeval._validate import check_sites
 from copeval.params import DEFAULT_CI, DEFAULT_DRAWS, DEFAULT_SEED, DEFAULT_WEIGHT
 from copeval.resources import find_project
 from copeval.vocabulary import CRITERIA, RATING_BANDS, STRATA, band_index, display_value
@@ -113,30 +113,9 @@ SHARED_Q = 0.2
 
 
 # ------------------------------------------------------------------------------ sites
-def _as_list(value) -> list[str]:
-    if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
-    return [str(v) for v in value]
-
-
-def resolve_sites(sites, available: Sequence[str]) -> list[str]:
-    """``"all"``, ``"A,B"`` or a list -> the site IDs, checked against ``available``.
-
-    The content layer's own copy (the pipeline keeps one for planning jobs): reports never
-    import the pipeline.
-    """
-    available = [str(a) for a in available]
-    if isinstance(sites, str) and sites.strip().lower() == "all":
-        return list(available)
-    chosen = _as_list(sites)
-    if not chosen:
-        raise CopevalError("No sites given. Use --sites all or a comma-separated list of IDs")
-    unknown = [s for s in chosen if s not in available]
-    if unknown:
-        raise CopevalError(
-            f"Unknown site ID(s): {', '.join(unknown)}. Available site IDs: {', '.join(available)}"
-        )
-    return list(dict.fromkeys(chosen))
+#: ``"all"``, ``"A,B"`` or a list -> the site IDs, checked (copeval._validate, shared by the
+#: pipeline's planning and the reports: neither imports the other).
+resolve_sites = check_sites
 
 
 # ------------------------------------------------------------------------------ select
