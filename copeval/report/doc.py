@@ -629,8 +629,8 @@ def _scope_rules(css: str) -> str:
                 continue
             if sel in ("html", "body", ":root"):
                 scoped.append(".cv-doc")
-            else:
-                scoped.append(f".cv-doc {sel}")
+            else:  # the class twice: above JupyterLab's own ".jp-RenderedHTMLCommon th"
+                scoped.append(f".cv-doc.cv-doc {sel}")
         out.append(f"{', '.join(scoped)} {{{body.strip()}}}")
     return "\n".join(out)
 
