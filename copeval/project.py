@@ -559,6 +559,10 @@ def _with_optional_columns(df: pd.DataFrame, spec) -> pd.DataFrame:
     return df
 
 
+#: First characters that make a spreadsheet cell a formula (OWASP CSV injection).
+_FORMULA_LEADS = frozenset("=+-@\t\r")
+
+
 def _check_unique(df, name, column, out):
     if column not in df.columns:
         return
@@ -566,6 +570,16 @@ def _check_unique(df, name, column, out):
     for row, value in zip(df["_row"], df[column], strict=True):
         if value is None:
             continue
+        if isinstance(value, str) and value[:1] in _FORMULA_LEADS:
+            out.warn(
+                name,
+                f"ID {value!r} starts with {value[:1]!r}, which a spreadsheet may run as a "
+                "formula; copeval's CSV outputs for people neutralise it, but other tools may "
+                "not: rename it (letters or digits first)",
+                row,
+                column,
+                value,
+            )
         if value in seen:
             out.error(
                 name,

@@ -1048,3 +1048,23 @@ def test_a_lone_surrogate_in_the_descriptor_is_one_problem_not_a_crash_later(tmp
     (root / "datapackage.json").write_text(text, encoding="utf-8")
     problems = [p for p in validate_project(root) if p.severity == "error"]
     assert any("surrogate" in p.message for p in problems)
+
+
+def test_an_id_a_spreadsheet_would_run_as_a_formula_is_warned(tmp_path):
+    """IDs become cells of every CSV people open: '=HYPERLINK(...)' or '@SUM(1)' as a site
+    ID is valid data but a warning, naming file, row and column."""
+    import shutil
+    from pathlib import Path
+
+    from copeval.project import load_project
+
+    root = tmp_path / "p"
+    shutil.copytree(Path(__file__).parents[1] / "data" / "demo", root)
+    import pandas as pd
+
+    sites = pd.read_csv(root / "sites.csv", dtype=str, keep_default_na=False)
+    extra = sites.iloc[0].to_dict() | {"site_id": "=HYPERLINK(1)", "name": "X"}
+    pd.concat([sites, pd.DataFrame([extra])]).to_csv(root / "sites.csv", index=False)
+    project = load_project(root)  # warnings only: the project loads
+    warned = [w for w in project.warnings if "formula" in w.message]
+    assert [(w.file, w.column, w.row) for w in warned] == [("sites.csv", "site_id", 4)]
