@@ -141,3 +141,21 @@ def test_the_callers_process_is_left_as_it_was(tiny_project, tmp_path):
         result = run_batch([job], executor=pool, engine="inprocess", progress=False)
     assert result.ok, result.summary()
     assert (os.getcwd(), np.geterr()["divide"], len(warnings.filters)) == before
+
+
+def test_an_inprocess_report_leaves_the_callers_main_module_for_process_pools():
+    """IPython puts its namespace in sys.modules['__main__'] (no __spec__); left there, a
+    process pool the caller starts afterwards failed ('module __main__ has no attribute
+    __spec__'): the flaky CI failure of test_render_typst_route."""
+    import concurrent.futures as cf
+    import multiprocessing
+    import sys
+
+    from copeval.report import inprocess
+
+    before = sys.modules["__main__"]
+    inprocess.warm_up()
+    assert sys.modules["__main__"] is before
+    ctx = multiprocessing.get_context("spawn")
+    with cf.ProcessPoolExecutor(1, mp_context=ctx) as pool:
+        assert pool.submit(abs, -3).result(timeout=60) == 3

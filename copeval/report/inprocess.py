@@ -248,6 +248,10 @@ def _caller_state() -> dict:
         "cwd": os.getcwd(),
         "sys.path": list(sys.path),
         "warnings": list(warnings.filters),
+        # IPython installs its user namespace as sys.modules["__main__"] (a module without
+        # __spec__): left there, a process pool started later by the caller fails in
+        # multiprocessing's spawn preparation
+        "__main__": sys.modules.get("__main__"),
     }
     if "numpy" in sys.modules:
         state["numpy.err"] = sys.modules["numpy"].geterr()
@@ -261,6 +265,8 @@ def _restore(state: dict) -> None:
 
     with contextlib.suppress(OSError):
         os.chdir(state["cwd"])
+    if state.get("__main__") is not None:
+        sys.modules["__main__"] = state["__main__"]
     sys.path[:] = state["sys.path"]
     warnings.filters[:] = state["warnings"]
     warnings._filters_mutated()
@@ -276,5 +282,9 @@ def warm_up() -> bool:
     """Make this process's shell and import the report modules now (while the batch scores
     the project), instead of in the first report. Returns True."""
     with _LOCK:
-        _shell()
+        caller = _caller_state()
+        try:
+            _shell()
+        finally:
+            _restore(caller)
     return True
