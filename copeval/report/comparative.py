@@ -186,20 +186,12 @@ def pair_table(ratings: pd.DataFrame, pairwise: pd.DataFrame, order=None) -> pd.
     (both ratings print the same).
     """
     order = list(order) if order is not None else list(dict.fromkeys(ratings["site_id"]))
-    rank = {s: i for i, s in enumerate(order)}
     probs = {}
     for r in pairwise.itertuples(index=False):
         probs[(r.criterion, r.site_a, r.site_b)] = float(r.p_a_greater)
         probs[(r.criterion, r.site_b, r.site_a)] = float(r.p_b_greater)
     rows = []
-    rated = ratings[ratings["rated"]]
-    for c in CRITERIA:
-        sub = rated[rated["criterion"] == c]
-        if len(sub) < 2:
-            continue
-        sub = sub.assign(_o=sub["site_id"].map(rank)).sort_values(
-            ["score", "_o"], ascending=[False, True], kind="stable"
-        )
+    for c, sub in _rated_by_criterion(ratings, order):
         recs = list(sub.itertuples(index=False))
         for i, hi in enumerate(recs):
             for lo in recs[i + 1 :]:
@@ -294,18 +286,27 @@ def _pairwise(data: ReportData, sites: Sequence[str]) -> pd.DataFrame:
     )
 
 
-def _extreme_pairs(ratings: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
-    """Per criterion, the pair (highest-rated site, lowest-rated site), without probability."""
+def _rated_by_criterion(ratings: pd.DataFrame, order: Sequence[str]):
+    """``(criterion, rated sites)`` for each criterion rated at two sites or more, the sites
+    highest score first (equal scores in the order of ``order``)."""
     rank = {s: i for i, s in enumerate(order)}
-    out = []
     rated = ratings[ratings["rated"]]
     for c in CRITERIA:
         sub = rated[rated["criterion"] == c]
         if len(sub) < 2:
             continue
-        sub = sub.assign(_o=sub["site_id"].map(rank)).sort_values(
-            ["score", "_o"], ascending=[False, True], kind="stable"
+        yield (
+            c,
+            sub.assign(_o=sub["site_id"].map(rank)).sort_values(
+                ["score", "_o"], ascending=[False, True], kind="stable"
+            ),
         )
+
+
+def _extreme_pairs(ratings: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
+    """Per criterion, the pair (highest-rated site, lowest-rated site), without probability."""
+    out = []
+    for c, sub in _rated_by_criterion(ratings, order):
         out.append((c, sub["site_id"].iloc[0], sub["site_id"].iloc[-1]))
     return pd.DataFrame(out, columns=["criterion", "higher", "lower"])
 
